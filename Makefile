@@ -1,0 +1,56 @@
+# SMEV-style integration gateway. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# PostgreSQL used by the second test run (each run creates and drops its own schema).
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install setup run serve demo test test-sqlite test-postgres bench system-test-deps clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project with its pinned dependencies
+
+setup: install ## Create the demo PKI, keys, trust store and SQLite database in var/ (idempotent)
+	$(BIN)/gateway setup
+
+run: install ## Set everything up and start the gateway on 127.0.0.1:8080 (gunicorn)
+	$(BIN)/gateway run
+
+demo: install ## Send signed demo requests to the running gateway and print the receipts
+	$(BIN)/gateway demo
+
+system-test-deps: ## Install the independent tools the tests cross-check with (xmlsec1, gsoap)
+	@if ! command -v xmlsec1 >/dev/null || ! command -v wsdl2h >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -qq xmlsec1 gsoap >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && apt-get install -y -qq xmlsec1 gsoap >/dev/null)); \
+	  else echo "warning: install xmlsec1 and gsoap (Debian packages) for the cross-check tests"; fi; \
+	fi
+
+test: install system-test-deps ## Run the whole suite on SQLite, then again on PostgreSQL
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: install ## Run the suite on SQLite only
+	GATEWAY_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install ## Run the suite on PostgreSQL only (TEST_POSTGRES_URL)
+	GATEWAY_TEST_DB=postgres GATEWAY_TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install ## Start the gateway, drive it with concurrent signed requests, print figures
+	$(BIN)/python -m gateway.bench
+
+clean: ## Remove the virtualenv and the local data folder (var/)
+	rm -rf $(VENV) var

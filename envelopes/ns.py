@@ -1,0 +1,30 @@
+"""XML namespaces of the SMEV 3 message exchange (version 1.1) and of XMLDSig.
+
+One place for every namespace URI, so that no module spells one by hand.
+"""
+
+SMEV_TYPES = "urn://x-artefacts-smev-gov-ru/services/message-exchange/types/1.1"
+SMEV_BASIC = "urn://x-artefacts-smev-gov-ru/services/message-exchange/types/basic/1.1"
+SMEV_FAULTS = "urn://x-artefacts-smev-gov-ru/services/message-exchange/types/faults/1.1"
+SMEV_SERVICE = "urn://x-artefacts-smev-gov-ru/services/message-exchange/1.1"
+
+SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
+XOP = "http://www.w3.org/2004/08/xop/include"
+
+DS = "http://www.w3.org/2000/09/xmldsig#"
+
+#: Business payload namespaces (one per domain, each defined by an XSD in xsd/).
+REGISTRATION = "urn://smev-gateway/services/organisation-registration/1.0"
+
+NSMAP = {
+    "ns": SMEV_TYPES,
+    "b": SMEV_BASIC,
+    "f": SMEV_FAULTS,
+    "ds": DS,
+}
+
+
+def q(ns: str, local: str) -> str:
+    """Clark notation ``{ns}local`` as lxml uses it."""
+    return f"{{{ns}}}{local}"

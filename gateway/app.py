@@ -1,0 +1,108 @@
+"""The HTTP application (plain WSGI, contract first).
+
+Routes:
+  POST /ws              SOAP 1.1 (text/xml) or SOAP 1.2 (application/soap+xml) requests
+  GET  /ws?wsdl         the WSDL, served as it is in wsdl/
+  GET  /ws/xsd/<file>   the XSDs, served as they are in xsd/
+  GET  /health          liveness and database check
+The same app runs under gunicorn (production, several workers) and in-process for tests.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Callable, Iterable
+
+from sqlalchemy import text
+
+from gateway import faults
+from gateway.config import CONTRACT_DIRS, Settings
+from gateway.pipeline import Pipeline
+
+log = logging.getLogger("gateway.app")
+
+WSDL_FILE = "smev-message-exchange-service-1.1.wsdl"
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(xsd|wsdl)$")
+_SOAP_TYPES = {"text/xml": faults.SOAP11, "application/soap+xml": faults.SOAP12}
+
+StartResponse = Callable[[str, list[tuple[str, str]]], object]
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+            411: "Length Required", 413: "Payload Too Large", 415: "Unsupported Media Type",
+            500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def _reply(start_response: StartResponse, status: int, content_type: str, body: bytes,
+           extra: Iterable[tuple[str, str]] = ()) -> list[bytes]:
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    headers.extend(extra)
+    start_response(f"{status} {_REASONS.get(status, '')}", headers)
+    return [body]
+
+
+class GatewayApp:
+    def __init__(self, settings: Settings, pipeline: Pipeline, engine):
+        self.settings = settings
+        self.pipeline = pipeline
+        self.engine = engine
+        self.contract = {}
+        for kind, directory in CONTRACT_DIRS.items():
+            for path in Path(directory).glob(f"*.{kind}"):
+                self.contract[(kind, path.name)] = path.read_bytes()
+
+    def __call__(self, environ, start_response: StartResponse):
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "") or "/"
+        query = environ.get("QUERY_STRING", "")
+        if path in ("/ws", "/ws/"):
+            if method == "POST":
+                return self._soap(environ, start_response)
+            if method in ("GET", "HEAD") and query.lower() == "wsdl":
+                return self._contract(start_response, "wsdl", WSDL_FILE)
+            return _reply(start_response, 405, "text/plain; charset=utf-8",
+                          b"POST a SOAP envelope here, or GET /ws?wsdl\n", [("Allow", "GET, POST")])
+        if path.startswith("/ws/xsd/") and method in ("GET", "HEAD"):
+            return self._contract(start_response, "xsd", path[len("/ws/xsd/"):])
+        if path == "/health" and method == "GET":
+            return self._health(start_response)
+        return _reply(start_response, 404, "text/plain; charset=utf-8", b"not found\n")
+
+    def _contract(self, start_response, kind: str, name: str):
+        body = self.contract.get((kind, name)) if _SAFE_NAME.match(name) else None
+        if body is None:
+            return _reply(start_response, 404, "text/plain; charset=utf-8", b"no such file\n")
+        return _reply(start_response, 200, "text/xml; charset=utf-8", body,
+                      [("Cache-Control", "public, max-age=300")])
+
+    def _health(self, start_response):
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            status, state = 200, "ok"
+        except Exception:  # the database is down: say so, do not crash
+            log.exception("health check failed")
+            status, state = 503, "database unavailable"
+        return _reply(start_response, status, "application/json",
+                      json.dumps({"status": state}).encode())
+
+    def _soap(self, environ, start_response):
+        media = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        version = _SOAP_TYPES.get(media)
+        if version is None:
+            fault = faults.UnsupportedMediaType(
+                f"Content-Type {media or '(none)'} is not SOAP: use text/xml (SOAP 1.1) or "
+                "application/soap+xml (SOAP 1.2)")
+            return _reply(start_response, *faults.render(fault))
+        limit = self.settings.max_body_bytes
+        length = environ.get("CONTENT_LENGTH") or ""
+        if length and (not length.isdigit() or int(length) > limit):
+            fault = faults.RequestTooLarge(f"the request is larger than {limit} bytes")
+            return _reply(start_response, *faults.render(fault, version))
+        stream = environ["wsgi.input"]
+        body = stream.read(int(length)) if length else stream.read(limit + 1)
+        if len(body) > limit:
+            fault = faults.RequestTooLarge(f"the request is larger than {limit} bytes")
+            return _reply(start_response, *faults.render(fault, version))
+        response = self.pipeline.handle(body)
+        return _reply(start_response, response.status, response.content_type, response.body)

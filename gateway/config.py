@@ -1,0 +1,110 @@
+"""Gateway settings: one typed object, read from ``GATEWAY_*`` environment variables.
+
+Every default is the safe one; loosening a check is an explicit, documented setting
+(see docs/configuration.md).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_DIRS = {"wsdl": ROOT / "wsdl", "xsd": ROOT / "xsd"}
+
+
+def _bool(value: str) -> bool:
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the gateway reads from its environment.
+
+    ``data_dir`` holds the demo PKI, the gateway's key and the SQLite database.
+    """
+
+    data_dir: Path = ROOT / "var"
+    database_url: str = ""  # empty: SQLite file in data_dir
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 4
+    public_url: str = ""  # empty: http://host:port
+
+    # transport and parsing limits
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_depth: int = 64
+    max_elements: int = 50_000
+
+    # message identity
+    message_id_max_age_seconds: int = 24 * 3600
+    message_id_max_future_seconds: int = 300
+
+    # trust
+    revocation: str = "hard-fail"  # hard-fail | soft-fail | off
+    revocation_timeout: float = 3.0
+    ca_url: str = "http://127.0.0.1:8090"  # where the demo CA stub serves CRL/OCSP
+
+    # the gateway's own identity and receipt signing
+    mnemonic: str = "GATEWAY"
+    human_readable_name: str = "SMEV-style integration gateway"
+    receipt_profile: str = "smev"  # smev | w3c
+    signing_key: str = ""  # empty: data_dir/pki/gateway.key
+    signing_cert: str = ""  # empty: data_dir/pki/gateway.pem
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'gateway.db'}"
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.data_dir / "pki"
+
+    @property
+    def trust_dir(self) -> Path:
+        """``anchors/*.pem`` are trust anchors, ``intermediates/*.pem`` known intermediates."""
+        return self.data_dir / "trust"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return Path(self.signing_key) if self.signing_key else self.pki_dir / "gateway.key"
+
+    @property
+    def signing_cert_path(self) -> Path:
+        return Path(self.signing_cert) if self.signing_cert else self.pki_dir / "gateway.pem"
+
+    @property
+    def endpoint(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/") + "/ws"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Read ``GATEWAY_<FIELD>`` variables; explicit ``overrides`` win."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for field in dataclasses.fields(cls):
+            raw = env.get(f"GATEWAY_{field.name.upper()}")
+            if raw is None:
+                continue
+            kind = field.type if isinstance(field.type, str) else field.type.__name__
+            if kind == "int":
+                values[field.name] = int(raw)
+            elif kind == "float":
+                values[field.name] = float(raw)
+            elif kind == "bool":
+                values[field.name] = _bool(raw)
+            elif kind == "Path":
+                values[field.name] = Path(raw)
+            else:
+                values[field.name] = raw
+        values.update(overrides)
+        settings = cls(**values)
+        if settings.revocation not in ("hard-fail", "soft-fail", "off"):
+            raise ValueError(f"GATEWAY_REVOCATION must be hard-fail, soft-fail or off, not {settings.revocation!r}")
+        if settings.receipt_profile not in ("smev", "w3c"):
+            raise ValueError(f"GATEWAY_RECEIPT_PROFILE must be smev or w3c, not {settings.receipt_profile!r}")
+        return settings

@@ -1,0 +1,152 @@
+"""The one place where failures become SMEV faults.
+
+Every stage raises a :class:`GatewayFault` subclass (or lets an unexpected exception escape);
+:func:`render` turns either into a SOAP fault whose ``detail`` holds one element of the SMEV
+faults namespace with a stable code, a human description and, for ``InvalidContent``, one
+``ValidationError`` per problem (code, description, XPath, line, column).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar, Iterable
+
+from lxml import etree
+
+from envelopes import ns
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationIssue:
+    """One schema or field-rule violation, pointing at the exact place to correct."""
+
+    code: str
+    description: str
+    xpath: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+class GatewayFault(Exception):
+    """Base of all SMEV faults. ``element`` is the fault element's local name."""
+
+    element: ClassVar[str] = "SMEVFailure"
+    client: ClassVar[bool] = True  # Client/Sender fault vs Server/Receiver fault
+    http_status: ClassVar[int | None] = None  # None: as the SOAP binding says (500 for 1.1)
+    default_code: ClassVar[str] = ""
+
+    def __init__(self, description: str, *, code: str | None = None,
+                 issues: Iterable[ValidationIssue] = ()):
+        super().__init__(description)
+        self.description = description
+        self.code = code or self.default_code or self.element
+        self.issues = tuple(issues)
+
+
+def _fault(name: str, *, client: bool = True, code: str | None = None) -> type[GatewayFault]:
+    return type(name, (GatewayFault,), {"element": name, "client": client,
+                                         "default_code": code or name})
+
+
+SMEVFailure = _fault("SMEVFailure", client=False)
+InvalidContent = _fault("InvalidContent")
+SignatureVerificationFault = _fault("SignatureVerificationFault")
+SenderIsNotRegistered = _fault("SenderIsNotRegistered")
+UnknownMessageType = _fault("UnknownMessageType")
+BusinessDataTypeIsNotSupported = _fault("BusinessDataTypeIsNotSupported")
+RecipientIsNotFound = _fault("RecipientIsNotFound")
+AccessDenied = _fault("AccessDenied")
+MessageIsAlreadySent = _fault("MessageIsAlreadySent")
+InvalidMessageIdFormat = _fault("InvalidMessageIdFormat")
+StaleMessageId = _fault("StaleMessageId")
+TargetMessageIsNotFound = _fault("TargetMessageIsNotFound")
+DestinationOverflow = _fault("DestinationOverflow", client=False)
+QuoteLimitExceeded = _fault("QuoteLimitExceeded")
+AttachmentSizeLimitExceeded = _fault("AttachmentSizeLimitExceeded")
+AttachmentContentMiscoordination = _fault("AttachmentContentMiscoordination")
+IncorrectResponseContentType = _fault("IncorrectResponseContentType")
+TransactionCodeInvalid = _fault("TransactionCodeInvalid")
+EndOfLifeReached = _fault("EndOfLifeReached")
+
+
+class MalformedRequest(GatewayFault):
+    """The request is not a well-formed SOAP envelope at all (HTTP 400, client fault)."""
+
+    element = "InvalidContent"
+    default_code = "MALFORMED_REQUEST"
+    http_status = 400
+
+
+class RequestTooLarge(MalformedRequest):
+    default_code = "REQUEST_TOO_LARGE"
+    http_status = 413
+
+
+class UnsupportedMediaType(MalformedRequest):
+    default_code = "UNSUPPORTED_MEDIA_TYPE"
+    http_status = 415
+
+
+class VersionMismatch(MalformedRequest):
+    """The root element is not a SOAP 1.1 or 1.2 Envelope."""
+
+    default_code = "VERSION_MISMATCH"
+
+
+SOAP11 = "1.1"
+SOAP12 = "1.2"
+CONTENT_TYPES = {SOAP11: "text/xml; charset=utf-8", SOAP12: "application/soap+xml; charset=utf-8"}
+
+
+def _detail_element(fault: GatewayFault) -> etree._Element:
+    f = ns.SMEV_FAULTS
+    detail = etree.Element(ns.q(f, fault.element), nsmap={"f": f})
+    etree.SubElement(detail, ns.q(f, "Code")).text = fault.code
+    etree.SubElement(detail, ns.q(f, "Description")).text = fault.description
+    for issue in fault.issues:
+        item = etree.SubElement(detail, ns.q(f, "ValidationError"))
+        etree.SubElement(item, ns.q(f, "Code")).text = issue.code
+        etree.SubElement(item, ns.q(f, "Description")).text = issue.description
+        if issue.xpath is not None:
+            etree.SubElement(item, ns.q(f, "XPath")).text = issue.xpath
+        if issue.line is not None:
+            etree.SubElement(item, ns.q(f, "Line")).text = str(issue.line)
+        if issue.column is not None:
+            etree.SubElement(item, ns.q(f, "Column")).text = str(issue.column)
+    return detail
+
+
+def render(exc: BaseException, soap_version: str = SOAP11) -> tuple[int, str, bytes]:
+    """Turn any exception into ``(http_status, content_type, body)`` of a SOAP fault.
+
+    Unexpected exceptions become a retryable ``SMEVFailure`` that reveals nothing internal.
+    SOAP 1.1 faults travel with HTTP 500 (SOAP 1.1 §6.2, WS-I BP R1126); SOAP 1.2 uses 400 for
+    Sender faults and 500 for Receiver faults (SOAP 1.2 part 2, §7.5.1). Requests that are not
+    SOAP at all get their own 4xx status.
+    """
+    if not isinstance(exc, GatewayFault):
+        exc = SMEVFailure("internal failure; retry later", code="INTERNAL_ERROR")
+    if soap_version == SOAP12:
+        env_ns = ns.SOAP12_ENV
+        envelope = etree.Element(ns.q(env_ns, "Envelope"), nsmap={"soap": env_ns})
+        body = etree.SubElement(envelope, ns.q(env_ns, "Body"))
+        fault = etree.SubElement(body, ns.q(env_ns, "Fault"))
+        code = etree.SubElement(fault, ns.q(env_ns, "Code"))
+        value = "Sender" if exc.client else "Receiver"
+        etree.SubElement(code, ns.q(env_ns, "Value")).text = f"soap:{value}"
+        reason = etree.SubElement(fault, ns.q(env_ns, "Reason"))
+        text = etree.SubElement(reason, ns.q(env_ns, "Text"))
+        text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+        text.text = exc.description
+        etree.SubElement(fault, ns.q(env_ns, "Detail")).append(_detail_element(exc))
+        status = exc.http_status or (400 if exc.client else 500)
+    else:
+        env_ns = ns.SOAP11_ENV
+        envelope = etree.Element(ns.q(env_ns, "Envelope"), nsmap={"soap": env_ns})
+        body = etree.SubElement(envelope, ns.q(env_ns, "Body"))
+        fault = etree.SubElement(body, ns.q(env_ns, "Fault"))
+        etree.SubElement(fault, "faultcode").text = "soap:Client" if exc.client else "soap:Server"
+        etree.SubElement(fault, "faultstring").text = exc.description
+        etree.SubElement(fault, "detail").append(_detail_element(exc))
+        status = exc.http_status or 500
+    payload = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    return status, CONTENT_TYPES[soap_version], payload

@@ -1,0 +1,93 @@
+"""Stage 1: hardened parsing of the SOAP envelope.
+
+The request body is parsed exactly once; every later stage works on this tree, and the
+business logic reads only the element objects the verifier hands back.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from lxml import etree
+
+from envelopes import ns
+from gateway.faults import SOAP11, SOAP12, MalformedRequest, ValidationIssue, VersionMismatch
+
+
+def _parser() -> etree.XMLParser:
+    # No DTD loading, no entity resolution, no network; libxml2 keeps its depth (256) and
+    # text-node (10 MB) limits because huge_tree is off. PIs are dropped: SOAP forbids them.
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                           dtd_validation=False, huge_tree=False, remove_pis=True,
+                           collect_ids=False, remove_blank_text=False, strip_cdata=True)
+
+
+_PARSER = _parser()
+_COUNT = etree.XPath("count(//*)")
+
+
+@dataclasses.dataclass(frozen=True)
+class ParsedEnvelope:
+    """A parsed SOAP envelope: its version, the header (if any) and the single body child."""
+
+    soap_version: str
+    root: etree._Element
+    header: etree._Element | None
+    body_child: etree._Element
+
+
+def parse_envelope(data: bytes, *, max_depth: int = 64, max_elements: int = 50_000) -> ParsedEnvelope:
+    """Parse and shape-check a SOAP envelope, or raise a client fault saying what is wrong."""
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise MalformedRequest("DTDs and entity declarations are not allowed in SOAP messages",
+                               code="DTD_FORBIDDEN")
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        line, column = exc.position if exc.position else (None, None)
+        issue = ValidationIssue("MALFORMED_XML", exc.msg, None, line, column)
+        raise MalformedRequest(f"the request is not well-formed XML: {exc.msg}",
+                               code="MALFORMED_XML", issues=[issue]) from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise MalformedRequest("DTDs are not allowed in SOAP messages", code="DTD_FORBIDDEN")
+    if int(_COUNT(root)) > max_elements:
+        raise MalformedRequest(f"the message has more than {max_elements} elements",
+                               code="TOO_MANY_ELEMENTS")
+    if _too_deep(root, max_depth):
+        raise MalformedRequest(f"the message is nested deeper than {max_depth} levels",
+                               code="TOO_DEEP")
+
+    if root.tag == ns.q(ns.SOAP11_ENV, "Envelope"):
+        version, env_ns = SOAP11, ns.SOAP11_ENV
+    elif root.tag == ns.q(ns.SOAP12_ENV, "Envelope"):
+        version, env_ns = SOAP12, ns.SOAP12_ENV
+    else:
+        raise VersionMismatch(f"the root element {root.tag} is not a SOAP 1.1 or 1.2 Envelope")
+
+    header = body = None
+    children = [c for c in root if isinstance(c.tag, str)]
+    for child in children:
+        if child.tag == ns.q(env_ns, "Header") and header is None and body is None:
+            header = child
+        elif child.tag == ns.q(env_ns, "Body") and body is None:
+            body = child
+        else:
+            raise MalformedRequest(f"unexpected element {child.tag} in the SOAP Envelope",
+                                   code="BAD_ENVELOPE")
+    if body is None:
+        raise MalformedRequest("the SOAP Envelope has no Body", code="BAD_ENVELOPE")
+    body_children = [c for c in body if isinstance(c.tag, str)]
+    if len(body_children) != 1:
+        raise MalformedRequest("the SOAP Body must hold exactly one element", code="BAD_ENVELOPE")
+    return ParsedEnvelope(version, root, header, body_children[0])
+
+
+_DEPTH_CACHE: dict[int, etree.XPath] = {}
+
+
+def _too_deep(root: etree._Element, max_depth: int) -> bool:
+    """True if any element sits deeper than ``max_depth`` (one XPath in C, no Python walk)."""
+    xpath = _DEPTH_CACHE.get(max_depth)
+    if xpath is None:
+        xpath = _DEPTH_CACHE[max_depth] = etree.XPath("boolean(/*" + "/*" * max_depth + ")")
+    return bool(xpath(root))

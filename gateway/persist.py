@@ -1,0 +1,119 @@
+"""Stage: persist the accepted message, its business state and its journal entries in ONE
+transaction, and only then let the receipt leave.
+
+Idempotency lives here: a repeated MessageID with the same content digest returns the original
+receipt byte for byte and writes nothing; with another digest it is ``MessageIsAlreadySent``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from gateway.faults import MessageIsAlreadySent
+from gateway.storage import journal
+from gateway.storage.schema import applications, messages
+
+
+@dataclasses.dataclass(frozen=True)
+class IncomingMessage:
+    """What the pipeline accepted, ready to be stored."""
+
+    message_id: str
+    message_type: str  # REQUEST | RESPONSE
+    reference_message_id: str | None
+    sender: str
+    recipient: str
+    namespace_uri: str
+    root_element: str
+    content_digest: str
+    test_message: bool
+    received_at: datetime
+    envelope: bytes
+    verification: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class ApplicationChange:
+    """The state-machine transition a handler decided on (stored with the message)."""
+
+    domain: str
+    kind: str
+    organisation_inn: str
+    state: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredReceipt:
+    registration_number: str
+    receipt: bytes
+    replayed: bool  # True: the MessageID was seen before with the same content
+
+
+ReceiptBuilder = Callable[[str], bytes]  # registration number -> signed receipt bytes
+
+
+def _replay(conn: Connection, msg: IncomingMessage) -> StoredReceipt | None:
+    row = conn.execute(select(messages.c.content_digest, messages.c.registration_number,
+                              messages.c.receipt)
+                       .where(messages.c.message_id == msg.message_id)).first()
+    if row is None:
+        return None
+    if row.content_digest != msg.content_digest:
+        raise MessageIsAlreadySent(
+            f"MessageID {msg.message_id} was already used for a different message",
+            code="MESSAGE_ID_REUSED")
+    return StoredReceipt(row.registration_number, row.receipt, True)
+
+
+def registration_number(received_at: datetime, pk: int) -> str:
+    return f"{received_at:%Y%m%d}-{pk:010d}"
+
+
+def store_request(engine: Engine, msg: IncomingMessage, build_receipt: ReceiptBuilder,
+                  change: ApplicationChange | None) -> StoredReceipt:
+    """Store ``msg`` (and ``change``) durably and return the receipt that may now be sent."""
+    try:
+        with engine.begin() as conn:
+            replay = _replay(conn, msg)
+            if replay is not None:
+                return replay
+            pk = conn.execute(messages.insert().values(
+                message_id=msg.message_id, message_type=msg.message_type,
+                reference_message_id=msg.reference_message_id, sender=msg.sender,
+                recipient=msg.recipient, namespace_uri=msg.namespace_uri,
+                root_element=msg.root_element, content_digest=msg.content_digest,
+                test_message=msg.test_message, status="requestIsQueued",
+                registration_number=f"pending-{msg.message_id}", received_at=msg.received_at,
+                envelope=msg.envelope, receipt=b"").returning(messages.c.id)).scalar_one()
+            number = registration_number(msg.received_at, pk)
+            receipt = build_receipt(number)
+            conn.execute(update(messages).where(messages.c.id == pk)
+                         .values(registration_number=number, receipt=receipt))
+            if change is not None and not msg.test_message:
+                conn.execute(applications.insert().values(
+                    message_pk=pk, domain=change.domain, kind=change.kind,
+                    organisation_inn=change.organisation_inn, state=change.state,
+                    registration_number=number, created_at=msg.received_at,
+                    updated_at=msg.received_at))
+            journal.append(conn, at=msg.received_at, message_id=msg.message_id, direction="IN",
+                           event=f"{msg.message_type.lower()}-accepted",
+                           detail={"sender": msg.sender, "verification": msg.verification,
+                                   "state": change.state if change else None,
+                                   "test": msg.test_message},
+                           content=msg.envelope)
+            journal.append(conn, at=msg.received_at, message_id=msg.message_id, direction="OUT",
+                           event="receipt", detail={"registration_number": number},
+                           content=receipt)
+            return StoredReceipt(number, receipt, False)
+    except IntegrityError:
+        # Another worker stored the same MessageID between our check and our insert.
+        with engine.connect() as conn:
+            replay = _replay(conn, msg)
+        if replay is None:
+            raise
+        return replay

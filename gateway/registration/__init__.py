@@ -1,0 +1,16 @@
+"""Domain 1: organisation and head registration (DOMAIN.md §1)."""
+from envelopes import ns
+from gateway.registration.handler import register_organisation
+from gateway.registration.rules import FIELD_RULES
+from gateway.registration.states import MACHINE
+from gateway.route import Domain
+
+DOMAIN = Domain(
+    name="registration",
+    namespace=ns.REGISTRATION,
+    prefix="reg",
+    xsd="organisation-registration-1.0.xsd",
+    machine=MACHINE,
+    handlers={"OrganisationRegistrationRequest": register_organisation},
+    field_rules={"OrganisationRegistrationRequest": FIELD_RULES},
+)

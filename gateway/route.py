@@ -1,0 +1,87 @@
+"""Stage: route a payload to its business domain by the payload's root element QName.
+
+Domains are discovered: every sub-package of ``gateway`` that exposes a ``DOMAIN`` object is a
+domain. Adding a domain means adding one package and one XSD, nothing else.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from typing import Callable, Mapping, Sequence
+
+from lxml import etree
+
+import gateway
+from gateway.faults import UnknownMessageType
+from gateway.statemachine import StateMachine
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldRule:
+    """A rule an XSD pattern cannot express. ``paths`` are XPaths relative to the payload root
+    (prefix ``p`` = the domain namespace); the check gets their texts in order and returns an
+    error sentence or None. The error is reported at the first path."""
+
+    name: str
+    paths: tuple[str, ...]
+    check: Callable[..., "str | None"]
+
+
+@dataclasses.dataclass(frozen=True)
+class HandlerContext:
+    """What a handler may read: the verified payload element and who signed it."""
+
+    payload: etree._Element
+    message_id: str
+    sender: str
+    signer: object  # signing.identity.SignerIdentity
+    test_message: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """What a handler decided: the application's kind, organisation and new state."""
+
+    kind: str
+    organisation_inn: str
+    state: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Domain:
+    name: str
+    namespace: str
+    prefix: str
+    xsd: str
+    machine: StateMachine
+    handlers: Mapping[str, Callable[[HandlerContext], Decision]]  # root local name -> handler
+    field_rules: Mapping[str, Sequence[FieldRule]] = dataclasses.field(default_factory=dict)
+
+
+def discover() -> dict[str, Domain]:
+    """All domains, keyed by namespace URI."""
+    found: dict[str, Domain] = {}
+    for info in pkgutil.iter_modules(gateway.__path__):
+        if not info.ispkg:
+            continue
+        module = importlib.import_module(f"gateway.{info.name}")
+        domain = getattr(module, "DOMAIN", None)
+        if isinstance(domain, Domain):
+            found[domain.namespace] = domain
+    return found
+
+
+class Router:
+    def __init__(self, domains: Mapping[str, Domain]):
+        self.domains = dict(domains)
+
+    def route(self, payload: etree._Element) -> tuple[Domain, Callable[[HandlerContext], Decision]]:
+        qname = etree.QName(payload)
+        domain = self.domains.get(qname.namespace)
+        handler = domain.handlers.get(qname.localname) if domain else None
+        if handler is None:
+            raise UnknownMessageType(
+                f"no handler for business message {{{qname.namespace}}}{qname.localname}",
+                code="UNKNOWN_MESSAGE_TYPE")
+        return domain, handler

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy Core tables, engines for SQLite (WAL) and PostgreSQL, migrations."""

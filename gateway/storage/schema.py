@@ -1,0 +1,79 @@
+"""The database tables (SQLAlchemy Core). Alembic migrations in ``migrations/`` create them.
+
+Core rather than the ORM: the request path does a handful of inserts per envelope and the
+ORM's unit of work would cost more than the rest of the path.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer,
+                        LargeBinary, MetaData, String, Table, Text)
+
+metadata = MetaData()
+
+# BIGINT on PostgreSQL, INTEGER (rowid alias, autoincrement) on SQLite.
+PK = BigInteger().with_variant(Integer(), "sqlite")
+
+information_systems = Table(
+    "information_systems", metadata,
+    Column("mnemonic", String(100), primary_key=True),
+    Column("name", String(500), nullable=False),
+    Column("inn_le", String(12)),
+    Column("ogrn", String(15)),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+is_certificates = Table(
+    "is_certificates", metadata,
+    Column("fingerprint", String(64), primary_key=True),  # SHA-256 of the DER certificate
+    Column("mnemonic", String(100), ForeignKey("information_systems.mnemonic"), nullable=False),
+    Column("subject", String(1000), nullable=False),
+    Column("certificate_pem", Text, nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)
+
+messages = Table(
+    "messages", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("message_id", String(36), nullable=False, unique=True),
+    Column("message_type", String(10), nullable=False),  # REQUEST | RESPONSE
+    Column("reference_message_id", String(36)),
+    Column("sender", String(100), nullable=False),
+    Column("recipient", String(100), nullable=False),
+    Column("namespace_uri", String(500), nullable=False),
+    Column("root_element", String(200), nullable=False),
+    Column("content_digest", String(64), nullable=False),  # SHA-256 of the signed element (c14n)
+    Column("test_message", Boolean, nullable=False, default=False),
+    Column("status", String(40), nullable=False),
+    Column("registration_number", String(40), nullable=False, unique=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("envelope", LargeBinary, nullable=False),  # the request, byte for byte
+    Column("receipt", LargeBinary, nullable=False),  # the signed receipt returned for it
+)
+
+applications = Table(
+    "applications", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("message_pk", PK, ForeignKey("messages.id"), nullable=False),
+    Column("domain", String(40), nullable=False),
+    Column("kind", String(80), nullable=False),
+    Column("organisation_inn", String(12), nullable=False),
+    Column("state", String(40), nullable=False),
+    Column("registration_number", String(40), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_applications_org", applications.c.organisation_inn, applications.c.created_at)
+
+journal = Table(
+    "journal", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("message_id", String(36)),
+    Column("direction", String(3), nullable=False),  # IN | OUT
+    Column("event", String(60), nullable=False),
+    Column("detail", Text, nullable=False),  # JSON: verification verdict, state change, ...
+    Column("content_digest", String(64), nullable=False),  # SHA-256 of the bytes it refers to
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False, unique=True),
+)

@@ -1,0 +1,62 @@
+"""Stage 3: verify the caller's XMLDSig signature and the signer's certificate path.
+
+The caller of :meth:`Verifier.verify` locates the signed element and the signature at their
+FIXED places in the message; the verifier checks that the signature covers exactly that element
+and hands it back. Everything after this stage reads only the returned element object.
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from lxml import etree
+
+from gateway.faults import SignatureVerificationFault
+from signing.chain import ChainValidator, TrustVerdict
+from signing.errors import SignatureError
+from signing.identity import SignerIdentity, identity_of
+from signing.xmldsig import VerifiedSignature, verify_detached
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifiedCaller:
+    element: etree._Element  # the signed element, as verified; the only one to read from now on
+    signature: VerifiedSignature
+    identity: SignerIdentity
+    verdict: TrustVerdict
+
+    def journal_detail(self) -> dict:
+        return {"signature": "VALID", "signature_method": self.signature.signature_method,
+                "digest_method": self.signature.digest_method,
+                "certificate": self.identity.subject, "serial": self.identity.serial_number,
+                "indication": self.verdict.indication,
+                "sub_indication": self.verdict.sub_indication, "detail": self.verdict.detail}
+
+
+class Verifier:
+    def __init__(self, chain: ChainValidator, policy=None):
+        self.chain = chain
+        self.policy = policy
+
+    def verify(self, signature: etree._Element | None, target: etree._Element,
+               *, at: datetime | None = None) -> VerifiedCaller:
+        if signature is None:
+            raise SignatureVerificationFault("the message carries no signature at its place "
+                                             "(CallerInformationSystemSignature/ds:Signature)",
+                                             code="FORMAT_FAILURE")
+        try:
+            kwargs = {"policy": self.policy} if self.policy is not None else {}
+            verified = verify_detached(signature, target, **kwargs)
+        except SignatureError as exc:
+            raise SignatureVerificationFault(f"TOTAL-FAILED/{exc.code}: {exc.message}",
+                                             code=exc.code) from None
+        if verified.element is not target:  # defence in depth against wrapping
+            raise SignatureVerificationFault("the signature does not cover the processed element",
+                                             code="REFERENCE_FAILURE")
+        verdict = self.chain.validate(verified.certificate, verified.extra_certificates, at=at)
+        if not verdict.passed:
+            sub = f"/{verdict.sub_indication}" if verdict.sub_indication else ""
+            raise SignatureVerificationFault(
+                f"{verdict.indication}{sub}: certificate '{verdict.certificate}': {verdict.detail}",
+                code=verdict.sub_indication or verdict.indication)
+        return VerifiedCaller(target, verified, identity_of(verified.certificate), verdict)

@@ -1,0 +1,55 @@
+"""Assemble the application from settings: one place that builds every long-lived object."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from cryptography import x509
+
+from gateway.app import GatewayApp
+from gateway.config import Settings
+from gateway.participants import Participants
+from gateway.pipeline import Pipeline
+from gateway.receipt import ReceiptSigner
+from gateway.route import Router, discover
+from gateway.storage.db import make_engine
+from gateway.validate import SchemaSet
+from gateway.verify import Verifier
+from signing.chain import ChainValidator, RevocationMode
+
+
+def load_certificates(directory: Path) -> list[x509.Certificate]:
+    certs: list[x509.Certificate] = []
+    for path in sorted(directory.glob("*.pem")):
+        certs.extend(x509.load_pem_x509_certificates(path.read_bytes()))
+    return certs
+
+
+def build_app(settings: Settings, *, engine=None, clock=None) -> GatewayApp:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    engine = engine or make_engine(settings.resolved_database_url)
+    anchors = load_certificates(settings.trust_dir / "anchors")
+    if not anchors:
+        raise SystemExit(f"no trust anchors in {settings.trust_dir / 'anchors'}: run `gateway setup` first")
+    chain_kwargs = {"revocation": RevocationMode(settings.revocation),
+                    "fetch_timeout": settings.revocation_timeout}
+    if clock is not None:
+        chain_kwargs["clock"] = clock
+    chain = ChainValidator(anchors, load_certificates(settings.trust_dir / "intermediates"),
+                           **chain_kwargs)
+    schemas = SchemaSet()
+    router = Router(discover())
+    for domain in router.domains.values():  # load every XSD now, not on the first request
+        schemas.get(domain.xsd)
+    pipeline_kwargs = {"clock": clock} if clock is not None else {}
+    pipeline = Pipeline(settings, engine, schemas, router, Verifier(chain),
+                        Participants(engine), ReceiptSigner(settings.signing_key_path,
+                                                            settings.signing_cert_path,
+                                                            settings.receipt_profile),
+                        **pipeline_kwargs)
+    return GatewayApp(settings, pipeline, engine)
+
+
+def wsgi_app():
+    """Entry point for gunicorn: ``gunicorn 'gateway.wiring:wsgi_app()'``."""
+    return build_app(Settings.from_env())

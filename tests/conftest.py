@@ -1,0 +1,112 @@
+"""Shared fixtures: a database per run (SQLite file, or a fresh PostgreSQL schema), the demo
+environment (PKI, keys, trust store) and a real gateway serving HTTP on 127.0.0.1.
+
+GATEWAY_TEST_DB selects the database: ``sqlite`` (default) or ``postgres`` (then
+GATEWAY_TEST_POSTGRES_URL; an unreachable server FAILS the run, it never skips).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from gateway.config import Settings
+from gateway.storage.db import make_engine
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):  # keep test output readable
+        pass
+
+
+def serve_wsgi(app, port: int = 0):
+    """Serve ``app`` on 127.0.0.1 in a daemon thread; returns (server, base_url)."""
+    server = make_server("127.0.0.1", port, app, server_class=_ThreadingServer,
+                         handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    kind = os.environ.get("GATEWAY_TEST_DB", "sqlite")
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'gateway.db'}"
+        return
+    if kind != "postgres":
+        raise RuntimeError(f"GATEWAY_TEST_DB must be sqlite or postgres, not {kind!r}")
+    base = os.environ.get("GATEWAY_TEST_POSTGRES_URL",
+                          "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    schema = f"gw_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:  # fails loudly when PostgreSQL is not there
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory, database_url) -> Settings:
+    """A complete demo environment (PKI, gateway key, two demo IS, migrated database) whose
+    CA stub serves CRLs and OCSP on a real loopback port."""
+    from gateway.setup import setup
+    from registry_stubs.ca import serve as serve_ca
+
+    data_dir: Path = tmp_path_factory.mktemp("data")
+    port = free_port()
+    settings = Settings(data_dir=data_dir, database_url=database_url,
+                        ca_url=f"http://127.0.0.1:{port}")
+    setup(settings, echo=lambda *_: None)
+    server = serve_ca(settings.pki_dir / "ca", "127.0.0.1", port)
+    yield settings
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def engine(demo_settings):
+    engine = make_engine(demo_settings.resolved_database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def gateway_url(demo_settings, engine):
+    """The gateway app served over real HTTP on 127.0.0.1; yields its /ws endpoint."""
+    from gateway.wiring import build_app
+
+    app = build_app(demo_settings, engine=engine)
+    server, base = serve_wsgi(app)
+    yield f"{base}/ws"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def demo_client(demo_settings):
+    """(private key, certificate, chain) of the demo IS ROMASHKA."""
+    from gateway.demo import load_client
+
+    return load_client(demo_settings, "ROMASHKA")

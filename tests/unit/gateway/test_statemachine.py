@@ -1,0 +1,20 @@
+import pytest
+
+from gateway.registration.states import MACHINE
+from gateway.statemachine import IllegalTransition
+
+
+def test_registration_life_cycle():
+    state = MACHINE.next(None, "submit")
+    assert state == "received"
+    state = MACHINE.next(state, "register_matches")
+    state = MACHINE.next(state, "head_confirmed")
+    assert state == "active"
+    assert MACHINE.next(MACHINE.next(state, "suspend"), "resume") == "active"
+
+
+def test_illegal_transition_names_what_is_allowed():
+    with pytest.raises(IllegalTransition) as err:
+        MACHINE.next("received", "head_confirmed")
+    assert "register_matches" in err.value.description
+    assert "received" in err.value.description
