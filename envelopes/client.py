@@ -43,10 +43,10 @@ def parse_fault(status: int, root: etree._Element) -> Fault | None:
     if detail is not None and len(detail):
         item = detail[0]
         element = etree.QName(item).localname
-        code = item.findtext(f"{{{F}}}Code")
-        description = item.findtext(f"{{{F}}}Description")
+        code = item.findtext(f"{{{ns.SMEV_BASIC}}}Code")
+        description = item.findtext(f"{{{ns.SMEV_BASIC}}}Description")
         for err in item.findall(f"{{{F}}}ValidationError"):
-            errors.append({etree.QName(c).localname: c.text for c in err})
+            errors.append({"message": err.text, **dict(err.attrib)})
     return Fault(status, faultcode, faultstring, element, code, description, tuple(errors))
 
 

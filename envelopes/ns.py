@@ -17,6 +17,9 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 #: Business payload namespaces (one per domain, each defined by an XSD in xsd/).
 REGISTRATION = "urn://smev-gateway/services/organisation-registration/1.0"
 
+#: Gateway extension inside MessageMetadata: registration number and digest of what was received.
+RECEIPT = "urn://smev-gateway/receipt/1.0"
+
 NSMAP = {
     "ns": SMEV_TYPES,
     "b": SMEV_BASIC,

@@ -45,7 +45,8 @@ def run_demo(settings: Settings, url: str | None, sender: str, *, echo=print) ->
         fault = exc.fault
         echo(f"   fault {fault.element}/{fault.code}: {fault.description}")
         for error in fault.validation_errors:
-            echo(f"   - {error.get('XPath')} (line {error.get('Line')}): {error.get('Description')}")
+            echo(f"   - {error.get('xpath')} (line {error.get('line')}, column {error.get('column')}): "
+                 f"{error.get('message')}")
 
 
 def _print_receipt(meta, verified, echo) -> None:

@@ -35,11 +35,16 @@ class GatewayFault(Exception):
     default_code: ClassVar[str] = ""
 
     def __init__(self, description: str, *, code: str | None = None,
-                 issues: Iterable[ValidationIssue] = ()):
+                 issues: Iterable[ValidationIssue] = (),
+                 fields: Iterable[tuple[str, str]] = ()):
         super().__init__(description)
         self.description = description
-        self.code = code or self.default_code or self.element
+        self.code = (code or self.default_code or self.element)[:50]  # b:Code is string-50
         self.issues = tuple(issues)
+        self.fields = tuple(fields)  # the fault's own children (faults namespace), in order
+
+    def detail_fields(self) -> tuple[tuple[str, str], ...]:
+        return self.fields
 
 
 def _fault(name: str, *, client: bool = True, code: str | None = None) -> type[GatewayFault]:
@@ -49,7 +54,29 @@ def _fault(name: str, *, client: bool = True, code: str | None = None) -> type[G
 
 SMEVFailure = _fault("SMEVFailure", client=False)
 InvalidContent = _fault("InvalidContent")
-SignatureVerificationFault = _fault("SignatureVerificationFault")
+
+
+class SignatureVerificationFault(GatewayFault):
+    """Carries the contract's reason enum (nested element) besides our precise ``b:Code``."""
+
+    element = "SignatureVerificationFault"
+    default_code = "SIGNATURE_VERIFICATION_FAULT"
+    #: our code → the contract's SignatureVerificationFault reason
+    REASONS = {
+        "NO_SIGNATURE": "NoSignatureFound",
+        "FORMAT_FAILURE": "PoorSOAPEnvelopeFormat",
+        "REFERENCE_FAILURE": "IncorrectSignatureTarget",
+        "NO_SIGNING_CERTIFICATE_FOUND": "CertificateIsNotFound",
+        "NO_CERTIFICATE_CHAIN_FOUND": "CertificateIsNotFound",
+        "EXPIRED": "CertificateIsExpired",
+        "NOT_YET_VALID": "CertificateIsExpired",
+        "OUT_OF_BOUNDS_NO_POE": "CertificateIsExpired",
+    }
+
+    def detail_fields(self):
+        reason = self.REASONS.get(self.code, "SignatureIsInvalid")
+        return (("SignatureVerificationFault", reason),) + self.fields
+
 SenderIsNotRegistered = _fault("SenderIsNotRegistered")
 UnknownMessageType = _fault("UnknownMessageType")
 BusinessDataTypeIsNotSupported = _fault("BusinessDataTypeIsNotSupported")
@@ -66,6 +93,7 @@ AttachmentContentMiscoordination = _fault("AttachmentContentMiscoordination")
 IncorrectResponseContentType = _fault("IncorrectResponseContentType")
 TransactionCodeInvalid = _fault("TransactionCodeInvalid")
 EndOfLifeReached = _fault("EndOfLifeReached")
+RequestIsNotFound = _fault("RequestIsNotFound")
 
 
 class MalformedRequest(GatewayFault):
@@ -98,20 +126,28 @@ CONTENT_TYPES = {SOAP11: "text/xml; charset=utf-8", SOAP12: "application/soap+xm
 
 
 def _detail_element(fault: GatewayFault) -> etree._Element:
-    f = ns.SMEV_FAULTS
-    detail = etree.Element(ns.q(f, fault.element), nsmap={"f": f})
-    etree.SubElement(detail, ns.q(f, "Code")).text = fault.code
-    etree.SubElement(detail, ns.q(f, "Description")).text = fault.description
-    for issue in fault.issues:
-        item = etree.SubElement(detail, ns.q(f, "ValidationError"))
-        etree.SubElement(item, ns.q(f, "Code")).text = issue.code
-        etree.SubElement(item, ns.q(f, "Description")).text = issue.description
-        if issue.xpath is not None:
-            etree.SubElement(item, ns.q(f, "XPath")).text = issue.xpath
-        if issue.line is not None:
-            etree.SubElement(item, ns.q(f, "Line")).text = str(issue.line)
-        if issue.column is not None:
-            etree.SubElement(item, ns.q(f, "Column")).text = str(issue.column)
+    """The typed detail of the faults XSD: ``b:Code``, ``b:Description``, then the fault's own
+    children; ``InvalidContent`` lists one ``f:ValidationError`` per issue (text = the message,
+    ``errorPosition`` = line, plus this gateway's ``code``/``xpath``/``line``/``column``)."""
+    f, b = ns.SMEV_FAULTS, ns.SMEV_BASIC
+    detail = etree.Element(ns.q(f, fault.element), nsmap={"f": f, "b": b})
+    etree.SubElement(detail, ns.q(b, "Code")).text = fault.code
+    etree.SubElement(detail, ns.q(b, "Description")).text = fault.description
+    if fault.element == "InvalidContent":
+        issues = fault.issues or (ValidationIssue(fault.code, fault.description),)
+        for issue in issues:
+            item = etree.SubElement(detail, ns.q(f, "ValidationError"))
+            item.text = issue.description
+            item.set("errorPosition", str(issue.line or 0))
+            item.set("code", issue.code[:50])
+            if issue.xpath is not None:
+                item.set("xpath", issue.xpath)
+            if issue.line is not None:
+                item.set("line", str(issue.line))
+            if issue.column is not None:
+                item.set("column", str(issue.column))
+    for name, value in fault.detail_fields():
+        etree.SubElement(detail, ns.q(f, name)).text = value
     return detail
 
 

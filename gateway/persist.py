@@ -88,7 +88,7 @@ def store_request(engine: Engine, msg: IncomingMessage, build_receipt: ReceiptBu
                 recipient=msg.recipient, namespace_uri=msg.namespace_uri,
                 root_element=msg.root_element, content_digest=msg.content_digest,
                 test_message=msg.test_message, status="requestIsQueued",
-                registration_number=f"pending-{msg.message_id}", received_at=msg.received_at,
+                registration_number=f"~{msg.message_id}", received_at=msg.received_at,
                 envelope=msg.envelope, receipt=b"").returning(messages.c.id)).scalar_one()
             number = registration_number(msg.received_at, pk)
             receipt = build_receipt(number)

@@ -129,7 +129,10 @@ class Pipeline:
                 message_id=message_id, message_type="REQUEST",
                 sender=Party(sender.mnemonic, sender.name), recipient=self.gateway_party,
                 sending_timestamp=now, delivery_timestamp=None, status="requestIsQueued",
-                registration_number=number, content_digest=digest), self.signer)
+                registration_number=number, content_digest=digest,
+                destination=self.settings.mnemonic,
+                content_type_name=f"{{{domain.namespace}}}{etree.QName(payload).localname}"),
+                self.signer)
 
         change = ApplicationChange(domain.name, decision.kind, decision.organisation_inn,
                                    decision.state)

@@ -6,6 +6,7 @@ byte for byte when the same request is repeated.
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +37,9 @@ class ReceiptData:
     delivery_timestamp: datetime | None
     status: str
     registration_number: str
-    content_digest: str
+    content_digest: str  # hex SHA-256 of the exc-c14n of the signed element
+    destination: str  # the queue the message went to
+    content_type_name: str | None = None  # the business type, for requests
 
 
 class ReceiptSigner:
@@ -59,20 +62,40 @@ def _ts(value: datetime) -> str:
 
 
 def metadata_element(data: ReceiptData) -> etree._Element:
+    """``MessageMetadata`` in the contract's order, ending with the gateway's registration
+    extension (registration number and digest of what was received)."""
     t = ns.SMEV_TYPES
     meta = etree.Element(ns.q(t, "MessageMetadata"), nsmap={"ns": t})
     meta.set("Id", METADATA_ID)
-    etree.SubElement(meta, ns.q(t, "MessageId")).text = data.message_id
-    etree.SubElement(meta, ns.q(t, "MessageType")).text = data.message_type
-    for tag, party in (("Sender", data.sender), ("Recipient", data.recipient)):
-        if tag == "Recipient":
-            etree.SubElement(meta, ns.q(t, "SendingTimestamp")).text = _ts(data.sending_timestamp)
-        el = etree.SubElement(meta, ns.q(t, tag))
-        etree.SubElement(el, ns.q(t, "Mnemonic")).text = party.mnemonic
-        etree.SubElement(el, ns.q(t, "HumanReadableName")).text = party.human_readable_name
+
+    def sub(parent, tag, text=None):
+        el = etree.SubElement(parent, ns.q(t, tag))
+        el.text = text
+        return el
+
+    sub(meta, "MessageId", data.message_id)
+    sub(meta, "MessageType", data.message_type)
+    sender = sub(meta, "Sender")
+    sub(sender, "Mnemonic", data.sender.mnemonic)
+    sub(sender, "HumanReadableName", data.sender.human_readable_name)
+    sub(meta, "SendingTimestamp", _ts(data.sending_timestamp))
+    sub(meta, "DestinationName", data.destination)
+    recipient = sub(meta, "Recipient")
+    sub(recipient, "Mnemonic", data.recipient.mnemonic)
+    sub(recipient, "HumanReadableName", data.recipient.human_readable_name)
+    supplementary = sub(meta, "SupplementaryData")
+    if data.content_type_name:
+        sub(supplementary, "DetectedContentTypeName", data.content_type_name)
+    sub(supplementary, "InteractionType", "other")
     if data.delivery_timestamp is not None:
-        etree.SubElement(meta, ns.q(t, "DeliveryTimestamp")).text = _ts(data.delivery_timestamp)
-    etree.SubElement(meta, ns.q(t, "Status")).text = data.status
+        sub(meta, "DeliveryTimestamp", _ts(data.delivery_timestamp))
+    sub(meta, "Status", data.status)
+    r = ns.RECEIPT
+    registration = etree.SubElement(meta, ns.q(r, "Registration"), nsmap={"gw": r})
+    etree.SubElement(registration, ns.q(r, "RegistrationNumber")).text = data.registration_number
+    digest = etree.SubElement(registration, ns.q(r, "ContentDigest"))
+    digest.set("Algorithm", "http://www.w3.org/2001/04/xmlenc#sha256")
+    digest.text = base64.b64encode(bytes.fromhex(data.content_digest)).decode("ascii")
     return meta
 
 

@@ -106,9 +106,9 @@ def test_wrong_ogrn_checksum_is_invalid_content_naming_the_field(gateway_url, de
     assert reply.status_code == 500 and fault.faultcode == "soap:Client"
     assert fault.element == "InvalidContent"
     [error] = fault.validation_errors
-    assert error["XPath"].endswith("/b:MessagePrimaryContent/reg:OrganisationRegistrationRequest/reg:OGRN")
-    assert "ОГРН" in error["Description"]
-    assert int(error["Line"]) >= 1
+    assert error["xpath"].endswith("/b:MessagePrimaryContent/reg:OrganisationRegistrationRequest/reg:OGRN")
+    assert "ОГРН" in error["message"]
+    assert int(error["line"]) >= 1
 
 
 def test_schema_violation_lists_every_error_with_xpath_line_and_column(gateway_url, demo_client):
@@ -116,9 +116,9 @@ def test_schema_violation_lists_every_error_with_xpath_line_and_column(gateway_u
     reply, root = post(gateway_url, signed(demo_client, org=bad))
     fault = fault_of(reply, root)
     assert fault.element == "InvalidContent"
-    paths = {e["XPath"].rsplit("/", 1)[-1] for e in fault.validation_errors}
+    paths = {e["xpath"].rsplit("/", 1)[-1] for e in fault.validation_errors}
     assert {"reg:KPP", "reg:Phone", "reg:INN"} <= paths
-    assert all(e.get("Line") and e.get("Column") for e in fault.validation_errors)
+    assert all(e.get("line") and e.get("column") for e in fault.validation_errors)
 
 
 def test_tampered_content_fails_signature_verification(gateway_url, demo_client):
@@ -213,3 +213,25 @@ def test_client_sdk_round_trip(gateway_url, demo_client):
 def test_health(gateway_url):
     reply = requests.get(gateway_url.replace("/ws", "/health"), timeout=10)
     assert reply.status_code == 200 and reply.json() == {"status": "ok"}
+
+
+def test_receipt_is_valid_against_the_contract(gateway_url, demo_client):
+    from gateway.validate import SchemaSet
+
+    reply, root = post(gateway_url, signed(demo_client))
+    assert reply.status_code == 200
+    response = root.find(f".//{{{ns.SMEV_TYPES}}}SendRequestResponse")
+    schemas = SchemaSet()
+    assert schemas.get("smev-message-exchange-types-1.1.xsd").errors(response) == []
+    registration = response.find(f".//{{{ns.RECEIPT}}}Registration")
+    assert schemas.get("gateway-receipt-1.0.xsd").errors(registration) == []
+    assert registration.findtext(f"{{{ns.RECEIPT}}}RegistrationNumber")
+
+
+def test_fault_details_are_valid_against_the_contract(gateway_url, demo_client):
+    from gateway.validate import SchemaSet
+
+    bad = dataclasses.replace(ROMASHKA, kpp="12")
+    reply, root = post(gateway_url, signed(demo_client, org=bad))
+    detail = root.find(f".//{{{ns.SMEV_FAULTS}}}InvalidContent")
+    assert SchemaSet().get("smev-message-exchange-faults-1.1.xsd").errors(detail) == []

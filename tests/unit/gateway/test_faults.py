@@ -14,8 +14,9 @@ def test_soap11_fault_carries_typed_detail_and_issues():
     parsed = parse_fault(status, etree.fromstring(body))
     assert parsed.faultcode == "soap:Client"
     assert (parsed.element, parsed.code) == ("InvalidContent", "XSD_VIOLATION")
-    assert parsed.validation_errors[0] == {"Code": "XSD_VIOLATION", "Description": "pattern",
-                                           "XPath": "/a/b", "Line": "3", "Column": "7"}
+    assert parsed.validation_errors[0] == {"message": "pattern", "errorPosition": "3",
+                                           "code": "XSD_VIOLATION", "xpath": "/a/b",
+                                           "line": "3", "column": "7"}
 
 
 def test_soap12_sender_fault_is_400_and_receiver_500():
@@ -38,3 +39,48 @@ def test_transport_faults_have_their_own_status():
     assert faults.render(faults.MalformedRequest("x"))[0] == 400
     assert faults.render(faults.RequestTooLarge("x"))[0] == 413
     assert faults.render(faults.UnsupportedMediaType("x"))[0] == 415
+
+
+def _faults_schema():
+    from gateway.validate import SchemaSet
+
+    return SchemaSet().get("smev-message-exchange-faults-1.1.xsd")
+
+
+SAMPLES = [
+    faults.SMEVFailure("down"),
+    faults.InvalidContent("bad", issues=[faults.ValidationIssue("XSD_VIOLATION", "m", "/a", 1, 2),
+                                         faults.ValidationIssue("FIELD_RULE", "n")]),
+    faults.MalformedRequest("not xml"),
+    faults.SignatureVerificationFault("digest", code="HASH_FAILURE"),
+    faults.SignatureVerificationFault("expired", code="EXPIRED"),
+    faults.SenderIsNotRegistered("who"),
+    faults.UnknownMessageType("what"),
+    faults.BusinessDataTypeIsNotSupported("what", fields=[("RootElementLocalName", "X"),
+                                                          ("RootElementNamespaceURI", "urn:x")]),
+    faults.RecipientIsNotFound("nobody"),
+    faults.AccessDenied("no"),
+    faults.MessageIsAlreadySent("dup"),
+    faults.InvalidMessageIdFormat("fmt"),
+    faults.StaleMessageId("old"),
+    faults.TargetMessageIsNotFound("none"),
+    faults.DestinationOverflow("full", fields=[("MessageBrokerAddress", "db"), ("DestinationName", "q")]),
+    faults.QuoteLimitExceeded("quota", fields=[("RemainedTotalQuoteSize", "0"),
+                                               ("RealTotalAttachmentSize", "10")]),
+    faults.AttachmentSizeLimitExceeded("big", fields=[("PermittedTotalAttachmentSize", "1"),
+                                                      ("RealTotalAttachmentSize", "2")]),
+    faults.AttachmentContentMiscoordination("mismatch"),
+    faults.IncorrectResponseContentType("type"),
+    faults.TransactionCodeInvalid("code"),
+    faults.EndOfLifeReached("eol"),
+]
+
+
+def test_every_fault_detail_is_valid_against_the_faults_xsd():
+    schema = _faults_schema()
+    for fault in SAMPLES:
+        for version in (faults.SOAP11, faults.SOAP12):
+            _, _, body = faults.render(fault, version)
+            detail = etree.fromstring(body).find(f".//{{{ns.SMEV_FAULTS}}}{fault.element}")
+            assert detail is not None, fault
+            assert schema.errors(detail) == [], (fault.element, schema.errors(detail))
