@@ -1,0 +1,252 @@
+"""Digest and signature algorithms by XMLDSig URI, a pluggable registry, and the allow-list.
+
+The engine only ever asks the registry by URI, so GOST R 34.10/34.11-2012 (URIs below, from the
+SMEV profile) is added later by registering two objects, without touching the engine. Signature
+algorithms receive the signer's *certificate*, not a ``cryptography`` public key, because
+``cryptography`` cannot load GOST public keys: a GOST plug-in reads the SubjectPublicKeyInfo
+itself.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signature,
+                                                             encode_dss_signature)
+
+from signing.c14n import ENVELOPED_SIGNATURE, EXC_C14N
+from signing.errors import CryptoConstraintsError, FormatError
+from signing.smev_transform import ALGORITHM as SMEV_TRANSFORM
+
+# -- digests
+DIGEST_SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
+DIGEST_SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
+DIGEST_SHA384 = "http://www.w3.org/2001/04/xmldsig-more#sha384"
+DIGEST_SHA512 = "http://www.w3.org/2001/04/xmlenc#sha512"
+# -- signatures: RSA PKCS#1 v1.5, RSA-PSS (RFC 6931 2.3.10), ECDSA (raw r||s)
+SIG_RSA_SHA1 = "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+SIG_RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+SIG_RSA_SHA384 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"
+SIG_RSA_SHA512 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512"
+SIG_RSA_PSS_SHA256 = "http://www.w3.org/2007/05/xmldsig-more#sha256-rsa-MGF1"
+SIG_RSA_PSS_SHA384 = "http://www.w3.org/2007/05/xmldsig-more#sha384-rsa-MGF1"
+SIG_RSA_PSS_SHA512 = "http://www.w3.org/2007/05/xmldsig-more#sha512-rsa-MGF1"
+SIG_ECDSA_SHA1 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1"
+SIG_ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+SIG_ECDSA_SHA384 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384"
+SIG_ECDSA_SHA512 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512"
+# -- GOST (SMEV); not registered here: no implementation in this environment yet
+DIGEST_GOST_2012_256 = "urn:ietf:params:xml:ns:cpxmlsec:algorithms:gostr34112012-256"
+DIGEST_GOST_2012_512 = "urn:ietf:params:xml:ns:cpxmlsec:algorithms:gostr34112012-512"
+SIG_GOST_2012_256 = "urn:ietf:params:xml:ns:cpxmlsec:algorithms:gostr34102012-gostr34112012-256"
+SIG_GOST_2012_512 = "urn:ietf:params:xml:ns:cpxmlsec:algorithms:gostr34102012-gostr34112012-512"
+
+TRANSFORM_XPATH = "http://www.w3.org/TR/1999/REC-xpath-19991116"
+TRANSFORM_XPATH_FILTER2 = "http://www.w3.org/2002/06/xmldsig-filter2"
+TRANSFORM_XSLT = "http://www.w3.org/TR/1999/REC-xslt-19991116"
+
+
+@dataclasses.dataclass(frozen=True)
+class DigestAlgorithm:
+    uri: str
+    name: str
+    digest: Callable[[bytes], bytes]
+
+
+@dataclasses.dataclass(frozen=True)
+class SignatureAlgorithm:
+    """One XMLDSig SignatureMethod. ``family`` ties it to a key type ("RSA", "EC", "GOST...")."""
+
+    uri: str
+    name: str
+    family: str
+    digest_uri: str
+    sign: Callable[[object, bytes], bytes]                       # (private key, data) -> value
+    verify: Callable[[x509.Certificate, bytes, bytes], None]     # raises InvalidSignature
+    key_matches: Callable[[object], bool]                        # private key of this family?
+
+
+@dataclasses.dataclass(frozen=True)
+class AlgorithmPolicy:
+    """The allow-list as configuration; everything not listed is refused before any crypto."""
+
+    digests: frozenset[str] = frozenset({DIGEST_SHA256, DIGEST_SHA384, DIGEST_SHA512})
+    signatures: frozenset[str] = frozenset({
+        SIG_RSA_SHA256, SIG_RSA_SHA384, SIG_RSA_SHA512,
+        SIG_RSA_PSS_SHA256, SIG_RSA_PSS_SHA384, SIG_RSA_PSS_SHA512,
+        SIG_ECDSA_SHA256, SIG_ECDSA_SHA384, SIG_ECDSA_SHA512})
+    c14n: frozenset[str] = frozenset({EXC_C14N})
+    transforms: frozenset[str] = frozenset({EXC_C14N, SMEV_TRANSFORM, ENVELOPED_SIGNATURE})
+    min_rsa_bits: int = 2048
+    curves: frozenset[str] = frozenset({"secp256r1", "secp384r1"})
+
+    def check_digest(self, uri: str) -> None:
+        if uri not in self.digests:
+            raise CryptoConstraintsError(f"digest method {uri!r} is not allowed")
+
+    def check_signature(self, uri: str) -> None:
+        if uri not in self.signatures:
+            raise CryptoConstraintsError(f"signature method {uri!r} is not allowed")
+
+    def check_c14n(self, uri: str) -> None:
+        if uri not in self.c14n:
+            raise CryptoConstraintsError(f"canonicalization method {uri!r} is not allowed")
+
+    def check_transform(self, uri: str) -> None:
+        if uri not in self.transforms:
+            raise CryptoConstraintsError(f"transform {uri!r} is not allowed")
+
+    def check_key(self, certificate: x509.Certificate, family: str) -> None:
+        """Key type must match the signature family; RSA size and EC curve must be allowed."""
+        try:
+            key = certificate.public_key()
+        except (UnsupportedAlgorithm, ValueError) as exc:
+            if family.startswith("GOST"):
+                return  # the GOST plug-in validates its own key parameters
+            raise CryptoConstraintsError(f"unsupported public key in the certificate: {exc}") \
+                from None
+        if family == "RSA":
+            if not isinstance(key, rsa.RSAPublicKey):
+                raise CryptoConstraintsError("an RSA signature method with a non-RSA key")
+            if key.key_size < self.min_rsa_bits:
+                raise CryptoConstraintsError(f"RSA key of {key.key_size} bits; at least "
+                                             f"{self.min_rsa_bits} are required")
+        elif family == "EC":
+            if not isinstance(key, ec.EllipticCurvePublicKey):
+                raise CryptoConstraintsError("an ECDSA signature method with a non-EC key")
+            if key.curve.name not in self.curves:
+                raise CryptoConstraintsError(f"EC curve {key.curve.name} is not allowed")
+        elif not family.startswith("GOST"):
+            raise CryptoConstraintsError(f"unknown key family {family!r}")
+
+
+DEFAULT_POLICY = AlgorithmPolicy()
+
+
+class AlgorithmRegistry:
+    """URI -> implementation. ``REGISTRY`` is the process-wide one the engine uses."""
+
+    def __init__(self) -> None:
+        self._digests: dict[str, DigestAlgorithm] = {}
+        self._signatures: dict[str, SignatureAlgorithm] = {}
+
+    def register_digest(self, algorithm: DigestAlgorithm) -> None:
+        self._digests[algorithm.uri] = algorithm
+
+    def register_signature(self, algorithm: SignatureAlgorithm) -> None:
+        self._signatures[algorithm.uri] = algorithm
+
+    def digest(self, uri: str) -> DigestAlgorithm:
+        try:
+            return self._digests[uri]
+        except KeyError:
+            raise CryptoConstraintsError(f"digest method {uri!r} is not implemented") from None
+
+    def signature(self, uri: str) -> SignatureAlgorithm:
+        try:
+            return self._signatures[uri]
+        except KeyError:
+            raise CryptoConstraintsError(f"signature method {uri!r} is not implemented") \
+                from None
+
+
+def _hashlib(name: str) -> Callable[[bytes], bytes]:
+    constructor = getattr(hashlib, name)
+    return lambda data: constructor(data).digest()
+
+
+_HASHES = {"sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384,
+           "sha512": hashes.SHA512}
+
+
+def _rsa(hash_name: str, pss: bool) -> tuple[Callable, Callable]:
+    algorithm = _HASHES[hash_name]()
+
+    def pad():
+        if pss:  # RFC 6931: MGF1 with the same hash, salt length = hash length, trailer 1
+            return padding.PSS(mgf=padding.MGF1(algorithm), salt_length=algorithm.digest_size)
+        return padding.PKCS1v15()
+
+    def sign(key, data: bytes) -> bytes:
+        return key.sign(data, pad(), algorithm)
+
+    def verify(certificate: x509.Certificate, value: bytes, data: bytes) -> None:
+        certificate.public_key().verify(value, data, pad(), algorithm)
+    return sign, verify
+
+
+def _ecdsa(hash_name: str) -> tuple[Callable, Callable]:
+    algorithm = _HASHES[hash_name]()
+
+    def sign(key, data: bytes) -> bytes:
+        r, s = decode_dss_signature(key.sign(data, ec.ECDSA(algorithm)))
+        size = (key.curve.key_size + 7) // 8
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+    def verify(certificate: x509.Certificate, value: bytes, data: bytes) -> None:
+        key = certificate.public_key()
+        size = (key.curve.key_size + 7) // 8
+        if len(value) != 2 * size:  # XMLDSig ECDSA SignatureValue is raw r||s, not DER
+            raise InvalidSignature(f"ECDSA SignatureValue of {len(value)} bytes, "
+                                   f"expected {2 * size}")
+        r = int.from_bytes(value[:size], "big")
+        s = int.from_bytes(value[size:], "big")
+        key.verify(encode_dss_signature(r, s), data, ec.ECDSA(algorithm))
+    return sign, verify
+
+
+def _default_registry() -> AlgorithmRegistry:
+    registry = AlgorithmRegistry()
+    for uri, name in ((DIGEST_SHA1, "sha1"), (DIGEST_SHA256, "sha256"),
+                      (DIGEST_SHA384, "sha384"), (DIGEST_SHA512, "sha512")):
+        registry.register_digest(DigestAlgorithm(uri, name, _hashlib(name)))
+    is_rsa = lambda key: isinstance(key, rsa.RSAPrivateKey)  # noqa: E731
+    is_ec = lambda key: isinstance(key, ec.EllipticCurvePrivateKey)  # noqa: E731
+    for uri, hash_name, digest_uri in (
+            (SIG_RSA_SHA1, "sha1", DIGEST_SHA1), (SIG_RSA_SHA256, "sha256", DIGEST_SHA256),
+            (SIG_RSA_SHA384, "sha384", DIGEST_SHA384), (SIG_RSA_SHA512, "sha512", DIGEST_SHA512)):
+        sign, verify = _rsa(hash_name, pss=False)
+        registry.register_signature(SignatureAlgorithm(uri, f"rsa-{hash_name}", "RSA",
+                                                       digest_uri, sign, verify, is_rsa))
+    for uri, hash_name, digest_uri in (
+            (SIG_RSA_PSS_SHA256, "sha256", DIGEST_SHA256),
+            (SIG_RSA_PSS_SHA384, "sha384", DIGEST_SHA384),
+            (SIG_RSA_PSS_SHA512, "sha512", DIGEST_SHA512)):
+        sign, verify = _rsa(hash_name, pss=True)
+        registry.register_signature(SignatureAlgorithm(uri, f"rsa-pss-{hash_name}", "RSA",
+                                                       digest_uri, sign, verify, is_rsa))
+    for uri, hash_name, digest_uri in (
+            (SIG_ECDSA_SHA1, "sha1", DIGEST_SHA1), (SIG_ECDSA_SHA256, "sha256", DIGEST_SHA256),
+            (SIG_ECDSA_SHA384, "sha384", DIGEST_SHA384),
+            (SIG_ECDSA_SHA512, "sha512", DIGEST_SHA512)):
+        sign, verify = _ecdsa(hash_name)
+        registry.register_signature(SignatureAlgorithm(uri, f"ecdsa-{hash_name}", "EC",
+                                                       digest_uri, sign, verify, is_ec))
+    return registry
+
+
+REGISTRY = _default_registry()
+
+
+def default_signature_method(private_key) -> str:
+    """rsa-sha256 for RSA, ecdsa-sha256 for P-256, ecdsa-sha384 for P-384."""
+    if isinstance(private_key, rsa.RSAPrivateKey):
+        return SIG_RSA_SHA256
+    if isinstance(private_key, ec.EllipticCurvePrivateKey):
+        if private_key.curve.name == "secp256r1":
+            return SIG_ECDSA_SHA256
+        if private_key.curve.name == "secp384r1":
+            return SIG_ECDSA_SHA384
+        raise FormatError(f"no default signature method for curve {private_key.curve.name}")
+    raise FormatError(f"no default signature method for a {type(private_key).__name__}")
+
+
+__all__ = [name for name in dir() if name.isupper() and not name.startswith("_")] + [
+    "DigestAlgorithm", "SignatureAlgorithm", "AlgorithmPolicy", "AlgorithmRegistry",
+    "default_signature_method",
+]
