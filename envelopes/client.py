@@ -74,7 +74,9 @@ def read_receipt(root: etree._Element) -> tuple[MessageMetadata, object]:
         recipient=_party(meta.find(f"{{{T}}}Recipient")),
         sending_timestamp=_dt(meta.findtext(f"{{{T}}}SendingTimestamp")),
         delivery_timestamp=_dt(meta.findtext(f"{{{T}}}DeliveryTimestamp")),
-        status=meta.findtext(f"{{{T}}}Status"))
+        status=meta.findtext(f"{{{T}}}Status"),
+        registration_number=meta.findtext(f"{{{ns.RECEIPT}}}Registration/{{{ns.RECEIPT}}}RegistrationNumber"),
+        content_digest=meta.findtext(f"{{{ns.RECEIPT}}}Registration/{{{ns.RECEIPT}}}ContentDigest"))
     return metadata, verified
 
 

@@ -22,6 +22,8 @@ class MessageMetadata:
     sending_timestamp: datetime
     delivery_timestamp: datetime | None
     status: str | None
+    registration_number: str | None = None  # gateway extension
+    content_digest: str | None = None  # base64 SHA-256 of what the gateway received
 
 
 @dataclasses.dataclass(frozen=True)

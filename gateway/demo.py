@@ -57,5 +57,7 @@ def _print_receipt(meta, verified, echo) -> None:
     echo(f"     Recipient        {meta.recipient.mnemonic} ({meta.recipient.human_readable_name})")
     echo(f"     SendingTimestamp {meta.sending_timestamp.isoformat()}")
     echo(f"     Status           {meta.status}")
+    echo(f"     Registration no. {meta.registration_number}")
+    echo(f"     Content digest   {meta.content_digest} (SHA-256 of what the gateway received)")
     echo(f"     signed by        {verified.certificate.subject.rfc4514_string()} "
          f"({verified.signature_method})\n")

@@ -3,19 +3,28 @@ transaction, and only then let the receipt leave.
 
 Idempotency lives here: a repeated MessageID with the same content digest returns the original
 receipt byte for byte and writes nothing; with another digest it is ``MessageIsAlreadySent``.
+The unique constraint on ``messages.message_id`` is the arbiter, so two workers racing with the
+same MessageID cannot both write.
+
+Hot path: the receipt is built and signed BEFORE the write transaction (the registration number
+does not depend on the database), statements are built once and reused, and the journal head is
+read once per transaction, so the write lock is held for as short a time as possible.
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
+import uuid
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from gateway.faults import MessageIsAlreadySent
 from gateway.storage import journal
+from gateway.storage.db import write_transaction
 from gateway.storage.schema import applications, messages
 
 
@@ -56,11 +65,20 @@ class StoredReceipt:
 
 ReceiptBuilder = Callable[[str], bytes]  # registration number -> signed receipt bytes
 
+_INSERT_MESSAGE = insert(messages).returning(messages.c.id)
+_INSERT_APPLICATION = insert(applications)
+_FIND = select(messages.c.content_digest, messages.c.registration_number, messages.c.receipt) \
+    .where(messages.c.message_id == bindparam("message_id"))
 
-def _replay(conn: Connection, msg: IncomingMessage) -> StoredReceipt | None:
-    row = conn.execute(select(messages.c.content_digest, messages.c.registration_number,
-                              messages.c.receipt)
-                       .where(messages.c.message_id == msg.message_id)).first()
+
+def registration_number(received_at: datetime, message_id: str) -> str:
+    """Unique without a database round trip: the date and the MessageID in base32 (35 chars)."""
+    code = base64.b32encode(uuid.UUID(message_id).bytes).decode("ascii").rstrip("=")
+    return f"{received_at:%Y%m%d}-{code}"
+
+
+def find_receipt(conn: Connection, msg: IncomingMessage) -> StoredReceipt | None:
+    row = conn.execute(_FIND, {"message_id": msg.message_id}).first()
     if row is None:
         return None
     if row.content_digest != msg.content_digest:
@@ -70,50 +88,43 @@ def _replay(conn: Connection, msg: IncomingMessage) -> StoredReceipt | None:
     return StoredReceipt(row.registration_number, row.receipt, True)
 
 
-def registration_number(received_at: datetime, pk: int) -> str:
-    return f"{received_at:%Y%m%d}-{pk:010d}"
-
-
 def store_request(engine: Engine, msg: IncomingMessage, build_receipt: ReceiptBuilder,
                   change: ApplicationChange | None) -> StoredReceipt:
     """Store ``msg`` (and ``change``) durably and return the receipt that may now be sent."""
+    number = registration_number(msg.received_at, msg.message_id)
+    receipt = build_receipt(number)
     try:
-        with engine.begin() as conn:
-            replay = _replay(conn, msg)
-            if replay is not None:
-                return replay
-            pk = conn.execute(messages.insert().values(
+        with write_transaction(engine) as conn:
+            pk = conn.execute(_INSERT_MESSAGE, dict(
                 message_id=msg.message_id, message_type=msg.message_type,
                 reference_message_id=msg.reference_message_id, sender=msg.sender,
                 recipient=msg.recipient, namespace_uri=msg.namespace_uri,
                 root_element=msg.root_element, content_digest=msg.content_digest,
                 test_message=msg.test_message, status="requestIsQueued",
-                registration_number=f"~{msg.message_id}", received_at=msg.received_at,
-                envelope=msg.envelope, receipt=b"").returning(messages.c.id)).scalar_one()
-            number = registration_number(msg.received_at, pk)
-            receipt = build_receipt(number)
-            conn.execute(update(messages).where(messages.c.id == pk)
-                         .values(registration_number=number, receipt=receipt))
+                registration_number=number, received_at=msg.received_at,
+                envelope=msg.envelope, receipt=receipt)).scalar_one()
             if change is not None and not msg.test_message:
-                conn.execute(applications.insert().values(
+                conn.execute(_INSERT_APPLICATION, dict(
                     message_pk=pk, domain=change.domain, kind=change.kind,
                     organisation_inn=change.organisation_inn, state=change.state,
                     registration_number=number, created_at=msg.received_at,
                     updated_at=msg.received_at))
-            journal.append(conn, at=msg.received_at, message_id=msg.message_id, direction="IN",
-                           event=f"{msg.message_type.lower()}-accepted",
-                           detail={"sender": msg.sender, "verification": msg.verification,
-                                   "state": change.state if change else None,
-                                   "test": msg.test_message},
-                           content=msg.envelope)
-            journal.append(conn, at=msg.received_at, message_id=msg.message_id, direction="OUT",
-                           event="receipt", detail={"registration_number": number},
-                           content=receipt)
+            journal.append_many(conn, [
+                journal.Entry(at=msg.received_at, message_id=msg.message_id, direction="IN",
+                              event=f"{msg.message_type.lower()}-accepted",
+                              detail={"sender": msg.sender, "verification": msg.verification,
+                                      "state": change.state if change else None,
+                                      "test": msg.test_message},
+                              content=msg.envelope),
+                journal.Entry(at=msg.received_at, message_id=msg.message_id, direction="OUT",
+                              event="receipt", detail={"registration_number": number},
+                              content=receipt),
+            ])
             return StoredReceipt(number, receipt, False)
     except IntegrityError:
-        # Another worker stored the same MessageID between our check and our insert.
+        # The MessageID is known (a repeat, or another worker won a race): answer as before.
         with engine.connect() as conn:
-            replay = _replay(conn, msg)
+            replay = find_receipt(conn, msg)
         if replay is None:
             raise
         return replay

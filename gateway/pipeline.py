@@ -22,7 +22,8 @@ from gateway.participants import Participants
 from gateway.persist import ApplicationChange, IncomingMessage, store_request
 from gateway.receipt import Party, ReceiptData, ReceiptSigner, send_request_response
 from gateway.route import HandlerContext, Router
-from gateway.validate import SchemaSet, raise_if_invalid, readable_xpath, register_prefix
+from gateway.validate import (SchemaSet, column_of, raise_if_invalid, readable_xpath,
+                              register_prefix)
 from gateway.verify import Verifier
 from signing.c14n import exc_c14n
 
@@ -109,7 +110,7 @@ class Pipeline:
         payload = business[0]
         domain, handler = self.router.route(payload)
         raise_if_invalid(self.schemas.get(domain.xsd).errors(payload, raw), "the business payload")
-        raise_if_invalid(self._field_rules(domain, payload), "the business payload")
+        raise_if_invalid(self._field_rules(domain, payload, raw), "the business payload")
 
         test_message = _child(data, ns.q(T, "TestMessage")) is not None
         decision = handler(HandlerContext(payload=payload, message_id=message_id,
@@ -139,7 +140,7 @@ class Pipeline:
         stored = store_request(self.engine, incoming, build_receipt, change)
         return stored.receipt
 
-    def _field_rules(self, domain, payload: etree._Element) -> list[ValidationIssue]:
+    def _field_rules(self, domain, payload: etree._Element, raw: bytes) -> list[ValidationIssue]:
         issues = []
         nsmap = {"p": domain.namespace}
         for rule in domain.field_rules.get(etree.QName(payload).localname, ()):
@@ -149,7 +150,8 @@ class Pipeline:
             problem = rule.check(*[(n.text or "").strip() for n in nodes])
             if problem:
                 issues.append(ValidationIssue("FIELD_RULE", f"{rule.name}: {problem}",
-                                              readable_xpath(nodes[0]), nodes[0].sourceline, None))
+                                              readable_xpath(nodes[0]), nodes[0].sourceline,
+                                              column_of(raw, nodes[0])))
         return issues
 
 

@@ -6,10 +6,16 @@ start with ``BEGIN IMMEDIATE`` so several worker processes queue on the write lo
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import threading
+import weakref
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 
 def make_engine(url: str) -> Engine:
@@ -34,6 +40,8 @@ def make_engine(url: str) -> Engine:
         def _sqlite_begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+        if parsed.database and parsed.database != ":memory:":
+            _WRITE_LOCKS[engine] = _WriteLock(Path(parsed.database + ".writelock"))
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
@@ -42,3 +50,54 @@ def make_engine(url: str) -> Engine:
 
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+class _WriteLock:
+    """Serializes SQLite writers across threads (a mutex) and processes (``flock``).
+
+    SQLite's own busy handler polls with sleeps of 1 ms and more, so under contention writers
+    wait far longer than the lock is held; a blocking ``flock`` wakes the next writer as soon
+    as the previous one commits.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._mutex = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self):
+        self._mutex.acquire()
+        try:
+            if self._fd is None or self._pid != os.getpid():  # a fork gets its own descriptor
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._mutex.release()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._mutex.release()
+
+
+_WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, _WriteLock]" = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction: committed on success, rolled back on error.
+
+    On SQLite the writers queue on a cross-process lock first (see :class:`_WriteLock`).
+    """
+    lock = _WRITE_LOCKS.get(engine)
+    if lock is None:
+        with engine.begin() as conn:
+            yield conn
+        return
+    with lock, engine.begin() as conn:
+        yield conn

@@ -27,20 +27,43 @@ def _entry_hash(prev_hash: str, at: datetime, message_id: str | None, direction:
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    at: datetime
+    message_id: str | None
+    direction: str  # IN | OUT
+    event: str
+    detail: dict
+    content: bytes  # the bytes the entry is about (only their SHA-256 is stored here)
+
+
+_HEAD = select(journal.c.entry_hash).order_by(journal.c.id.desc()).limit(1)
+_INSERT = journal.insert()
+
+
+def append_many(conn: Connection, entries: list[Entry]) -> str:
+    """Append entries in order inside the caller's transaction; returns the new head hash."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    prev = conn.execute(_HEAD).scalar() or GENESIS
+    rows = []
+    for entry in entries:
+        detail_text = json.dumps(entry.detail, ensure_ascii=False, sort_keys=True, default=str)
+        digest = hashlib.sha256(entry.content).hexdigest()
+        entry_hash = _entry_hash(prev, entry.at, entry.message_id, entry.direction, entry.event,
+                                 detail_text, digest)
+        rows.append(dict(at=entry.at, message_id=entry.message_id, direction=entry.direction,
+                         event=entry.event, detail=detail_text, content_digest=digest,
+                         prev_hash=prev, entry_hash=entry_hash))
+        prev = entry_hash
+    conn.execute(_INSERT, rows)
+    return prev
+
+
 def append(conn: Connection, *, at: datetime, message_id: str | None, direction: str,
            event: str, detail: dict, content: bytes) -> str:
     """Append one entry inside the caller's transaction; returns its hash."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    prev = conn.execute(select(journal.c.entry_hash).order_by(journal.c.id.desc()).limit(1)).scalar()
-    prev = prev or GENESIS
-    detail_text = json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
-    digest = hashlib.sha256(content).hexdigest()
-    entry_hash = _entry_hash(prev, at, message_id, direction, event, detail_text, digest)
-    conn.execute(journal.insert().values(
-        at=at, message_id=message_id, direction=direction, event=event, detail=detail_text,
-        content_digest=digest, prev_hash=prev, entry_hash=entry_hash))
-    return entry_hash
+    return append_many(conn, [Entry(at, message_id, direction, event, detail, content)])
 
 
 @dataclasses.dataclass(frozen=True)

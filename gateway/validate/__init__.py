@@ -46,7 +46,7 @@ def readable_xpath(element: etree._Element) -> str:
     return "/" + "/".join(reversed(steps))
 
 
-def _column(source: bytes | None, node: etree._Element) -> int | None:
+def column_of(source: bytes | None, node: etree._Element) -> int | None:
     """1-based column of ``node``'s start tag on its line in the raw request, if found."""
     if source is None or not node.sourceline:
         return None
@@ -90,7 +90,7 @@ class Schema:
                     description=error.reason or str(error.message),
                     xpath=readable_xpath(node),
                     line=node.sourceline,
-                    column=_column(source, node)))
+                    column=column_of(source, node)))
         except Exception:  # the report tool failed: fall back to libxml2's own messages
             issues = []
         if not issues:
