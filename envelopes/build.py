@@ -31,7 +31,8 @@ def _envelope(soap_version: str) -> tuple[etree._Element, etree._Element]:
 def send_request(payload: etree._Element, private_key, certificate, *, message_id: str | None = None,
                  reference_message_id: str | None = None, test_message: bool = False,
                  soap_version: str = "1.1", profile: Profile = Profile.SMEV,
-                 extra_certificates=(), sign: bool = True) -> bytes:
+                 extra_certificates=(), sign: bool = True, transaction_code: str | None = None,
+                 node_id: str | None = None, eol: str | None = None) -> bytes:
     """A signed ``SendRequestRequest`` carrying ``payload`` (one business element)."""
     envelope, body = _envelope(soap_version)
     request = etree.SubElement(body, ns.q(T, "SendRequestRequest"), nsmap={"ns": T})
@@ -40,6 +41,12 @@ def send_request(payload: etree._Element, private_key, certificate, *, message_i
     etree.SubElement(data, ns.q(T, "MessageID")).text = message_id or new_message_id()
     if reference_message_id:
         etree.SubElement(data, ns.q(T, "ReferenceMessageID")).text = reference_message_id
+    if transaction_code:
+        etree.SubElement(data, ns.q(T, "TransactionCode")).text = transaction_code
+    if node_id:
+        etree.SubElement(data, ns.q(T, "NodeID")).text = node_id
+    if eol:
+        etree.SubElement(data, ns.q(T, "EOL")).text = eol
     content = etree.SubElement(data, ns.q(B, "MessagePrimaryContent"), nsmap={"b": B})
     content.append(payload)
     if test_message:
@@ -49,3 +56,102 @@ def send_request(payload: etree._Element, private_key, certificate, *, message_i
         sign_detached(data, holder, private_key, certificate, profile=profile,
                       extra_certificates=extra_certificates)
     return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+
+
+def _signed(operation: str, signed: etree._Element, private_key, certificate, *,
+            extra_certificates=(), soap_version: str = "1.1", profile: Profile = Profile.SMEV,
+            before_signature: list[etree._Element] = ()) -> bytes:
+    envelope, body = _envelope(soap_version)
+    request = etree.SubElement(body, ns.q(T, operation), nsmap={"ns": T, "b": B})
+    request.append(signed)
+    for element in before_signature:
+        request.append(element)
+    holder = etree.SubElement(request, ns.q(T, "CallerInformationSystemSignature"))
+    sign_detached(signed, holder, private_key, certificate, profile=profile,
+                  extra_certificates=extra_certificates)
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def message_type_selector(namespace: str | None = None, root: str | None = None,
+                          node_id: str | None = None, timestamp: str | None = None) -> etree._Element:
+    selector = etree.Element(ns.q(B, "MessageTypeSelector"), nsmap={"b": B})
+    selector.set("Id", "SIGNED_BY_CALLER")
+    if namespace is not None:
+        etree.SubElement(selector, ns.q(B, "NamespaceURI")).text = namespace
+        etree.SubElement(selector, ns.q(B, "RootElementLocalName")).text = root
+    etree.SubElement(selector, ns.q(B, "Timestamp")).text = timestamp or _now()
+    if node_id:
+        etree.SubElement(selector, ns.q(B, "NodeID")).text = node_id
+    return selector
+
+
+def get_request(private_key, certificate, *, namespace=None, root=None, node_id=None,
+                timestamp=None, **kwargs) -> bytes:
+    """A signed ``GetRequestRequest`` (take the next request from my queue)."""
+    return _signed("GetRequestRequest", message_type_selector(namespace, root, node_id, timestamp),
+                   private_key, certificate, **kwargs)
+
+
+def get_response(private_key, certificate, *, namespace=None, root=None, node_id=None,
+                 timestamp=None, **kwargs) -> bytes:
+    """A signed ``GetResponseRequest`` (take the next answer from my queue)."""
+    return _signed("GetResponseRequest", message_type_selector(namespace, root, node_id, timestamp),
+                   private_key, certificate, **kwargs)
+
+
+def ack(message_id: str, private_key, certificate, *, accepted: bool = True, **kwargs) -> bytes:
+    """A signed ``AckRequest`` confirming (or refusing) a message I took."""
+    target = etree.Element(ns.q(B, "AckTargetMessage"), nsmap={"b": B})
+    target.set("Id", "SIGNED_BY_CALLER")
+    target.set("accepted", "true" if accepted else "false")
+    target.text = message_id
+    return _signed("AckRequest", target, private_key, certificate, **kwargs)
+
+
+def _timestamp(value: str | None = None) -> etree._Element:
+    stamp = etree.Element(ns.q(B, "Timestamp"), nsmap={"b": B})
+    stamp.set("Id", "SIGNED_BY_CALLER")
+    stamp.text = value or _now()
+    return stamp
+
+
+def get_status(private_key, certificate, *, timestamp: str | None = None, **kwargs) -> bytes:
+    return _signed("GetStatusRequest", _timestamp(timestamp), private_key, certificate, **kwargs)
+
+
+def get_incoming_queue_statistics(private_key, certificate, *, timestamp: str | None = None,
+                                  **kwargs) -> bytes:
+    return _signed("GetIncomingQueueStatisticsRequest", _timestamp(timestamp), private_key,
+                   certificate, **kwargs)
+
+
+def send_response(reply_to: str, private_key, certificate, *, payload: etree._Element | None = None,
+                  rejections: list[tuple[str, str]] = (), status: tuple[int, str] | None = None,
+                  message_id: str | None = None, **kwargs) -> bytes:
+    """A signed ``SendResponseRequest`` answering the request whose ``ReplyTo`` was ``reply_to``:
+    a business ``payload``, or ``rejections`` ((code, description), ...), or a ``status``."""
+    data = etree.Element(ns.q(T, "SenderProvidedResponseData"), nsmap={"ns": T})
+    data.set("Id", "SIGNED_BY_PROVIDER")
+    etree.SubElement(data, ns.q(T, "MessageID")).text = message_id or new_message_id()
+    etree.SubElement(data, ns.q(T, "To")).text = reply_to
+    if payload is not None:
+        content = etree.SubElement(data, ns.q(B, "MessagePrimaryContent"), nsmap={"b": B})
+        content.append(payload)
+    elif rejections:
+        for code, description in rejections:
+            rejected = etree.SubElement(data, ns.q(T, "RequestRejected"))
+            etree.SubElement(rejected, ns.q(T, "RejectionReasonCode")).text = code
+            etree.SubElement(rejected, ns.q(T, "RejectionReasonDescription")).text = description
+    elif status is not None:
+        block = etree.SubElement(data, ns.q(T, "RequestStatus"))
+        etree.SubElement(block, ns.q(T, "StatusCode")).text = str(status[0])
+        etree.SubElement(block, ns.q(T, "StatusDescription")).text = status[1]
+    else:
+        raise ValueError("a response needs a payload, rejections or a status")
+    return _signed("SendResponseRequest", data, private_key, certificate, **kwargs)

@@ -44,6 +44,13 @@ class Settings:
     message_id_max_age_seconds: int = 24 * 3600
     message_id_max_future_seconds: int = 300
 
+    # exchange
+    visibility_timeout_seconds: int = 300  # a taken, unacknowledged message comes back after this
+    max_deliveries: int = 20  # then it is dead-lettered and its sender told
+    max_queue_depth: int = 100_000  # pending messages per recipient before DestinationOverflow
+    request_timestamp_skew_seconds: int = 3600  # signed selectors/timestamps must be this fresh
+    transaction_code_pattern: str = r"^[0-9A-Za-z_.:/-]{1,100}$"
+
     # trust
     revocation: str = "hard-fail"  # hard-fail | soft-fail | off
     revocation_timeout: float = 3.0

@@ -16,7 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from gateway.faults import SenderIsNotRegistered
-from gateway.storage.schema import information_systems, is_certificates
+from gateway.storage.schema import information_systems, is_certificates, permissions
+
+SEND, SERVE = "send", "serve"
+ANY_ROOT = "*"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +57,40 @@ class Participants:
         with self._lock:
             self._cache[key] = (now + self.ttl, found)
         return found
+
+    def _permissions(self) -> dict[tuple[str, str], set[tuple[str, str]]]:
+        """(role, namespace) -> {(mnemonic, root)}: the whole (small) table, cached for ``ttl``."""
+        now = time.monotonic()
+        cached = self._cache.get("__permissions__")
+        if cached and cached[0] > now:
+            return cached[1]
+        table: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(permissions)):
+                table.setdefault((row.role, row.namespace_uri), set()).add((row.mnemonic, row.root_element))
+        with self._lock:
+            self._cache["__permissions__"] = (now + self.ttl, table)
+        return table
+
+    def allowed(self, mnemonic: str, role: str, namespace: str, root: str) -> bool:
+        entries = self._permissions().get((role, namespace), ())
+        return (mnemonic, root) in entries or (mnemonic, ANY_ROOT) in entries
+
+    def providers(self, namespace: str, root: str) -> list[str]:
+        """External information systems that serve this business type, in a stable order."""
+        entries = self._permissions().get((SERVE, namespace), ())
+        return sorted({m for (m, r) in entries if r in (root, ANY_ROOT)})
+
+    def enabled(self, mnemonic: str) -> bool:
+        now = time.monotonic()
+        cached = self._cache.get("__enabled__")
+        if not cached or cached[0] <= now:
+            with self.engine.connect() as conn:
+                table = {r.mnemonic: r.enabled for r in conn.execute(
+                    select(information_systems.c.mnemonic, information_systems.c.enabled))}
+            with self._lock:
+                self._cache["__enabled__"] = cached = (now + self.ttl, table)
+        return bool(cached[1].get(mnemonic))
 
     def sender_of(self, cert: x509.Certificate) -> InformationSystem:
         system = self.by_certificate(cert)
@@ -104,3 +141,36 @@ def set_enabled(engine: Engine, mnemonic: str, enabled: bool) -> bool:
                               .where(information_systems.c.mnemonic == mnemonic)
                               .values(enabled=enabled))
         return result.rowcount == 1
+
+
+def grant(engine: Engine, mnemonic: str, role: str, namespace: str, root: str = ANY_ROOT) -> None:
+    """Allow ``mnemonic`` to send (or serve) a business type; idempotent."""
+    if role not in (SEND, SERVE):
+        raise ValueError(f"role must be {SEND} or {SERVE}")
+    with engine.begin() as conn:
+        exists = conn.execute(select(permissions.c.id).where(
+            permissions.c.mnemonic == mnemonic, permissions.c.role == role,
+            permissions.c.namespace_uri == namespace, permissions.c.root_element == root)).first()
+        if not exists:
+            conn.execute(permissions.insert().values(mnemonic=mnemonic, role=role,
+                                                     namespace_uri=namespace, root_element=root))
+
+
+def revoke_grant(engine: Engine, mnemonic: str, role: str, namespace: str, root: str = ANY_ROOT) -> bool:
+    from sqlalchemy import delete
+
+    with engine.begin() as conn:
+        result = conn.execute(delete(permissions).where(
+            permissions.c.mnemonic == mnemonic, permissions.c.role == role,
+            permissions.c.namespace_uri == namespace, permissions.c.root_element == root))
+        return result.rowcount > 0
+
+
+def list_grants(engine: Engine, mnemonic: str | None = None) -> list[tuple[str, str, str, str]]:
+    with engine.connect() as conn:
+        query = select(permissions.c.mnemonic, permissions.c.role, permissions.c.namespace_uri,
+                       permissions.c.root_element).order_by(permissions.c.mnemonic, permissions.c.role,
+                                                            permissions.c.namespace_uri)
+        if mnemonic:
+            query = query.where(permissions.c.mnemonic == mnemonic)
+        return [tuple(r) for r in conn.execute(query)]

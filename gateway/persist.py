@@ -44,6 +44,11 @@ class IncomingMessage:
     received_at: datetime
     envelope: bytes
     verification: dict
+    reply_to: str | None = None
+    node_id: str | None = None
+    transaction_code: str | None = None
+    eol: datetime | None = None
+    status: str = "requestIsQueued"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +69,7 @@ class StoredReceipt:
 
 
 ReceiptBuilder = Callable[[str], bytes]  # registration number -> signed receipt bytes
+AlsoWrite = Callable[[Connection], None]  # more writes in the same transaction (queues, ...)
 
 _INSERT_MESSAGE = insert(messages).returning(messages.c.id)
 _INSERT_APPLICATION = insert(applications)
@@ -89,8 +95,9 @@ def find_receipt(conn: Connection, msg: IncomingMessage) -> StoredReceipt | None
 
 
 def store_request(engine: Engine, msg: IncomingMessage, build_receipt: ReceiptBuilder,
-                  change: ApplicationChange | None) -> StoredReceipt:
-    """Store ``msg`` (and ``change``) durably and return the receipt that may now be sent."""
+                  change: ApplicationChange | None, also: AlsoWrite | None = None) -> StoredReceipt:
+    """Store ``msg`` (and ``change``, and whatever ``also`` writes: queue items) durably, in one
+    transaction, and return the receipt that may now be sent."""
     number = registration_number(msg.received_at, msg.message_id)
     receipt = build_receipt(number)
     try:
@@ -100,15 +107,19 @@ def store_request(engine: Engine, msg: IncomingMessage, build_receipt: ReceiptBu
                 reference_message_id=msg.reference_message_id, sender=msg.sender,
                 recipient=msg.recipient, namespace_uri=msg.namespace_uri,
                 root_element=msg.root_element, content_digest=msg.content_digest,
-                test_message=msg.test_message, status="requestIsQueued",
+                test_message=msg.test_message, status=msg.status,
                 registration_number=number, received_at=msg.received_at,
-                envelope=msg.envelope, receipt=receipt)).scalar_one()
+                envelope=msg.envelope, receipt=receipt, reply_to=msg.reply_to,
+                node_id=msg.node_id, transaction_code=msg.transaction_code,
+                eol=msg.eol)).scalar_one()
             if change is not None and not msg.test_message:
                 conn.execute(_INSERT_APPLICATION, dict(
                     message_pk=pk, domain=change.domain, kind=change.kind,
                     organisation_inn=change.organisation_inn, state=change.state,
                     registration_number=number, created_at=msg.received_at,
                     updated_at=msg.received_at))
+            if also is not None:
+                also(conn)
             journal.append_many(conn, [
                 journal.Entry(at=msg.received_at, message_id=msg.message_id, direction="IN",
                               event=f"{msg.message_type.lower()}-accepted",

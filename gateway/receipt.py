@@ -35,9 +35,9 @@ class ReceiptData:
     recipient: Party
     sending_timestamp: datetime
     delivery_timestamp: datetime | None
-    status: str
-    registration_number: str
-    content_digest: str  # hex SHA-256 of the exc-c14n of the signed element
+    status: str | None
+    registration_number: str | None
+    content_digest: str | None  # hex SHA-256 of the exc-c14n of the signed element
     destination: str  # the queue the message went to
     content_type_name: str | None = None  # the business type, for requests
 
@@ -61,12 +61,14 @@ def _ts(value: datetime) -> str:
     return value.isoformat(timespec="milliseconds")
 
 
-def metadata_element(data: ReceiptData) -> etree._Element:
-    """``MessageMetadata`` in the contract's order, ending with the gateway's registration
-    extension (registration number and digest of what was received)."""
+def metadata_element(data: ReceiptData, *, element_id: str | None = METADATA_ID,
+                     registration: bool = True) -> etree._Element:
+    """``MessageMetadata`` in the contract's order; for a receipt (``registration``) it ends with
+    the gateway's extension (registration number and digest of what was received)."""
     t = ns.SMEV_TYPES
     meta = etree.Element(ns.q(t, "MessageMetadata"), nsmap={"ns": t})
-    meta.set("Id", METADATA_ID)
+    if element_id:
+        meta.set("Id", element_id)
 
     def sub(parent, tag, text=None):
         el = etree.SubElement(parent, ns.q(t, tag))
@@ -89,7 +91,10 @@ def metadata_element(data: ReceiptData) -> etree._Element:
     sub(supplementary, "InteractionType", "other")
     if data.delivery_timestamp is not None:
         sub(meta, "DeliveryTimestamp", _ts(data.delivery_timestamp))
-    sub(meta, "Status", data.status)
+    if data.status:
+        sub(meta, "Status", data.status)
+    if not registration:
+        return meta
     r = ns.RECEIPT
     registration = etree.SubElement(meta, ns.q(r, "Registration"), nsmap={"gw": r})
     etree.SubElement(registration, ns.q(r, "RegistrationNumber")).text = data.registration_number
@@ -99,10 +104,12 @@ def metadata_element(data: ReceiptData) -> etree._Element:
     return meta
 
 
-def send_request_response(data: ReceiptData, signer: ReceiptSigner) -> bytes:
-    """``SendRequestResponse`` with signed ``MessageMetadata``, serialized (no XML declaration)."""
+def send_request_response(data: ReceiptData, signer: ReceiptSigner,
+                          element: str = "SendRequestResponse") -> bytes:
+    """``SendRequestResponse`` (or ``SendResponseResponse``) with signed ``MessageMetadata``,
+    serialized (no XML declaration)."""
     t = ns.SMEV_TYPES
-    response = etree.Element(ns.q(t, "SendRequestResponse"), nsmap={"ns": t})
+    response = etree.Element(ns.q(t, element), nsmap={"ns": t})
     meta = metadata_element(data)
     response.append(meta)
     container = etree.SubElement(response, ns.q(t, "SMEVSignature"))

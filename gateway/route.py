@@ -13,7 +13,6 @@ from typing import Callable, Mapping, Sequence
 from lxml import etree
 
 import gateway
-from gateway.faults import UnknownMessageType
 from gateway.statemachine import StateMachine
 
 
@@ -41,11 +40,15 @@ class HandlerContext:
 
 @dataclasses.dataclass(frozen=True)
 class Decision:
-    """What a handler decided: the application's kind, organisation and new state."""
+    """What a handler decided: the application's kind, organisation and new state, and what
+    the consumer gets back through GetResponse: a business ``response`` element, or
+    ``rejections`` ((code, description), ...), or else a status naming the new state."""
 
     kind: str
     organisation_inn: str
     state: str
+    response: etree._Element | None = None
+    rejections: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +60,8 @@ class Domain:
     machine: StateMachine
     handlers: Mapping[str, Callable[[HandlerContext], Decision]]  # root local name -> handler
     field_rules: Mapping[str, Sequence[FieldRule]] = dataclasses.field(default_factory=dict)
+    #: request root -> business roots a provider may answer it with (IncorrectResponseContentType)
+    response_roots: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
 
 
 def discover() -> dict[str, Domain]:
@@ -76,12 +81,9 @@ class Router:
     def __init__(self, domains: Mapping[str, Domain]):
         self.domains = dict(domains)
 
-    def route(self, payload: etree._Element) -> tuple[Domain, Callable[[HandlerContext], Decision]]:
+    def route(self, payload: etree._Element) -> tuple[Domain | None, Callable[[HandlerContext], Decision] | None]:
+        """The built-in domain and handler for a payload, or (None, None)."""
         qname = etree.QName(payload)
         domain = self.domains.get(qname.namespace)
         handler = domain.handlers.get(qname.localname) if domain else None
-        if handler is None:
-            raise UnknownMessageType(
-                f"no handler for business message {{{qname.namespace}}}{qname.localname}",
-                code="UNKNOWN_MESSAGE_TYPE")
-        return domain, handler
+        return (domain, handler) if handler is not None else (domain, None)

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives import serialization
 
 from envelopes.demo_data import DEMO
 from gateway.config import Settings
-from gateway.participants import add_system
+from gateway.participants import SEND, add_system, grant
+from gateway.route import discover
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from signing.pki import Pki
@@ -89,8 +90,11 @@ def setup(settings: Settings, *, echo=print) -> None:
 
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
+    domains = discover()
     for mnemonic, (org, _snils) in DEMO.items():
         cert = x509.load_pem_x509_certificates(clients[mnemonic].cert_path.read_bytes())[0]
         add_system(engine, mnemonic, org.full_name, [cert], inn_le=org.inn, ogrn=org.ogrn)
+        for namespace in domains:  # the demo organisations may send every built-in type
+            grant(engine, mnemonic, SEND, namespace)
     engine.dispose()
     echo(f"database ready: {settings.resolved_database_url}")

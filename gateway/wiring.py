@@ -9,7 +9,7 @@ from cryptography import x509
 from gateway.app import GatewayApp
 from gateway.config import Settings
 from gateway.participants import Participants
-from gateway.pipeline import Pipeline
+from gateway.pipeline import Pipeline, Services
 from gateway.receipt import ReceiptSigner
 from gateway.route import Router, discover
 from gateway.storage.db import make_engine
@@ -41,13 +41,12 @@ def build_app(settings: Settings, *, engine=None, clock=None) -> GatewayApp:
     router = Router(discover())
     for domain in router.domains.values():  # load every XSD now, not on the first request
         schemas.get(domain.xsd)
-    pipeline_kwargs = {"clock": clock} if clock is not None else {}
-    pipeline = Pipeline(settings, engine, schemas, router, Verifier(chain),
-                        Participants(engine), ReceiptSigner(settings.signing_key_path,
-                                                            settings.signing_cert_path,
-                                                            settings.receipt_profile),
-                        **pipeline_kwargs)
-    return GatewayApp(settings, pipeline, engine)
+    services = Services(settings, engine, schemas, router, Verifier(chain), Participants(engine),
+                        ReceiptSigner(settings.signing_key_path, settings.signing_cert_path,
+                                      settings.receipt_profile))
+    if clock is not None:
+        services.clock = clock
+    return GatewayApp(settings, Pipeline(services), engine)
 
 
 def wsgi_app():

@@ -13,4 +13,5 @@ DOMAIN = Domain(
     machine=MACHINE,
     handlers={"OrganisationRegistrationRequest": register_organisation},
     field_rules={"OrganisationRegistrationRequest": FIELD_RULES},
+    response_roots={"OrganisationRegistrationRequest": frozenset({"RegistrationResult"})},
 )

@@ -49,7 +49,46 @@ messages = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("envelope", LargeBinary, nullable=False),  # the request, byte for byte
     Column("receipt", LargeBinary, nullable=False),  # the signed receipt returned for it
+    # exchange routing (0002)
+    Column("reply_to", String(100), unique=True),  # opaque address a provider answers to
+    Column("node_id", String(50)),
+    Column("transaction_code", String(1500)),
+    Column("eol", DateTime(timezone=True)),
 )
+
+permissions = Table(
+    "permissions", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("mnemonic", String(100), ForeignKey("information_systems.mnemonic"), nullable=False),
+    Column("role", String(5), nullable=False),  # send | serve
+    Column("namespace_uri", String(500), nullable=False),
+    Column("root_element", String(200), nullable=False),  # "*": every root of the namespace
+)
+Index("ux_permissions", permissions.c.mnemonic, permissions.c.role, permissions.c.namespace_uri,
+      permissions.c.root_element, unique=True)
+
+queue_items = Table(
+    "queue_items", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("message_id", String(36), nullable=False),  # what the recipient acknowledges
+    Column("kind", String(8), nullable=False),  # REQUEST | RESPONSE | STATUS
+    Column("recipient", String(100), nullable=False),
+    Column("node_id", String(50)),
+    Column("namespace_uri", String(500), nullable=False),
+    Column("root_element", String(200), nullable=False),
+    Column("body", LargeBinary, nullable=False),  # the signed element delivered, built once
+    Column("state", String(8), nullable=False),  # queued | taken | acked | dead
+    Column("visible_at", DateTime(timezone=True), nullable=False),
+    Column("deliveries", Integer, nullable=False),
+    Column("eol", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("acked_at", DateTime(timezone=True)),
+    Column("related_message_id", String(36)),  # the request a response/status is about
+)
+Index("ix_queue_take", queue_items.c.recipient, queue_items.c.kind, queue_items.c.state,
+      queue_items.c.visible_at)
+Index("ux_queue_message", queue_items.c.recipient, queue_items.c.kind, queue_items.c.message_id,
+      unique=True)
 
 applications = Table(
     "applications", metadata,

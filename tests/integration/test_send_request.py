@@ -186,11 +186,14 @@ def test_wrong_content_type_and_oversized_bodies(gateway_url, demo_client):
     assert reply.status_code == 413
 
 
-def test_unknown_payload_type_is_unknown_message_type(gateway_url, demo_client):
+def test_unknown_payload_type_is_not_supported(gateway_url, demo_client):
     key, cert, chain = demo_client
     payload = etree.Element("{urn://nobody/1.0}Whatever")
     reply, root = post(gateway_url, send_request(payload, key, cert, extra_certificates=chain))
-    assert fault_of(reply, root).element == "UnknownMessageType"
+    assert fault_of(reply, root).element == "BusinessDataTypeIsNotSupported"
+    detail = root.find(f".//{{{ns.SMEV_FAULTS}}}BusinessDataTypeIsNotSupported")
+    assert detail.findtext(f"{{{ns.SMEV_FAULTS}}}RootElementLocalName") == "Whatever"
+    assert detail.findtext(f"{{{ns.SMEV_FAULTS}}}RootElementNamespaceURI") == "urn://nobody/1.0"
 
 
 def test_contract_files_are_served_as_they_are(gateway_url):

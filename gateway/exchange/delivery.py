@@ -1,0 +1,129 @@
+"""What the exchange delivers: ``RequestMessage`` (GetRequest), ``ResponseMessage``
+(GetResponse) and ``SmevAsyncProcessingMessage`` (GetStatus), each signed by the gateway
+(``SMEVSignature``) once, when queued, and delivered byte for byte on every (re)delivery.
+
+The original sender's signed element and signature are copied unchanged: exclusive c14n and the
+SMEV transform depend only on what the element uses, so the recipient can verify the original
+signature in its new place.
+"""
+from __future__ import annotations
+
+import copy
+import uuid
+from datetime import datetime
+
+from lxml import etree
+
+from envelopes import ns
+from gateway.receipt import ReceiptData, ReceiptSigner, metadata_element
+
+T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
+SMEV_ID = "SIGNED_BY_SMEV"
+PROVIDER_ID = "SIGNED_BY_GATEWAY_PROVIDER"
+
+
+def _free_id(preferred: str, taken: set[str]) -> str:
+    candidate, n = preferred, 0
+    while candidate in taken:
+        n += 1
+        candidate = f"{preferred}_{n}"
+    return candidate
+
+
+def _ids(element: etree._Element) -> set[str]:
+    return {v for v in element.xpath("descendant-or-self::*/@Id")}
+
+
+def request_message(data: etree._Element, signature: etree._Element, meta: ReceiptData,
+                    reply_to: str, signer: ReceiptSigner) -> bytes:
+    """``RequestMessage``: the consumer's signed data and signature, metadata, reply address,
+    signed by the gateway over ``Request``."""
+    wrapper = etree.Element(ns.q(T, "RequestMessage"), nsmap={"ns": T})
+    request = etree.SubElement(wrapper, ns.q(T, "Request"))
+    request.append(copy.deepcopy(data))
+    request.append(metadata_element(meta, element_id=None, registration=False))
+    etree.SubElement(request, ns.q(T, "ReplyTo")).text = reply_to
+    holder = etree.SubElement(request, ns.q(T, "SenderInformationSystemSignature"))
+    holder.append(copy.deepcopy(signature))
+    request.set("Id", _free_id(SMEV_ID, _ids(data) | _ids(signature)))
+    signer.sign(request, etree.SubElement(wrapper, ns.q(T, "SMEVSignature")))
+    return etree.tostring(wrapper, encoding="UTF-8")
+
+
+def response_message(data: etree._Element, signature: etree._Element, meta: ReceiptData,
+                     original_message_id: str, reference_message_id: str | None,
+                     signer: ReceiptSigner) -> bytes:
+    """``ResponseMessage``: the provider's signed data and signature, metadata, signed by the
+    gateway over ``Response``."""
+    wrapper = etree.Element(ns.q(T, "ResponseMessage"), nsmap={"ns": T})
+    response = etree.SubElement(wrapper, ns.q(T, "Response"))
+    etree.SubElement(response, ns.q(T, "OriginalMessageId")).text = original_message_id
+    if reference_message_id:
+        etree.SubElement(response, ns.q(T, "ReferenceMessageID")).text = reference_message_id
+    response.append(copy.deepcopy(data))
+    response.append(metadata_element(meta, element_id=None, registration=False))
+    holder = etree.SubElement(response, ns.q(T, "SenderInformationSystemSignature"))
+    holder.append(copy.deepcopy(signature))
+    response.set("Id", _free_id(SMEV_ID, _ids(data) | _ids(signature)))
+    signer.sign(response, etree.SubElement(wrapper, ns.q(T, "SMEVSignature")))
+    return etree.tostring(wrapper, encoding="UTF-8")
+
+
+def gateway_response_data(reply_to: str, *, payload: etree._Element | None = None,
+                          rejections: list[tuple[str, str]] = (),
+                          status: tuple[int, str, dict] | None = None,
+                          signer: ReceiptSigner) -> tuple[str, etree._Element, etree._Element]:
+    """``SenderProvidedResponseData`` written and signed by the gateway as a built-in provider.
+
+    Exactly one of ``payload`` (business result), ``rejections`` ((code, description), ...) or
+    ``status`` ((code, description, parameters)). Returns (message id, data, signature).
+    """
+    message_id = str(uuid.uuid1())
+    holder = etree.Element(ns.q(T, "SenderInformationSystemSignature"), nsmap={"ns": T})
+    data = etree.Element(ns.q(T, "SenderProvidedResponseData"), nsmap={"ns": T})
+    data.set("Id", PROVIDER_ID)
+    etree.SubElement(data, ns.q(T, "MessageID")).text = message_id
+    etree.SubElement(data, ns.q(T, "To")).text = reply_to
+    if payload is not None:
+        content = etree.SubElement(data, ns.q(B, "MessagePrimaryContent"), nsmap={"b": B})
+        content.append(payload)
+    elif rejections:
+        for code, description in rejections:
+            rejected = etree.SubElement(data, ns.q(T, "RequestRejected"))
+            etree.SubElement(rejected, ns.q(T, "RejectionReasonCode")).text = code
+            etree.SubElement(rejected, ns.q(T, "RejectionReasonDescription")).text = description[:4000]
+    elif status is not None:
+        code, description, parameters = status
+        block = etree.SubElement(data, ns.q(T, "RequestStatus"))
+        etree.SubElement(block, ns.q(T, "StatusCode")).text = str(code)
+        for key, value in parameters.items():
+            parameter = etree.SubElement(block, ns.q(T, "StatusParameter"))
+            etree.SubElement(parameter, ns.q(T, "Key")).text = key
+            etree.SubElement(parameter, ns.q(T, "Value")).text = value
+        etree.SubElement(block, ns.q(T, "StatusDescription")).text = description[:4000]
+    else:
+        raise ValueError("a response needs a payload, rejections or a status")
+    signature = signer.sign(data, holder)
+    return message_id, data, signature
+
+
+def status_message(original_message_id: str, category: str, details: str | None,
+                   signer: ReceiptSigner) -> bytes:
+    """``SmevAsyncProcessingMessage`` about one of the recipient's messages."""
+    wrapper = etree.Element(ns.q(T, "SmevAsyncProcessingMessage"), nsmap={"ns": T})
+    data = etree.SubElement(wrapper, ns.q(T, "AsyncProcessingStatusData"))
+    data.set("Id", SMEV_ID)
+    status = etree.SubElement(data, ns.q(T, "AsyncProcessingStatus"))
+    etree.SubElement(status, ns.q(T, "OriginalMessageId")).text = original_message_id
+    etree.SubElement(status, ns.q(T, "StatusCategory")).text = category
+    if details:
+        etree.SubElement(status, ns.q(T, "StatusDetails")).text = details[:500]
+    signer.sign(data, etree.SubElement(wrapper, ns.q(T, "SMEVSignature")))
+    return etree.tostring(wrapper, encoding="UTF-8")
+
+
+def wrap_operation(element: str, body: bytes | None) -> bytes:
+    """``<ns:{element}>`` around a stored body (or empty), without re-serializing the body."""
+    if body is None:
+        return f'<ns:{element} xmlns:ns="{T}"/>'.encode()
+    return f'<ns:{element} xmlns:ns="{T}">'.encode() + body + f"</ns:{element}>".encode()

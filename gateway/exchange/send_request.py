@@ -1,0 +1,190 @@
+"""SendRequest: a consumer's signed request in; a signed receipt out after a durable commit.
+
+Routing: the payload's root QName is a business type. A built-in domain handler processes it at
+once (its state change and its answer to the consumer are stored in the same transaction); an
+external provider registered to serve the type gets it in its GetRequest queue. Neither:
+``BusinessDataTypeIsNotSupported``. The sender needs a ``send`` permission for the type.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from datetime import datetime, timedelta
+
+from lxml import etree
+
+from envelopes import ns
+from gateway import faults
+from gateway.exchange import delivery, queues
+from gateway.identity import check_message_id
+from gateway.parse import ParsedEnvelope
+from gateway.participants import SEND
+from gateway.persist import ApplicationChange, IncomingMessage, store_request
+from gateway.pipeline import Caller, Services
+from gateway.receipt import Party, ReceiptData, send_request_response
+from gateway.route import HandlerContext
+from gateway.validate import column_of, raise_if_invalid, readable_xpath
+from signing.c14n import exc_c14n
+
+T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
+_PATTERNS: dict[str, re.Pattern] = {}
+
+
+def business_payload(data: etree._Element, what: str) -> etree._Element:
+    content = data.find(ns.q(B, "MessagePrimaryContent"))
+    business = [c for c in content if isinstance(c.tag, str)] if content is not None else []
+    if len(business) != 1:
+        raise faults.InvalidContent(f"{what}: MessagePrimaryContent must hold exactly one business "
+                                    "element", code="XSD_VIOLATION")
+    return business[0]
+
+
+def message_identity(svc: Services, data: etree._Element, now: datetime) -> str:
+    return check_message_id(
+        data.findtext(ns.q(T, "MessageID")), now,
+        max_age=timedelta(seconds=svc.settings.message_id_max_age_seconds),
+        max_future=timedelta(seconds=svc.settings.message_id_max_future_seconds))
+
+
+def validate_payload(svc: Services, domain, payload: etree._Element, raw: bytes) -> None:
+    """The payload against its domain's XSD, then the domain's field rules (checksums)."""
+    raise_if_invalid(svc.schemas.get(domain.xsd).errors(payload, raw), "the business payload")
+    issues = []
+    nsmap = {"p": domain.namespace}
+    for rule in domain.field_rules.get(etree.QName(payload).localname, ()):
+        nodes = [payload.find(path, nsmap) for path in rule.paths]
+        if any(n is None for n in nodes):
+            continue  # optional fields absent: the XSD decides whether that is allowed
+        problem = rule.check(*[(n.text or "").strip() for n in nodes])
+        if problem:
+            issues.append(faults.ValidationIssue("FIELD_RULE", f"{rule.name}: {problem}",
+                                                 readable_xpath(nodes[0]), nodes[0].sourceline,
+                                                 column_of(raw, nodes[0])))
+    raise_if_invalid(issues, "the business payload")
+
+
+def check_overflow(svc: Services, conn, recipient: str) -> None:
+    if queues.pending(conn, recipient) >= svc.settings.max_queue_depth:
+        raise faults.DestinationOverflow(
+            f"the queue of {recipient} holds {svc.settings.max_queue_depth} undelivered messages",
+            code="DESTINATION_OVERFLOW",
+            fields=[("MessageBrokerAddress", svc.settings.endpoint), ("DestinationName", recipient)])
+
+
+def _caller_signature(request: etree._Element) -> etree._Element:
+    return request.find(f"{{{T}}}CallerInformationSystemSignature/{{{ns.DS}}}Signature")
+
+
+def send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
+    now = svc.clock()
+    request = envelope.body_child
+    svc.validate_operation(request, raw)
+    caller: Caller = svc.verify_caller(request, ns.q(T, "SenderProvidedRequestData"), now)
+    data, sender = caller.element, caller.system  # from here on, only the verified element
+    message_id = message_identity(svc, data, now)
+
+    eol_text = data.findtext(ns.q(T, "EOL"))
+    eol = datetime.fromisoformat(eol_text) if eol_text else None
+    if eol is not None and eol <= now:
+        raise faults.EndOfLifeReached(f"the request's EOL {eol_text} has passed", code="END_OF_LIFE")
+    transaction_code = data.findtext(ns.q(T, "TransactionCode"))
+    if transaction_code is not None:
+        pattern = _PATTERNS.get(svc.settings.transaction_code_pattern)
+        if pattern is None:
+            pattern = _PATTERNS[svc.settings.transaction_code_pattern] = re.compile(
+                svc.settings.transaction_code_pattern)
+        if not pattern.match(transaction_code):
+            raise faults.TransactionCodeInvalid(
+                f"TransactionCode {transaction_code[:60]!r} does not match "
+                f"{svc.settings.transaction_code_pattern}", code="TRANSACTION_CODE_INVALID")
+
+    payload = business_payload(data, "the request")
+    qname = etree.QName(payload)
+    namespace, root = qname.namespace or "", qname.localname
+    domain, handler = svc.router.route(payload)
+    registered = svc.participants.providers(namespace, root)
+    if handler is None and not registered:
+        raise faults.BusinessDataTypeIsNotSupported(
+            f"no provider serves the business type {{{namespace}}}{root}",
+            code="BUSINESS_DATA_TYPE_IS_NOT_SUPPORTED",
+            fields=[("RootElementLocalName", root), ("RootElementNamespaceURI", namespace)])
+    providers = [p for p in registered if svc.participants.enabled(p)]
+    if handler is None and not providers:
+        raise faults.RecipientIsNotFound(
+            f"every provider of {{{namespace}}}{root} is disabled: {', '.join(registered)}",
+            code="RECIPIENT_IS_NOT_FOUND")
+    if not svc.participants.allowed(sender.mnemonic, SEND, namespace, root):
+        raise faults.AccessDenied(f"{sender.mnemonic} may not send {{{namespace}}}{root}",
+                                  code="ACCESS_DENIED")
+    if domain is not None:
+        validate_payload(svc, domain, payload, raw)
+
+    test_message = data.find(ns.q(T, "TestMessage")) is not None
+    node_id = data.findtext(ns.q(T, "NodeID"))
+    decision = None
+    if handler is not None:
+        decision = handler(HandlerContext(payload=payload, message_id=message_id,
+                                          sender=sender.mnemonic, signer=caller.verified.identity,
+                                          test_message=test_message))
+    digest = hashlib.sha256(exc_c14n(data)).hexdigest()
+    reply_to = uuid.uuid4().hex
+    consumer = Party(sender.mnemonic, sender.name)
+    type_name = f"{{{namespace}}}{root}"
+    signature = _caller_signature(request)
+
+    # Everything to deliver is built and signed now, outside the write transaction.
+    deliveries = []
+    for provider in providers:
+        meta = ReceiptData(message_id, "REQUEST", consumer, Party(provider, provider), now, None,
+                           None, None, None, destination=provider, content_type_name=type_name)
+        deliveries.append(dict(message_id=message_id, kind="REQUEST", recipient=provider,
+                               namespace_uri=namespace, root_element=root, node_id=None, eol=eol,
+                               body=delivery.request_message(data, signature, meta, reply_to,
+                                                             svc.signer)))
+    if decision is not None:
+        answer = decision.response
+        status = None if (answer is not None or decision.rejections) else (
+            0, f"{decision.kind}: {decision.state}", {"state": decision.state})
+        response_id, response_data, response_signature = delivery.gateway_response_data(
+            reply_to, payload=answer, rejections=list(decision.rejections), status=status,
+            signer=svc.signer)
+        meta = ReceiptData(response_id, "RESPONSE", svc.gateway_party, consumer, now, None, None,
+                           None, None, destination=sender.mnemonic)
+        answer_ns = etree.QName(answer).namespace if answer is not None else namespace
+        answer_root = etree.QName(answer).localname if answer is not None else root
+        deliveries.append(dict(message_id=response_id, kind="RESPONSE", recipient=sender.mnemonic,
+                               namespace_uri=answer_ns or "", root_element=answer_root,
+                               node_id=node_id, eol=None, related_message_id=message_id,
+                               body=delivery.response_message(
+                                   response_data, response_signature, meta, message_id,
+                                   data.findtext(ns.q(T, "ReferenceMessageID")), svc.signer)))
+
+    recipient = providers[0] if providers else svc.settings.mnemonic
+    incoming = IncomingMessage(
+        message_id=message_id, message_type="REQUEST",
+        reference_message_id=data.findtext(ns.q(T, "ReferenceMessageID")),
+        sender=sender.mnemonic, recipient=recipient, namespace_uri=namespace, root_element=root,
+        content_digest=digest, test_message=test_message, received_at=now, envelope=raw,
+        verification=caller.verified.journal_detail(), reply_to=reply_to, node_id=node_id,
+        transaction_code=transaction_code, eol=eol)
+
+    def build_receipt(number: str) -> bytes:
+        return send_request_response(ReceiptData(
+            message_id=message_id, message_type="REQUEST", sender=consumer,
+            recipient=Party(recipient, recipient) if providers else svc.gateway_party,
+            sending_timestamp=now, delivery_timestamp=None, status="requestIsQueued",
+            registration_number=number, content_digest=digest, destination=recipient,
+            content_type_name=type_name), svc.signer)
+
+    def also(conn) -> None:
+        for provider in providers:
+            check_overflow(svc, conn, provider)
+        for item in deliveries:
+            queues.enqueue(conn, now=now, **item)
+
+    change = None
+    if decision is not None:
+        change = ApplicationChange(domain.name, decision.kind, decision.organisation_inn,
+                                   decision.state)
+    return store_request(svc.engine, incoming, build_receipt, change, also).receipt

@@ -1,0 +1,44 @@
+"""Helpers shared by the integration tests: posting envelopes and reading what comes back."""
+from __future__ import annotations
+
+import requests
+from lxml import etree
+
+from envelopes import ns
+from envelopes.client import parse_fault
+from signing.xmldsig import verify_detached
+
+T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
+SOAP11 = {"Content-Type": "text/xml; charset=utf-8"}
+
+
+def post(url: str, body: bytes):
+    reply = requests.post(url, data=body, headers=SOAP11, timeout=30)
+    return reply, etree.fromstring(reply.content)
+
+
+def ok(url: str, body: bytes) -> etree._Element:
+    reply, root = post(url, body)
+    assert reply.status_code == 200, reply.text
+    return root
+
+
+def fault(url: str, body: bytes):
+    reply, root = post(url, body)
+    found = parse_fault(reply.status_code, root)
+    assert found is not None, reply.text
+    return found
+
+
+def taken(root: etree._Element, kind: str):
+    """(inner message element, its data element) of a GetRequest/GetResponse answer, after
+    checking the gateway's SMEVSignature and the original sender's signature; or None."""
+    wrapper = root.find(f".//{{{T}}}{kind}Message")
+    if wrapper is None:
+        return None
+    inner = wrapper.find(f"{{{T}}}{kind}")
+    verify_detached(wrapper.find(f"{{{T}}}SMEVSignature/{{{ns.DS}}}Signature"), inner)
+    data_tag = "SenderProvidedRequestData" if kind == "Request" else "SenderProvidedResponseData"
+    data = inner.find(f"{{{T}}}{data_tag}")
+    verify_detached(inner.find(f"{{{T}}}SenderInformationSystemSignature/{{{ns.DS}}}Signature"), data)
+    return inner, data
