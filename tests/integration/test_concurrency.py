@@ -1,0 +1,99 @@
+"""Several gunicorn worker processes on one database: concurrent takers never get the same
+message and none is lost (SQLite: exclusive write transactions; PostgreSQL: SKIP LOCKED)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+from lxml import etree
+
+from conftest import free_port
+from envelopes import build
+from gateway.participants import SEND, SERVE, add_system, grant
+from gateway.setup import open_pki
+from support import T, ok
+
+NS = "urn://test/concurrency/1.0"
+
+
+@pytest.fixture(scope="module")
+def workers(demo_settings):
+    port = free_port()
+    env = dict(os.environ, GATEWAY_DATA_DIR=str(demo_settings.data_dir),
+               GATEWAY_DATABASE_URL=demo_settings.resolved_database_url,
+               GATEWAY_PORT=str(port), GATEWAY_CA_URL=demo_settings.ca_url)
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--workers", "3"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{url}/health", timeout=1).ok:
+                break
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.2)
+    yield f"{url}/ws"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_concurrent_takers_share_the_queue_without_duplicates_or_losses(workers, demo_settings,
+                                                                         engine, demo_client):
+    pki = open_pki(demo_settings)
+    issued = pki.issue(f"taker-{uuid.uuid4().hex[:6]}", common_name="TAKER", key_type="ec-p256")
+    add_system(engine, "TAKER", "Concurrent taker", [issued.certificate])
+    grant(engine, "TAKER", SERVE, NS)
+    grant(engine, "ROMASHKA", SEND, NS)
+    time.sleep(5.2)  # let every worker's participants cache expire
+    key, cert, chain = demo_client
+    sent = set()
+    for i in range(60):
+        payload = etree.Element(f"{{{NS}}}Job")
+        payload.text = str(i)
+        message_id = build.new_message_id()
+        ok(workers, build.send_request(payload, key, cert, message_id=message_id,
+                                       extra_certificates=chain))
+        sent.add(message_id)
+
+    taken: list[str] = []
+    lock = threading.Lock()
+    errors: list[str] = []
+    tk, tc, tchain = issued.private_key, issued.certificate, tuple(pki.intermediates())
+
+    def taker():
+        session = requests.Session()
+        for _ in range(200):
+            reply = session.post(workers, data=build.get_request(tk, tc, extra_certificates=tchain),
+                                 headers={"Content-Type": "text/xml"}, timeout=30)
+            if reply.status_code != 200:
+                errors.append(reply.text[:500])
+                return
+            data = etree.fromstring(reply.content).find(f".//{{{T}}}SenderProvidedRequestData")
+            if data is None:
+                return
+            message_id = data.findtext(f"{{{T}}}MessageID")
+            with lock:
+                taken.append(message_id)
+            reply = session.post(workers, data=build.ack(message_id, tk, tc, extra_certificates=tchain),
+                                 headers={"Content-Type": "text/xml"}, timeout=30)
+            if reply.status_code != 200:
+                errors.append(reply.text[:500])
+
+    threads = [threading.Thread(target=taker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors[:2]
+    assert len(taken) == len(set(taken)), "a message was handed to two takers"
+    assert set(taken) == sent, f"lost: {len(sent - set(taken))}"
