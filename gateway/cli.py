@@ -147,6 +147,46 @@ def is_enable(mnemonic) -> None:
     _set_enabled(mnemonic, True)
 
 
+@information_systems.command("allow")
+@click.argument("mnemonic")
+@click.argument("role", type=click.Choice(["send", "serve"]))
+@click.argument("namespace")
+@click.argument("root", default="*")
+def is_allow(mnemonic, role, namespace, root) -> None:
+    """Let MNEMONIC send (or serve) the business type NAMESPACE [ROOT] ('*': every root)."""
+    from gateway.participants import grant
+    from gateway.storage.db import make_engine
+
+    grant(make_engine(_settings().resolved_database_url), mnemonic, role, namespace, root)
+    click.echo(f"{mnemonic} may {role} {{{namespace}}}{root}")
+
+
+@information_systems.command("deny")
+@click.argument("mnemonic")
+@click.argument("role", type=click.Choice(["send", "serve"]))
+@click.argument("namespace")
+@click.argument("root", default="*")
+def is_deny(mnemonic, role, namespace, root) -> None:
+    """Withdraw a permission given with `gateway is allow`."""
+    from gateway.participants import revoke_grant
+    from gateway.storage.db import make_engine
+
+    if not revoke_grant(make_engine(_settings().resolved_database_url), mnemonic, role, namespace, root):
+        raise click.ClickException("no such permission")
+    click.echo(f"{mnemonic} may no longer {role} {{{namespace}}}{root}")
+
+
+@information_systems.command("permissions")
+@click.argument("mnemonic", required=False)
+def is_permissions(mnemonic) -> None:
+    """List send/serve permissions (of one MNEMONIC, or all)."""
+    from gateway.participants import list_grants
+    from gateway.storage.db import make_engine
+
+    for who, role, namespace, root in list_grants(make_engine(_settings().resolved_database_url), mnemonic):
+        click.echo(f"{who}\t{role}\t{{{namespace}}}{root}")
+
+
 def _set_enabled(mnemonic: str, enabled: bool) -> None:
     from gateway.participants import set_enabled
     from gateway.storage.db import make_engine
@@ -154,6 +194,68 @@ def _set_enabled(mnemonic: str, enabled: bool) -> None:
     if not set_enabled(make_engine(_settings().resolved_database_url), mnemonic, enabled):
         raise click.ClickException(f"no information system {mnemonic}")
     click.echo(f"{mnemonic} {'enabled' if enabled else 'disabled'}")
+
+
+@main.group()
+def pki() -> None:
+    """The demo/test PKI in GATEWAY_DATA_DIR/pki/ca (served by `gateway stubs serve`)."""
+
+
+@pki.command("init")
+def pki_init() -> None:
+    """Create the root and intermediate CAs and their CRLs (or reuse them)."""
+    from gateway.setup import open_pki
+
+    settings = _settings()
+    ca = open_pki(settings)
+    for cert in [*ca.trust_anchors(), *ca.intermediates()]:
+        click.echo(f"{cert.subject.rfc4514_string()}  serial {cert.serial_number:x}")
+    click.echo(f"CRLs and OCSP are served from {settings.ca_url} by `gateway stubs serve`")
+
+
+@pki.command("issue")
+@click.argument("name")
+@click.option("--cn", "common_name", required=True, help="subject common name")
+@click.option("--org", "organization", default=None)
+@click.option("--title", default=None)
+@click.option("--inn", default=None, help="person ИНН (OID 1.2.643.3.131.1.1)")
+@click.option("--inn-le", default=None, help="legal entity ИНН (OID 1.2.643.100.4)")
+@click.option("--ogrn", default=None, help="ОГРН (OID 1.2.643.100.1)")
+@click.option("--snils", default=None, help="СНИЛС (OID 1.2.643.100.3)")
+@click.option("--key-type", default="rsa2048",
+              type=click.Choice(["rsa2048", "rsa3072", "ec-p256", "ec-p384"]), show_default=True)
+@click.option("--days", type=int, default=365, show_default=True)
+def pki_issue(name, common_name, organization, title, inn, inn_le, ogrn, snils, key_type, days) -> None:
+    """Issue a leaf certificate NAME (key and certificate written as PEM in the PKI folder)."""
+    from datetime import datetime, timedelta, timezone
+
+    from gateway.setup import open_pki
+
+    now = datetime.now(timezone.utc)
+    issued = open_pki(_settings()).issue(
+        name, common_name=common_name, organization=organization, title=title, inn=inn,
+        inn_le=inn_le, ogrn=ogrn, snils=snils, key_type=key_type, not_before=now - timedelta(minutes=5),
+        not_after=now + timedelta(days=days))
+    click.echo(f"certificate: {issued.cert_path}\nprivate key: {issued.key_path}\n"
+               f"serial:      {issued.certificate.serial_number:x}")
+
+
+@pki.command("revoke")
+@click.argument("name_or_serial")
+@click.option("--reason", default="key_compromise", show_default=True)
+def pki_revoke(name_or_serial, reason) -> None:
+    """Revoke a certificate by NAME or hex serial; the CRL is reissued and OCSP answers revoked."""
+    from gateway.setup import open_pki
+
+    target = name_or_serial
+    ca = open_pki(_settings())
+    if target not in ca.names():
+        try:
+            target = int(name_or_serial, 16)
+        except ValueError:
+            raise click.ClickException(f"no certificate named {name_or_serial}") from None
+    serial = ca.revoke(target, reason=reason)
+    click.echo(f"revoked serial {serial:x} ({reason})")
 
 
 @main.group()
