@@ -60,6 +60,8 @@ class Settings:
     mnemonic: str = "GATEWAY"
     human_readable_name: str = "SMEV-style integration gateway"
     receipt_profile: str = "smev"  # smev | w3c
+    receipt_signature_method: str = ""  # XMLDSig URI; empty: rsa-sha256 / ecdsa-sha256|384 by key
+    receipt_digest_method: str = "http://www.w3.org/2001/04/xmlenc#sha256"
     signing_key: str = ""  # empty: data_dir/pki/gateway.key
     signing_cert: str = ""  # empty: data_dir/pki/gateway.pem
 

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from envelopes import ns
+from signing.algorithms import DIGEST_SHA256
 from signing.xmldsig import Profile, sign_detached
 
 METADATA_ID = "SIGNED_BY_SMEV"
@@ -45,16 +46,29 @@ class ReceiptData:
 class ReceiptSigner:
     """The gateway's signing identity for receipts and everything else it signs."""
 
-    def __init__(self, key_path: Path, cert_path: Path, profile: str = "smev"):
+    def __init__(self, key_path: Path, cert_path: Path, profile: str = "smev",
+                 signature_method: str | None = None, digest_method: str = DIGEST_SHA256):
         self.private_key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         pem = cert_path.read_bytes()
         certs = x509.load_pem_x509_certificates(pem)
         self.certificate, self.chain = certs[0], tuple(certs[1:])
         self.profile = Profile.SMEV if profile == "smev" else Profile.W3C
+        self.signature_method = signature_method or None
+        self.digest_method = digest_method
+        # Fail at start, not on the first request, if the key and algorithms do not fit.
+        self._probe()
+
+    def _probe(self) -> None:
+        t = ns.SMEV_TYPES
+        target = etree.Element(ns.q(t, "MessageMetadata"), nsmap={"ns": t}, Id="PROBE")
+        holder = etree.Element(ns.q(t, "SMEVSignature"))
+        self.sign(target, holder)
 
     def sign(self, target: etree._Element, container: etree._Element) -> etree._Element:
         return sign_detached(target, container, self.private_key, self.certificate,
-                             profile=self.profile, extra_certificates=self.chain)
+                             profile=self.profile, extra_certificates=self.chain,
+                             signature_method=self.signature_method,
+                             digest_method=self.digest_method)
 
 
 def _ts(value: datetime) -> str:

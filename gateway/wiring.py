@@ -43,7 +43,8 @@ def build_app(settings: Settings, *, engine=None, clock=None) -> GatewayApp:
         schemas.get(domain.xsd)
     services = Services(settings, engine, schemas, router, Verifier(chain), Participants(engine),
                         ReceiptSigner(settings.signing_key_path, settings.signing_cert_path,
-                                      settings.receipt_profile))
+                                      settings.receipt_profile, settings.receipt_signature_method,
+                                      settings.receipt_digest_method))
     if clock is not None:
         services.clock = clock
     return GatewayApp(settings, Pipeline(services), engine)

@@ -65,11 +65,12 @@ def pending(conn: Connection, recipient: str, kind: str | None = None) -> int:
 
 
 def statistics(conn: Connection, recipient: str) -> list[tuple[str, str, str, int]]:
-    """(kind, namespace, root element, pending count) per business type, for queue statistics."""
+    """(kind, namespace, root element, pending count) per business type of requests and
+    responses (statuses are not a business type), for queue statistics."""
     rows = conn.execute(
         select(queue_items.c.kind, queue_items.c.namespace_uri, queue_items.c.root_element,
                func.count())
-        .where(queue_items.c.recipient == recipient,
+        .where(queue_items.c.recipient == recipient, queue_items.c.kind != "STATUS",
                queue_items.c.state.in_((QUEUED, TAKEN)))
         .group_by(queue_items.c.kind, queue_items.c.namespace_uri, queue_items.c.root_element)
         .order_by(queue_items.c.kind, queue_items.c.namespace_uri, queue_items.c.root_element))

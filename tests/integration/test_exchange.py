@@ -87,9 +87,17 @@ def drain(url, parties, name, maker):
         ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
 
 
+def drain_statuses(url, parties, name):
+    key, cert, kw = creds(parties, name)
+    while ok(url, build.get_status(key, cert, **kw)).find(f".//{{{T}}}SmevAsyncProcessingMessage") is not None:
+        pass
+
+
 def test_request_to_an_external_provider_and_its_answer_round_trip(url, parties):
     drain(url, parties, "PROVIDER", build.get_request)
     drain(url, parties, "ROMASHKA", build.get_response)
+    drain_statuses(url, parties, "ROMASHKA")
+    drain_statuses(url, parties, "PROVIDER")
     ck, cc, ckw = creds(parties, "ROMASHKA")
     pk, pc, pkw = creds(parties, "PROVIDER")
     message_id = build.new_message_id()

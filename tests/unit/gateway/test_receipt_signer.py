@@ -1,0 +1,48 @@
+"""Receipt signing is configurable (key, algorithm, profile) and refuses a bad choice at start."""
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from lxml import etree
+
+from envelopes import ns
+from gateway.receipt import ReceiptSigner
+from signing.algorithms import SIG_ECDSA_SHA384, SIG_RSA_PSS_SHA256, SIG_RSA_SHA1
+from signing.errors import SignatureError
+from signing.pki import Pki
+from signing.xmldsig import verify_detached
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return Pki.init(tmp_path_factory.mktemp("pki"), base_url="http://127.0.0.1:9")
+
+
+def _signer(pki, tmp_path, key_type, **kwargs):
+    issued = pki.issue(f"gw-{key_type}", common_name="Gateway", key_type=key_type)
+    key = tmp_path / f"{key_type}.key"
+    key.write_bytes(issued.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    cert = tmp_path / f"{key_type}.pem"
+    cert.write_bytes(issued.certificate.public_bytes(serialization.Encoding.PEM))
+    return ReceiptSigner(key, cert, **kwargs)
+
+
+@pytest.mark.parametrize("key_type,profile,method", [
+    ("ec-p256", "smev", None), ("ec-p384", "w3c", SIG_ECDSA_SHA384),
+    ("rsa2048", "smev", SIG_RSA_PSS_SHA256), ("rsa2048", "w3c", None)])
+def test_configured_algorithm_and_profile_are_used(pki, tmp_path, key_type, profile, method):
+    signer = _signer(pki, tmp_path, key_type, profile=profile, signature_method=method)
+    t = ns.SMEV_TYPES
+    response = etree.Element(ns.q(t, "SendRequestResponse"), nsmap={"ns": t})
+    meta = etree.SubElement(response, ns.q(t, "MessageMetadata"), Id="X")
+    signature = signer.sign(meta, etree.SubElement(response, ns.q(t, "SMEVSignature")))
+    verified = verify_detached(signature, meta)
+    if method:
+        assert verified.signature_method == method
+    transforms = [t.get("Algorithm") for t in signature.iter(f"{{{ns.DS}}}Transform")]
+    assert ("urn://smev-gov-ru/xmldsig/transform" in transforms) == (profile == "smev")
+
+
+def test_a_refused_algorithm_fails_at_start(pki, tmp_path):
+    with pytest.raises(SignatureError):
+        _signer(pki, tmp_path, "rsa2048", signature_method=SIG_RSA_SHA1)
