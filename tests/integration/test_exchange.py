@@ -320,3 +320,26 @@ def test_database_failure_is_a_retryable_smev_failure(demo_settings):
         assert f.element == "SMEVFailure" and f.faultcode == "soap:Server"
     finally:
         server.shutdown()
+
+
+def test_test_message_gets_receipt_and_answer_but_changes_no_state(url, parties, engine):
+    from sqlalchemy import func, select
+
+    from gateway.storage.schema import applications, messages
+
+    drain(url, parties, "ROMASHKA", build.get_response)
+    key, cert, kw = creds(parties, "ROMASHKA")
+    with engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(applications)).scalar_one()
+    message_id = build.new_message_id()
+    receipt = ok(url, build.send_request(registration_request(ROMASHKA), key, cert,
+                                         message_id=message_id, test_message=True, **kw))
+    assert receipt.findtext(f".//{{{T}}}MessageMetadata/{{{T}}}Status") == "requestIsQueued"
+    inner, data = taken(ok(url, build.get_response(key, cert, **kw)), "Response")
+    assert inner.findtext(f"{{{T}}}OriginalMessageId") == message_id
+    ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(applications)).scalar_one() == before
+        stored = conn.execute(select(messages.c.test_message)
+                              .where(messages.c.message_id == message_id)).scalar_one()
+    assert stored is True
