@@ -16,6 +16,7 @@ import base64
 import binascii
 import dataclasses
 import enum
+import functools
 import hmac
 
 from cryptography import x509
@@ -187,11 +188,16 @@ def sign_detached(target: etree._Element, container: etree._Element, private_key
     value = etree.SubElement(signature, _ds("SignatureValue"))
     x509_data = etree.SubElement(etree.SubElement(signature, _ds("KeyInfo")), _ds("X509Data"))
     for cert in (certificate, *extra_certificates):
-        etree.SubElement(x509_data, _ds("X509Certificate")).text = \
-            base64.b64encode(cert.public_bytes(Encoding.DER)).decode("ascii")
+        etree.SubElement(x509_data, _ds("X509Certificate")).text = _certificate_text(cert)
     value.text = base64.b64encode(
         algorithm.sign(private_key, exc_c14n(signed_info))).decode("ascii")
     return signature
+
+
+@functools.lru_cache(maxsize=256)
+def _certificate_text(cert: x509.Certificate) -> str:
+    """Base64 DER of a certificate; a signer signs with the same one again and again."""
+    return base64.b64encode(cert.public_bytes(Encoding.DER)).decode("ascii")
 
 
 # ---------------------------------------------------------------- verification

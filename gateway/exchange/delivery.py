@@ -50,11 +50,13 @@ def request_message(data: etree._Element, signature: etree._Element, meta: Recei
     return etree.tostring(wrapper, encoding="UTF-8")
 
 
-def response_message(data: etree._Element, signature: etree._Element, meta: ReceiptData,
+def response_message(data: etree._Element, signature: etree._Element | None, meta: ReceiptData,
                      original_message_id: str, reference_message_id: str | None,
                      signer: ReceiptSigner) -> bytes:
     """``ResponseMessage``: the provider's signed data and signature, metadata, signed by the
-    gateway over ``Response``."""
+    gateway over ``Response``. ``signature`` is None when the gateway itself is the provider:
+    its ``SMEVSignature`` over ``Response`` already covers the data (the contract makes
+    ``SenderInformationSystemSignature`` optional), so it is not signed twice."""
     wrapper = etree.Element(ns.q(T, "ResponseMessage"), nsmap={"ns": T})
     response = etree.SubElement(wrapper, ns.q(T, "Response"))
     etree.SubElement(response, ns.q(T, "OriginalMessageId")).text = original_message_id
@@ -62,24 +64,26 @@ def response_message(data: etree._Element, signature: etree._Element, meta: Rece
         etree.SubElement(response, ns.q(T, "ReferenceMessageID")).text = reference_message_id
     response.append(copy.deepcopy(data))
     response.append(metadata_element(meta, element_id=None, registration=False))
-    holder = etree.SubElement(response, ns.q(T, "SenderInformationSystemSignature"))
-    holder.append(copy.deepcopy(signature))
-    response.set("Id", _free_id(SMEV_ID, _ids(data) | _ids(signature)))
+    taken = _ids(data)
+    if signature is not None:
+        holder = etree.SubElement(response, ns.q(T, "SenderInformationSystemSignature"))
+        holder.append(copy.deepcopy(signature))
+        taken |= _ids(signature)
+    response.set("Id", _free_id(SMEV_ID, taken))
     signer.sign(response, etree.SubElement(wrapper, ns.q(T, "SMEVSignature")))
     return etree.tostring(wrapper, encoding="UTF-8")
 
 
 def gateway_response_data(reply_to: str, *, payload: etree._Element | None = None,
                           rejections: list[tuple[str, str]] = (),
-                          status: tuple[int, str, dict] | None = None,
-                          signer: ReceiptSigner) -> tuple[str, etree._Element, etree._Element]:
-    """``SenderProvidedResponseData`` written and signed by the gateway as a built-in provider.
+                          status: tuple[int, str, dict] | None = None) -> tuple[str, etree._Element]:
+    """``SenderProvidedResponseData`` written by the gateway as a built-in provider (covered by
+    the ``SMEVSignature`` of the ``Response`` that carries it).
 
     Exactly one of ``payload`` (business result), ``rejections`` ((code, description), ...) or
-    ``status`` ((code, description, parameters)). Returns (message id, data, signature).
+    ``status`` ((code, description, parameters)). Returns (message id, data).
     """
     message_id = str(uuid.uuid1())
-    holder = etree.Element(ns.q(T, "SenderInformationSystemSignature"), nsmap={"ns": T})
     data = etree.Element(ns.q(T, "SenderProvidedResponseData"), nsmap={"ns": T})
     data.set("Id", PROVIDER_ID)
     etree.SubElement(data, ns.q(T, "MessageID")).text = message_id
@@ -103,8 +107,7 @@ def gateway_response_data(reply_to: str, *, payload: etree._Element | None = Non
         etree.SubElement(block, ns.q(T, "StatusDescription")).text = description[:4000]
     else:
         raise ValueError("a response needs a payload, rejections or a status")
-    signature = signer.sign(data, holder)
-    return message_id, data, signature
+    return message_id, data
 
 
 def status_message(original_message_id: str, category: str, details: str | None,

@@ -146,9 +146,8 @@ def send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
         answer = decision.response
         status = None if (answer is not None or decision.rejections) else (
             0, f"{decision.kind}: {decision.state}", {"state": decision.state})
-        response_id, response_data, response_signature = delivery.gateway_response_data(
-            reply_to, payload=answer, rejections=list(decision.rejections), status=status,
-            signer=svc.signer)
+        response_id, response_data = delivery.gateway_response_data(
+            reply_to, payload=answer, rejections=list(decision.rejections), status=status)
         meta = ReceiptData(response_id, "RESPONSE", svc.gateway_party, consumer, now, None, None,
                            None, None, destination=sender.mnemonic)
         answer_ns = etree.QName(answer).namespace if answer is not None else namespace
@@ -157,7 +156,7 @@ def send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
                                namespace_uri=answer_ns or "", root_element=answer_root,
                                node_id=node_id, eol=None, related_message_id=message_id,
                                body=delivery.response_message(
-                                   response_data, response_signature, meta, message_id,
+                                   response_data, None, meta, message_id,
                                    data.findtext(ns.q(T, "ReferenceMessageID")), svc.signer)))
 
     recipient = providers[0] if providers else svc.settings.mnemonic
