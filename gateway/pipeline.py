@@ -22,6 +22,8 @@ from gateway.faults import GatewayFault, MalformedRequest, SignatureVerification
 from gateway.parse import ParsedEnvelope, parse_envelope
 from gateway.participants import InformationSystem, Participants
 from gateway.receipt import Party, ReceiptSigner
+from gateway.storage import journal
+from gateway.storage.db import write_transaction
 from gateway.route import Router
 from gateway.validate import SchemaSet, raise_if_invalid, register_prefix
 from gateway.verify import VerifiedCaller, Verifier
@@ -88,6 +90,16 @@ class Services:
         verified = self.verifier.verify(signatures[0], target, at=now)
         return Caller(verified, self.participants.sender_of(verified.signature.certificate))
 
+    def journal(self, conn, now: datetime, caller: "Caller", operation: str, raw: bytes,
+                answer: bytes, **detail) -> None:
+        """Journal a request and the answer to it (inside the operation's transaction)."""
+        journal.append_many(conn, [
+            journal.Entry(now, detail.pop("message_id", None), "IN", operation,
+                          {"sender": caller.system.mnemonic,
+                           "verification": caller.verified.journal_detail(), **detail},
+                          raw, keep=True),
+            journal.Entry(now, None, "OUT", f"{operation}Response", {}, answer, keep=True)])
+
     def check_timestamp(self, text: str | None, now: datetime, what: str) -> None:
         """A signed selector/timestamp must be current, so a captured one cannot be replayed."""
         skew = timedelta(seconds=self.settings.request_timestamp_skew_seconds)
@@ -118,6 +130,7 @@ class Pipeline:
     def handle(self, body: bytes) -> Response:
         soap_version = faults.SOAP11
         settings = self.services.settings
+        envelope = None
         try:
             envelope = parse_envelope(body, max_depth=settings.max_depth,
                                       max_elements=settings.max_elements)
@@ -128,12 +141,35 @@ class Pipeline:
                                        code="UNKNOWN_OPERATION")
             payload = operation(self.services, envelope, body)
             return Response(200, faults.CONTENT_TYPES[soap_version], wrap(payload, soap_version))
-        except GatewayFault as fault:
-            log.info("fault %s/%s: %s", fault.element, fault.code, fault.description)
-            return Response(*faults.render(fault, soap_version))
+        except GatewayFault as exc:
+            log.info("fault %s/%s: %s", exc.element, exc.code, exc.description)
+            refused, response = exc, Response(*faults.render(exc, soap_version))
         except Exception:
             log.exception("unexpected failure")
-            return Response(*faults.render(RuntimeError(), soap_version))
+            refused, response = None, Response(*faults.render(RuntimeError(), soap_version))
+        self._journal_rejection(body, envelope, refused, response)
+        return response
+
+    def _journal_rejection(self, body: bytes, envelope: ParsedEnvelope | None,
+                           fault: GatewayFault | None, response: Response) -> None:
+        """A refused request is journaled too, byte for byte, with the reason (the verdict of a
+        failed signature or certificate check is in the description). Never fails the answer."""
+        try:
+            message_id = None  # as claimed by the request: unverified, for finding it later
+            if envelope is not None:
+                found = envelope.body_child.find(f".//{{{T}}}MessageID")
+                if found is not None and found.text:
+                    message_id = found.text.strip()[:36]
+            detail = {"fault": fault.element if fault else "SMEVFailure",
+                      "code": fault.code if fault else "INTERNAL_ERROR",
+                      "description": fault.description if fault else "internal failure"}
+            now = self.services.clock()
+            with write_transaction(self.services.engine) as conn:
+                journal.append_many(conn, [
+                    journal.Entry(now, message_id, "IN", "rejected", detail, body, keep=True),
+                    journal.Entry(now, message_id, "OUT", "fault", {}, response.body, keep=True)])
+        except Exception:
+            log.exception("could not journal a rejected request")
 
 
 _OPEN = {faults.SOAP11: f'<soap:Envelope xmlns:soap="{ns.SOAP11_ENV}"><soap:Body>'.encode(),

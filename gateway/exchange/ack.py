@@ -34,7 +34,9 @@ def ack(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
                 code="TARGET_MESSAGE_IS_NOT_FOUND")
         if accepted and item.kind == "RESPONSE":
             _tell_provider(svc, conn, message_id, now)
-    return delivery.wrap_operation("AckResponse", None)
+        reply = delivery.wrap_operation("AckResponse", None)
+        svc.journal(conn, now, caller, "Ack", raw, reply, message_id=message_id, accepted=accepted)
+    return reply
 
 
 def _tell_provider(svc: Services, conn, response_id: str, now) -> None:

@@ -46,7 +46,12 @@ def _take(svc: Services, envelope: ParsedEnvelope, raw: bytes, kind: str, answer
                            settings.max_deliveries)
         if item is not None and kind == "REQUEST" and item.deliveries == 1:
             _tell_consumer(svc, conn, item.message_id, now)
-    return delivery.wrap_operation(answer, item.body if item else None)
+        reply = delivery.wrap_operation(answer, item.body if item else None)
+        svc.journal(conn, now, caller, answer[:-len("Response")], raw, reply,
+                    message_id=item.message_id if item else None,
+                    delivered=item.message_id if item else None,
+                    delivery=item.deliveries if item else None)
+    return reply
 
 
 def _tell_consumer(svc: Services, conn, message_id: str, now) -> None:
@@ -82,7 +87,10 @@ def get_status(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
                            timedelta(0), svc.settings.max_deliveries)
         if item is not None:
             queues.acknowledge(conn, caller.system.mnemonic, item.message_id, True, now)
-    return delivery.wrap_operation("GetStatusResponse", item.body if item else None)
+        reply = delivery.wrap_operation("GetStatusResponse", item.body if item else None)
+        svc.journal(conn, now, caller, "GetStatus", raw, reply,
+                    about=item.related_message_id if item else None)
+    return reply
 
 
 def get_incoming_queue_statistics(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
@@ -91,8 +99,14 @@ def get_incoming_queue_statistics(svc: Services, envelope: ParsedEnvelope, raw: 
     svc.validate_operation(request, raw)
     caller = svc.verify_caller(request, ns.q(B, "Timestamp"), now)
     svc.check_timestamp(caller.element.text, now, "Timestamp")
-    with svc.engine.connect() as conn:
+    with write_transaction(svc.engine) as conn:
         stats = queues.statistics(conn, caller.system.mnemonic)
+        response = _statistics(stats)
+        svc.journal(conn, now, caller, "GetIncomingQueueStatistics", raw, response)
+    return response
+
+
+def _statistics(stats) -> bytes:
     response = etree.Element(ns.q(T, "GetIncomingQueueStatisticsResponse"), nsmap={"ns": T})
     for kind, namespace, root, count in stats:
         item = etree.SubElement(response, ns.q(T, "QueueStatistics"))

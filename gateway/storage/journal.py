@@ -1,5 +1,8 @@
 """The append-only journal: every message in and out, hash-chained so tampering shows.
 
+Accepted requests and answers are kept byte for byte in ``messages``/``queue_items``; the
+journal keeps the bytes of everything else (polls, acks, rejected requests and their faults).
+
 Each entry's hash covers the previous entry's hash and its own fields; ``verify_chain``
 recomputes the chain. Appends are serialized (SQLite's write lock; a transaction-scoped advisory
 lock on PostgreSQL) so the chain never forks across workers or nodes.
@@ -34,7 +37,8 @@ class Entry:
     direction: str  # IN | OUT
     event: str
     detail: dict
-    content: bytes  # the bytes the entry is about (only their SHA-256 is stored here)
+    content: bytes  # the bytes the entry is about (their SHA-256 is always stored)
+    keep: bool = False  # also store the bytes (messages no other table keeps)
 
 
 _HEAD = select(journal.c.entry_hash).order_by(journal.c.id.desc()).limit(1)
@@ -54,7 +58,8 @@ def append_many(conn: Connection, entries: list[Entry]) -> str:
                                  detail_text, digest)
         rows.append(dict(at=entry.at, message_id=entry.message_id, direction=entry.direction,
                          event=entry.event, detail=detail_text, content_digest=digest,
-                         prev_hash=prev, entry_hash=entry_hash))
+                         prev_hash=prev, entry_hash=entry_hash,
+                         content=entry.content if entry.keep else None))
         prev = entry_hash
     conn.execute(_INSERT, rows)
     return prev
@@ -85,7 +90,8 @@ def verify_chain(conn: Connection) -> ChainReport:
         at = row.at if row.at.tzinfo else row.at.replace(tzinfo=timezone.utc)
         expected = _entry_hash(prev, at, row.message_id, row.direction, row.event, row.detail,
                                row.content_digest)
-        if row.prev_hash != prev or row.entry_hash != expected:
+        kept = row.content is not None and hashlib.sha256(row.content).hexdigest() != row.content_digest
+        if row.prev_hash != prev or row.entry_hash != expected or kept:
             return ChainReport(count, row.id)
         prev = row.entry_hash
     return ChainReport(count, None)

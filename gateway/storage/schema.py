@@ -115,4 +115,5 @@ journal = Table(
     Column("content_digest", String(64), nullable=False),  # SHA-256 of the bytes it refers to
     Column("prev_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False, unique=True),
+    Column("content", LargeBinary),  # the bytes, when no other table keeps them (0003)
 )

@@ -343,3 +343,32 @@ def test_test_message_gets_receipt_and_answer_but_changes_no_state(url, parties,
         stored = conn.execute(select(messages.c.test_message)
                               .where(messages.c.message_id == message_id)).scalar_one()
     assert stored is True
+
+
+def test_every_message_in_and_out_is_journaled(url, parties, engine, demo_settings):
+    from sqlalchemy import select
+
+    from gateway.storage import journal
+    from gateway.storage.schema import journal as table
+
+    pk, pc, pkw = creds(parties, "PROVIDER")
+    poll = build.get_request(pk, pc, **pkw)
+    ok(url, poll)
+    pki = open_pki(demo_settings)
+    revoked = pki.issue(f"j-{uuid.uuid4().hex[:6]}", common_name="Journaled revoked signer")
+    pki.revoke(revoked.name)
+    message_id = build.new_message_id()
+    refused = build.send_request(registration_request(ROMASHKA), revoked.private_key,
+                                 revoked.certificate, message_id=message_id,
+                                 extra_certificates=tuple(pki.intermediates()))
+    assert fault(url, refused).code == "REVOKED"
+    with engine.connect() as conn:
+        rows = conn.execute(select(table).order_by(table.c.id.desc()).limit(40)).all()
+        assert journal.verify_chain(conn).intact
+    polls = [r for r in rows if r.event == "GetRequest" and r.content == poll]
+    assert polls and '"sender": "PROVIDER"' in polls[0].detail
+    rejected = [r for r in rows if r.event == "rejected" and r.message_id == message_id]
+    assert rejected and rejected[0].content == refused
+    assert "REVOKED" in rejected[0].detail and "Journaled revoked signer" in rejected[0].detail
+    assert any(r.event == "fault" and r.message_id == message_id and b"REVOKED" in r.content
+               for r in rows)
