@@ -5,6 +5,8 @@ Routes:
   GET  /ws?wsdl         the WSDL, served as it is in wsdl/
   GET  /ws/xsd/<file>   the XSDs, served as they are in xsd/
   GET  /health          liveness and database check
+  GET  /api/v1/organisations/{inn}/applications   history of applications (JSON or CSV)
+  GET  /api/v1/openapi.yaml                       its OpenAPI description
 The same app runs under gunicorn (production, several workers) and in-process for tests.
 """
 from __future__ import annotations
@@ -18,17 +20,20 @@ from typing import Callable, Iterable
 from sqlalchemy import text
 
 from gateway import faults
-from gateway.config import CONTRACT_DIRS, Settings
+from gateway import history
+from gateway.config import CONTRACT_DIRS, ROOT, Settings
 from gateway.pipeline import Pipeline
 
 log = logging.getLogger("gateway.app")
 
 WSDL_FILE = "smev-message-exchange-service-1.1.wsdl"
+_HISTORY = re.compile(r"^/api/v1/organisations/([^/]+)/applications/?$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(xsd|wsdl)$")
 _SOAP_TYPES = {"text/xml": faults.SOAP11, "application/soap+xml": faults.SOAP12}
 
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+            404: "Not Found", 405: "Method Not Allowed",
             411: "Length Required", 413: "Payload Too Large", 415: "Unsupported Media Type",
             500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -47,6 +52,7 @@ class GatewayApp:
         self.pipeline = pipeline
         self.engine = engine
         self.contract = {}
+        self.openapi = (ROOT / "docs" / "openapi.yaml").read_bytes()
         for kind, directory in CONTRACT_DIRS.items():
             for path in Path(directory).glob(f"*.{kind}"):
                 self.contract[(kind, path.name)] = path.read_bytes()
@@ -66,6 +72,17 @@ class GatewayApp:
             return self._contract(start_response, "xsd", path[len("/ws/xsd/"):])
         if path == "/health" and method == "GET":
             return self._health(start_response)
+        if path == "/api/v1/openapi.yaml" and method in ("GET", "HEAD"):
+            return _reply(start_response, 200, "application/yaml; charset=utf-8", self.openapi)
+        match = _HISTORY.match(path)
+        if match and method in ("GET", "HEAD"):
+            status, content_type, body = history.handle(
+                self.engine, match.group(1), query, environ.get("HTTP_AUTHORIZATION"))
+            extra = [("WWW-Authenticate", "Bearer")] if status == 401 else []
+            if content_type.startswith("text/csv"):
+                extra.append(("Content-Disposition",
+                              f'attachment; filename="applications-{match.group(1)}.csv"'))
+            return _reply(start_response, status, content_type, body, extra)
         return _reply(start_response, 404, "text/plain; charset=utf-8", b"not found\n")
 
     def _contract(self, start_response, kind: str, name: str):

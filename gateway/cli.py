@@ -187,6 +187,20 @@ def is_permissions(mnemonic) -> None:
         click.echo(f"{who}\t{role}\t{{{namespace}}}{root}")
 
 
+@information_systems.command("token")
+@click.argument("mnemonic")
+def is_token(mnemonic) -> None:
+    """Issue a bearer token for MNEMONIC's use of the REST history API (shown once)."""
+    from gateway.history import new_token
+    from gateway.participants import list_systems
+    from gateway.storage.db import make_engine
+
+    engine = make_engine(_settings().resolved_database_url)
+    if mnemonic not in {s.mnemonic for s in list_systems(engine)}:
+        raise click.ClickException(f"no information system {mnemonic}")
+    click.echo(new_token(engine, mnemonic))
+
+
 def _set_enabled(mnemonic: str, enabled: bool) -> None:
     from gateway.participants import set_enabled
     from gateway.storage.db import make_engine

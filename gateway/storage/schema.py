@@ -117,3 +117,11 @@ journal = Table(
     Column("entry_hash", String(64), nullable=False, unique=True),
     Column("content", LargeBinary),  # the bytes, when no other table keeps them (0003)
 )
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("token_sha256", String(64), primary_key=True),  # only the hash is stored
+    Column("mnemonic", String(100), ForeignKey("information_systems.mnemonic"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked", Boolean, nullable=False),
+)

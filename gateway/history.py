@@ -1,0 +1,181 @@
+"""История обращений: an organisation's applications over REST (JSON or CSV).
+
+``GET /api/v1/organisations/{inn}/applications`` with filters (``date_from``, ``date_to``,
+``kind``, ``status``), sorting (``sort=column`` or ``sort=-column``), paging (``page``,
+``page_size``) and ``format=csv``. Access needs a bearer token of an information system (IS)
+(``gateway is token``); an IS sees only the organisation it is registered for. Documented in
+``docs/openapi.yaml``, served at ``/api/v1/openapi.yaml``.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import re
+import secrets
+from datetime import date, datetime, time, timedelta, timezone
+from urllib.parse import parse_qs
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from gateway.storage.schema import api_tokens, applications, information_systems
+
+COLUMNS = {  # API name -> column
+    "date": applications.c.created_at,
+    "updated": applications.c.updated_at,
+    "kind": applications.c.kind,
+    "status": applications.c.state,
+    "number": applications.c.registration_number,
+    "domain": applications.c.domain,
+}
+MAX_PAGE_SIZE = 500
+_INN = re.compile(r"^[0-9]{10}([0-9]{2})?$")
+
+
+class HistoryError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclasses.dataclass(frozen=True)
+class Query:
+    inn: str
+    date_from: date | None = None
+    date_to: date | None = None
+    kind: str | None = None
+    status: str | None = None
+    sort: str = "-date"
+    page: int = 1
+    page_size: int = 50
+    format: str = "json"
+    paged: bool = True  # a CSV export without page parameters holds every matching row
+
+
+def new_token(engine: Engine, mnemonic: str) -> str:
+    """Issue a bearer token for ``mnemonic``; only its SHA-256 is kept."""
+    token = secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        conn.execute(api_tokens.insert().values(
+            token_sha256=hashlib.sha256(token.encode()).hexdigest(), mnemonic=mnemonic,
+            created_at=datetime.now(timezone.utc), revoked=False))
+    return token
+
+
+def caller_of(engine: Engine, authorization: str | None) -> tuple[str, str | None]:
+    """(mnemonic, the ИНН of its organisation) of a valid bearer token, or HistoryError 401."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise HistoryError(401, "send Authorization: Bearer <token> (see `gateway is token`)")
+    digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()
+    with engine.connect() as conn:
+        row = conn.execute(select(api_tokens.c.mnemonic, information_systems.c.inn_le,
+                                  information_systems.c.enabled)
+                           .join(information_systems,
+                                 information_systems.c.mnemonic == api_tokens.c.mnemonic)
+                           .where(api_tokens.c.token_sha256 == digest,
+                                  api_tokens.c.revoked.is_(False))).first()
+    if row is None or not row.enabled:
+        raise HistoryError(401, "unknown, revoked or disabled token")
+    return row.mnemonic, row.inn_le
+
+
+def parse_query(inn: str, query_string: str) -> Query:
+    if not _INN.match(inn):
+        raise HistoryError(400, "the organisation's ИНН is 10 digits")
+    params = {k: v[-1] for k, v in parse_qs(query_string, keep_blank_values=False).items()}
+    unknown = set(params) - {"date_from", "date_to", "kind", "status", "sort", "page",
+                             "page_size", "format"}
+    if unknown:
+        raise HistoryError(400, f"unknown parameter(s): {', '.join(sorted(unknown))}")
+
+    def day(name):
+        if name not in params:
+            return None
+        try:
+            return date.fromisoformat(params[name])
+        except ValueError:
+            raise HistoryError(400, f"{name} must be a date YYYY-MM-DD") from None
+
+    def number(name, default, low, high):
+        try:
+            value = int(params.get(name, default))
+        except ValueError:
+            raise HistoryError(400, f"{name} must be a whole number") from None
+        if not low <= value <= high:
+            raise HistoryError(400, f"{name} must be between {low} and {high}")
+        return value
+
+    sort = params.get("sort", "-date")
+    if sort.lstrip("-") not in COLUMNS:
+        raise HistoryError(400, f"sort by one of {', '.join(COLUMNS)} (prefix '-' for descending)")
+    fmt = params.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise HistoryError(400, "format is json or csv")
+    paged = fmt == "json" or "page" in params or "page_size" in params
+    return Query(inn, day("date_from"), day("date_to"), params.get("kind"), params.get("status"),
+                 sort, number("page", 1, 1, 10**6), number("page_size", 50, 1, MAX_PAGE_SIZE), fmt,
+                 paged)
+
+
+def _filtered(q: Query):
+    c = applications.c
+    conditions = [c.organisation_inn == q.inn]
+    if q.date_from:
+        conditions.append(c.created_at >= datetime.combine(q.date_from, time.min, timezone.utc))
+    if q.date_to:
+        conditions.append(c.created_at < datetime.combine(q.date_to + timedelta(days=1), time.min,
+                                                          timezone.utc))
+    if q.kind:
+        conditions.append(c.kind == q.kind)
+    if q.status:
+        conditions.append(c.state == q.status)
+    return conditions
+
+
+def _iso(value: datetime) -> str:
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def fetch(engine: Engine, q: Query) -> tuple[int, list[dict]]:
+    column = COLUMNS[q.sort.lstrip("-")]
+    order = column.desc() if q.sort.startswith("-") else column.asc()
+    conditions = _filtered(q)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(applications).where(*conditions)).scalar_one()
+        query = select(applications).where(*conditions).order_by(order, applications.c.id.asc())
+        if q.paged:
+            query = query.limit(q.page_size).offset((q.page - 1) * q.page_size)
+        rows = conn.execute(query).all()
+    items = [{"number": r.registration_number, "date": _iso(r.created_at), "kind": r.kind,
+              "domain": r.domain, "status": r.state, "updated": _iso(r.updated_at)} for r in rows]
+    return total, items
+
+
+def render(q: Query, total: int, items: list[dict]) -> tuple[str, bytes]:
+    if q.format == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=["number", "date", "kind", "domain", "status", "updated"])
+        writer.writeheader()
+        writer.writerows(items)
+        return "text/csv; charset=utf-8", out.getvalue().encode("utf-8")
+    body = {"organisation_inn": q.inn, "total": total, "page": q.page, "page_size": q.page_size,
+            "items": items}
+    return "application/json", json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def handle(engine: Engine, inn: str, query_string: str, authorization: str | None) -> tuple[int, str, bytes]:
+    """The whole endpoint: (HTTP status, content type, body)."""
+    try:
+        mnemonic, own_inn = caller_of(engine, authorization)
+        q = parse_query(inn, query_string)
+        if own_inn != inn:
+            raise HistoryError(403, f"{mnemonic} may see only its own organisation's applications")
+        total, items = fetch(engine, q)
+        content_type, body = render(q, total, items)
+        return 200, content_type, body
+    except HistoryError as exc:
+        return exc.status, "application/json", json.dumps({"error": exc.message},
+                                                           ensure_ascii=False).encode("utf-8")
