@@ -131,13 +131,16 @@ def get_incoming_queue_statistics(private_key, certificate, *, timestamp: str | 
                    certificate, **kwargs)
 
 
-def send_response(reply_to: str, private_key, certificate, *, payload: etree._Element | None = None,
-                  rejections: list[tuple[str, str]] = (), status: tuple[int, str] | None = None,
-                  message_id: str | None = None, **kwargs) -> bytes:
-    """A signed ``SendResponseRequest`` answering the request whose ``ReplyTo`` was ``reply_to``:
-    a business ``payload``, or ``rejections`` ((code, description), ...), or a ``status``."""
+def response_data(reply_to: str, *, payload: etree._Element | None = None,
+                  rejections: list[tuple[str, str]] = (),
+                  status: tuple[int, str] | tuple[int, str, dict] | None = None,
+                  message_id: str | None = None,
+                  element_id: str = "SIGNED_BY_PROVIDER") -> etree._Element:
+    """``SenderProvidedResponseData`` answering the request whose ``ReplyTo`` was ``reply_to``:
+    a business ``payload``, or ``rejections`` ((code, description), ...), or a ``status``
+    ((code, description) or (code, description, {key: value}))."""
     data = etree.Element(ns.q(T, "SenderProvidedResponseData"), nsmap={"ns": T})
-    data.set("Id", "SIGNED_BY_PROVIDER")
+    data.set("Id", element_id)
     etree.SubElement(data, ns.q(T, "MessageID")).text = message_id or new_message_id()
     etree.SubElement(data, ns.q(T, "To")).text = reply_to
     if payload is not None:
@@ -147,11 +150,24 @@ def send_response(reply_to: str, private_key, certificate, *, payload: etree._El
         for code, description in rejections:
             rejected = etree.SubElement(data, ns.q(T, "RequestRejected"))
             etree.SubElement(rejected, ns.q(T, "RejectionReasonCode")).text = code
-            etree.SubElement(rejected, ns.q(T, "RejectionReasonDescription")).text = description
+            etree.SubElement(rejected, ns.q(T, "RejectionReasonDescription")).text = description[:4000]
     elif status is not None:
         block = etree.SubElement(data, ns.q(T, "RequestStatus"))
         etree.SubElement(block, ns.q(T, "StatusCode")).text = str(status[0])
-        etree.SubElement(block, ns.q(T, "StatusDescription")).text = status[1]
+        for key, value in (status[2] if len(status) > 2 else {}).items():
+            parameter = etree.SubElement(block, ns.q(T, "StatusParameter"))
+            etree.SubElement(parameter, ns.q(T, "Key")).text = key
+            etree.SubElement(parameter, ns.q(T, "Value")).text = value
+        etree.SubElement(block, ns.q(T, "StatusDescription")).text = status[1][:4000]
     else:
         raise ValueError("a response needs a payload, rejections or a status")
+    return data
+
+
+def send_response(reply_to: str, private_key, certificate, *, payload: etree._Element | None = None,
+                  rejections: list[tuple[str, str]] = (), status: tuple[int, str] | None = None,
+                  message_id: str | None = None, **kwargs) -> bytes:
+    """A signed ``SendResponseRequest`` (see :func:`response_data` for the content)."""
+    data = response_data(reply_to, payload=payload, rejections=rejections, status=status,
+                         message_id=message_id)
     return _signed("SendResponseRequest", data, private_key, certificate, **kwargs)

@@ -16,16 +16,11 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from envelopes import ns
+from envelopes.model import Party
 from signing.algorithms import DIGEST_SHA256
 from signing.xmldsig import Profile, sign_detached
 
 METADATA_ID = "SIGNED_BY_SMEV"
-
-
-@dataclasses.dataclass(frozen=True)
-class Party:
-    mnemonic: str
-    human_readable_name: str
 
 
 @dataclasses.dataclass(frozen=True)

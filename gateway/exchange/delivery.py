@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import datetime
 
 from lxml import etree
 
 from envelopes import ns
+from envelopes.build import response_data
 from gateway.receipt import ReceiptData, ReceiptSigner, metadata_element
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
@@ -78,36 +78,10 @@ def gateway_response_data(reply_to: str, *, payload: etree._Element | None = Non
                           rejections: list[tuple[str, str]] = (),
                           status: tuple[int, str, dict] | None = None) -> tuple[str, etree._Element]:
     """``SenderProvidedResponseData`` written by the gateway as a built-in provider (covered by
-    the ``SMEVSignature`` of the ``Response`` that carries it).
-
-    Exactly one of ``payload`` (business result), ``rejections`` ((code, description), ...) or
-    ``status`` ((code, description, parameters)). Returns (message id, data).
-    """
+    the ``SMEVSignature`` of the ``Response`` that carries it). Returns (message id, data)."""
     message_id = str(uuid.uuid1())
-    data = etree.Element(ns.q(T, "SenderProvidedResponseData"), nsmap={"ns": T})
-    data.set("Id", PROVIDER_ID)
-    etree.SubElement(data, ns.q(T, "MessageID")).text = message_id
-    etree.SubElement(data, ns.q(T, "To")).text = reply_to
-    if payload is not None:
-        content = etree.SubElement(data, ns.q(B, "MessagePrimaryContent"), nsmap={"b": B})
-        content.append(payload)
-    elif rejections:
-        for code, description in rejections:
-            rejected = etree.SubElement(data, ns.q(T, "RequestRejected"))
-            etree.SubElement(rejected, ns.q(T, "RejectionReasonCode")).text = code
-            etree.SubElement(rejected, ns.q(T, "RejectionReasonDescription")).text = description[:4000]
-    elif status is not None:
-        code, description, parameters = status
-        block = etree.SubElement(data, ns.q(T, "RequestStatus"))
-        etree.SubElement(block, ns.q(T, "StatusCode")).text = str(code)
-        for key, value in parameters.items():
-            parameter = etree.SubElement(block, ns.q(T, "StatusParameter"))
-            etree.SubElement(parameter, ns.q(T, "Key")).text = key
-            etree.SubElement(parameter, ns.q(T, "Value")).text = value
-        etree.SubElement(block, ns.q(T, "StatusDescription")).text = description[:4000]
-    else:
-        raise ValueError("a response needs a payload, rejections or a status")
-    return message_id, data
+    return message_id, response_data(reply_to, payload=payload, rejections=rejections,
+                                     status=status, message_id=message_id, element_id=PROVIDER_ID)
 
 
 def status_message(original_message_id: str, category: str, details: str | None,

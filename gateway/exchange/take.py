@@ -75,13 +75,19 @@ def get_response(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
     return _take(svc, envelope, raw, "RESPONSE", "GetResponseResponse")
 
 
-def get_status(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
-    """Statuses carry no id the caller could acknowledge, so taking one acknowledges it."""
-    now = svc.clock()
+def _timestamped_caller(svc: Services, envelope: ParsedEnvelope, raw: bytes, now):
+    """The caller of an operation whose signed element is a current ``b:Timestamp``."""
     request = envelope.body_child
     svc.validate_operation(request, raw)
     caller = svc.verify_caller(request, ns.q(B, "Timestamp"), now)
     svc.check_timestamp(caller.element.text, now, "Timestamp")
+    return caller
+
+
+def get_status(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
+    """Statuses carry no id the caller could acknowledge, so taking one acknowledges it."""
+    now = svc.clock()
+    caller = _timestamped_caller(svc, envelope, raw, now)
     with write_transaction(svc.engine) as conn:
         item = queues.take(conn, queues.Selector(caller.system.mnemonic, "STATUS"), now,
                            timedelta(0), svc.settings.max_deliveries)
@@ -95,10 +101,7 @@ def get_status(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
 
 def get_incoming_queue_statistics(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
     now = svc.clock()
-    request = envelope.body_child
-    svc.validate_operation(request, raw)
-    caller = svc.verify_caller(request, ns.q(B, "Timestamp"), now)
-    svc.check_timestamp(caller.element.text, now, "Timestamp")
+    caller = _timestamped_caller(svc, envelope, raw, now)
     with write_transaction(svc.engine) as conn:
         stats = queues.statistics(conn, caller.system.mnemonic)
         response = _statistics(stats)

@@ -15,7 +15,7 @@ from envelopes.demo_data import ROMASHKA
 from envelopes.registration import registration_request
 from gateway.participants import SEND, SERVE, add_system, grant, set_enabled
 from gateway.setup import open_pki
-from support import B, T, fault, ok, taken
+from support import T, fault, ok, taken
 
 EXTERNAL = "urn://test/external-register/1.0"
 

@@ -1,7 +1,6 @@
 """Receipt signing is configurable (key, algorithm, profile) and refuses a bad choice at start."""
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 
 from envelopes import ns
