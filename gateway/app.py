@@ -23,6 +23,7 @@ from gateway import faults
 from gateway import history
 from gateway.config import CONTRACT_DIRS, ROOT, Settings
 from gateway.pipeline import Pipeline
+from gateway.transport import mtom
 
 log = logging.getLogger("gateway.app")
 
@@ -85,6 +86,28 @@ class GatewayApp:
             return _reply(start_response, status, content_type, body, extra)
         return _reply(start_response, 404, "text/plain; charset=utf-8", b"not found\n")
 
+    def _mtom(self, environ, start_response, content_type: str):
+        """MTOM: the envelope part in memory, attachments streamed to spool files."""
+        settings = self.settings
+        length = environ.get("CONTENT_LENGTH") or ""
+        limit = settings.max_body_bytes + settings.max_attachment_bytes + 64 * 1024
+        try:
+            if length and (not length.isdigit() or int(length) > limit):
+                raise faults.RequestTooLarge(f"the request is larger than {limit} bytes")
+            message = mtom.parse_mtom(environ["wsgi.input"], content_type,
+                                      int(length) if length else None,
+                                      max_envelope_bytes=settings.max_body_bytes,
+                                      max_attachment_bytes=settings.max_attachment_bytes,
+                                      max_parts=settings.max_attachment_parts,
+                                      spool_dir=settings.spool_dir)
+        except faults.GatewayFault as fault:
+            return _reply(start_response, *faults.render(fault))
+        try:
+            response = self.pipeline.handle(message.envelope, mtom=message)
+        finally:
+            message.cleanup()  # kept files were moved away; the rest are discarded
+        return _reply(start_response, response.status, response.content_type, response.body)
+
     def _contract(self, start_response, kind: str, name: str):
         body = self.contract.get((kind, name)) if _SAFE_NAME.match(name) else None
         if body is None:
@@ -104,7 +127,10 @@ class GatewayApp:
                       json.dumps({"status": state}).encode())
 
     def _soap(self, environ, start_response):
-        media = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        content_type = environ.get("CONTENT_TYPE", "")
+        if mtom.is_mtom(content_type):
+            return self._mtom(environ, start_response, content_type)
+        media = content_type.split(";")[0].strip().lower()
         version = _SOAP_TYPES.get(media)
         if version is None:
             fault = faults.UnsupportedMediaType(

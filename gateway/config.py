@@ -40,6 +40,11 @@ class Settings:
     max_depth: int = 64
     max_elements: int = 50_000
 
+    # attachments (MTOM/XOP parts or inline base64)
+    max_attachment_bytes: int = 100 * 1024 * 1024  # per message: AttachmentSizeLimitExceeded
+    max_attachment_parts: int = 100
+    attachment_quota_bytes_per_day: int = 10 * 1024 ** 3  # per sender: QuoteLimitExceeded
+
     # message identity
     message_id_max_age_seconds: int = 24 * 3600
     message_id_max_future_seconds: int = 300
@@ -72,6 +77,14 @@ class Settings:
     @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
 
     @property
     def trust_dir(self) -> Path:

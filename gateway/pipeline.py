@@ -127,7 +127,7 @@ class Pipeline:
         for domain in services.router.domains.values():
             register_prefix(domain.namespace, domain.prefix)
 
-    def handle(self, body: bytes) -> Response:
+    def handle(self, body: bytes, mtom=None) -> Response:
         soap_version = faults.SOAP11
         settings = self.services.settings
         envelope = None
@@ -139,7 +139,13 @@ class Pipeline:
             if operation is None:
                 raise MalformedRequest(f"unknown operation element {envelope.body_child.tag}",
                                        code="UNKNOWN_OPERATION")
-            payload = operation(self.services, envelope, body)
+            if mtom is not None:
+                if operation.__name__ not in ("send_request", "send_response"):
+                    raise MalformedRequest("only SendRequest and SendResponse carry attachments",
+                                           code="UNEXPECTED_ATTACHMENTS")
+                payload = operation(self.services, envelope, body, mtom=mtom)
+            else:
+                payload = operation(self.services, envelope, body)
             return Response(200, faults.CONTENT_TYPES[soap_version], wrap(payload, soap_version))
         except GatewayFault as exc:
             log.info("fault %s/%s: %s", exc.element, exc.code, exc.description)

@@ -104,3 +104,12 @@ def wrap_operation(element: str, body: bytes | None) -> bytes:
     if body is None:
         return f'<ns:{element} xmlns:ns="{T}"/>'.encode()
     return f'<ns:{element} xmlns:ns="{T}">'.encode() + body + f"</ns:{element}>".encode()
+
+
+def with_attachments(body: bytes, content_list: bytes) -> bytes:
+    """Put ``AttachmentContentList`` into a stored Request/ResponseMessage, just before its
+    ``SMEVSignature`` (which covers only the Request/Response, so it stays valid)."""
+    at = body.rfind(b"<ns:SMEVSignature")
+    if at < 0:
+        raise ValueError("not a stored RequestMessage/ResponseMessage")
+    return body[:at] + content_list + body[at:]

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from lxml import etree
 
 from envelopes import ns
-from gateway import faults
+from gateway import attachments, faults
 from gateway.exchange import delivery, queues
+from gateway.transport import xop
 from gateway.identity import check_message_id
 from gateway.parse import ParsedEnvelope
 from gateway.participants import SEND
@@ -76,12 +77,33 @@ def _caller_signature(request: etree._Element) -> etree._Element:
     return request.find(f"{{{T}}}CallerInformationSystemSignature/{{{ns.DS}}}Signature")
 
 
-def send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
+def receive_attachments(svc: Services, request: etree._Element, mtom) -> dict:
+    """XOP parts and inline contents of ``AttachmentContentList`` (before the XSD check: an
+    xop:Include is not base64Binary until it is resolved)."""
+    return xop.resolve(request, mtom, spool_dir=svc.settings.spool_dir,
+                       max_attachment_bytes=svc.settings.max_attachment_bytes)
+
+
+def header_mime_types(data: etree._Element) -> dict[str, str]:
+    return {(h.findtext(ns.q(B, "contentId")) or "").strip(): (h.findtext(ns.q(B, "MimeType")) or "")
+            for h in data.iterfind(f"{{{B}}}AttachmentHeaderList/{{{B}}}AttachmentHeader")}
+
+
+def send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, mtom=None) -> bytes:
+    received = receive_attachments(svc, envelope.body_child, mtom)
+    try:
+        return _send_request(svc, envelope, raw, received)
+    finally:
+        xop.discard(received)
+
+
+def _send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received: dict) -> bytes:
     now = svc.clock()
     request = envelope.body_child
     svc.validate_operation(request, raw)
     caller: Caller = svc.verify_caller(request, ns.q(T, "SenderProvidedRequestData"), now)
     data, sender = caller.element, caller.system  # from here on, only the verified element
+    xop.check_headers(data, received)
     message_id = message_identity(svc, data, now)
 
     eol_text = data.findtext(ns.q(T, "EOL"))
@@ -179,6 +201,10 @@ def send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
     def also(conn) -> None:
         for provider in providers:
             check_overflow(svc, conn, provider)
+        attachments.check_quota(conn, svc.settings, sender.mnemonic,
+                                sum(a.size for a in received.values()), now)
+        attachments.keep(conn, svc.settings, message_id, sender.mnemonic, received,
+                         header_mime_types(data), now)
         for item in deliveries:
             queues.enqueue(conn, now=now, **item)
 

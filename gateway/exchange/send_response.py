@@ -13,9 +13,11 @@ from lxml import etree
 from sqlalchemy import select
 
 from envelopes import ns
-from gateway import faults
+from gateway import attachments, faults
 from gateway.exchange import delivery, queues
-from gateway.exchange.send_request import business_payload, message_identity, validate_payload
+from gateway.transport import xop
+from gateway.exchange.send_request import (business_payload, header_mime_types, message_identity,
+                                           receive_attachments, validate_payload)
 from gateway.parse import ParsedEnvelope
 from gateway.persist import IncomingMessage, store_request
 from gateway.pipeline import Services
@@ -42,12 +44,21 @@ def _original(svc: Services, reply_to: str, provider: str):
     return row
 
 
-def send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
+def send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes, mtom=None) -> bytes:
+    received = receive_attachments(svc, envelope.body_child, mtom)
+    try:
+        return _send_response(svc, envelope, raw, received)
+    finally:
+        xop.discard(received)
+
+
+def _send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes, received: dict) -> bytes:
     now = svc.clock()
     request = envelope.body_child
     svc.validate_operation(request, raw)
     caller = svc.verify_caller(request, ns.q(T, "SenderProvidedResponseData"), now)
     data, provider = caller.element, caller.system
+    xop.check_headers(data, received)
     message_id = message_identity(svc, data, now)
     original = _original(svc, (data.findtext(ns.q(T, "To")) or "").strip(), provider.mnemonic)
 
@@ -90,6 +101,10 @@ def send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
             svc.signer, element="SendResponseResponse")
 
     def also(conn) -> None:
+        attachments.check_quota(conn, svc.settings, provider.mnemonic,
+                                sum(a.size for a in received.values()), now)
+        attachments.keep(conn, svc.settings, message_id, provider.mnemonic, received,
+                         header_mime_types(data), now)
         queues.enqueue(conn, message_id=message_id, kind="RESPONSE", recipient=original.sender,
                        namespace_uri=namespace, root_element=root, body=body, now=now,
                        node_id=original.node_id, related_message_id=original.message_id)

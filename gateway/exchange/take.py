@@ -13,7 +13,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from envelopes import ns
-from gateway import faults
+from gateway import attachments, faults
 from gateway.exchange import delivery, queues
 from gateway.parse import ParsedEnvelope
 from gateway.participants import SERVE
@@ -46,7 +46,12 @@ def _take(svc: Services, envelope: ParsedEnvelope, raw: bytes, kind: str, answer
                            settings.max_deliveries)
         if item is not None and kind == "REQUEST" and item.deliveries == 1:
             _tell_consumer(svc, conn, item.message_id, now)
-        reply = delivery.wrap_operation(answer, item.body if item else None)
+        body = item.body if item else None
+        if item is not None:
+            files = attachments.content_list(conn, svc.settings, item.message_id)
+            if files:  # outside the signed Request/Response, before the SMEVSignature
+                body = delivery.with_attachments(body, files)
+        reply = delivery.wrap_operation(answer, body)
         svc.journal(conn, now, caller, answer[:-len("Response")], raw, reply,
                     message_id=item.message_id if item else None,
                     delivered=item.message_id if item else None,

@@ -125,3 +125,15 @@ api_tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked", Boolean, nullable=False),
 )
+
+attachments = Table(
+    "attachments", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("message_id", String(36), nullable=False),
+    Column("sender", String(100), nullable=False),
+    Column("attachment_id", String(200), nullable=False),
+    Column("mime_type", String(200), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),  # the file is data_dir/attachments/<sha256>
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,1 @@
+"""Transport: the HTTP body of a SOAP request, plain or MTOM (multipart/related with XOP parts)."""

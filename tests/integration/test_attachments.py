@@ -1,0 +1,142 @@
+"""Attachments over HTTP: MTOM/XOP parts and inline base64, checked against the signed headers,
+kept with their digests, delivered to the provider; size limit, quota and every mismatch."""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import os
+import uuid
+
+import pytest
+import requests
+from lxml import etree
+from sqlalchemy import select
+
+from conftest import serve_wsgi
+from envelopes import build, ns
+from envelopes.client import parse_fault
+from envelopes.mtom import File, multipart, send_request_with_files
+from gateway.participants import SEND, SERVE, add_system, grant
+from gateway.setup import open_pki
+from gateway.storage.schema import attachments
+from support import T, B, ok, taken
+
+NS = "urn://test/documents/1.0"
+
+
+def payload():
+    element = etree.Element(f"{{{NS}}}Documents")
+    element.text = "see attachments"
+    return element
+
+
+@pytest.fixture(scope="module")
+def archive(demo_settings, engine):
+    """An external provider ARCHIVE serving NS; ROMASHKA may send it."""
+    pki = open_pki(demo_settings)
+    issued = pki.issue(f"archive-{uuid.uuid4().hex[:6]}", common_name="ARCHIVE", key_type="ec-p256")
+    add_system(engine, "ARCHIVE", "Archive", [issued.certificate])
+    grant(engine, "ARCHIVE", SERVE, NS)
+    grant(engine, "ROMASHKA", SEND, NS)
+    return issued.private_key, issued.certificate, tuple(pki.intermediates())
+
+
+@pytest.fixture(scope="module")
+def url(demo_settings, engine, archive):
+    from gateway.wiring import build_app
+
+    settings = dataclasses.replace(demo_settings, max_attachment_bytes=3 * 1024 * 1024,
+                                   attachment_quota_bytes_per_day=8 * 1024 * 1024)
+    server, base = serve_wsgi(build_app(settings, engine=engine))
+    yield f"{base}/ws"
+    server.shutdown()
+
+
+def post(url, content_type, body):
+    reply = requests.post(url, data=body, headers={"Content-Type": content_type}, timeout=60)
+    return reply, etree.fromstring(reply.content)
+
+
+def fault_of(url, content_type, body):
+    reply, root = post(url, content_type, body)
+    found = parse_fault(reply.status_code, root)
+    assert found is not None, reply.text[:500]
+    return found
+
+
+FILES = [File("doc1", "application/pdf", os.urandom(300_000)),
+         File("scan2", "image/png", b"\x89PNG" + os.urandom(1000))]
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["mtom", "inline"])
+def test_files_are_kept_and_delivered_to_the_provider(url, demo_client, archive, engine, inline):
+    key, cert, chain = demo_client
+    message_id = build.new_message_id()
+    content_type, body = send_request_with_files(payload(), FILES, key, cert, extra_certificates=chain,
+                                                 message_id=message_id, inline=inline)
+    reply, root = post(url, content_type, body)
+    assert reply.status_code == 200, reply.text[:500]
+    with engine.connect() as conn:
+        rows = conn.execute(select(attachments).where(attachments.c.message_id == message_id)
+                            .order_by(attachments.c.id)).all()
+    assert [(r.attachment_id, r.mime_type, r.size, r.sha256) for r in rows] == [
+        (f.attachment_id, f.mime_type, len(f.data), hashlib.sha256(f.data).hexdigest()) for f in FILES]
+
+    ak, ac, achain = archive
+    answer = ok(url, build.get_request(ak, ac, extra_certificates=achain))
+    inner, data = taken(answer, "Request")  # the SMEVSignature still verifies with files added
+    assert data.findtext(f"{{{T}}}MessageID") == message_id
+    delivered = {c.findtext(f"{{{B}}}Id"): base64.b64decode(c.findtext(f"{{{B}}}Content"))
+                 for c in answer.iter(f"{{{B}}}AttachmentContent")}
+    assert delivered == {f.attachment_id: f.data for f in FILES}
+    ok(url, build.ack(message_id, ak, ac, extra_certificates=achain))
+
+
+def test_too_large_attachments(url, demo_client):
+    key, cert, chain = demo_client
+    big = [File("big", "application/octet-stream", b"\0" * (3 * 1024 * 1024 + 1))]
+    for inline in (False, True):
+        f = fault_of(url, *send_request_with_files(payload(), big, key, cert,
+                                                   extra_certificates=chain, inline=inline))
+        assert f.element == "AttachmentSizeLimitExceeded", inline
+
+
+@pytest.mark.parametrize("announced", [
+    [FILES[0]],                                            # a file nobody announced
+    FILES + [File("ghost", "text/plain", b"")],            # an announced file that is missing
+    [dataclasses.replace(FILES[0], mime_type="text/plain"), FILES[1]],  # another type
+], ids=["content-without-header", "header-without-content", "mime-type"])
+def test_headers_and_contents_must_agree(url, demo_client, announced):
+    key, cert, chain = demo_client
+    f = fault_of(url, *send_request_with_files(payload(), FILES, key, cert, extra_certificates=chain,
+                                               header_files=announced))
+    assert f.element == "AttachmentContentMiscoordination"
+
+
+def test_unreferenced_or_missing_mime_parts(url, demo_client):
+    key, cert, chain = demo_client
+    content_type, body = send_request_with_files(payload(), FILES[:1], key, cert,
+                                                 extra_certificates=chain)
+    envelope = body.split(b"\r\n\r\n", 1)[1].split(b"\r\n--MIMEBoundary", 1)[0]
+    extra = multipart(envelope, [("stray@x", "text/plain", b"x")])  # the referenced part is gone
+    assert fault_of(url, *extra).element == "AttachmentContentMiscoordination"
+
+
+def test_daily_quota(url, demo_settings, engine):
+    """A sender with 8 MiB a day: the fourth 2.5 MiB message is refused."""
+    pki = open_pki(demo_settings)
+    issued = pki.issue(f"quota-{uuid.uuid4().hex[:6]}", common_name="QUOTA", key_type="ec-p256")
+    add_system(engine, "QUOTA", "Quota tester", [issued.certificate])
+    grant(engine, "QUOTA", SEND, NS)
+    import time
+    time.sleep(5.2)  # participants cache
+    chain = tuple(pki.intermediates())
+    chunk = [File("part", "application/octet-stream", os.urandom(int(2.5 * 1024 * 1024)))]
+    for _ in range(3):
+        reply, _ = post(url, *send_request_with_files(payload(), chunk, issued.private_key,
+                                                      issued.certificate, extra_certificates=chain))
+        assert reply.status_code == 200, reply.text[:300]
+    f = fault_of(url, *send_request_with_files(payload(), chunk, issued.private_key,
+                                               issued.certificate, extra_certificates=chain))
+    assert f.element == "QuoteLimitExceeded"
