@@ -33,7 +33,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(xsd|wsdl)$")
 _SOAP_TYPES = {"text/xml": faults.SOAP11, "application/soap+xml": faults.SOAP12}
 
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+_REASONS = {200: "OK", 301: "Moved Permanently", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed",
             411: "Length Required", 413: "Payload Too Large", 415: "Unsupported Media Type",
             500: "Internal Server Error", 503: "Service Unavailable"}
@@ -66,6 +66,9 @@ class GatewayApp:
             if method == "POST":
                 return self._soap(environ, start_response)
             if method in ("GET", "HEAD") and query.lower() == "wsdl":
+                if path == "/ws/":  # the WSDL's relative imports resolve only from /ws?wsdl
+                    return _reply(start_response, 301, "text/plain; charset=utf-8",
+                                  b"see /ws?wsdl\n", [("Location", "/ws?wsdl")])
                 return self._contract(start_response, "wsdl", WSDL_FILE)
             return _reply(start_response, 405, "text/plain; charset=utf-8",
                           b"POST a SOAP envelope here, or GET /ws?wsdl\n", [("Allow", "GET, POST")])

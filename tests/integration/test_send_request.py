@@ -204,6 +204,8 @@ def test_contract_files_are_served_as_they_are(gateway_url):
         reply = requests.get(f"{gateway_url}/xsd/{xsd.name}", timeout=10)
         assert reply.status_code == 200 and reply.content == xsd.read_bytes(), xsd.name
     assert requests.get(f"{gateway_url}/xsd/../setup.cfg", timeout=10).status_code == 404
+    moved = requests.get(gateway_url + "/?wsdl", timeout=10, allow_redirects=False)
+    assert moved.status_code == 301 and moved.headers["Location"] == "/ws?wsdl"
 
 
 def test_client_sdk_round_trip(gateway_url, demo_client):
