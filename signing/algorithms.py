@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signature,
                                                              encode_dss_signature)
 
-from signing.c14n import ENVELOPED_SIGNATURE, EXC_C14N
+from signing.c14n import C14N_10, C14N_11, ENVELOPED_SIGNATURE, EXC_C14N
 from signing.errors import CryptoConstraintsError, FormatError
 from signing.smev_transform import ALGORITHM as SMEV_TRANSFORM
 
@@ -80,8 +80,11 @@ class AlgorithmPolicy:
         SIG_RSA_SHA256, SIG_RSA_SHA384, SIG_RSA_SHA512,
         SIG_RSA_PSS_SHA256, SIG_RSA_PSS_SHA384, SIG_RSA_PSS_SHA512,
         SIG_ECDSA_SHA256, SIG_ECDSA_SHA384, SIG_ECDSA_SHA512})
-    c14n: frozenset[str] = frozenset({EXC_C14N})
-    transforms: frozenset[str] = frozenset({EXC_C14N, SMEV_TRANSFORM, ENVELOPED_SIGNATURE})
+    # Inclusive c14n 1.0/1.1 (without comments) too: signxml's default is c14n 1.1 and xmlsec1 /
+    # .NET / Santuario templates often use 1.0; a bare Reference (no Transforms) means c14n 1.0.
+    c14n: frozenset[str] = frozenset({EXC_C14N, C14N_10, C14N_11})
+    transforms: frozenset[str] = frozenset({EXC_C14N, C14N_10, C14N_11, SMEV_TRANSFORM,
+                                            ENVELOPED_SIGNATURE})
     min_rsa_bits: int = 2048
     curves: frozenset[str] = frozenset({"secp256r1", "secp384r1"})
 

@@ -27,7 +27,8 @@ from lxml import etree
 from envelopes.ns import DS
 from signing.algorithms import (DEFAULT_POLICY, DIGEST_SHA256, REGISTRY, AlgorithmPolicy,
                                 default_signature_method)
-from signing.c14n import (ENVELOPED_SIGNATURE, EXC_C14N, exc_c14n, exc_c14n_enveloped,
+from signing.c14n import (C14N_10, C14N_11, ENVELOPED_SIGNATURE, EXC_C14N, canonicalize, exc_c14n,
+                          exc_c14n_enveloped,
                           inclusive_prefixes_of)
 from signing.errors import (CryptoConstraintsError, DuplicateIdError, FormatError, HashError,
                             NoSigningCertificateError, ReferenceFailureError,
@@ -66,6 +67,7 @@ _ALL_IDS = etree.XPath(
 #: Reference transform chains each profile accepts (the signer writes the first).
 _SMEV_CHAINS = ((EXC_C14N, SMEV_TRANSFORM), (SMEV_TRANSFORM,))
 _W3C_CHAIN = (EXC_C14N,)
+_W3C_CHAINS = (_W3C_CHAIN, (C14N_10,), (C14N_11,), ())
 _W3C_ENVELOPED_CHAIN = (ENVELOPED_SIGNATURE, EXC_C14N)
 
 
@@ -205,6 +207,7 @@ def _certificate_text(cert: x509.Certificate) -> str:
 @dataclasses.dataclass(frozen=True)
 class _Parsed:
     signed_info: etree._Element
+    c14n_method: str
     c14n_prefixes: list[str]
     signature_method: str
     transforms: tuple[str, ...]
@@ -270,6 +273,8 @@ def _parse(signature: etree._Element, target_id: str, policy: AlgorithmPolicy) -
     transforms: list[str] = []
     transform_prefixes: list[str] = []
     if transforms_el is not None:
+        if not _children(transforms_el):
+            raise FormatError("an empty Transforms element is not allowed (omit it instead)")
         for transform in _children(transforms_el):
             if _local(transform) != "Transform":
                 raise FormatError("Transforms may hold Transform elements only")
@@ -302,7 +307,7 @@ def _parse(signature: etree._Element, target_id: str, policy: AlgorithmPolicy) -
     if not certificates:
         raise NoSigningCertificateError("KeyInfo/X509Data/X509Certificate with the signer's "
                                         "certificate is missing")
-    return _Parsed(signed_info, c14n_prefixes, signature_method, tuple(transforms),
+    return _Parsed(signed_info, c14n_uri, c14n_prefixes, signature_method, tuple(transforms),
                    transform_prefixes, digest_method, digest_value, signature_value,
                    certificates)
 
@@ -316,18 +321,20 @@ def _reference_data(parsed: _Parsed, signature: etree._Element,
         if inside:
             raise FormatError("an SMEV-profile signature cannot sit inside the signed element")
         return smev_transform(target)  # exc-c14n first changes nothing the transform keeps
-    if chain == _W3C_CHAIN:
+    if chain in _W3C_CHAINS:
         if inside:
             raise FormatError("a signature inside the signed element needs the "
                               "enveloped-signature transform")
-        return exc_c14n(target, parsed.transform_prefixes)
+        # No Transforms: the node-set of a same-document reference becomes octets by c14n 1.0.
+        return canonicalize(target, chain[0] if chain else C14N_10, parsed.transform_prefixes)
     if chain == _W3C_ENVELOPED_CHAIN:
         if not inside:
             raise FormatError("enveloped-signature transform, but the signature is not inside "
                               "the signed element")
         return exc_c14n_enveloped(target, signature, parsed.transform_prefixes)
     raise FormatError(f"reference transforms {list(chain)} are none of the accepted chains "
-                      f"(exc-c14n + SMEV transform; exc-c14n; enveloped + exc-c14n)")
+                      f"(exc-c14n + SMEV transform; one of exc-c14n, c14n 1.0, c14n 1.1 or none; "
+                      f"enveloped + exc-c14n)")
 
 
 def verify_detached(signature: etree._Element, target: etree._Element, *,
@@ -350,7 +357,7 @@ def verify_detached(signature: etree._Element, target: etree._Element, *,
 
     try:
         algorithm.verify(signer, parsed.signature_value,
-                         exc_c14n(parsed.signed_info, parsed.c14n_prefixes))
+                         canonicalize(parsed.signed_info, parsed.c14n_method, parsed.c14n_prefixes))
     except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError) as exc:
         detail = f" ({exc})" if str(exc) else ""
         raise SignatureCryptoError(f"SignatureValue does not verify over SignedInfo with the "

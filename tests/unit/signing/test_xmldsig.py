@@ -339,10 +339,11 @@ def test_transform_chain_must_be_a_profile_chain(rsa_signer, chain):
         verify_detached(signature, target)
 
 
-def test_unknown_c14n_for_signed_info(rsa_signer):
+@pytest.mark.parametrize("method", [
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments", "urn:unknown"])
+def test_unknown_c14n_for_signed_info(rsa_signer, method):
     _, target, signature = signed(rsa_signer)
-    signature.find(f".//{{{DS}}}CanonicalizationMethod").set(
-        "Algorithm", "http://www.w3.org/TR/2001/REC-xml-c14n-20010315")
+    signature.find(f".//{{{DS}}}CanonicalizationMethod").set("Algorithm", method)
     with pytest.raises(CryptoConstraintsError):
         verify_detached(signature, target)
 
