@@ -19,13 +19,24 @@ from envelopes.registration import registration_request
 from signing.xmldsig import sign_detached
 
 
+SIGNED = [f"{{{ns.SMEV_TYPES}}}SenderProvidedRequestData",
+          f"{{{ns.SMEV_TYPES}}}SenderProvidedResponseData",
+          f"{{{ns.SMEV_BASIC}}}MessageTypeSelector", f"{{{ns.SMEV_BASIC}}}AckTargetMessage",
+          f"{{{ns.SMEV_BASIC}}}Timestamp"]
+
+
 class SigningPlugin(Plugin):
+    """Signs the operation's signed element, as an ERP's signing handler would."""
+
     def __init__(self, key, cert, chain):
         self.key, self.cert, self.chain = key, cert, chain
 
     def egress(self, envelope, http_headers, operation, binding_options):
-        data = envelope.find(f".//{{{ns.SMEV_TYPES}}}SenderProvidedRequestData")
-        holder = envelope.find(f".//{{{ns.SMEV_TYPES}}}CallerInformationSystemSignature")
+        request = envelope.find(f"{{{ns.SOAP11_ENV}}}Body")[0]
+        data = next(child for child in request if child.tag in SIGNED)
+        holder = request.find(f"{{{ns.SMEV_TYPES}}}CallerInformationSystemSignature")
+        if holder is None:
+            holder = etree.SubElement(request, f"{{{ns.SMEV_TYPES}}}CallerInformationSystemSignature")
         for old in list(holder):
             holder.remove(old)
         sign_detached(data, holder, self.key, self.cert, extra_certificates=self.chain)
@@ -77,3 +88,41 @@ def test_zeep_sees_a_typed_fault(gateway_url, demo_client):
         _call(client, str(uuid.uuid4()), registration_request(ROMASHKA))
     detail = err.value.detail
     assert detail is not None and etree.QName(detail[0]).localname == "InvalidMessageIdFormat"
+
+
+def test_zeep_calls_every_operation(gateway_url, demo_client):
+    """GetResponse, Ack, GetStatus and GetIncomingQueueStatistics through zeep's own objects
+    (SendRequest and the faults above; GetRequest/SendResponse are answered by a provider)."""
+    from datetime import datetime, timezone
+
+    client, raw = _client(gateway_url, demo_client)
+    service = client.create_service(BINDING, gateway_url)
+    placeholder = {"_value_1": etree.Element(f"{{{ns.DS}}}Signature")}
+    now = datetime.now(timezone.utc)
+    _call(client, str(uuid.uuid1()), registration_request(ROMASHKA))
+
+    from zeep import xsd
+
+    # zeep flattens the selector's optional (NamespaceURI, RootElementLocalName) group into two
+    # plain elements; xsd.SkipValue is zeep's documented way to leave them out.
+    got = service.GetResponse(MessageTypeSelector={"Id": "SEL", "Timestamp": now,
+                                                   "NamespaceURI": xsd.SkipValue,
+                                                   "RootElementLocalName": xsd.SkipValue},
+                              CallerInformationSystemSignature=placeholder)
+    response_id = got.Response.SenderProvidedResponseData.MessageID  # zeep unwraps the choice
+    assert response_id
+    service.Ack(AckTargetMessage={"Id": "ACK", "accepted": True, "_value_1": response_id},
+                CallerInformationSystemSignature=placeholder)
+    assert raw.last.find(f".//{{{ns.SMEV_TYPES}}}AckResponse") is not None
+    status = service.GetStatus(Timestamp={"Id": "TS", "_value_1": now},
+                               CallerInformationSystemSignature=placeholder)
+    assert raw.last.find(f".//{{{ns.SMEV_TYPES}}}GetStatusResponse") is not None
+    assert status is None or status.AsyncProcessingStatusData.AsyncProcessingStatus.OriginalMessageId
+    service.GetIncomingQueueStatistics(Timestamp={"Id": "TS", "_value_1": now},
+                                       CallerInformationSystemSignature=placeholder)
+    assert raw.last.find(f".//{{{ns.SMEV_TYPES}}}GetIncomingQueueStatisticsResponse") is not None
+    with pytest.raises(Fault) as err:  # GetRequest for a type this IS does not serve
+        service.GetRequest(MessageTypeSelector={"Id": "SEL", "NamespaceURI": "urn://x/1.0",
+                                                "RootElementLocalName": "X", "Timestamp": now},
+                           CallerInformationSystemSignature=placeholder)
+    assert etree.QName(err.value.detail[0]).localname == "UnknownMessageType"
