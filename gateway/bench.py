@@ -122,9 +122,10 @@ def main() -> None:
     from gateway.setup import setup
 
     work = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
-    gw_port, ca_port = _free_port(), _free_port()
+    gw_port, ca_port, registers_port = _free_port(), _free_port(), _free_port()
     env = dict(os.environ, GATEWAY_DATA_DIR=str(work), GATEWAY_PORT=str(gw_port),
-               GATEWAY_CA_URL=f"http://127.0.0.1:{ca_port}")
+               GATEWAY_CA_URL=f"http://127.0.0.1:{ca_port}",
+               GATEWAY_REGISTERS_URL=f"http://127.0.0.1:{registers_port}")
     env.pop("GATEWAY_DATABASE_URL", None)
     settings = Settings.from_env(env)
     setup(settings, echo=lambda *_: None)
@@ -133,6 +134,7 @@ def main() -> None:
         procs.append(subprocess.Popen([sys.executable, "-m", "gateway.cli", "stubs", "serve"], env=env,
                                       stdout=subprocess.DEVNULL))
         _wait_http(f"http://127.0.0.1:{ca_port}/health")
+        _wait_http(f"http://127.0.0.1:{registers_port}/health")
         server = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--workers",
                                    str(opts.workers)], env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)

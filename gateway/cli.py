@@ -51,6 +51,7 @@ def run(workers: int | None) -> None:
     stubs = subprocess.Popen([sys.executable, "-m", "gateway.cli", "stubs", "serve"])
     try:
         _wait_for(f"{settings.ca_url}/health", stubs)
+        _wait_for(f"{settings.registers_url}/health", stubs)
         click.echo(f"\nWSDL:      {settings.endpoint}?wsdl")
         click.echo(f"Endpoint:  {settings.endpoint} (SOAP 1.1 text/xml, SOAP 1.2 application/soap+xml)")
         click.echo("Demo:      make demo   (sends a signed SendRequest and prints the receipt)\n")
@@ -279,23 +280,28 @@ def stubs() -> None:
 
 @stubs.command("serve")
 def stubs_serve() -> None:
-    """Serve the CA stub (CRL, OCSP, CA certificates) at GATEWAY_CA_URL."""
+    """Serve the CA stub (GATEWAY_CA_URL) and the registers (GATEWAY_REGISTERS_URL)."""
     from urllib.parse import urlsplit
 
     from gateway.setup import open_pki
     from registry_stubs.ca import serve as serve_ca
+    from registry_stubs.registers import serve as serve_registers
 
     settings = _settings()
     open_pki(settings)
-    where = urlsplit(settings.ca_url)
-    server = serve_ca(settings.pki_dir / "ca", where.hostname, where.port or 80)
-    click.echo(f"CA stub on {settings.ca_url}")
+    ca = urlsplit(settings.ca_url)
+    registers = urlsplit(settings.registers_url)
+    servers = [serve_ca(settings.pki_dir / "ca", ca.hostname, ca.port or 80),
+               serve_registers(registers.hostname, registers.port or 80,
+                               state_file=settings.data_dir / "registers-state.json")]
+    click.echo(f"CA stub on {settings.ca_url}; registers on {settings.registers_url}")
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        server.shutdown()
+        for server in servers:
+            server.shutdown()
 
 
 @main.group()

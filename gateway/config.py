@@ -61,6 +61,10 @@ class Settings:
     revocation_timeout: float = 3.0
     ca_url: str = "http://127.0.0.1:8090"  # where the demo CA stub serves CRL/OCSP
 
+    # state registers (registry_stubs/registers.py in the demo)
+    registers_url: str = "http://127.0.0.1:8091"
+    registers_timeout: float = 2.0
+
     # the gateway's own identity and receipt signing
     mnemonic: str = "GATEWAY"
     human_readable_name: str = "SMEV-style integration gateway"

@@ -151,6 +151,18 @@ def _detail_element(fault: GatewayFault) -> etree._Element:
     return detail
 
 
+def to_fault(exc: BaseException) -> GatewayFault:
+    """Known failures that are not faults themselves; anything else is an internal failure."""
+    from gateway.registers import RegisterUnavailable
+
+    if isinstance(exc, GatewayFault):
+        return exc
+    if isinstance(exc, RegisterUnavailable):
+        return SMEVFailure(f"{exc}; nothing was stored, send the same request again later",
+                           code="REGISTER_UNAVAILABLE")
+    return SMEVFailure("internal failure; retry later", code="INTERNAL_ERROR")
+
+
 def render(exc: BaseException, soap_version: str = SOAP11) -> tuple[int, str, bytes]:
     """Turn any exception into ``(http_status, content_type, body)`` of a SOAP fault.
 
@@ -159,8 +171,7 @@ def render(exc: BaseException, soap_version: str = SOAP11) -> tuple[int, str, by
     Sender faults and 500 for Receiver faults (SOAP 1.2 part 2, §7.5.1). Requests that are not
     SOAP at all get their own 4xx status.
     """
-    if not isinstance(exc, GatewayFault):
-        exc = SMEVFailure("internal failure; retry later", code="INTERNAL_ERROR")
+    exc = to_fault(exc)
     if soap_version == SOAP12:
         env_ns = ns.SOAP12_ENV
         envelope = etree.Element(ns.q(env_ns, "Envelope"), nsmap={"soap": env_ns})

@@ -18,11 +18,12 @@ import uuid
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from gateway.faults import MessageIsAlreadySent
+from gateway.statemachine import IllegalTransition
 from gateway.storage import journal
 from gateway.storage.db import write_transaction
 from gateway.storage.schema import applications, messages
@@ -59,6 +60,8 @@ class ApplicationChange:
     kind: str
     organisation_inn: str
     state: str
+    application_id: int | None = None  # update this application (if still in from_state)
+    from_state: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,7 +115,16 @@ def store_request(engine: Engine, msg: IncomingMessage, build_receipt: ReceiptBu
                 envelope=msg.envelope, receipt=receipt, reply_to=msg.reply_to,
                 node_id=msg.node_id, transaction_code=msg.transaction_code,
                 eol=msg.eol)).scalar_one()
-            if change is not None and not msg.test_message:
+            if change is not None and not msg.test_message and change.application_id is not None:
+                moved = conn.execute(update(applications).where(
+                    applications.c.id == change.application_id,
+                    applications.c.state == change.from_state).values(
+                    state=change.state, updated_at=msg.received_at)).rowcount
+                if moved != 1:  # another request moved it first: refuse, change nothing
+                    raise IllegalTransition(
+                        f"application {change.application_id} is no longer '{change.from_state}'",
+                        code="CONCURRENT_TRANSITION")
+            elif change is not None and not msg.test_message:
                 conn.execute(_INSERT_APPLICATION, dict(
                     message_pk=pk, domain=change.domain, kind=change.kind,
                     organisation_inn=change.organisation_inn, state=change.state,

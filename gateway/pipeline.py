@@ -22,6 +22,7 @@ from gateway.faults import GatewayFault, MalformedRequest, SignatureVerification
 from gateway.parse import ParsedEnvelope, parse_envelope
 from gateway.participants import InformationSystem, Participants
 from gateway.receipt import Party, ReceiptSigner
+from gateway.registers import Registers, RegisterUnavailable
 from gateway.storage import journal
 from gateway.storage.db import write_transaction
 from gateway.route import Router
@@ -64,6 +65,7 @@ class Services:
     verifier: Verifier
     participants: Participants
     signer: ReceiptSigner
+    registers: Registers | None = None
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
 
     @property
@@ -150,6 +152,10 @@ class Pipeline:
         except GatewayFault as exc:
             log.info("fault %s/%s: %s", exc.element, exc.code, exc.description)
             refused, response = exc, Response(*faults.render(exc, soap_version))
+        except RegisterUnavailable as exc:
+            log.warning("%s", exc)
+            refused = faults.to_fault(exc)
+            response = Response(*faults.render(refused, soap_version))
         except Exception:
             log.exception("unexpected failure")
             refused, response = None, Response(*faults.render(RuntimeError(), soap_version))

@@ -36,6 +36,8 @@ class HandlerContext:
     sender: str
     signer: object  # signing.identity.SignerIdentity
     test_message: bool
+    registers: object = None  # gateway.registers.Registers: read BEFORE the transaction
+    applications: object = None  # gateway.applications.Applications: current states, read-only
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Decision:
     state: str
     response: etree._Element | None = None
     rejections: tuple[tuple[str, str], ...] = ()
+    #: an existing application moving on (its id and the state it must still be in), instead
+    #: of a new one
+    application_id: int | None = None
+    from_state: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

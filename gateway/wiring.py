@@ -11,6 +11,7 @@ from gateway.config import Settings
 from gateway.participants import Participants
 from gateway.pipeline import Pipeline, Services
 from gateway.receipt import ReceiptSigner
+from gateway.registers import Registers
 from gateway.route import Router, discover
 from gateway.storage.db import make_engine
 from gateway.validate import SchemaSet
@@ -45,6 +46,7 @@ def build_app(settings: Settings, *, engine=None, clock=None) -> GatewayApp:
                         ReceiptSigner(settings.signing_key_path, settings.signing_cert_path,
                                       settings.receipt_profile, settings.receipt_signature_method,
                                       settings.receipt_digest_method))
+    services.registers = Registers(settings.registers_url, timeout=settings.registers_timeout)
     if clock is not None:
         services.clock = clock
     return GatewayApp(settings, Pipeline(services), engine)

@@ -75,15 +75,18 @@ def demo_settings(tmp_path_factory, database_url) -> Settings:
     CA stub serves CRLs and OCSP on a real loopback port."""
     from gateway.setup import setup
     from registry_stubs.ca import serve as serve_ca
+    from registry_stubs.registers import serve as serve_registers
 
     data_dir: Path = tmp_path_factory.mktemp("data")
     port = free_port()
+    registers = serve_registers(state_file=data_dir / "registers-state.json")
     settings = Settings(data_dir=data_dir, database_url=database_url,
-                        ca_url=f"http://127.0.0.1:{port}")
+                        ca_url=f"http://127.0.0.1:{port}", registers_url=registers.url)
     setup(settings, echo=lambda *_: None)
     server = serve_ca(settings.pki_dir / "ca", "127.0.0.1", port)
     yield settings
     server.shutdown()
+    registers.shutdown()
 
 
 @pytest.fixture(scope="session")

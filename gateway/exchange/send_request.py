@@ -18,6 +18,7 @@ from envelopes import ns
 from gateway import attachments, faults
 from gateway.exchange import delivery, queues
 from gateway.transport import xop
+from gateway.applications import Applications
 from gateway.identity import check_message_id
 from gateway.parse import ParsedEnvelope
 from gateway.participants import SEND
@@ -148,7 +149,8 @@ def _send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received:
     if handler is not None:
         decision = handler(HandlerContext(payload=payload, message_id=message_id,
                                           sender=sender.mnemonic, signer=caller.verified.identity,
-                                          test_message=test_message))
+                                          test_message=test_message, registers=svc.registers,
+                                          applications=Applications(svc.engine)))
     digest = hashlib.sha256(exc_c14n(data)).hexdigest()
     reply_to = uuid.uuid4().hex
     consumer = Party(sender.mnemonic, sender.name)
@@ -211,5 +213,5 @@ def _send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received:
     change = None
     if decision is not None:
         change = ApplicationChange(domain.name, decision.kind, decision.organisation_inn,
-                                   decision.state)
+                                   decision.state, decision.application_id, decision.from_state)
     return store_request(svc.engine, incoming, build_receipt, change, also).receipt

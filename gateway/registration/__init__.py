@@ -1,7 +1,7 @@
 """Domain 1: organisation and head registration (DOMAIN.md §1)."""
 from envelopes import ns
-from gateway.registration.handler import register_organisation
-from gateway.registration.rules import FIELD_RULES
+from gateway.registration.handler import confirm_head, register_organisation
+from gateway.registration.rules import CONFIRMATION_RULES, FIELD_RULES
 from gateway.registration.states import MACHINE
 from gateway.route import Domain
 
@@ -11,7 +11,10 @@ DOMAIN = Domain(
     prefix="reg",
     xsd="organisation-registration-1.0.xsd",
     machine=MACHINE,
-    handlers={"OrganisationRegistrationRequest": register_organisation},
-    field_rules={"OrganisationRegistrationRequest": FIELD_RULES},
-    response_roots={"OrganisationRegistrationRequest": frozenset({"RegistrationResult"})},
+    handlers={"OrganisationRegistrationRequest": register_organisation,
+              "HeadConfirmationRequest": confirm_head},
+    field_rules={"OrganisationRegistrationRequest": FIELD_RULES,
+                 "HeadConfirmationRequest": CONFIRMATION_RULES},
+    response_roots={"OrganisationRegistrationRequest": frozenset({"RegistrationResult"}),
+                    "HeadConfirmationRequest": frozenset({"RegistrationResult"})},
 )

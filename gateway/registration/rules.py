@@ -9,3 +9,9 @@ FIELD_RULES = (
     FieldRule("расчётный счёт", ("p:BankDetails/p:Account", "p:BankDetails/p:BIK"),
               identifiers.settlement_account),
 )
+
+CONFIRMATION_RULES = (
+    FieldRule("ИНН юридического лица", ("p:INN",), identifiers.inn_legal_entity),
+    FieldRule("ОГРН", ("p:OGRN",), identifiers.ogrn),
+    FieldRule("ИНН руководителя", ("p:HeadINN",), identifiers.inn_person),
+)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import re
 import tempfile
 from email.message import Message
 from pathlib import Path

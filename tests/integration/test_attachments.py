@@ -14,7 +14,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from conftest import serve_wsgi
-from envelopes import build, ns
+from envelopes import build
 from envelopes.client import parse_fault
 from envelopes.mtom import File, multipart, send_request_with_files
 from gateway.participants import SEND, SERVE, add_system, grant

@@ -27,7 +27,8 @@ def workers(demo_settings):
     port = free_port()
     env = dict(os.environ, GATEWAY_DATA_DIR=str(demo_settings.data_dir),
                GATEWAY_DATABASE_URL=demo_settings.resolved_database_url,
-               GATEWAY_PORT=str(port), GATEWAY_CA_URL=demo_settings.ca_url)
+               GATEWAY_PORT=str(port), GATEWAY_CA_URL=demo_settings.ca_url,
+               GATEWAY_REGISTERS_URL=demo_settings.registers_url)
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--workers", "3"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"

@@ -139,7 +139,8 @@ def test_builtin_handler_answers_through_get_response(url, parties):
     ok(url, build.send_request(registration_request(ROMASHKA), key, cert, message_id=message_id, **kw))
     inner, data = taken(ok(url, build.get_response(key, cert, **kw)), "Response")
     assert inner.findtext(f"{{{T}}}OriginalMessageId") == message_id
-    assert data.findtext(f"{{{T}}}RequestStatus/{{{T}}}StatusParameter/{{{T}}}Value") == "received"
+    result = data.find(f".//{{{ns.REGISTRATION}}}RegistrationResult")
+    assert result.findtext(f"{{{ns.REGISTRATION}}}State") == "verified"
     ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
 
 

@@ -62,10 +62,10 @@ def test_lists_sorts_and_pages(api, token):
 def test_filters(api, token):
     today = date.today().isoformat()
     kinds = get(api, f"/organisations/{ROMASHKA.inn}/applications", token,
-                kind="organisation-registration", status="received", date_from=today,
+                kind="organisation-registration", status="verified", date_from=today,
                 date_to=today).json()
     assert kinds["total"] >= 3
-    assert all(i["kind"] == "organisation-registration" and i["status"] == "received"
+    assert all(i["kind"] == "organisation-registration" and i["status"] == "verified"
                for i in kinds["items"])
     assert get(api, f"/organisations/{ROMASHKA.inn}/applications", token,
                date_to="2000-01-01").json()["total"] == 0

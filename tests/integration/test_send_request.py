@@ -57,7 +57,7 @@ def test_signed_request_gets_a_signed_receipt_after_a_durable_commit(gateway_url
                               .where(journal.journal.c.message_id == message_id)).scalars().all()
         assert journal.verify_chain(conn).intact
     assert row.receipt in reply.content
-    assert (app.domain, app.state, app.organisation_inn) == ("registration", "received", ROMASHKA.inn)
+    assert (app.domain, app.state, app.organisation_inn) == ("registration", "verified", ROMASHKA.inn)
     assert sorted(events) == ["receipt", "request-accepted"]
 
 

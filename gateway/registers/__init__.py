@@ -1,0 +1,122 @@
+"""The gateway's client for the state registers (ЕГРЮЛ, ФНС persons, МЧД, licences).
+
+HTTP with connect/read timeouts; idempotent GETs are retried with backoff on connection errors
+and 5xx (urllib3 ``Retry``). Anything that leaves the answer unknown is ONE exception,
+:class:`RegisterUnavailable`, which the pipeline turns into a retryable ``SMEVFailure`` before
+anything is written. A 404 is an answer: ``None``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+
+class RegisterUnavailable(Exception):
+    def __init__(self, register: str, detail: str):
+        super().__init__(f"the {register} register is unavailable: {detail}")
+        self.register = register
+        self.detail = detail
+
+
+@dataclasses.dataclass(frozen=True)
+class Head:
+    inn: str
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    position: str
+
+
+@dataclasses.dataclass(frozen=True)
+class LegalEntity:
+    inn: str
+    kpp: str
+    ogrn: str
+    full_name: str
+    short_name: str | None
+    address: str
+    status: str  # active | liquidating | liquidated
+    head: Head
+    okved: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerOfAttorney:
+    number: str
+    principal_inn: str
+    principal_head_inn: str
+    representative_inn: str
+    representative_name: str
+    powers: frozenset[str]
+    issued_on: date
+    valid_until: date
+    status: str  # active | revoked
+    revoked_at: str | None
+
+
+def _legal_entity(data: dict) -> LegalEntity:
+    head = data["head"]
+    return LegalEntity(data["inn"], data["kpp"], data["ogrn"], data["full_name"],
+                       data.get("short_name"), data["address"], data["status"],
+                       Head(head["inn"], head["last_name"], head["first_name"],
+                            head.get("middle_name"), head["position"]),
+                       tuple(data.get("okved", ())))
+
+
+def _power(data: dict) -> PowerOfAttorney:
+    rep = data["representative"]
+    name = " ".join(p for p in (rep.get("last_name"), rep.get("first_name"), rep.get("middle_name")) if p)
+    return PowerOfAttorney(data["number"], data["principal"]["inn"], data["principal"].get("head_inn", ""),
+                           rep["inn"], name, frozenset(data["powers"]),
+                           date.fromisoformat(data["issued_on"]), date.fromisoformat(data["valid_until"]),
+                           data["status"], data.get("revoked_at"))
+
+
+class Registers:
+    def __init__(self, base_url: str, *, timeout: float = 2.0, retries: int = 2):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (min(1.0, timeout), timeout)
+        self.session = requests.Session()
+        retry = Retry(total=retries, connect=retries, read=retries, status=retries,
+                      backoff_factor=0.1, status_forcelist=(500, 502, 503, 504),
+                      allowed_methods=frozenset({"GET"}), raise_on_status=False)
+        self.session.mount("http://", HTTPAdapter(max_retries=retry))
+        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+
+    def _request(self, register: str, method: str, path: str, **kwargs):
+        try:
+            reply = self.session.request(method, f"{self.base_url}{path}", timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise RegisterUnavailable(register, type(exc).__name__) from None
+        if reply.status_code == 404:
+            return None
+        if reply.status_code >= 500:
+            raise RegisterUnavailable(register, f"HTTP {reply.status_code}")
+        if reply.status_code >= 400:
+            raise RegisterUnavailable(register, f"HTTP {reply.status_code}: {reply.text[:200]}")
+        try:
+            return reply.json()
+        except ValueError:
+            raise RegisterUnavailable(register, "the answer is not JSON") from None
+
+    def legal_entity(self, inn: str) -> LegalEntity | None:
+        data = self._request("legal-entity", "GET", f"/egrul/legal-entities/{inn}")
+        return _legal_entity(data) if data else None
+
+    def person(self, inn: str) -> dict | None:
+        return self._request("persons", "GET", f"/fns/persons/{inn}")
+
+    def power_of_attorney(self, number: str) -> PowerOfAttorney | None:
+        data = self._request("powers-of-attorney", "GET", f"/poa/powers-of-attorney/{number}")
+        return _power(data) if data else None
+
+    def powers_of_attorney(self, *, principal_inn: str | None = None,
+                           representative_inn: str | None = None) -> list[PowerOfAttorney]:
+        params = {k: v for k, v in (("principal_inn", principal_inn),
+                                    ("representative_inn", representative_inn)) if v}
+        data = self._request("powers-of-attorney", "GET", "/poa/powers-of-attorney", params=params)
+        return [_power(item) for item in data or []]

@@ -1,0 +1,133 @@
+"""Organisation registration as the seeds tell it, over real HTTP: checked against ЕГРЮЛ,
+rejected naming every mismatching field, confirmed by the head, and safe when the register is
+down."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from lxml import etree
+from sqlalchemy import func, select
+
+from conftest import serve_wsgi
+from envelopes import build, ns
+from envelopes.demo_data import ROMASHKA
+from envelopes.registration import registration_request
+from gateway.storage.schema import applications, messages
+from registry_stubs.registers import FIXTURES
+from support import T, fault, ok, taken
+
+R = ns.REGISTRATION
+
+
+def answer(url, key, cert, kw, message_id):
+    """The RegistrationResult for ``message_id`` from the consumer's GetResponse queue."""
+    for _ in range(50):
+        inner, data = taken(ok(url, build.get_response(key, cert, **kw)), "Response")
+        ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
+        if inner.findtext(f"{{{T}}}OriginalMessageId") == message_id:
+            return data.find(f".//{{{R}}}RegistrationResult")
+    raise AssertionError("no answer")
+
+
+def confirmation(org, number, head_inn=None):
+    request = etree.Element(ns.q(R, "HeadConfirmationRequest"), nsmap={None: R})
+    for tag, value in (("INN", org.inn), ("OGRN", org.ogrn), ("HeadINN", head_inn or org.head.inn),
+                       ("RegistrationNumber", number)):
+        etree.SubElement(request, ns.q(R, tag)).text = value
+    return request
+
+
+@pytest.fixture
+def client(demo_client):
+    key, cert, chain = demo_client
+    return key, cert, {"extra_certificates": chain}
+
+
+def test_wrong_ogrn_is_rejected_naming_the_field_and_the_register_value(gateway_url, client):
+    key, cert, kw = client
+    other = "1027700132195"  # a valid ОГРН (checksum), but not ROMASHKA's
+    message_id = build.new_message_id()
+    ok(gateway_url, build.send_request(registration_request(dataclasses.replace(ROMASHKA, ogrn=other)),
+                                       key, cert, message_id=message_id, **kw))
+    result = answer(gateway_url, key, cert, kw, message_id)
+    assert result.findtext(f"{{{R}}}State") == "rejected"
+    [mismatch] = result.findall(f"{{{R}}}Mismatch")
+    assert mismatch.findtext(f"{{{R}}}Field") == "ОГРН"
+    assert mismatch.findtext(f"{{{R}}}XPath").endswith("reg:OrganisationRegistrationRequest/reg:OGRN")
+    assert (mismatch.findtext(f"{{{R}}}Submitted"), mismatch.findtext(f"{{{R}}}Register")) == (other, ROMASHKA.ogrn)
+
+
+def test_liquidated_organisation_is_rejected(gateway_url, client):
+    key, cert, kw = client
+    liquidated = next(o for o in json.loads((FIXTURES / "legal_entities.json").read_text("utf-8"))
+                      if o["status"] == "liquidated")
+    org = dataclasses.replace(ROMASHKA, inn=liquidated["inn"], ogrn=liquidated["ogrn"],
+                              kpp=liquidated["kpp"], full_name=liquidated["full_name"])
+    message_id = build.new_message_id()
+    ok(gateway_url, build.send_request(registration_request(org), key, cert, message_id=message_id, **kw))
+    result = answer(gateway_url, key, cert, kw, message_id)
+    fields = {m.findtext(f"{{{R}}}Field"): m.findtext(f"{{{R}}}Register")
+              for m in result.findall(f"{{{R}}}Mismatch")}
+    assert fields.get("статус") == "liquidated"
+
+
+def test_head_confirms_and_the_organisation_becomes_active(gateway_url, client, engine):
+    key, cert, kw = client  # ROMASHKA's certificate is its head's (Иванов, ИНН 771234567859)
+    message_id = build.new_message_id()
+    receipt = ok(gateway_url, build.send_request(registration_request(ROMASHKA), key, cert,
+                                                 message_id=message_id, **kw))
+    number = receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
+    assert answer(gateway_url, key, cert, kw, message_id).findtext(f"{{{R}}}State") == "verified"
+
+    confirm_id = build.new_message_id()
+    ok(gateway_url, build.send_request(confirmation(ROMASHKA, number), key, cert,
+                                       message_id=confirm_id, **kw))
+    result = answer(gateway_url, key, cert, kw, confirm_id)
+    assert result.findtext(f"{{{R}}}State") == "active"
+    with engine.connect() as conn:
+        state = conn.execute(select(applications.c.state)
+                             .where(applications.c.registration_number == number)).scalar_one()
+    assert state == "active"
+
+    # confirming again is an illegal transition: refused with the reason, nothing changes
+    again = fault(gateway_url, build.send_request(confirmation(ROMASHKA, number), key, cert, **kw))
+    assert "head_confirmed" in again.description and "active" in again.description
+
+
+def test_confirmation_by_someone_else_than_the_head_changes_nothing(gateway_url, demo_settings, client, engine):
+    from gateway.demo import load_client
+
+    key, cert, kw = client
+    message_id = build.new_message_id()
+    receipt = ok(gateway_url, build.send_request(registration_request(ROMASHKA), key, cert,
+                                                 message_id=message_id, **kw))
+    number = receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
+    answer(gateway_url, key, cert, kw, message_id)
+    vkey, vcert, vchain = load_client(demo_settings, "VASILEK")  # another organisation's head
+    confirm_id = build.new_message_id()
+    ok(gateway_url, build.send_request(confirmation(ROMASHKA, number), vkey, vcert,
+                                       message_id=confirm_id, extra_certificates=vchain))
+    result = answer(gateway_url, vkey, vcert, {"extra_certificates": vchain}, confirm_id)
+    assert result.findtext(f"{{{R}}}State") == "verified"
+    assert "подпись" in {m.findtext(f"{{{R}}}Field") for m in result.findall(f"{{{R}}}Mismatch")}
+
+
+def test_register_down_is_a_retryable_failure_and_nothing_is_written(demo_settings, engine, client):
+    from gateway.wiring import build_app
+
+    settings = dataclasses.replace(demo_settings, registers_url="http://127.0.0.1:9",
+                                   registers_timeout=0.5)
+    server, base = serve_wsgi(build_app(settings, engine=engine))
+    try:
+        key, cert, kw = client
+        with engine.connect() as conn:
+            before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
+        f = fault(f"{base}/ws", build.send_request(registration_request(ROMASHKA), key, cert, **kw))
+        assert f.element == "SMEVFailure" and f.code == "REGISTER_UNAVAILABLE"
+        assert f.faultcode == "soap:Server"
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == before
+    finally:
+        server.shutdown()
