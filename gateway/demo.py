@@ -6,6 +6,9 @@ import dataclasses
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from lxml import etree
+
+from envelopes import build, ns
 from envelopes.build import send_request
 from envelopes.client import GatewayClient, GatewayFault
 from envelopes.demo_data import DEMO
@@ -30,6 +33,7 @@ def run_demo(settings: Settings, url: str | None, sender: str, *, echo=print) ->
     envelope = send_request(registration_request(org), key, cert, extra_certificates=chain)
     meta, verified = client.send_request(envelope)
     _print_receipt(meta, verified, echo)
+    first = meta
 
     echo("2. the same request again: the original receipt comes back, nothing changes")
     again, _ = client.send_request(envelope)
@@ -47,6 +51,40 @@ def run_demo(settings: Settings, url: str | None, sender: str, *, echo=print) ->
         for error in fault.validation_errors:
             echo(f"   - {error.get('xpath')} (line {error.get('line')}, column {error.get('column')}): "
                  f"{error.get('message')}")
+
+    echo("\n4. the result comes through GetResponse (checked against ЕГРЮЛ), acknowledged with Ack")
+    result = _result_for(client, key, cert, chain, first.message_id)
+    echo(f"   organisation {_r(result, 'INN')}: {_r(result, 'State')}")
+
+    echo("5. the head confirms the registration (signed by the head); the organisation becomes active")
+    confirm = etree.Element(ns.q(ns.REGISTRATION, "HeadConfirmationRequest"), nsmap={None: ns.REGISTRATION})
+    for tag, value in (("INN", org.inn), ("OGRN", org.ogrn), ("HeadINN", org.head.inn),
+                       ("RegistrationNumber", first.registration_number)):
+        etree.SubElement(confirm, ns.q(ns.REGISTRATION, tag)).text = value
+    confirmed, _ = client.send_request(send_request(confirm, key, cert, extra_certificates=chain))
+    result = _result_for(client, key, cert, chain, confirmed.message_id)
+    echo(f"   organisation {_r(result, 'INN')}: {_r(result, 'State')}")
+    for mismatch in result.findall(ns.q(ns.REGISTRATION, "Mismatch")):
+        echo(f"   - {_r(mismatch, 'Field')}: {_r(mismatch, 'Rule')}")
+
+
+def _r(element, tag):
+    return element.findtext(ns.q(ns.REGISTRATION, tag))
+
+
+def _result_for(client, key, cert, chain, message_id):
+    """Take answers until the one for ``message_id``; acknowledge each."""
+    for _ in range(100):
+        _, root = client.post(build.get_response(key, cert, extra_certificates=chain))
+        response = root.find(f".//{{{ns.SMEV_TYPES}}}Response")
+        if response is None:
+            raise SystemExit("no answer in the queue")
+        data = response.find(f"{{{ns.SMEV_TYPES}}}SenderProvidedResponseData")
+        client.post(build.ack(data.findtext(f"{{{ns.SMEV_TYPES}}}MessageID"), key, cert,
+                              extra_certificates=chain))
+        if response.findtext(f"{{{ns.SMEV_TYPES}}}OriginalMessageId") == message_id:
+            return data.find(f".//{{{ns.REGISTRATION}}}RegistrationResult")
+    raise SystemExit("the answer did not arrive")
 
 
 def _print_receipt(meta, verified, echo) -> None:

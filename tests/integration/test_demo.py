@@ -1,0 +1,12 @@
+"""`make demo` against a running gateway: every step prints what the README promises."""
+from gateway.demo import run_demo
+
+
+def test_demo_walks_through_registration(gateway_url, demo_settings):
+    lines: list[str] = []
+    run_demo(demo_settings, gateway_url, "ROMASHKA", echo=lines.append)
+    text = "\n".join(lines)
+    assert "Status           requestIsQueued" in text
+    assert "fault InvalidContent/FIELD_RULE" in text and "reg:OGRN" in text
+    assert "organisation 7702123454: verified" in text
+    assert "organisation 7702123454: active" in text
