@@ -41,6 +41,7 @@ class Organisation:
     email: str
     head: Head
     postal_code: str | None = None
+    power_of_attorney: str | None = None  # the number, when a representative signs
 
 
 def registration_request(org: Organisation) -> etree._Element:
@@ -84,4 +85,6 @@ def registration_request(org: Organisation) -> etree._Element:
     sub(doc, "Kind", h.appointment_kind)
     sub(doc, "Number", h.appointment_number)
     sub(doc, "Date", h.appointment_date.isoformat())
+    if org.power_of_attorney:
+        sub(root, "PowerOfAttorneyNumber", org.power_of_attorney)
     return root

@@ -49,6 +49,8 @@ class Settings:
     message_id_max_age_seconds: int = 24 * 3600
     message_id_max_future_seconds: int = 300
 
+    participants_cache_seconds: float = 5.0  # how soon a disabled IS or a new permission applies
+
     # exchange
     visibility_timeout_seconds: int = 300  # a taken, unacknowledged message comes back after this
     max_deliveries: int = 20  # then it is dead-lettered and its sender told

@@ -38,6 +38,7 @@ class HandlerContext:
     test_message: bool
     registers: object = None  # gateway.registers.Registers: read BEFORE the transaction
     applications: object = None  # gateway.applications.Applications: current states, read-only
+    now: object = None  # datetime (UTC) of the request, from the gateway's clock
 
 
 @dataclasses.dataclass(frozen=True)

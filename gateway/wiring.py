@@ -42,7 +42,8 @@ def build_app(settings: Settings, *, engine=None, clock=None) -> GatewayApp:
     router = Router(discover())
     for domain in router.domains.values():  # load every XSD now, not on the first request
         schemas.get(domain.xsd)
-    services = Services(settings, engine, schemas, router, Verifier(chain), Participants(engine),
+    services = Services(settings, engine, schemas, router, Verifier(chain),
+                        Participants(engine, ttl=settings.participants_cache_seconds),
                         ReceiptSigner(settings.signing_key_path, settings.signing_cert_path,
                                       settings.receipt_profile, settings.receipt_signature_method,
                                       settings.receipt_digest_method))

@@ -80,8 +80,10 @@ def demo_settings(tmp_path_factory, database_url) -> Settings:
     data_dir: Path = tmp_path_factory.mktemp("data")
     port = free_port()
     registers = serve_registers(state_file=data_dir / "registers-state.json")
+    # participants_cache_seconds=0: registrations made by a test apply at once (no waiting)
     settings = Settings(data_dir=data_dir, database_url=database_url,
-                        ca_url=f"http://127.0.0.1:{port}", registers_url=registers.url)
+                        ca_url=f"http://127.0.0.1:{port}", registers_url=registers.url,
+                        participants_cache_seconds=0.0)
     setup(settings, echo=lambda *_: None)
     server = serve_ca(settings.pki_dir / "ca", "127.0.0.1", port)
     yield settings

@@ -150,7 +150,7 @@ def _send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received:
         decision = handler(HandlerContext(payload=payload, message_id=message_id,
                                           sender=sender.mnemonic, signer=caller.verified.identity,
                                           test_message=test_message, registers=svc.registers,
-                                          applications=Applications(svc.engine)))
+                                          applications=Applications(svc.engine), now=now))
     digest = hashlib.sha256(exc_c14n(data)).hexdigest()
     reply_to = uuid.uuid4().hex
     consumer = Party(sender.mnemonic, sender.name)

@@ -120,3 +120,30 @@ class Registers:
                                     ("representative_inn", representative_inn)) if v}
         data = self._request("powers-of-attorney", "GET", "/poa/powers-of-attorney", params=params)
         return [_power(item) for item in data or []]
+
+    def _write(self, register: str, path: str, body: dict) -> tuple[int, dict | None]:
+        """POST without retries (not idempotent): (status, JSON) for 2xx/409, else unavailable."""
+        try:
+            reply = self.session.post(f"{self.base_url}{path}", json=body, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise RegisterUnavailable(register, type(exc).__name__) from None
+        if reply.status_code in (200, 201, 404, 409):
+            try:
+                return reply.status_code, reply.json()
+            except ValueError:
+                raise RegisterUnavailable(register, "the answer is not JSON") from None
+        raise RegisterUnavailable(register, f"HTTP {reply.status_code}: {reply.text[:200]}")
+
+
+    def register_power_of_attorney(self, record: dict) -> tuple[bool, PowerOfAttorney | None]:
+        """(True, registered) or (False, the one already registered under that number)."""
+        status, data = self._write("powers-of-attorney", "/poa/powers-of-attorney", record)
+        if status == 201:
+            return True, _power(data)
+        return False, self.power_of_attorney(record["number"])
+
+
+    def revoke_power_of_attorney(self, number: str, at: date) -> bool:
+        status, _ = self._write("powers-of-attorney", f"/poa/powers-of-attorney/{number}/revoke",
+                                {"revoked_at": at.isoformat()})
+        return status == 200

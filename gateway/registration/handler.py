@@ -12,6 +12,7 @@ from __future__ import annotations
 from lxml import etree
 
 from envelopes import ns
+from gateway.authorize import authorize
 from gateway.registration.states import MACHINE
 from gateway.route import Decision, HandlerContext
 from gateway.statemachine import IllegalTransition
@@ -53,6 +54,8 @@ def register_organisation(ctx: HandlerContext) -> Decision:
     def at(path):
         return readable_xpath(payload.find(path, {"r": R}))
 
+    if entity is not None:  # about an existing organisation: only its head, or by its power
+        authorize(ctx, inn, "REGISTRATION_CHANGE", _text(payload, "r:PowerOfAttorneyNumber") or None)
     mismatches = []
     if entity is None:
         mismatches.append(("ИНН", at("r:INN"), inn, "", "no legal entity with this ИНН in ЕГРЮЛ"))

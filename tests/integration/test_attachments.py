@@ -129,8 +129,6 @@ def test_daily_quota(url, demo_settings, engine):
     issued = pki.issue(f"quota-{uuid.uuid4().hex[:6]}", common_name="QUOTA", key_type="ec-p256")
     add_system(engine, "QUOTA", "Quota tester", [issued.certificate])
     grant(engine, "QUOTA", SEND, NS)
-    import time
-    time.sleep(5.2)  # participants cache
     chain = tuple(pki.intermediates())
     chunk = [File("part", "application/octet-stream", os.urandom(int(2.5 * 1024 * 1024)))]
     for _ in range(3):

@@ -28,7 +28,8 @@ def workers(demo_settings):
     env = dict(os.environ, GATEWAY_DATA_DIR=str(demo_settings.data_dir),
                GATEWAY_DATABASE_URL=demo_settings.resolved_database_url,
                GATEWAY_PORT=str(port), GATEWAY_CA_URL=demo_settings.ca_url,
-               GATEWAY_REGISTERS_URL=demo_settings.registers_url)
+               GATEWAY_REGISTERS_URL=demo_settings.registers_url,
+               GATEWAY_PARTICIPANTS_CACHE_SECONDS="0")
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--workers", "3"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
@@ -55,7 +56,6 @@ def test_concurrent_takers_share_the_queue_without_duplicates_or_losses(workers,
     add_system(engine, "TAKER", "Concurrent taker", [issued.certificate])
     grant(engine, "TAKER", SERVE, NS)
     grant(engine, "ROMASHKA", SEND, NS)
-    time.sleep(5.2)  # let every worker's participants cache expire
     key, cert, chain = demo_client
     sent = set()
     for i in range(60):

@@ -239,8 +239,6 @@ def test_send_response_to_an_unknown_or_foreign_request(url, parties):
 def test_incorrect_response_content_type(url, parties, engine):
     grant(engine, "PROVIDER", SERVE, ns.REGISTRATION, "OrganisationRegistrationRequest")
     try:
-        import time
-        time.sleep(5.2)  # the participants cache lives 5 s
         drain(url, parties, "PROVIDER", build.get_request)
         ck, cc, ckw = creds(parties, "ROMASHKA")
         pk, pc, pkw = creds(parties, "PROVIDER")

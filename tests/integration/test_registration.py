@@ -59,12 +59,23 @@ def test_wrong_ogrn_is_rejected_naming_the_field_and_the_register_value(gateway_
     assert (mismatch.findtext(f"{{{R}}}Submitted"), mismatch.findtext(f"{{{R}}}Register")) == (other, ROMASHKA.ogrn)
 
 
-def test_liquidated_organisation_is_rejected(gateway_url, client):
-    key, cert, kw = client
+def test_liquidated_organisation_is_rejected(gateway_url, demo_settings, engine):
+    from gateway.participants import SEND, add_system, grant
+    from gateway.setup import open_pki
+
     liquidated = next(o for o in json.loads((FIXTURES / "legal_entities.json").read_text("utf-8"))
                       if o["status"] == "liquidated")
+    head = liquidated["head"]
+    pki = open_pki(demo_settings)
+    issued = pki.issue(f"liq-{liquidated['inn']}", common_name=head["last_name"], inn=head["inn"],
+                       inn_le=liquidated["inn"], ogrn=liquidated["ogrn"], key_type="ec-p256")
+    add_system(engine, "LIQUIDATED", "A liquidated company's ERP", [issued.certificate])
+    grant(engine, "LIQUIDATED", SEND, R)
+    key, cert, kw = issued.private_key, issued.certificate, {"extra_certificates": tuple(pki.intermediates())}
     org = dataclasses.replace(ROMASHKA, inn=liquidated["inn"], ogrn=liquidated["ogrn"],
-                              kpp=liquidated["kpp"], full_name=liquidated["full_name"])
+                              kpp=liquidated["kpp"], full_name=liquidated["full_name"],
+                              head=dataclasses.replace(ROMASHKA.head, inn=head["inn"],
+                                                       last_name=head["last_name"]))
     message_id = build.new_message_id()
     ok(gateway_url, build.send_request(registration_request(org), key, cert, message_id=message_id, **kw))
     result = answer(gateway_url, key, cert, kw, message_id)

@@ -1,0 +1,114 @@
+"""The seeds' story of a power of attorney, over real HTTP: the head registers it, the
+representative acts with it, the head revokes it and the same action is refused; expired,
+insufficient and missing powers are refused with the reason; nothing changes on a refusal."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from envelopes import build, ns
+from envelopes.demo_data import ROMASHKA
+from envelopes.poa import Representative, registration, revocation
+from envelopes.registration import registration_request
+from gateway.participants import add_system
+from gateway.setup import open_pki
+from gateway.storage.schema import messages
+from registry_stubs.registers import FIXTURES
+from support import T, fault, ok, taken
+
+P = ns.POWER_OF_ATTORNEY
+TODAY = date.today()
+
+
+def answer(url, key, cert, kw, message_id, tag):
+    for _ in range(100):
+        inner, data = taken(ok(url, build.get_response(key, cert, **kw)), "Response")
+        ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
+        if inner.findtext(f"{{{T}}}OriginalMessageId") == message_id:
+            return data.find(f".//{tag}")
+    raise AssertionError("no answer")
+
+
+def persons():
+    return json.loads((FIXTURES / "persons.json").read_text("utf-8"))
+
+
+def representative_credentials(demo_settings, engine, person):
+    """A certificate for a representative, used through ROMASHKA's information system."""
+    pki = open_pki(demo_settings)
+    issued = pki.issue(f"rep-{person['inn']}-{uuid.uuid4().hex[:4]}",
+                       common_name=f"{person['last_name']} {person['first_name']}",
+                       inn=person["inn"], snils=person["snils"], key_type="ec-p256")
+    add_system(engine, "ROMASHKA", ROMASHKA.full_name, [issued.certificate])
+    return issued.private_key, issued.certificate, {"extra_certificates": tuple(pki.intermediates())}
+
+
+@pytest.fixture(scope="module")
+def head(demo_client):
+    key, cert, chain = demo_client
+    return key, cert, {"extra_certificates": chain}
+
+
+def test_register_act_revoke_refuse(gateway_url, demo_settings, engine, head):
+    hk, hc, hkw = head
+    person = persons()[-1]  # a representative without any power yet
+    rep = Representative(person["last_name"], person["first_name"], person["middle_name"],
+                         person["inn"], person["snils"])
+    number = str(uuid.uuid4())
+    message_id = build.new_message_id()
+    ok(gateway_url, build.send_request(
+        registration(number, ROMASHKA, rep, ["REGISTRATION_CHANGE"], TODAY, TODAY + timedelta(days=90)),
+        hk, hc, message_id=message_id, **hkw))
+    result = answer(gateway_url, hk, hc, hkw, message_id, f"{{{P}}}PowerOfAttorneyResult")
+    assert result.findtext(f"{{{P}}}State") == "registered", [r.text for r in result.findall(f"{{{P}}}Reason")]
+
+    rk, rc, rkw = representative_credentials(demo_settings, engine, person)
+    with_power = dataclasses.replace(ROMASHKA, power_of_attorney=number)
+    ok(gateway_url, build.send_request(registration_request(with_power), rk, rc, **rkw))
+    f = fault(gateway_url, build.send_request(registration_request(ROMASHKA), rk, rc, **rkw))
+    assert f.element == "AccessDenied" and f.code == "POWER_OF_ATTORNEY_REQUIRED"
+
+    revoke_id = build.new_message_id()
+    ok(gateway_url, build.send_request(revocation(number, ROMASHKA.inn, TODAY, "уволен"), hk, hc,
+                                       message_id=revoke_id, **hkw))
+    result = answer(gateway_url, hk, hc, hkw, revoke_id, f"{{{P}}}PowerOfAttorneyResult")
+    assert result.findtext(f"{{{P}}}State") == "revoked"
+
+    with engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
+    f = fault(gateway_url, build.send_request(registration_request(with_power), rk, rc, **rkw))
+    assert f.element == "AccessDenied" and f.code == "POA_REVOKED"
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == before
+
+    again = fault(gateway_url, build.send_request(revocation(number, ROMASHKA.inn, TODAY, "ещё раз"),
+                                                  hk, hc, **hkw))
+    assert "revoke" in again.description and "revoked" in again.description
+
+
+@pytest.mark.parametrize("which,code", [(0, "POA_INSUFFICIENT"), (1, "POA_EXPIRED")])
+def test_fixture_powers_that_do_not_allow_it(gateway_url, demo_settings, engine, which, code):
+    poa = json.loads((FIXTURES / "powers_of_attorney.json").read_text("utf-8"))[which]
+    person = next(p for p in persons() if p["inn"] == poa["representative"]["inn"])
+    rk, rc, rkw = representative_credentials(demo_settings, engine, person)
+    request = registration_request(dataclasses.replace(ROMASHKA, power_of_attorney=poa["number"]))
+    f = fault(gateway_url, build.send_request(request, rk, rc, **rkw))
+    assert f.element == "AccessDenied" and f.code == code, f.description
+
+
+def test_a_power_not_signed_by_the_head_is_rejected(gateway_url, demo_settings, engine, head):
+    person = persons()[-2]
+    rk, rc, rkw = representative_credentials(demo_settings, engine, person)
+    rep = Representative(person["last_name"], person["first_name"], None, person["inn"], person["snils"])
+    number, message_id = str(uuid.uuid4()), build.new_message_id()
+    ok(gateway_url, build.send_request(
+        registration(number, ROMASHKA, rep, ["REPORTS_SUBMIT"], TODAY, TODAY + timedelta(days=9)),
+        rk, rc, message_id=message_id, **rkw))  # a representative tries to empower himself
+    result = answer(gateway_url, rk, rc, rkw, message_id, f"{{{P}}}PowerOfAttorneyResult")
+    assert result.findtext(f"{{{P}}}State") == "rejected"
+    assert any("signed by the principal's head" in r.text for r in result.findall(f"{{{P}}}Reason"))
