@@ -62,6 +62,7 @@ class ApplicationChange:
     state: str
     application_id: int | None = None  # update this application (if still in from_state)
     from_state: str | None = None
+    also_moves: tuple[tuple[int, str, str], ...] = ()  # (id, from state, to state)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,16 +116,19 @@ def store_request(engine: Engine, msg: IncomingMessage, build_receipt: ReceiptBu
                 envelope=msg.envelope, receipt=receipt, reply_to=msg.reply_to,
                 node_id=msg.node_id, transaction_code=msg.transaction_code,
                 eol=msg.eol)).scalar_one()
+            moves = list(change.also_moves) if change is not None and not msg.test_message else []
             if change is not None and not msg.test_message and change.application_id is not None:
+                moves.append((change.application_id, change.from_state, change.state))
+            for application_id, from_state, to_state in moves:
                 moved = conn.execute(update(applications).where(
-                    applications.c.id == change.application_id,
-                    applications.c.state == change.from_state).values(
-                    state=change.state, updated_at=msg.received_at)).rowcount
+                    applications.c.id == application_id,
+                    applications.c.state == from_state).values(
+                    state=to_state, updated_at=msg.received_at)).rowcount
                 if moved != 1:  # another request moved it first: refuse, change nothing
                     raise IllegalTransition(
-                        f"application {change.application_id} is no longer '{change.from_state}'",
+                        f"application {application_id} is no longer '{from_state}'",
                         code="CONCURRENT_TRANSITION")
-            elif change is not None and not msg.test_message:
+            if change is not None and change.application_id is None and not msg.test_message:
                 conn.execute(_INSERT_APPLICATION, dict(
                     message_pk=pk, domain=change.domain, kind=change.kind,
                     organisation_inn=change.organisation_inn, state=change.state,

@@ -56,6 +56,9 @@ class Decision:
     #: of a new one
     application_id: int | None = None
     from_state: str | None = None
+    #: other applications moved in the same transaction: (id, from state, to state), e.g. the
+    #: report a correction supersedes
+    also_moves: tuple[tuple[int, str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -213,5 +213,6 @@ def _send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received:
     change = None
     if decision is not None:
         change = ApplicationChange(domain.name, decision.kind, decision.organisation_inn,
-                                   decision.state, decision.application_id, decision.from_state)
+                                   decision.state, decision.application_id, decision.from_state,
+                                   decision.also_moves)
     return store_request(svc.engine, incoming, build_receipt, change, also).receipt
