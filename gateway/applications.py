@@ -6,12 +6,13 @@ import dataclasses
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from gateway.storage.schema import applications
+from gateway.storage.schema import applications, messages
 
 
 @dataclasses.dataclass(frozen=True)
 class Application:
     id: int
+    message_pk: int
     domain: str
     kind: str
     organisation_inn: str
@@ -30,12 +31,25 @@ class Applications:
                 applications.c.organisation_inn == organisation_inn,
                 applications.c.kind.startswith(kind_prefix, autoescape=True))
                 .order_by(applications.c.id)).all()
-        return [Application(r.id, r.domain, r.kind, r.organisation_inn, r.state,
+        return [Application(r.id, r.message_pk, r.domain, r.kind, r.organisation_inn, r.state,
                             r.registration_number) for r in rows]
+
+    def payload_of(self, application: Application):
+        """The business element of the request that opened ``application`` (parsed with the
+        gateway's hardened parser from the stored bytes), with its MessageID."""
+        from gateway.parse import parse_envelope
+        from envelopes import ns
+
+        with self.engine.connect() as conn:
+            row = conn.execute(select(messages.c.envelope, messages.c.message_id)
+                               .where(messages.c.id == application.message_pk)).one()
+        body = parse_envelope(row.envelope).body_child
+        content = body.find(f".//{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
+        return [c for c in content if isinstance(c.tag, str)][0], row.message_id
 
     def by_number(self, registration_number: str) -> Application | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(applications).where(
                 applications.c.registration_number == registration_number)).first()
-        return Application(row.id, row.domain, row.kind, row.organisation_inn, row.state,
+        return Application(row.id, row.message_pk, row.domain, row.kind, row.organisation_inn, row.state,
                            row.registration_number) if row else None

@@ -59,6 +59,10 @@ class Decision:
     #: other applications moved in the same transaction: (id, from state, to state), e.g. the
     #: report a correction supersedes
     also_moves: tuple[tuple[int, str, str], ...] = ()
+    #: deliver the request to the type's external providers (False: held back, e.g. incomplete)
+    forward: bool = True
+    #: instead, deliver this earlier request (its MessageID) to them now, e.g. once supplemented
+    forward_original: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +76,9 @@ class Domain:
     field_rules: Mapping[str, Sequence[FieldRule]] = dataclasses.field(default_factory=dict)
     #: request root -> business roots a provider may answer it with (IncorrectResponseContentType)
     response_roots: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    #: answer root -> handler of a provider's answer (drives the state machine onwards)
+    response_handlers: Mapping[str, Callable[[HandlerContext], Decision]] = dataclasses.field(
+        default_factory=dict)
 
 
 def discover() -> dict[str, Domain]:

@@ -65,7 +65,9 @@ class Registers:
 
     # -- routing -------------------------------------------------------------------------
     def __call__(self, environ, start_response):
-        method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+        method = environ["REQUEST_METHOD"]
+        # PEP 3333: PATH_INFO carries the URL's bytes as latin-1; keys may be Cyrillic (UTF-8)
+        path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         try:
             status, body = self.route(method, path, query, environ)

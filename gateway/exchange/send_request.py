@@ -74,6 +74,42 @@ def check_overflow(svc: Services, conn, recipient: str) -> None:
             fields=[("MessageBrokerAddress", svc.settings.endpoint), ("DestinationName", recipient)])
 
 
+def change_of(domain, decision) -> ApplicationChange:
+    return ApplicationChange(domain.name, decision.kind, decision.organisation_inn, decision.state,
+                             decision.application_id, decision.from_state, decision.also_moves)
+
+
+def _forward_original(svc: Services, message_id: str, now: datetime) -> list[dict]:
+    """Deliver an earlier request (held back until now) to its type's providers, as received."""
+    from sqlalchemy import select
+
+    from gateway.parse import parse_envelope
+    from gateway.storage.schema import information_systems, messages
+
+    with svc.engine.connect() as conn:
+        row = conn.execute(select(messages, information_systems.c.name.label("sender_name"))
+                           .join(information_systems,
+                                 information_systems.c.mnemonic == messages.c.sender)
+                           .where(messages.c.message_id == message_id)).one()
+    request = parse_envelope(row.envelope).body_child
+    data = request.find(ns.q(T, "SenderProvidedRequestData"))
+    signature = _caller_signature(request)
+    items = []
+    for provider in svc.participants.providers(row.namespace_uri, row.root_element):
+        if not svc.participants.enabled(provider):
+            continue
+        meta = ReceiptData(message_id, "REQUEST", Party(row.sender, row.sender_name),
+                           Party(provider, provider), now, None, None, None, None,
+                           destination=provider,
+                           content_type_name=f"{{{row.namespace_uri}}}{row.root_element}")
+        items.append(dict(message_id=message_id, kind="REQUEST", recipient=provider,
+                          namespace_uri=row.namespace_uri, root_element=row.root_element,
+                          node_id=None, eol=row.eol,
+                          body=delivery.request_message(data, signature, meta, row.reply_to,
+                                                        svc.signer)))
+    return items
+
+
 def _caller_signature(request: etree._Element) -> etree._Element:
     return request.find(f"{{{T}}}CallerInformationSystemSignature/{{{ns.DS}}}Signature")
 
@@ -159,7 +195,8 @@ def _send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received:
 
     # Everything to deliver is built and signed now, outside the write transaction.
     deliveries = []
-    for provider in providers:
+    forwarded = providers if decision is None or decision.forward else []
+    for provider in forwarded:
         meta = ReceiptData(message_id, "REQUEST", consumer, Party(provider, provider), now, None,
                            None, None, None, destination=provider, content_type_name=type_name)
         deliveries.append(dict(message_id=message_id, kind="REQUEST", recipient=provider,
@@ -183,6 +220,9 @@ def _send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received:
                                    response_data, None, meta, message_id,
                                    data.findtext(ns.q(T, "ReferenceMessageID")), svc.signer)))
 
+    if decision is not None and decision.forward_original:
+        deliveries.extend(_forward_original(svc, decision.forward_original, now))
+
     recipient = providers[0] if providers else svc.settings.mnemonic
     incoming = IncomingMessage(
         message_id=message_id, message_type="REQUEST",
@@ -201,7 +241,7 @@ def _send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received:
             content_type_name=type_name), svc.signer)
 
     def also(conn) -> None:
-        for provider in providers:
+        for provider in {d["recipient"] for d in deliveries if d["kind"] == "REQUEST"}:
             check_overflow(svc, conn, provider)
         attachments.check_quota(conn, svc.settings, sender.mnemonic,
                                 sum(a.size for a in received.values()), now)
@@ -212,7 +252,5 @@ def _send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received:
 
     change = None
     if decision is not None:
-        change = ApplicationChange(domain.name, decision.kind, decision.organisation_inn,
-                                   decision.state, decision.application_id, decision.from_state,
-                                   decision.also_moves)
+        change = change_of(domain, decision)
     return store_request(svc.engine, incoming, build_receipt, change, also).receipt

@@ -16,8 +16,10 @@ from envelopes import ns
 from gateway import attachments, faults
 from gateway.exchange import delivery, queues
 from gateway.transport import xop
-from gateway.exchange.send_request import (business_payload, header_mime_types, message_identity,
-                                           receive_attachments, validate_payload)
+from gateway.applications import Applications
+from gateway.exchange.send_request import (business_payload, change_of, header_mime_types,
+                                           message_identity, receive_attachments, validate_payload)
+from gateway.route import HandlerContext
 from gateway.parse import ParsedEnvelope
 from gateway.persist import IncomingMessage, store_request
 from gateway.pipeline import Services
@@ -64,6 +66,7 @@ def _send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes, received
 
     content = data.find(ns.q(B, "MessagePrimaryContent"))
     namespace, root = original.namespace_uri, original.root_element
+    change = None
     if content is not None:
         payload = business_payload(data, "the response")
         qname = etree.QName(payload)
@@ -76,6 +79,13 @@ def _send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes, received
                 f"{', '.join(sorted(allowed))}", code="INCORRECT_RESPONSE_CONTENT_TYPE")
         if domain is not None and qname.namespace == domain.namespace:
             validate_payload(svc, domain, payload, raw)
+            handler = domain.response_handlers.get(qname.localname)
+            if handler is not None:  # the provider's answer drives the state machine onwards
+                decision = handler(HandlerContext(
+                    payload=payload, message_id=message_id, sender=provider.mnemonic,
+                    signer=caller.verified.identity, test_message=False,
+                    registers=svc.registers, applications=Applications(svc.engine), now=now))
+                change = change_of(domain, decision)
         namespace, root = qname.namespace or "", qname.localname
 
     digest = hashlib.sha256(exc_c14n(data)).hexdigest()
@@ -109,4 +119,4 @@ def _send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes, received
                        namespace_uri=namespace, root_element=root, body=body, now=now,
                        node_id=original.node_id, related_message_id=original.message_id)
 
-    return store_request(svc.engine, incoming, build_receipt, None, also).receipt
+    return store_request(svc.engine, incoming, build_receipt, change, also).receipt

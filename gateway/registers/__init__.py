@@ -147,3 +147,11 @@ class Registers:
         status, _ = self._write("powers-of-attorney", f"/poa/powers-of-attorney/{number}/revoke",
                                 {"revoked_at": at.isoformat()})
         return status == 200
+
+    def enter_licence(self, record: dict) -> bool:
+        """Enter a granted licence; False if one with that number exists already."""
+        status, _ = self._write("licences", "/licences/licences", record)
+        return status == 201
+
+    def licence(self, number: str) -> dict | None:
+        return self._request("licences", "GET", f"/licences/licences/{number}")

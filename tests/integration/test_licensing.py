@@ -1,0 +1,112 @@
+"""A licence application as the seeds tell it, over real HTTP: it lacks a document and gets the
+checklist, is supplemented, is taken by the licensing authority (an external provider) and
+granted with SendResponse, and the licence appears in the licence register."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from envelopes import build, licensing, ns
+from envelopes.demo_data import ROMASHKA
+from gateway.participants import SERVE, add_system, grant
+from gateway.registers import Registers
+from gateway.setup import open_pki
+from gateway.storage.schema import applications
+from support import T, fault, ok, taken
+
+L = ns.LICENSING
+DOCS = {"CHARTER": b"charter", "PREMISES_RIGHT": b"lease", "STATE_FEE": b"fee", "CASH_REGISTER": b"kkt"}
+
+
+@pytest.fixture(scope="module")
+def authority(demo_settings, engine):
+    pki = open_pki(demo_settings)
+    issued = pki.issue(f"licensor-{uuid.uuid4().hex[:6]}", common_name="Licensing authority",
+                       key_type="ec-p256")
+    add_system(engine, "LICENSOR", "Licensing authority", [issued.certificate])
+    grant(engine, "LICENSOR", SERVE, L, "LicenceApplication")
+    return issued.private_key, issued.certificate, {"extra_certificates": tuple(pki.intermediates())}
+
+
+@pytest.fixture(scope="module")
+def head(demo_client):
+    key, cert, chain = demo_client
+    return key, cert, {"extra_certificates": chain}
+
+
+def answers(url, creds, message_id):
+    """Every answer to ``message_id`` waiting in the consumer's queue (acknowledged)."""
+    key, cert, kw = creds
+    found = []
+    while True:
+        got = taken(ok(url, build.get_response(key, cert, **kw)), "Response")
+        if got is None:
+            return found
+        inner, data = got
+        ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
+        if inner.findtext(f"{{{T}}}OriginalMessageId") == message_id:
+            found.append(data.find(f"{{{ns.SMEV_BASIC}}}MessagePrimaryContent")[0])
+
+
+def state_of(engine, number):
+    with engine.connect() as conn:
+        return conn.execute(select(applications.c.state)
+                            .where(applications.c.registration_number == number)).scalar_one()
+
+
+def test_checklist_supplement_review_grant(gateway_url, demo_settings, engine, authority, head):
+    hk, hc, hkw = head
+    ak, ac, akw = authority
+    partial = {k: DOCS[k] for k in ("CHARTER", "STATE_FEE")}
+    apply_id = build.new_message_id()
+    receipt = ok(gateway_url, build.send_request(
+        licensing.application(ROMASHKA.inn, "ALCOHOL_RETAIL", "Розничная продажа алкоголя",
+                              ["г. Москва, ул. Тверская, д. 1"], partial), hk, hc, message_id=apply_id, **hkw))
+    number = receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
+    [checklist] = answers(gateway_url, head, apply_id)
+    assert checklist.tag == f"{{{L}}}MissingDocumentsChecklist"
+    assert {m.findtext(f"{{{L}}}Kind") for m in checklist.iter(f"{{{L}}}MissingDocument")} == \
+        {"PREMISES_RIGHT", "CASH_REGISTER"}
+    assert state_of(engine, number) == "incomplete"
+    assert taken(ok(gateway_url, build.get_request(ak, ac, **akw)), "Request") is None  # held back
+
+    supplement_id = build.new_message_id()
+    ok(gateway_url, build.send_request(
+        licensing.supplement(ROMASHKA.inn, number, {k: DOCS[k] for k in ("PREMISES_RIGHT", "CASH_REGISTER")}),
+        hk, hc, message_id=supplement_id, **hkw))
+    [status] = answers(gateway_url, head, supplement_id)
+    assert status.findtext(f"{{{L}}}State") == "submitted" and state_of(engine, number) == "submitted"
+
+    inner, data = taken(ok(gateway_url, build.get_request(ak, ac, **akw)), "Request")  # the authority
+    assert data.findtext(f"{{{T}}}MessageID") == apply_id  # the original, its signature verified
+    ok(gateway_url, build.ack(apply_id, ak, ac, **akw))
+    reply_to = inner.findtext(f"{{{T}}}ReplyTo")
+
+    ok(gateway_url, build.send_response(reply_to, ak, ac, payload=licensing.status(number, "under_review"), **akw))
+    assert state_of(engine, number) == "under_review"
+    licence_number = f"77РПА{uuid.uuid4().int % 10**7:07d}"
+    ok(gateway_url, build.send_response(reply_to, ak, ac, payload=licensing.decision_granted(
+        number, licence_number, date.today().isoformat()), **akw))
+    assert state_of(engine, number) == "granted"
+    licence = Registers(demo_settings.registers_url).licence(licence_number)
+    assert licence["holder_inn"] == ROMASHKA.inn and licence["kind"] == "ALCOHOL_RETAIL"
+
+    got = answers(gateway_url, head, apply_id)  # the consumer sees the authority's answers
+    assert [a.tag.split("}")[1] for a in got] == ["LicenceApplicationStatus", "LicenceDecision"]
+
+    late = fault(gateway_url, build.send_request(licensing.withdrawal(ROMASHKA.inn, number, "передумали"),
+                                                 hk, hc, **hkw))
+    assert "withdraw" in late.description and "granted" in late.description
+
+
+def test_withdrawal_before_a_decision(gateway_url, engine, head):
+    hk, hc, hkw = head
+    receipt = ok(gateway_url, build.send_request(
+        licensing.application(ROMASHKA.inn, "PHARMACY", "Аптека", ["г. Москва"], {"CHARTER": b"c"}),
+        hk, hc, **hkw))
+    number = receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
+    ok(gateway_url, build.send_request(licensing.withdrawal(ROMASHKA.inn, number, "не нужно"), hk, hc, **hkw))
+    assert state_of(engine, number) == "withdrawn"
