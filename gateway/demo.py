@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime, timezone
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -66,6 +67,128 @@ def run_demo(settings: Settings, url: str | None, sender: str, *, echo=print) ->
     echo(f"   organisation {_r(result, 'INN')}: {_r(result, 'State')}")
     for mismatch in result.findall(ns.q(ns.REGISTRATION, "Mismatch")):
         echo(f"   - {_r(mismatch, 'Field')}: {_r(mismatch, 'Rule')}")
+
+    _reporting_story(client, settings, org, (key, cert, chain), echo)
+    _licensing_story(client, settings, org, (key, cert, chain), echo)
+    _poa_story(client, org, (key, cert, chain), echo)
+
+
+def _ask(client, creds, payload):
+    """Send a request, take its answer from GetResponse (acknowledging every answer taken)."""
+    key, cert, chain = creds
+    meta, _ = client.send_request(send_request(payload, key, cert, extra_certificates=chain))
+    return meta, _answer(client, creds, meta.message_id)
+
+
+def _answer(client, creds, message_id):
+    key, cert, chain = creds
+    for _ in range(200):
+        _, root = client.post(build.get_response(key, cert, extra_certificates=chain))
+        response = root.find(f".//{{{ns.SMEV_TYPES}}}Response")
+        if response is None:
+            raise SystemExit("no answer in the queue")
+        data = response.find(f"{{{ns.SMEV_TYPES}}}SenderProvidedResponseData")
+        client.post(build.ack(data.findtext(f"{{{ns.SMEV_TYPES}}}MessageID"), key, cert,
+                              extra_certificates=chain))
+        if response.findtext(f"{{{ns.SMEV_TYPES}}}OriginalMessageId") == message_id:
+            return data.find(f"{{{ns.SMEV_BASIC}}}MessagePrimaryContent")[0]
+    raise SystemExit("the answer did not arrive")
+
+
+def _reporting_story(client, settings, org, creds, echo):
+    from envelopes.reporting import balance, submission
+
+    R = ns.REPORTING
+    year = datetime.now(timezone.utc).year - 2  # surely past its deadline: accepted, flagged late
+    echo(f"\n6. the head submits the {year} annual balance sheet after its deadline")
+    _, receipt = _ask(client, creds, submission(org.inn, org.kpp, year, "34", balance(900, 300, 1000, 200)))
+    if receipt.tag != f"{{{R}}}ReportReceipt":
+        echo("   refused: " + "; ".join(e.findtext(f"{{{R}}}Code") for e in receipt.iter(f"{{{R}}}Error")))
+        echo("   (make demo ran before: a report is accepted once; the correction below follows it)")
+    else:
+        echo(f"   receipt {receipt.findtext(f'{{{R}}}RegistrationNumber')}, control code "
+             f"{receipt.findtext(f'{{{R}}}ControlCode')}, late: {receipt.findtext(f'{{{R}}}Late')} "
+             f"(deadline {receipt.findtext(f'{{{R}}}Deadline')})")
+    echo("7. the same report again is refused; a correction supersedes the accepted one")
+    _, refusal = _ask(client, creds, submission(org.inn, org.kpp, year, "34", balance(900, 300, 1000, 200)))
+    echo("   " + "; ".join(f"{e.findtext(f'{{{R}}}Code')}: {e.findtext(f'{{{R}}}Description')}"
+                          for e in refusal.iter(f"{{{R}}}Error")))
+    for correction in range(1, 100):
+        _, answer = _ask(client, creds, submission(org.inn, org.kpp, year, "34",
+                                                   balance(900, 300, 1100, 100), correction=correction))
+        if answer.tag == f"{{{R}}}ReportReceipt":
+            echo(f"   correction {correction}: receipt {answer.findtext(f'{{{R}}}RegistrationNumber')}, "
+                 f"supersedes {answer.findtext(f'{{{R}}}Supersedes')}")
+            break
+
+
+def _licensing_story(client, settings, org, creds, echo):
+    from envelopes import licensing
+
+    L = ns.LICENSING
+    echo("\n8. the head applies for an alcohol retail licence without two documents")
+    meta, checklist = _ask(client, creds, licensing.application(
+        org.inn, "ALCOHOL_RETAIL", "Розничная продажа алкогольной продукции", [org.legal_address],
+        {"CHARTER": b"charter", "STATE_FEE": b"fee"}))
+    number = meta.registration_number
+    missing = [m.findtext(f"{{{L}}}Kind") for m in checklist.iter(f"{{{L}}}MissingDocument")]
+    echo(f"   application {number}: checklist of missing documents: {', '.join(missing)}")
+    _, status = _ask(client, creds, licensing.supplement(
+        org.inn, number, {"PREMISES_RIGHT": b"lease", "CASH_REGISTER": b"kkt"}))
+    echo(f"9. supplemented: {status.findtext(f'{{{L}}}State')}; the licensing authority takes it")
+    authority = load_client(settings, "LICENSOR")
+    akey, acert, achain = authority
+    while True:  # the authority works through its queue up to this application
+        _, root = client.post(build.get_request(akey, acert, extra_certificates=achain,
+                                                namespace=L, root="LicenceApplication"))
+        request = root.find(f".//{{{ns.SMEV_TYPES}}}Request")
+        if request is None:
+            echo("   (the application is not in the authority's queue)")
+            return
+        data = request.find(f"{{{ns.SMEV_TYPES}}}SenderProvidedRequestData")
+        taken_id = data.findtext(f"{{{ns.SMEV_TYPES}}}MessageID")
+        client.post(build.ack(taken_id, akey, acert, extra_certificates=achain))
+        if taken_id == meta.message_id:
+            break
+    reply_to = request.findtext(f"{{{ns.SMEV_TYPES}}}ReplyTo")
+    client.post(build.send_response(reply_to, akey, acert, extra_certificates=achain,
+                                    payload=licensing.status(number, "under_review")))
+    licence_number = f"77РПА{int(meta.message_id.replace('-', ''), 16) % 10**7:07d}"
+    client.post(build.send_response(reply_to, akey, acert, extra_certificates=achain,
+                                    payload=licensing.decision_granted(
+                                        number, licence_number,
+                                        datetime.now(timezone.utc).date().isoformat())))
+    echo(f"   the authority granted licence {licence_number}; it is in the licence register: "
+         f"{_in_register(settings, licence_number)}")
+
+
+def _in_register(settings, licence_number) -> bool:
+    from gateway.registers import Registers
+
+    return Registers(settings.registers_url).licence(licence_number) is not None
+
+
+def _poa_story(client, org, creds, echo):
+    import json
+    import uuid
+    from datetime import timedelta
+
+    from envelopes.poa import Representative, registration, revocation
+    from registry_stubs.registers import FIXTURES
+
+    P = ns.POWER_OF_ATTORNEY
+    person = json.loads((FIXTURES / "persons.json").read_text("utf-8"))[-1]
+    rep = Representative(person["last_name"], person["first_name"], person["middle_name"],
+                         person["inn"], person["snils"])
+    number = str(uuid.uuid4())
+    today = datetime.now(timezone.utc).date()
+    echo(f"\n10. the head issues a power of attorney to {rep.last_name} {rep.first_name} "
+         "(REPORTS_SUBMIT)")
+    _, result = _ask(client, creds, registration(number, org, rep, ["REPORTS_SUBMIT"], today,
+                                                 today + timedelta(days=365)))
+    echo(f"   power {number}: {result.findtext(f'{{{P}}}State')}")
+    _, result = _ask(client, creds, revocation(number, org.inn, today, "поручение выполнено"))
+    echo(f"11. revoked by the head: {result.findtext(f'{{{P}}}State')}")
 
 
 def _r(element, tag):

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives import serialization
 
 from envelopes.demo_data import DEMO
 from gateway.config import Settings
-from gateway.participants import SEND, add_system, grant
+from envelopes import ns
+from gateway.participants import SEND, SERVE, add_system, grant
 from gateway.route import discover
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
@@ -90,11 +91,21 @@ def setup(settings: Settings, *, echo=print) -> None:
 
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
+    licensor = client_identity(settings, "LICENSOR")
+    if not (licensor.key_path.exists() and licensor.cert_path.exists()):
+        issued = pki.issue("licensor", common_name="Лицензирующий орган (демо)",
+                           organization="Licensing authority", key_type="ec-p256")
+        _write_key_pair(issued, licensor.key_path, licensor.cert_path, chain)
+        echo(f"issued a demo certificate for the licensing authority: {licensor.cert_path}")
     domains = discover()
     for mnemonic, (org, _snils) in DEMO.items():
         cert = x509.load_pem_x509_certificates(clients[mnemonic].cert_path.read_bytes())[0]
         add_system(engine, mnemonic, org.full_name, [cert], inn_le=org.inn, ogrn=org.ogrn)
         for namespace in domains:  # the demo organisations may send every built-in type
             grant(engine, mnemonic, SEND, namespace)
+    # the demo licensing authority takes licence applications and decides on them
+    add_system(engine, "LICENSOR", "Лицензирующий орган (демо)",
+               [x509.load_pem_x509_certificates(licensor.cert_path.read_bytes())[0]])
+    grant(engine, "LICENSOR", SERVE, ns.LICENSING, "LicenceApplication")
     engine.dispose()
     echo(f"database ready: {settings.resolved_database_url}")

@@ -81,8 +81,8 @@ def _send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes, received
             validate_payload(svc, domain, payload, raw)
             handler = domain.response_handlers.get(qname.localname)
             if handler is not None:  # the provider's answer drives the state machine onwards
-                decision = handler(HandlerContext(
-                    payload=payload, message_id=message_id, sender=provider.mnemonic,
+                decision = handler(HandlerContext(  # message_id: the request being answered
+                    payload=payload, message_id=original.message_id, sender=provider.mnemonic,
                     signer=caller.verified.identity, test_message=False,
                     registers=svc.registers, applications=Applications(svc.engine), now=now))
                 change = change_of(domain, decision)

@@ -112,6 +112,9 @@ def _answered(ctx: HandlerContext):
     application = ctx.applications.by_number(number)
     if application is None or not application.kind.startswith(KIND_PREFIX):
         raise IllegalTransition(f"no licence application {number}", code="UNKNOWN_APPLICATION")
+    if ctx.applications.payload_of(application)[1] != ctx.message_id:
+        raise IllegalTransition(f"application {number} is not the request this answers",
+                                code="ANSWER_TO_ANOTHER_APPLICATION")
     return number, application
 
 

@@ -110,3 +110,27 @@ def test_withdrawal_before_a_decision(gateway_url, engine, head):
     number = receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
     ok(gateway_url, build.send_request(licensing.withdrawal(ROMASHKA.inn, number, "не нужно"), hk, hc, **hkw))
     assert state_of(engine, number) == "withdrawn"
+
+
+def test_an_answer_must_concern_the_request_it_answers(gateway_url, engine, authority, head):
+    hk, hc, hkw = head
+    ak, ac, akw = authority
+    numbers, reply_tos = [], {}
+    for _ in range(2):
+        message_id = build.new_message_id()
+        receipt = ok(gateway_url, build.send_request(
+            licensing.application(ROMASHKA.inn, "ALCOHOL_RETAIL", "Алкоголь", ["г. Москва"], DOCS),
+            hk, hc, message_id=message_id, **hkw))
+        numbers.append((message_id, receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")))
+    while True:
+        got = taken(ok(gateway_url, build.get_request(ak, ac, **akw)), "Request")
+        if got is None:
+            break
+        inner, data = got
+        reply_tos[data.findtext(f"{{{T}}}MessageID")] = inner.findtext(f"{{{T}}}ReplyTo")
+        ok(gateway_url, build.ack(data.findtext(f"{{{T}}}MessageID"), ak, ac, **akw))
+    (first_id, first_number), (second_id, _) = numbers
+    f = fault(gateway_url, build.send_response(reply_tos[second_id], ak, ac,
+                                               payload=licensing.status(first_number, "under_review"), **akw))
+    assert "is not the request this answers" in f.description
+    assert state_of(engine, first_number) == "submitted"

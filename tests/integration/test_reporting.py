@@ -49,10 +49,10 @@ def codes(notice):
 
 
 def test_late_report_is_accepted_and_flagged_late(gateway_url, head):
-    receipt = send(gateway_url, head, submission(ROMASHKA.inn, ROMASHKA.kpp, 2024, "34",
+    receipt = send(gateway_url, head, submission(ROMASHKA.inn, ROMASHKA.kpp, 2022, "34",
                                                  balance(100, 50, 120, 30)))
     assert receipt.tag == f"{{{R}}}ReportReceipt"
-    assert receipt.findtext(f"{{{R}}}Late") == "true" and receipt.findtext(f"{{{R}}}Deadline") == "2025-03-31"
+    assert receipt.findtext(f"{{{R}}}Late") == "true" and receipt.findtext(f"{{{R}}}Deadline") == "2023-03-31"
     assert len(receipt.findtext(f"{{{R}}}ControlCode")) == 16
 
 
