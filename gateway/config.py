@@ -66,6 +66,7 @@ class Settings:
     # state registers (registry_stubs/registers.py in the demo)
     registers_url: str = "http://127.0.0.1:8091"
     registers_timeout: float = 2.0
+    registers_cache_seconds: float = 60.0  # legal entities and persons; never powers of attorney
 
     # the gateway's own identity and receipt signing
     mnemonic: str = "GATEWAY"

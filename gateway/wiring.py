@@ -47,7 +47,8 @@ def build_app(settings: Settings, *, engine=None, clock=None) -> GatewayApp:
                         ReceiptSigner(settings.signing_key_path, settings.signing_cert_path,
                                       settings.receipt_profile, settings.receipt_signature_method,
                                       settings.receipt_digest_method))
-    services.registers = Registers(settings.registers_url, timeout=settings.registers_timeout)
+    services.registers = Registers(settings.registers_url, timeout=settings.registers_timeout,
+                                   cache_seconds=settings.registers_cache_seconds)
     if clock is not None:
         services.clock = clock
     return GatewayApp(settings, Pipeline(services), engine)

@@ -8,6 +8,8 @@ anything is written. A 404 is an answer: ``None``.
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 from datetime import date
 
 import requests
@@ -77,8 +79,16 @@ def _power(data: dict) -> PowerOfAttorney:
 
 
 class Registers:
-    def __init__(self, base_url: str, *, timeout: float = 2.0, retries: int = 2):
+    """``cache_seconds``: legal entities and persons change rarely and are read on every request,
+    so their answers (also "not found") are kept that long; powers of attorney never are — a
+    revocation must apply at once."""
+
+    def __init__(self, base_url: str, *, timeout: float = 2.0, retries: int = 2,
+                 cache_seconds: float = 0.0):
         self.base_url = base_url.rstrip("/")
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, object]] = {}
+        self._lock = threading.Lock()
         self.timeout = (min(1.0, timeout), timeout)
         self.session = requests.Session()
         retry = Retry(total=retries, connect=retries, read=retries, status=retries,
@@ -103,12 +113,28 @@ class Registers:
         except ValueError:
             raise RegisterUnavailable(register, "the answer is not JSON") from None
 
+    def _cached(self, key: str, load):
+        if self.cache_seconds <= 0:
+            return load()
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (now + self.cache_seconds, value)
+        return value
+
     def legal_entity(self, inn: str) -> LegalEntity | None:
-        data = self._request("legal-entity", "GET", f"/egrul/legal-entities/{inn}")
-        return _legal_entity(data) if data else None
+        def load():
+            data = self._request("legal-entity", "GET", f"/egrul/legal-entities/{inn}")
+            return _legal_entity(data) if data else None
+        return self._cached(f"le:{inn}", load)
 
     def person(self, inn: str) -> dict | None:
-        return self._request("persons", "GET", f"/fns/persons/{inn}")
+        return self._cached(f"p:{inn}", lambda: self._request("persons", "GET", f"/fns/persons/{inn}"))
 
     def power_of_attorney(self, number: str) -> PowerOfAttorney | None:
         data = self._request("powers-of-attorney", "GET", f"/poa/powers-of-attorney/{number}")

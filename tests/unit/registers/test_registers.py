@@ -113,3 +113,33 @@ def test_5xx_is_retried_then_unavailable():
         assert len(calls) == 3  # the first try and two retries
     finally:
         server.shutdown()
+
+
+def test_cache_reuses_legal_entities_but_never_powers():
+    calls = []
+
+    def counting(environ, start_response):
+        calls.append(environ["PATH_INFO"])
+        body = json.dumps({"inn": ROMASHKA.inn, "kpp": ROMASHKA.kpp, "ogrn": ROMASHKA.ogrn,
+                           "full_name": "x", "address": "y", "status": "active",
+                           "head": {"inn": "1", "last_name": "a", "first_name": "b", "position": "c"},
+                           "number": "n", "principal": {"inn": ROMASHKA.inn}, "issued_on": "2026-01-01",
+                           "valid_until": "2027-01-01", "powers": [], "status_": "active",
+                           "representative": {"inn": "2"}}).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+
+    server, url = _serve(counting)
+    try:
+        client = Registers(url, cache_seconds=0.5)
+        client.legal_entity(ROMASHKA.inn)
+        client.legal_entity(ROMASHKA.inn)
+        assert len(calls) == 1
+        time.sleep(0.6)
+        client.legal_entity(ROMASHKA.inn)
+        assert len(calls) == 2
+        client.power_of_attorney("00000000-0000-4000-8000-000000000000")
+        client.power_of_attorney("00000000-0000-4000-8000-000000000000")
+        assert len(calls) == 4
+    finally:
+        server.shutdown()
