@@ -16,8 +16,12 @@ from gateway.faults import SOAP11, SOAP12, MalformedRequest, ValidationIssue, Ve
 def _parser() -> etree.XMLParser:
     # No DTD loading, no entity resolution, no network; libxml2 keeps its depth (256) and
     # text-node (10 MB) limits because huge_tree is off. PIs are dropped: SOAP forbids them.
+    # Comments are dropped and the text around them merged: c14n without comments signs the
+    # merged text, so what the business logic reads must be exactly that (a comment splitting
+    # "77<!---->02123454" would otherwise make .text read "77": the SAML comment-truncation bug).
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                            dtd_validation=False, huge_tree=False, remove_pis=True,
+                           remove_comments=True,
                            collect_ids=False, remove_blank_text=False, strip_cdata=True)
 
 

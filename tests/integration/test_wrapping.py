@@ -161,3 +161,24 @@ def test_untouched_envelope_still_passes(gateway_url, demo_client):
     """The control: the same construction without an attack is accepted."""
     reply, _ = post(gateway_url, etree.tostring(signed_tree(demo_client)))
     assert reply.status_code == 200, reply.text
+
+
+def test_comment_inside_a_signed_value_cannot_truncate_what_is_read(gateway_url, demo_client, engine):
+    """A comment splitting the ИНН: the signature (c14n drops comments) still covers the whole
+    value, and the gateway reads the whole value, not the part before the comment."""
+    key, cert, chain = demo_client
+    payload = registration_request(ROMASHKA)
+    inn = payload.find(f"{{{ns.REGISTRATION}}}INN")
+    inn.text = ROMASHKA.inn[:2]
+    inn.append(etree.Comment(" split "))
+    inn[-1].tail = ROMASHKA.inn[2:]
+    body = build.send_request(payload, key, cert, extra_certificates=chain)
+    reply, answer = post(gateway_url, body)
+    assert reply.status_code == 200, reply.text
+    from gateway.storage.schema import applications
+    message_id = etree.fromstring(body).findtext(f".//{{{T}}}MessageID")
+    with engine.connect() as conn:
+        pk = conn.execute(select(messages.c.id).where(messages.c.message_id == message_id)).scalar_one()
+        inn_read = conn.execute(select(applications.c.organisation_inn)
+                                .where(applications.c.message_pk == pk)).scalar_one()
+    assert inn_read == ROMASHKA.inn

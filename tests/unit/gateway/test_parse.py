@@ -69,3 +69,9 @@ def test_body_must_hold_exactly_one_element(body):
 def test_processing_instructions_are_dropped():
     parsed = parse_envelope(env("<a><?evil x?><b/></a>"))
     assert [c.tag for c in parsed.body_child] == ["b"]
+
+
+def test_comments_are_dropped_and_text_around_them_merged():
+    """What is signed (c14n without comments) and what is read must be the same text."""
+    parsed = parse_envelope(env("<INN>77<!-- hidden -->02123454</INN>"))
+    assert parsed.body_child.text == "7702123454" and len(parsed.body_child) == 0
