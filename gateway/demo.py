@@ -196,18 +196,8 @@ def _r(element, tag):
 
 
 def _result_for(client, key, cert, chain, message_id):
-    """Take answers until the one for ``message_id``; acknowledge each."""
-    for _ in range(100):
-        _, root = client.post(build.get_response(key, cert, extra_certificates=chain))
-        response = root.find(f".//{{{ns.SMEV_TYPES}}}Response")
-        if response is None:
-            raise SystemExit("no answer in the queue")
-        data = response.find(f"{{{ns.SMEV_TYPES}}}SenderProvidedResponseData")
-        client.post(build.ack(data.findtext(f"{{{ns.SMEV_TYPES}}}MessageID"), key, cert,
-                              extra_certificates=chain))
-        if response.findtext(f"{{{ns.SMEV_TYPES}}}OriginalMessageId") == message_id:
-            return data.find(f".//{{{ns.REGISTRATION}}}RegistrationResult")
-    raise SystemExit("the answer did not arrive")
+    """The RegistrationResult answering ``message_id``."""
+    return _answer(client, (key, cert, chain), message_id)
 
 
 def _print_receipt(meta, verified, echo) -> None:
