@@ -59,6 +59,19 @@ class GatewayApp:
                 self.contract[(kind, path.name)] = path.read_bytes()
 
     def __call__(self, environ, start_response: StartResponse):
+        """Route; whatever escapes a route becomes a SOAP fault (or a JSON 503), never a bare
+        500 page (a client that went away mid-body, a full disk, a database that is down)."""
+        try:
+            return self._route(environ, start_response)
+        except Exception:
+            log.exception("unhandled failure in %s %s", environ.get("REQUEST_METHOD"),
+                          environ.get("PATH_INFO"))
+            if (environ.get("PATH_INFO") or "").startswith("/api/"):
+                return _reply(start_response, 503, "application/json",
+                              b'{"error": "temporarily unavailable; retry later"}')
+            return _reply(start_response, *faults.render(RuntimeError()))
+
+    def _route(self, environ, start_response: StartResponse):
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "") or "/"
         query = environ.get("QUERY_STRING", "")

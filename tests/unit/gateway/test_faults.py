@@ -84,3 +84,24 @@ def test_every_fault_detail_is_valid_against_the_faults_xsd():
             detail = etree.fromstring(body).find(f".//{{{ns.SMEV_FAULTS}}}{fault.element}")
             assert detail is not None, fault
             assert schema.errors(detail) == [], (fault.element, schema.errors(detail))
+
+
+def test_the_app_turns_any_escaping_error_into_a_soap_fault():
+    import io
+
+    from gateway.app import GatewayApp
+
+    class Broken:
+        def handle(self, body, mtom=None):
+            raise OSError("disk full")
+
+    app = GatewayApp.__new__(GatewayApp)
+    app.settings = type("S", (), {"max_body_bytes": 1000})()
+    app.pipeline, app.engine, app.contract, app.openapi = Broken(), None, {}, b""
+    seen = {}
+    body = b"".join(app({"REQUEST_METHOD": "POST", "PATH_INFO": "/ws", "CONTENT_TYPE": "text/xml",
+                         "CONTENT_LENGTH": "3", "wsgi.input": io.BytesIO(b"<a/>")},
+                        lambda status, headers: seen.update(status=status)))
+    assert seen["status"].startswith("500")
+    fault = parse_fault(500, etree.fromstring(body))
+    assert fault.element == "SMEVFailure" and b"disk full" not in body
