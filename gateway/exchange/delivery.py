@@ -1,6 +1,7 @@
 """What the exchange delivers: ``RequestMessage`` (GetRequest), ``ResponseMessage``
 (GetResponse) and ``SmevAsyncProcessingMessage`` (GetStatus), each signed by the gateway
-(``SMEVSignature``) once, when queued, and delivered byte for byte on every (re)delivery.
+(``SMEVSignature``) once — when queued, or for built-in answers when first taken — and
+delivered byte for byte on every (re)delivery.
 
 The original sender's signed element and signature are copied unchanged: exclusive c14n and the
 SMEV transform depend only on what the element uses, so the recipient can verify the original
@@ -50,9 +51,12 @@ def request_message(data: etree._Element, signature: etree._Element, meta: Recei
     return etree.tostring(wrapper, encoding="UTF-8")
 
 
+PENDING = b"UNSIGNED:"  # a stored body the gateway signs when it is first delivered
+
+
 def response_message(data: etree._Element, signature: etree._Element | None, meta: ReceiptData,
                      original_message_id: str, reference_message_id: str | None,
-                     signer: ReceiptSigner) -> bytes:
+                     signer: ReceiptSigner | None) -> bytes:
     """``ResponseMessage``: the provider's signed data and signature, metadata, signed by the
     gateway over ``Response``. ``signature`` is None when the gateway itself is the provider:
     its ``SMEVSignature`` over ``Response`` already covers the data (the contract makes
@@ -70,6 +74,19 @@ def response_message(data: etree._Element, signature: etree._Element | None, met
         holder.append(copy.deepcopy(signature))
         taken |= _ids(signature)
     response.set("Id", _free_id(SMEV_ID, taken))
+    if signer is None:  # deferred: signed by sign_pending() when first taken
+        return PENDING + etree.tostring(wrapper, encoding="UTF-8")
+    signer.sign(response, etree.SubElement(wrapper, ns.q(T, "SMEVSignature")))
+    return etree.tostring(wrapper, encoding="UTF-8")
+
+
+_OWN = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+
+
+def sign_pending(body: bytes, signer: ReceiptSigner) -> bytes:
+    """Sign a body stored with :data:`PENDING` (the gateway's own XML, so a plain parse is safe)."""
+    wrapper = etree.fromstring(body[len(PENDING):], _OWN)
+    response = wrapper.find(ns.q(T, "Response"))
     signer.sign(response, etree.SubElement(wrapper, ns.q(T, "SMEVSignature")))
     return etree.tostring(wrapper, encoding="UTF-8")
 

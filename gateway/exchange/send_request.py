@@ -216,9 +216,10 @@ def _send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received:
         deliveries.append(dict(message_id=response_id, kind="RESPONSE", recipient=sender.mnemonic,
                                namespace_uri=answer_ns or "", root_element=answer_root,
                                node_id=node_id, eol=None, related_message_id=message_id,
+                               # signed when first taken: the request path does not pay for it
                                body=delivery.response_message(
                                    response_data, None, meta, message_id,
-                                   data.findtext(ns.q(T, "ReferenceMessageID")), svc.signer)))
+                                   data.findtext(ns.q(T, "ReferenceMessageID")), None)))
 
     if decision is not None and decision.forward_original:
         deliveries.extend(_forward_original(svc, decision.forward_original, now))

@@ -10,7 +10,7 @@ import uuid
 from datetime import timedelta
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from envelopes import ns
 from gateway import attachments, faults
@@ -19,7 +19,7 @@ from gateway.parse import ParsedEnvelope
 from gateway.participants import SERVE
 from gateway.pipeline import Services
 from gateway.storage.db import write_transaction
-from gateway.storage.schema import messages
+from gateway.storage.schema import messages, queue_items
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
 
@@ -47,6 +47,9 @@ def _take(svc: Services, envelope: ParsedEnvelope, raw: bytes, kind: str, answer
         if item is not None and kind == "REQUEST" and item.deliveries == 1:
             _tell_consumer(svc, conn, item.message_id, now)
         body = item.body if item else None
+        if body is not None and body.startswith(delivery.PENDING):
+            body = delivery.sign_pending(body, svc.signer)  # once: redeliveries are byte-identical
+            conn.execute(update(queue_items).where(queue_items.c.id == item.id).values(body=body))
         if item is not None:
             files = attachments.content_list(conn, svc.settings, item.message_id)
             if files:  # outside the signed Request/Response, before the SMEVSignature

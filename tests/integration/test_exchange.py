@@ -371,3 +371,15 @@ def test_every_message_in_and_out_is_journaled(url, parties, engine, demo_settin
     assert "REVOKED" in rejected[0].detail and "Journaled revoked signer" in rejected[0].detail
     assert any(r.event == "fault" and r.message_id == message_id and b"REVOKED" in r.content
                for r in rows)
+
+
+def test_a_builtin_answer_is_signed_once_and_redelivered_byte_for_byte(url, parties, clock):
+    drain(url, parties, "ROMASHKA", build.get_response)
+    key, cert, kw = creds(parties, "ROMASHKA")
+    ok(url, build.send_request(registration_request(ROMASHKA), key, cert, **kw))
+    first = etree.tostring(ok(url, build.get_response(key, cert, **kw)).find(f".//{{{T}}}ResponseMessage"))
+    clock.offset += timedelta(seconds=61)
+    again = ok(url, build.get_response(key, cert, **kw))
+    assert etree.tostring(again.find(f".//{{{T}}}ResponseMessage")) == first
+    inner, data = taken(again, "Response")  # and its SMEVSignature verifies
+    ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
