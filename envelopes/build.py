@@ -32,7 +32,8 @@ def send_request(payload: etree._Element, private_key, certificate, *, message_i
                  reference_message_id: str | None = None, test_message: bool = False,
                  soap_version: str = "1.1", profile: Profile = Profile.SMEV,
                  extra_certificates=(), sign: bool = True, transaction_code: str | None = None,
-                 node_id: str | None = None, eol: str | None = None) -> bytes:
+                 node_id: str | None = None, eol: str | None = None,
+                 personal_signer: tuple | None = None) -> bytes:
     """A signed ``SendRequestRequest`` carrying ``payload`` (one business element)."""
     envelope, body = _envelope(soap_version)
     request = etree.SubElement(body, ns.q(T, "SendRequestRequest"), nsmap={"ns": T})
@@ -49,6 +50,12 @@ def send_request(payload: etree._Element, private_key, certificate, *, message_i
         etree.SubElement(data, ns.q(T, "EOL")).text = eol
     content = etree.SubElement(data, ns.q(B, "MessagePrimaryContent"), nsmap={"b": B})
     content.append(payload)
+    if personal_signer is not None:  # (key, certificate, chain) of the person signing the content
+        person_key, person_cert, person_chain = personal_signer
+        payload.set("Id", payload.get("Id") or "PERSONAL_CONTENT")
+        holder = etree.SubElement(data, ns.q(T, "PersonalSignature"))
+        sign_detached(payload, holder, person_key, person_cert, profile=profile,
+                      extra_certificates=person_chain)
     if test_message:
         etree.SubElement(data, ns.q(T, "TestMessage"))
     holder = etree.SubElement(request, ns.q(T, "CallerInformationSystemSignature"))

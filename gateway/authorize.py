@@ -14,13 +14,14 @@ from gateway.route import HandlerContext
 def authorize(ctx: HandlerContext, organisation_inn: str, power: str,
               poa_number: str | None) -> str:
     """How the signer is entitled: ``"head"`` or ``"poa:<number>"``; else AccessDenied."""
-    signer_inn = getattr(ctx.signer, "inn", None)
+    signer = ctx.acting_person  # a PersonalSignature over the content speaks for a person
+    signer_inn = getattr(signer, "inn", None)
     entity = ctx.registers.legal_entity(organisation_inn)
     if entity is None:
         raise AccessDenied(f"organisation {organisation_inn} is not in the legal-entity register",
                            code="UNKNOWN_ORGANISATION")
     if signer_inn and signer_inn == entity.head.inn:
-        signer_org = getattr(ctx.signer, "inn_le", None)
+        signer_org = getattr(signer, "inn_le", None)
         if signer_org and signer_org != organisation_inn:
             raise AccessDenied(f"the certificate names the organisation {signer_org}, not "
                                f"{organisation_inn}", code="CERTIFICATE_OF_ANOTHER_ORGANISATION")

@@ -39,6 +39,12 @@ class HandlerContext:
     registers: object = None  # gateway.registers.Registers: read BEFORE the transaction
     applications: object = None  # gateway.applications.Applications: current states, read-only
     now: object = None  # datetime (UTC) of the request, from the gateway's clock
+    person: object = None  # SignerIdentity of a verified PersonalSignature over the payload
+
+    @property
+    def acting_person(self):
+        """Who acts: the person who signed the content, else the signer of the envelope."""
+        return self.person or self.signer
 
 
 @dataclasses.dataclass(frozen=True)

@@ -110,6 +110,19 @@ def _forward_original(svc: Services, message_id: str, now: datetime) -> list[dic
     return items
 
 
+def _personal_signer(svc: Services, data: etree._Element, payload: etree._Element, now):
+    """The identity of a person's ``PersonalSignature`` over the business content (verified like
+    the caller's: the content at its fixed place, the certificate path), or None."""
+    holder = data.find(ns.q(T, "PersonalSignature"))
+    if holder is None:
+        return None
+    signatures = [c for c in holder if isinstance(c.tag, str)]
+    if len(signatures) != 1 or signatures[0].tag != ns.q(ns.DS, "Signature"):
+        raise faults.SignatureVerificationFault("PersonalSignature must hold exactly one ds:Signature",
+                                                code="FORMAT_FAILURE")
+    return svc.verifier.verify(signatures[0], payload, at=now).identity
+
+
 def _caller_signature(request: etree._Element) -> etree._Element:
     return request.find(f"{{{T}}}CallerInformationSystemSignature/{{{ns.DS}}}Signature")
 
@@ -159,6 +172,7 @@ def _send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received:
                 f"{svc.settings.transaction_code_pattern}", code="TRANSACTION_CODE_INVALID")
 
     payload = business_payload(data, "the request")
+    person = _personal_signer(svc, data, payload, now)
     qname = etree.QName(payload)
     namespace, root = qname.namespace or "", qname.localname
     domain, handler = svc.router.route(payload)
@@ -186,7 +200,8 @@ def _send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received:
         decision = handler(HandlerContext(payload=payload, message_id=message_id,
                                           sender=sender.mnemonic, signer=caller.verified.identity,
                                           test_message=test_message, registers=svc.registers,
-                                          applications=Applications(svc.engine), now=now))
+                                          applications=Applications(svc.engine), now=now,
+                                          person=person))
     digest = hashlib.sha256(exc_c14n(data)).hexdigest()
     reply_to = uuid.uuid4().hex
     consumer = Party(sender.mnemonic, sender.name)

@@ -46,8 +46,9 @@ def register(ctx: HandlerContext) -> Decision:
                                            ("HeadINN", head_inn, entity.head.inn)):
             if submitted != register:
                 reasons.append(f"Principal/{field} {submitted} is not {register} as in ЕГРЮЛ")
-    if getattr(ctx.signer, "inn", None) != head_inn:
-        reasons.append("a power of attorney must be signed by the principal's head")
+    if getattr(ctx.acting_person, "inn", None) != head_inn:
+        reasons.append("a power of attorney must be signed by the principal's head "
+                       "(the envelope's or a PersonalSignature over the document)")
     person = ctx.registers.person(rep_inn)
     if person is None:
         reasons.append(f"the representative {rep_inn} is not in the persons register")
@@ -87,7 +88,7 @@ def revoke(ctx: HandlerContext) -> Decision:
     if poa is None or poa.principal_inn != principal_inn:
         raise IllegalTransition(f"no power of attorney {number} of {principal_inn}",
                                 code="UNKNOWN_POWER_OF_ATTORNEY")
-    if entity is None or getattr(ctx.signer, "inn", None) != entity.head.inn:
+    if entity is None or getattr(ctx.acting_person, "inn", None) != entity.head.inn:
         return Decision("power-of-attorney-revocation", principal_inn, "rejected",
                         response=_result(number, "registered" if poa.status == "active" else poa.status,
                                          ["a revocation must be signed by the principal's head"]))

@@ -91,9 +91,9 @@ def confirm_head(ctx: HandlerContext) -> Decision:
     reasons = []
     if entity is None or entity.head.inn != head_inn:
         reasons.append(("ИНН руководителя", "the head's ИНН is not the head in ЕГРЮЛ"))
-    if getattr(ctx.signer, "inn", None) != head_inn:
+    if getattr(ctx.acting_person, "inn", None) != head_inn:
         reasons.append(("подпись", "the confirmation must be signed by the head "
-                                   f"(the signer's ИНН is {getattr(ctx.signer, 'inn', None)})"))
+                                   f"(the signer's ИНН is {getattr(ctx.acting_person, 'inn', None)})"))
     if reasons:
         mismatches = [(field, readable_xpath(payload), head_inn, entity.head.inn if entity else "",
                        rule) for field, rule in reasons]

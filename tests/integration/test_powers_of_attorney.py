@@ -112,3 +112,44 @@ def test_a_power_not_signed_by_the_head_is_rejected(gateway_url, demo_settings, 
     result = answer(gateway_url, rk, rc, rkw, message_id, f"{{{P}}}PowerOfAttorneyResult")
     assert result.findtext(f"{{{P}}}State") == "rejected"
     assert any("signed by the principal's head" in r.text for r in result.findall(f"{{{P}}}Reason"))
+
+
+def test_the_heads_personal_signature_over_the_document_suffices(gateway_url, demo_settings, engine,
+                                                                  demo_client):
+    """A system certificate signs the envelope (no person in it); the head signs the power of
+    attorney itself with a PersonalSignature — that is who acts. A tampered one is refused."""
+    from lxml import etree
+
+    pki = open_pki(demo_settings)
+    system = pki.issue(f"erp-{uuid.uuid4().hex[:6]}", common_name="ERP system of ROMASHKA",
+                       inn_le=ROMASHKA.inn, key_type="ec-p256")
+    add_system(engine, "ROMASHKA", ROMASHKA.full_name, [system.certificate])
+    sk, sc, skw = system.private_key, system.certificate, {"extra_certificates": tuple(pki.intermediates())}
+    person = persons()[-3]
+    rep = Representative(person["last_name"], person["first_name"], None, person["inn"], person["snils"])
+
+    def document():
+        return registration(str(uuid.uuid4()), ROMASHKA, rep, ["REPORTS_SUBMIT"], TODAY,
+                            TODAY + timedelta(days=30))
+
+    unsigned_id = build.new_message_id()
+    ok(gateway_url, build.send_request(document(), sk, sc, message_id=unsigned_id, **skw))
+    result = answer(gateway_url, sk, sc, skw, unsigned_id, f"{{{P}}}PowerOfAttorneyResult")
+    assert result.findtext(f"{{{P}}}State") == "rejected"  # the system is not the head
+
+    signed_id = build.new_message_id()
+    ok(gateway_url, build.send_request(document(), sk, sc, message_id=signed_id,
+                                       personal_signer=demo_client, **skw))
+    result = answer(gateway_url, sk, sc, skw, signed_id, f"{{{P}}}PowerOfAttorneyResult")
+    assert result.findtext(f"{{{P}}}State") == "registered"
+
+    tampered = etree.fromstring(build.send_request(document(), sk, sc, personal_signer=demo_client, **skw))
+    tampered.find(f".//{{{P}}}Power").text = "REGISTRATION_CHANGE"  # not what the head signed
+    from signing.xmldsig import sign_detached
+
+    holder = tampered.find(f".//{{{T}}}CallerInformationSystemSignature")
+    holder.remove(holder[0])  # the system signs the tampered request anew: only the head's fails
+    sign_detached(tampered.find(f".//{{{T}}}SenderProvidedRequestData"), holder, sk, sc,
+                  extra_certificates=skw["extra_certificates"])
+    f = fault(gateway_url, etree.tostring(tampered))
+    assert f.element == "SignatureVerificationFault" and f.code == "HASH_FAILURE"
