@@ -1,6 +1,6 @@
 """Domain 1: organisation and head registration (DOMAIN.md §1)."""
 from envelopes import ns
-from gateway.registration.handler import confirm_head, register_organisation
+from gateway.registration.handler import change_status, confirm_head, register_organisation
 from gateway.registration.rules import CONFIRMATION_RULES, FIELD_RULES
 from gateway.registration.states import MACHINE
 from gateway.route import Domain
@@ -12,9 +12,11 @@ DOMAIN = Domain(
     xsd="organisation-registration-1.0.xsd",
     machine=MACHINE,
     handlers={"OrganisationRegistrationRequest": register_organisation,
-              "HeadConfirmationRequest": confirm_head},
+              "HeadConfirmationRequest": confirm_head,
+              "OrganisationStatusChangeRequest": change_status},
     field_rules={"OrganisationRegistrationRequest": FIELD_RULES,
                  "HeadConfirmationRequest": CONFIRMATION_RULES},
     response_roots={"OrganisationRegistrationRequest": frozenset({"RegistrationResult"}),
-                    "HeadConfirmationRequest": frozenset({"RegistrationResult"})},
+                    "HeadConfirmationRequest": frozenset({"RegistrationResult"}),
+                    "OrganisationStatusChangeRequest": frozenset({"RegistrationResult"})},
 )

@@ -79,6 +79,20 @@ def register_organisation(ctx: HandlerContext) -> Decision:
     return Decision(KIND, inn, state, response=_result(inn, state))
 
 
+def change_status(ctx: HandlerContext) -> Decision:
+    """suspend / resume / close, along the transition table (anything else is refused)."""
+    payload = ctx.payload
+    inn, number = _text(payload, "r:INN"), _text(payload, "r:RegistrationNumber")
+    authorize(ctx, inn, "REGISTRATION_CHANGE", _text(payload, "r:PowerOfAttorneyNumber") or None)
+    application = ctx.applications.by_number(number)
+    if application is None or application.kind != KIND or application.organisation_inn != inn:
+        raise IllegalTransition(f"no registration {number} of the organisation {inn}",
+                                code="UNKNOWN_APPLICATION")
+    state = MACHINE.next(application.state, _text(payload, "r:Action"))
+    return Decision(KIND, inn, state, response=_result(inn, state, number=number),
+                    application_id=application.id, from_state=application.state)
+
+
 def confirm_head(ctx: HandlerContext) -> Decision:
     payload = ctx.payload
     inn, head_inn = _text(payload, "r:INN"), _text(payload, "r:HeadINN")

@@ -9,4 +9,5 @@ MACHINE = StateMachine("organisation registration", {
     ("active", "suspend"): "suspended",
     ("suspended", "resume"): "active",
     ("active", "close"): "closed",
+    ("suspended", "close"): "closed",
 })

@@ -142,3 +142,33 @@ def test_register_down_is_a_retryable_failure_and_nothing_is_written(demo_settin
             assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == before
     finally:
         server.shutdown()
+
+
+def status_change(org, number, action):
+    request = etree.Element(ns.q(R, "OrganisationStatusChangeRequest"), nsmap={None: R})
+    for tag, value in (("INN", org.inn), ("RegistrationNumber", number), ("Action", action),
+                       ("Reason", "проверка")):
+        etree.SubElement(request, ns.q(R, tag)).text = value
+    return request
+
+
+def test_suspend_resume_close_along_the_transition_table(gateway_url, client, engine):
+    key, cert, kw = client
+    message_id = build.new_message_id()
+    receipt = ok(gateway_url, build.send_request(registration_request(ROMASHKA), key, cert,
+                                                 message_id=message_id, **kw))
+    number = receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
+    answer(gateway_url, key, cert, kw, message_id)
+    early = fault(gateway_url, build.send_request(status_change(ROMASHKA, number, "suspend"), key, cert, **kw))
+    assert "'suspend' is not allowed in state 'verified'" in early.description
+    ok(gateway_url, build.send_request(confirmation(ROMASHKA, number), key, cert, **kw))
+    for action, expected in (("suspend", "suspended"), ("resume", "active"), ("close", "closed")):
+        change_id = build.new_message_id()
+        ok(gateway_url, build.send_request(status_change(ROMASHKA, number, action), key, cert,
+                                           message_id=change_id, **kw))
+        assert answer(gateway_url, key, cert, kw, change_id).findtext(f"{{{R}}}State") == expected
+    with engine.connect() as conn:
+        assert conn.execute(select(applications.c.state)
+                            .where(applications.c.registration_number == number)).scalar_one() == "closed"
+    late = fault(gateway_url, build.send_request(status_change(ROMASHKA, number, "resume"), key, cert, **kw))
+    assert "no event is allowed" in late.description
