@@ -7,6 +7,7 @@ external provider registered to serve the type gets it in its GetRequest queue. 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import uuid
@@ -127,11 +128,19 @@ def _caller_signature(request: etree._Element) -> etree._Element:
     return request.find(f"{{{T}}}CallerInformationSystemSignature/{{{ns.DS}}}Signature")
 
 
-def receive_attachments(svc: Services, request: etree._Element, mtom) -> dict:
-    """XOP parts and inline contents of ``AttachmentContentList`` (before the XSD check: an
-    xop:Include is not base64Binary until it is resolved)."""
-    return xop.resolve(request, mtom, spool_dir=svc.settings.spool_dir,
-                       max_attachment_bytes=svc.settings.max_attachment_bytes)
+def carrying_attachments(operation):
+    """For SendRequest/SendResponse: resolve ``AttachmentContentList`` (XOP parts and inline
+    contents) before anything else — an xop:Include is not base64Binary until resolved — and
+    remove the spool files that were not kept, whatever happens."""
+    @functools.wraps(operation)
+    def run(svc: Services, envelope: ParsedEnvelope, raw: bytes, mtom=None) -> bytes:
+        received = xop.resolve(envelope.body_child, mtom, spool_dir=svc.settings.spool_dir,
+                               max_attachment_bytes=svc.settings.max_attachment_bytes)
+        try:
+            return operation(svc, envelope, raw, received)
+        finally:
+            xop.discard(received)
+    return run
 
 
 def header_mime_types(data: etree._Element) -> dict[str, str]:
@@ -139,15 +148,8 @@ def header_mime_types(data: etree._Element) -> dict[str, str]:
             for h in data.iterfind(f"{{{B}}}AttachmentHeaderList/{{{B}}}AttachmentHeader")}
 
 
-def send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, mtom=None) -> bytes:
-    received = receive_attachments(svc, envelope.body_child, mtom)
-    try:
-        return _send_request(svc, envelope, raw, received)
-    finally:
-        xop.discard(received)
-
-
-def _send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received: dict) -> bytes:
+@carrying_attachments
+def send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received: dict) -> bytes:
     now = svc.clock()
     request = envelope.body_child
     svc.validate_operation(request, raw)

@@ -17,8 +17,8 @@ from gateway import attachments, faults
 from gateway.exchange import delivery, queues
 from gateway.transport import xop
 from gateway.applications import Applications
-from gateway.exchange.send_request import (business_payload, change_of, header_mime_types,
-                                           message_identity, receive_attachments, validate_payload)
+from gateway.exchange.send_request import (business_payload, carrying_attachments, change_of,
+                                           header_mime_types, message_identity, validate_payload)
 from gateway.route import HandlerContext
 from gateway.parse import ParsedEnvelope
 from gateway.persist import IncomingMessage, store_request
@@ -46,15 +46,8 @@ def _original(svc: Services, reply_to: str, provider: str):
     return row
 
 
-def send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes, mtom=None) -> bytes:
-    received = receive_attachments(svc, envelope.body_child, mtom)
-    try:
-        return _send_response(svc, envelope, raw, received)
-    finally:
-        xop.discard(received)
-
-
-def _send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes, received: dict) -> bytes:
+@carrying_attachments
+def send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes, received: dict) -> bytes:
     now = svc.clock()
     request = envelope.body_child
     svc.validate_operation(request, raw)
