@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import re
 import uuid
+from urllib.parse import quote
 
 from lxml import etree
 
@@ -20,6 +22,25 @@ class File:
     attachment_id: str  # an xs:ID: a letter first, e.g. "doc1"
     mime_type: str
     data: bytes
+    content_id: str | None = None  # of its MIME part (printable ASCII); default: a fresh unique id
+
+
+_PRINTABLE = re.compile(r"[\x21-\x7e]+")
+
+
+def _content_id(f: File) -> str:
+    if f.content_id is not None:
+        if not _PRINTABLE.fullmatch(f.content_id) or "<" in f.content_id or ">" in f.content_id:
+            raise ValueError(f"Content-ID {f.content_id!r} must be printable ASCII without <>")
+        return f.content_id
+    readable = f.attachment_id if _PRINTABLE.fullmatch(f.attachment_id) else "part"
+    return f"{readable}-{uuid.uuid4().hex}@gateway.example"
+
+
+def cid_href(content_id: str) -> str:
+    """The ``cid:`` URL of a Content-ID (RFC 2392: characters not allowed in a URL, and ``%``
+    itself, are %-encoded)."""
+    return "cid:" + quote(content_id, safe="@!$&'()*+,;=:-._~/")
 
 
 def send_request_with_files(payload: etree._Element, files: list[File], private_key, certificate, *,
@@ -54,9 +75,9 @@ def send_request_with_files(payload: etree._Element, files: list[File], private_
             if inline:
                 content.text = base64.b64encode(f.data).decode("ascii")
             else:
-                cids[f.attachment_id] = cid = f"{f.attachment_id}-{uuid.uuid4().hex}@gateway.example"
+                cids[f.attachment_id] = cid = _content_id(f)
                 include = etree.SubElement(content, ns.q(ns.XOP, "Include"), nsmap={"xop": ns.XOP})
-                include.set("href", f"cid:{cid}")
+                include.set("href", cid_href(cid))
     holder = etree.SubElement(request, ns.q(T, "CallerInformationSystemSignature"))
     sign_detached(data, holder, private_key, certificate, profile=profile,
                   extra_certificates=extra_certificates)

@@ -3,7 +3,13 @@
 The root part (the envelope) is kept in memory under the envelope size cap; every other part
 is written to a spool file while its SHA-256 and size are computed in the same pass, so an
 attachment is never held in memory, let alone twice. Limits: total attachment bytes
-(``AttachmentSizeLimitExceeded``) and number of parts.
+(``AttachmentSizeLimitExceeded``), number of parts, bytes of part headers and of the preamble.
+
+The reader is strict where leniency would be ambiguous (CRLF line ends, one Content-ID per
+part, unique Content-IDs, no transfer encodings that would change the bytes) and lenient where
+the RFCs are (transport padding after a delimiter, folded headers, preamble and epilogue).
+No multipart library in the environment streams to disk (the stdlib ``email`` parser holds the
+whole message), hence this small reader.
 """
 from __future__ import annotations
 
@@ -11,22 +17,29 @@ import dataclasses
 import hashlib
 import os
 import tempfile
+import re
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 from urllib.parse import unquote
 
 from gateway import faults
 from gateway.faults import MalformedRequest
 
 CHUNK = 64 * 1024
-MAX_HEADER_BYTES = 16 * 1024
+MAX_HEADER_BYTES = 16 * 1024  # the headers of one part, and the preamble before the first part
+_BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")  # RFC 2046
+_IDENTITY_ENCODINGS = {"", "binary", "8bit", "7bit"}  # MTOM parts travel as raw octets
+_ROOT_TYPES = {"application/xop+xml", "text/xml", "application/soap+xml"}
 
 
 @dataclasses.dataclass(frozen=True)
 class Attachment:
-    content_id: str
-    content_type: str
+    """One non-root MIME part, spooled to ``path`` (owned by the message until moved away)."""
+
+    content_id: str  # without the angle brackets
+    content_type: str  # as the part's Content-Type header says (application/octet-stream if none)
     size: int
     sha256_hex: str
     path: Path
@@ -34,106 +47,172 @@ class Attachment:
 
 @dataclasses.dataclass
 class MtomMessage:
+    """The root part (the envelope, in memory) and the spooled attachment parts by Content-ID."""
+
     envelope: bytes
     soap_version: str
     parts: dict[str, Attachment]
 
     def cleanup(self) -> None:
+        """Remove the spool files that were not moved away; safe to call more than once."""
         for part in self.parts.values():
-            try:
-                part.path.unlink()
-            except FileNotFoundError:
-                pass
+            part.path.unlink(missing_ok=True)
+
+    def __enter__(self) -> "MtomMessage":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cleanup()
 
 
 def _params(content_type: str) -> tuple[str, dict[str, str]]:
+    """Media type and parameters (quotes removed, RFC 2231 values collapsed to text)."""
     message = Message()
-    message["content-type"] = content_type
-    return message.get_content_type(), {k.lower(): v for k, v in message.get_params()[1:]}
+    try:
+        message["content-type"] = content_type
+        params = message.get_params()[1:]
+    except (ValueError, TypeError):
+        raise MalformedRequest("a Content-Type header is malformed", code="BAD_MULTIPART") from None
+    return message.get_content_type(), {
+        k.lower(): collapse_rfc2231_value(v) if isinstance(v, tuple) else v for k, v in params if k}
 
 
-def _cid(value: str) -> str:
-    """A Content-ID or a ``cid:`` URL as one canonical key (RFC 2392: cid URLs are %-encoded)."""
-    value = value.strip()
-    if value.lower().startswith("cid:"):
-        value = unquote(value[4:])
-    return value.strip().strip("<>").strip()
+def content_id(header: str) -> str:
+    """A ``Content-ID`` header value (``<id>``, RFC 2045 §7) as the key of its part."""
+    value = header.strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1].strip()
+    return value
+
+
+def cid_url(href: str) -> str | None:
+    """The Content-ID a ``cid:`` URL names (RFC 2392: the URL is the %-encoded Content-ID), or
+    None when ``href`` is not a cid URL. Decoded octet for octet (latin-1), exactly as part
+    headers are read, so a non-ASCII id compares byte for byte."""
+    value = href.strip()
+    if value[:4].lower() != "cid:":
+        return None
+    return unquote(value[4:], encoding="latin-1", errors="strict")
 
 
 def is_mtom(content_type: str) -> bool:
     return content_type.split(";")[0].strip().lower() == "multipart/related"
 
 
-def parse_mtom(stream: BinaryIO, content_type: str, length: int | None, *, max_envelope_bytes: int,
-               max_attachment_bytes: int, max_parts: int, spool_dir: Path) -> MtomMessage:
+def _soap_version(start_info: str) -> str:
+    return faults.SOAP12 if start_info.split(";")[0].strip().lower() == "application/soap+xml" \
+        else faults.SOAP11
+
+
+def _too_large(permitted: int, seen: int) -> faults.GatewayFault:
+    # Reading stops at the limit: the real total is at least ``seen``.
+    return faults.AttachmentSizeLimitExceeded(
+        f"the attachments exceed {permitted} bytes (at least {seen} bytes were sent)",
+        code="ATTACHMENT_SIZE_LIMIT_EXCEEDED",
+        fields=[("PermittedTotalAttachmentSize", str(permitted)),
+                ("RealTotalAttachmentSize", str(seen))])
+
+
+def parse_mtom(stream: BinaryIO, content_type: str, length: int | None = None, *,
+               max_envelope_bytes: int, max_attachment_bytes: int, max_parts: int,
+               spool_dir: Path) -> MtomMessage:
+    """Read a ``multipart/related`` body from ``stream`` (at most ``length`` bytes if given).
+
+    Raises ``MalformedRequest`` (400) for a body that is not a sound multipart, ``RequestTooLarge``
+    (413) for an envelope over ``max_envelope_bytes`` or more than ``max_parts`` attachment parts,
+    ``AttachmentSizeLimitExceeded`` once the attachment bytes pass ``max_attachment_bytes``, and
+    ``AttachmentContentMiscoordination`` for a part without, or with a duplicate, Content-ID.
+    No spool file is left behind when it raises.
+    """
     media, params = _params(content_type)
-    boundary = params.get("boundary")
-    if media != "multipart/related" or not boundary or len(boundary) > 200:
-        raise MalformedRequest("multipart/related needs a boundary parameter", code="BAD_MULTIPART")
-    start = _cid(params["start"]) if params.get("start") else None
-    start_info = (params.get("start-info") or "").lower()
-    soap_version = faults.SOAP12 if "soap+xml" in start_info else faults.SOAP11
+    boundary = params.get("boundary") or ""
+    if media != "multipart/related" or not _BOUNDARY.fullmatch(boundary):
+        raise MalformedRequest("multipart/related needs a boundary parameter of 1 to 70 characters "
+                               "(RFC 2046)", code="BAD_MULTIPART")
+    kind = (params.get("type") or "application/xop+xml").strip().lower()
+    if kind != "application/xop+xml":
+        raise faults.UnsupportedMediaType(
+            f"multipart/related of type {kind[:80]} is not MTOM: use type=\"application/xop+xml\"")
+    start = content_id(params["start"]) if params.get("start") else None
+    soap_version = _soap_version(params.get("start-info") or "")
     spool_dir.mkdir(parents=True, exist_ok=True)
 
+    delimiter = b"--" + boundary.encode("ascii")
     reader = _Reader(stream, length)
-    delimiter = b"--" + boundary.encode("latin-1")
     reader.skip_preamble(delimiter)
+    message = MtomMessage(b"", soap_version, {})
     envelope: bytes | None = None
-    parts: dict[str, Attachment] = {}
+    root_cid: str | None = None
     total = 0
-    count = 0
-    result = MtomMessage(b"", soap_version, parts)
     try:
         while True:
             headers = reader.headers()
-            count += 1
-            if count > max_parts + 1:
-                raise MalformedRequest(f"more than {max_parts} attachment parts", code="TOO_MANY_PARTS")
-            cid = _cid(headers.get("content-id", ""))
-            is_root = envelope is None and (start is None or cid == start)
-            if is_root:
-                chunks, size = [], 0
-                for chunk in reader.body(b"\r\n" + delimiter):
-                    size += len(chunk)
-                    if size > max_envelope_bytes:
-                        raise faults.RequestTooLarge(f"the envelope part is larger than {max_envelope_bytes} bytes")
-                    chunks.append(chunk)
-                envelope = b"".join(chunks)
+            cid = content_id(headers.get("content-id", ""))
+            if cid and (cid == root_cid or cid in message.parts):
+                raise faults.AttachmentContentMiscoordination(
+                    f"two parts have Content-ID <{cid[:100]}>", code="DUPLICATE_CONTENT_ID")
+            encoding = headers.get("content-transfer-encoding", "").strip().lower()
+            if encoding not in _IDENTITY_ENCODINGS:
+                raise MalformedRequest(f"Content-Transfer-Encoding {encoding[:40]} is not supported: MTOM "
+                                       "parts travel as binary", code="UNSUPPORTED_TRANSFER_ENCODING")
+            if envelope is None and (start is None or cid == start):
+                root_type, root_params = _params(headers.get("content-type", "text/xml"))
+                if root_type not in _ROOT_TYPES:
+                    raise MalformedRequest(f"the root part is {root_type[:80]}, not application/xop+xml",
+                                           code="BAD_ROOT_PART")
+                if root_type == "application/soap+xml" or root_params.get("type"):
+                    soap_version = _soap_version(root_params.get("type") or root_type)
+                envelope, root_cid = _read_root(reader, delimiter, max_envelope_bytes), cid
             else:
                 if not cid:
-                    raise faults.AttachmentContentMiscoordination("an attachment part has no Content-ID",
-                                                                  code="PART_WITHOUT_CONTENT_ID")
-                if cid in parts:
-                    raise faults.AttachmentContentMiscoordination(f"two parts have Content-ID {cid}",
-                                                                  code="DUPLICATE_CONTENT_ID")
-                digest, size = hashlib.sha256(), 0
-                fd, name = tempfile.mkstemp(prefix="part-", dir=spool_dir)
-                path = Path(name)
-                parts[cid] = Attachment(cid, headers.get("content-type", "application/octet-stream"),
-                                        0, "", path)
-                with os.fdopen(fd, "wb") as out:
-                    for chunk in reader.body(b"\r\n" + delimiter):
-                        size += len(chunk)
-                        if total + size > max_attachment_bytes:
-                            raise faults.AttachmentSizeLimitExceeded(
-                                f"attachments exceed {max_attachment_bytes} bytes",
-                                code="ATTACHMENT_SIZE_LIMIT_EXCEEDED",
-                                fields=[("PermittedTotalAttachmentSize", str(max_attachment_bytes)),
-                                        ("RealTotalAttachmentSize", str(total + size))])
-                        digest.update(chunk)
-                        out.write(chunk)
-                total += size
-                parts[cid] = Attachment(cid, parts[cid].content_type, size, digest.hexdigest(), path)
-            if reader.after_delimiter():  # "--": the closing delimiter
+                    raise faults.AttachmentContentMiscoordination(
+                        "an attachment part has no Content-ID", code="PART_WITHOUT_CONTENT_ID")
+                if len(message.parts) >= max_parts:
+                    raise faults.RequestTooLarge(f"more than {max_parts} attachment parts",
+                                                 code="TOO_MANY_PARTS")
+                total = _spool(reader, delimiter, message, cid,
+                               headers.get("content-type") or "application/octet-stream",
+                               spool_dir, total, max_attachment_bytes)
+            if reader.after_delimiter():  # "--": the closing delimiter; the epilogue is ignored
                 break
         if envelope is None:
-            raise MalformedRequest("the multipart request has no root (envelope) part",
+            raise MalformedRequest(f"no part has the start Content-ID <{start[:100]}>" if start else
+                                   "the multipart request has no root (envelope) part",
                                    code="NO_ROOT_PART")
-        result.envelope = envelope
-        return result
+        message.envelope, message.soap_version = envelope, soap_version
+        return message
     except BaseException:
-        result.cleanup()
+        message.cleanup()
         raise
+
+
+def _read_root(reader: "_Reader", delimiter: bytes, limit: int) -> bytes:
+    chunks, size = [], 0
+    for chunk in reader.body(delimiter):
+        size += len(chunk)
+        if size > limit:
+            raise faults.RequestTooLarge(f"the envelope part is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _spool(reader: "_Reader", delimiter: bytes, message: MtomMessage, cid: str, content_type: str,
+           spool_dir: Path, total: int, limit: int) -> int:
+    """Write one part to a spool file, hashing it on the way; returns the new running total.
+    The part is registered before the first byte is written, so cleanup() always finds it."""
+    fd, name = tempfile.mkstemp(prefix="part-", dir=spool_dir)  # mode 0600
+    path = Path(name)
+    message.parts[cid] = Attachment(cid, content_type, 0, "", path)
+    digest, size = hashlib.sha256(), 0
+    with os.fdopen(fd, "wb") as out:
+        for chunk in reader.body(delimiter):
+            size += len(chunk)
+            if total + size > limit:
+                raise _too_large(limit, total + size)
+            digest.update(chunk)
+            out.write(chunk)
+    message.parts[cid] = Attachment(cid, content_type, size, digest.hexdigest(), path)
+    return total + size
 
 
 class _Reader:
@@ -158,39 +237,85 @@ class _Reader:
         self.buffer += data
         return True
 
+    def _need(self, count: int) -> None:
+        while len(self.buffer) < count and self._fill():
+            pass
+
     def skip_preamble(self, delimiter: bytes) -> None:
+        """Skip to just after the first delimiter line (at the start or after a CRLF)."""
+        searched = 0
         while True:
-            at = self.buffer.find(delimiter)
-            if at >= 0 and (at == 0 or self.buffer[at - 2:at] == b"\r\n"):
+            at = self.buffer.find(delimiter, searched)
+            while at > 0 and self.buffer[at - 2:at] != b"\r\n":
+                at = self.buffer.find(delimiter, at + 1)
+            if at > MAX_HEADER_BYTES:
+                break
+            if at >= 0:
                 self.buffer = self.buffer[at + len(delimiter):]
+                self._need(2)
+                if self.buffer.startswith(b"--"):
+                    raise MalformedRequest("the multipart body has no parts", code="BAD_MULTIPART")
                 self._line_end()
                 return
+            searched = max(0, len(self.buffer) - len(delimiter) - 2)
             if len(self.buffer) > MAX_HEADER_BYTES or not self._fill():
-                raise MalformedRequest("no multipart boundary found", code="BAD_MULTIPART")
+                break
+        raise MalformedRequest("the first multipart boundary was not found in the first "
+                               f"{MAX_HEADER_BYTES} bytes", code="BAD_MULTIPART")
 
     def _line_end(self) -> None:
-        while len(self.buffer) < 2 and self._fill():
-            pass
-        if self.buffer.startswith(b"\r\n"):
-            self.buffer = self.buffer[2:]
-        else:
-            raise MalformedRequest("malformed multipart boundary line", code="BAD_MULTIPART")
+        """The rest of a delimiter line: optional transport padding (RFC 2046), then CRLF."""
+        padding = 0
+        while padding <= MAX_HEADER_BYTES:
+            self._need(2)
+            stripped = self.buffer.lstrip(b" \t")
+            if len(stripped) != len(self.buffer):
+                padding += len(self.buffer) - len(stripped)
+                self.buffer = stripped
+                continue
+            if self.buffer.startswith(b"\r\n"):
+                self.buffer = self.buffer[2:]
+                return
+            break
+        raise MalformedRequest("a multipart delimiter line does not end with CRLF",
+                               code="BAD_MULTIPART")
 
     def headers(self) -> dict[str, str]:
-        while b"\r\n\r\n" not in self.buffer:
+        """The part's headers by lower-case name; folded lines joined (RFC 5322 §2.2.3)."""
+        self._need(2)
+        if self.buffer.startswith(b"\r\n"):  # a part without headers
+            self.buffer = self.buffer[2:]
+            return {}
+        while (end := self.buffer.find(b"\r\n\r\n")) < 0:
             if len(self.buffer) > MAX_HEADER_BYTES or not self._fill():
-                raise MalformedRequest("malformed multipart part headers", code="BAD_MULTIPART")
-        raw, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        headers = {}
+                raise MalformedRequest("the headers of a multipart part do not end",
+                                       code="BAD_MULTIPART")
+        if end > MAX_HEADER_BYTES:
+            raise MalformedRequest("the headers of a multipart part are too long", code="BAD_MULTIPART")
+        raw, self.buffer = self.buffer[:end], self.buffer[end + 4:]
+        lines: list[str] = []
         for line in raw.decode("latin-1").split("\r\n"):
-            if ":" not in line:
-                raise MalformedRequest("malformed multipart part header", code="BAD_MULTIPART")
-            name, value = line.split(":", 1)
-            headers[name.strip().lower()] = value.strip()
+            if line[:1] in (" ", "\t") and lines:
+                lines[-1] += " " + line.strip()
+            else:
+                lines.append(line)
+        headers: dict[str, str] = {}
+        for line in lines:
+            name, colon, value = line.partition(":")
+            name = name.rstrip(" \t").lower()
+            if not colon or not name or any(c in name for c in " \t\r\n"):
+                raise MalformedRequest("a multipart part header is malformed", code="BAD_MULTIPART")
+            if name in headers and name.startswith("content-"):
+                raise MalformedRequest(f"a multipart part has two {name} headers",
+                                       code="BAD_MULTIPART")
+            headers[name] = value.strip()
         return headers
 
-    def body(self, delimiter: bytes):
-        """Yield the part's bytes up to (not including) ``delimiter``; consume the delimiter."""
+    def body(self, boundary: bytes) -> Iterator[bytes]:
+        """Yield the part's bytes up to (not including) the CRLF before the next delimiter, and
+        consume that delimiter. Keeps at most one chunk plus the delimiter's length buffered."""
+        delimiter = b"\r\n" + boundary
+        keep = len(delimiter) - 1
         while True:
             at = self.buffer.find(delimiter)
             if at >= 0:
@@ -198,7 +323,6 @@ class _Reader:
                     yield self.buffer[:at]
                 self.buffer = self.buffer[at + len(delimiter):]
                 return
-            keep = len(delimiter) - 1
             if len(self.buffer) > keep:
                 yield self.buffer[:-keep]
                 self.buffer = self.buffer[-keep:]
@@ -207,8 +331,7 @@ class _Reader:
 
     def after_delimiter(self) -> bool:
         """After a delimiter: True for the closing one (``--``), False before the next part."""
-        while len(self.buffer) < 2 and self._fill():
-            pass
+        self._need(2)
         if self.buffer.startswith(b"--"):
             return True
         self._line_end()
