@@ -8,6 +8,9 @@ from datetime import date
 from lxml import etree
 
 from envelopes import ns
+from envelopes.payloads.poa import parse_power_of_attorney_registration, terms
+from envelopes.payloads._xml import PayloadError
+from gateway.faults import InvalidContent
 from gateway.poa.states import MACHINE
 from gateway.route import Decision, HandlerContext
 from gateway.statemachine import IllegalTransition
@@ -30,10 +33,14 @@ def _result(number: str, state: str, reasons=()) -> etree._Element:
 
 
 def register(ctx: HandlerContext) -> Decision:
-    p = ctx.payload
-    number, principal_inn = _t(p, "p:Number"), _t(p, "p:Principal/p:INN")
-    head_inn, rep_inn = _t(p, "p:Principal/p:HeadINN"), _t(p, "p:Representative/p:INN")
-    issued, until = date.fromisoformat(_t(p, "p:IssueDate")), date.fromisoformat(_t(p, "p:ValidUntil"))
+    """The simple structure or an embedded EMCHD_1 document: the same terms are checked."""
+    try:
+        t = terms(parse_power_of_attorney_registration(ctx.payload).document)
+    except PayloadError as exc:
+        raise InvalidContent(f"the power of attorney: {exc}", code="FIELD_RULE") from None
+    number, principal_inn = t.number, t.principal.inn
+    head_inn, rep_inn = t.principal.head_inn, t.representative.inn
+    issued, until = t.issue_date, t.valid_until
     reasons = []
     entity = ctx.registers.legal_entity(principal_inn)
     if entity is None:
@@ -41,8 +48,8 @@ def register(ctx: HandlerContext) -> Decision:
     else:
         if entity.status != "active":
             reasons.append(f"the principal is {entity.status} in ЕГРЮЛ")
-        for field, submitted, register in (("ОГРН", _t(p, "p:Principal/p:OGRN"), entity.ogrn),
-                                           ("КПП", _t(p, "p:Principal/p:KPP"), entity.kpp),
+        for field, submitted, register in (("ОГРН", t.principal.ogrn, entity.ogrn),
+                                           ("КПП", t.principal.kpp or "", entity.kpp),
                                            ("HeadINN", head_inn, entity.head.inn)):
             if submitted != register:
                 reasons.append(f"Principal/{field} {submitted} is not {register} as in ЕГРЮЛ")
@@ -52,7 +59,7 @@ def register(ctx: HandlerContext) -> Decision:
     person = ctx.registers.person(rep_inn)
     if person is None:
         reasons.append(f"the representative {rep_inn} is not in the persons register")
-    elif person.get("snils") != _t(p, "p:Representative/p:SNILS"):
+    elif person.get("snils") != t.representative.snils:
         reasons.append("Representative/SNILS does not match the persons register")
     if until < issued or until < ctx.now.date():
         reasons.append(f"ValidUntil {until} is before the issue date or already past")
@@ -60,15 +67,14 @@ def register(ctx: HandlerContext) -> Decision:
         reasons.append(f"IssueDate {issued} is in the future")
     if not reasons and not ctx.test_message:
         record = {"number": number, "issued_on": issued.isoformat(), "valid_until": until.isoformat(),
-                  "principal": {"inn": principal_inn, "ogrn": _t(p, "p:Principal/p:OGRN"),
-                                "kpp": _t(p, "p:Principal/p:KPP"), "name": _t(p, "p:Principal/p:Name"),
+                  "principal": {"inn": principal_inn, "ogrn": t.principal.ogrn,
+                                "kpp": t.principal.kpp, "name": t.principal.name,
                                 "head_inn": head_inn},
-                  "representative": {"last_name": _t(p, "p:Representative/p:LastName"),
-                                     "first_name": _t(p, "p:Representative/p:FirstName"),
-                                     "middle_name": _t(p, "p:Representative/p:MiddleName") or None,
-                                     "inn": rep_inn, "snils": _t(p, "p:Representative/p:SNILS")},
-                  "powers": [e.text for e in p.findall(ns.q(P, "Power"))],
-                  "substitution": _t(p, "p:Substitution") in ("true", "1")}
+                  "representative": {"last_name": t.representative.last_name,
+                                     "first_name": t.representative.first_name,
+                                     "middle_name": t.representative.middle_name,
+                                     "inn": rep_inn, "snils": t.representative.snils},
+                  "powers": list(t.powers), "substitution": t.substitution}
         created, existing = ctx.registers.register_power_of_attorney(record)
         same = existing is not None and (existing.principal_inn, existing.representative_inn,
                                          existing.powers) == (principal_inn, rep_inn,

@@ -153,3 +153,24 @@ def test_the_heads_personal_signature_over_the_document_suffices(gateway_url, de
                   extra_certificates=skw["extra_certificates"])
     f = fault(gateway_url, etree.tostring(tampered))
     assert f.element == "SignatureVerificationFault" and f.code == "HASH_FAILURE"
+
+
+@pytest.mark.parametrize("sample", sorted((FIXTURES.parent.parent / "envelopes" / "samples" / "emchd").glob("ON_EMCHD_*.xml")),
+                         ids=lambda p: p.name[:20])
+def test_an_emchd_1_document_is_checked_like_the_simple_structure(gateway_url, head, sample):
+    """A real-format МЧД (EMCHD_1) inside the registration: answered with a result, never a crash."""
+    from lxml import etree
+
+    hk, hc, hkw = head
+    document = etree.parse(str(sample)).getroot()
+    request = etree.Element(f"{{{P}}}PowerOfAttorneyRegistration", nsmap={None: P})
+    request.append(document)
+    message_id = build.new_message_id()
+    reply, root = __import__("support").post(gateway_url, build.send_request(request, hk, hc,
+                                                                              message_id=message_id, **hkw))
+    if reply.status_code == 200:
+        result = answer(gateway_url, hk, hc, hkw, message_id, f"{{{P}}}PowerOfAttorneyResult")
+        assert result.findtext(f"{{{P}}}State") in ("registered", "rejected")
+    else:
+        f = fault(gateway_url, build.send_request(request, hk, hc, **hkw))
+        assert f.element in ("InvalidContent", "AccessDenied"), f.description

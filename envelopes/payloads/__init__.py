@@ -1,0 +1,11 @@
+"""Business payloads of the four domains: typed dataclasses, ``build_*`` (dataclass → lxml
+element, the element that travels in ``MessagePrimaryContent``) and ``parse_*`` (element →
+dataclass) for every request and answer, one module per domain, plus the EMCHD_1 power of
+attorney format. Schemas: ``xsd/``; namespaces: :mod:`envelopes.payloads.ns`; docs/payloads.md.
+
+Parsers read elements that already passed their XSD (the gateway validates first); they still
+raise :class:`PayloadError` naming the field when something they need is missing.
+"""
+from envelopes.payloads._xml import PayloadError
+
+__all__ = ["PayloadError"]

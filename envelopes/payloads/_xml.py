@@ -1,0 +1,114 @@
+"""Small helpers shared by the payload modules: building children in one namespace and reading
+them back strictly (a missing required field is a :class:`PayloadError` naming it)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Iterable
+
+from lxml import etree
+
+
+class PayloadError(ValueError):
+    """A payload lacks or garbles a field the parser needs; ``field`` names it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def root(ns: str, local: str) -> etree._Element:
+    return etree.Element(f"{{{ns}}}{local}", nsmap={None: ns})
+
+
+def sub(parent: etree._Element, local: str, text: str | None = None) -> etree._Element:
+    """A child in the parent's namespace, with ``text`` when given."""
+    ns = etree.QName(parent).namespace
+    element = etree.SubElement(parent, f"{{{ns}}}{local}" if ns else local)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def sub_opt(parent: etree._Element, local: str, text: str | None) -> None:
+    if text is not None:
+        sub(parent, local, text)
+
+
+def expect_root(element: etree._Element, ns: str, local: str) -> None:
+    if element.tag != f"{{{ns}}}{local}":
+        raise PayloadError(local, f"expected {{{ns}}}{local}, got {element.tag}")
+
+
+def child(element: etree._Element, local: str) -> etree._Element | None:
+    ns = etree.QName(element).namespace
+    return element.find(f"{{{ns}}}{local}" if ns else local)
+
+
+def children(element: etree._Element, local: str) -> list[etree._Element]:
+    ns = etree.QName(element).namespace
+    return element.findall(f"{{{ns}}}{local}" if ns else local)
+
+
+def need(element: etree._Element, local: str) -> etree._Element:
+    found = child(element, local)
+    if found is None:
+        raise PayloadError(local, f"missing in {etree.QName(element).localname}")
+    return found
+
+
+def text(element: etree._Element, local: str) -> str:
+    return (need(element, local).text or "").strip()
+
+
+def text_opt(element: etree._Element, local: str) -> str | None:
+    found = child(element, local)
+    return None if found is None else (found.text or "").strip()
+
+
+def texts(element: etree._Element, local: str) -> tuple[str, ...]:
+    return tuple((c.text or "").strip() for c in children(element, local))
+
+
+def attr(element: etree._Element, name: str) -> str:
+    value = element.get(name)
+    if value is None:
+        raise PayloadError(name, f"attribute missing on {etree.QName(element).localname}")
+    return value
+
+
+def to_date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise PayloadError(field, f"not a date: {value!r}") from exc
+
+
+def to_datetime(value: str, field: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise PayloadError(field, f"not a date-time: {value!r}") from exc
+
+
+def to_bool(value: str, field: str) -> bool:
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    raise PayloadError(field, f"not a boolean: {value!r}")
+
+
+def xs_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def to_int(value: str, field: str) -> int:
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise PayloadError(field, f"not an integer: {value!r}") from exc
+
+
+def each(parent: etree._Element, local: str, values: Iterable[str]) -> None:
+    for value in values:
+        sub(parent, local, value)

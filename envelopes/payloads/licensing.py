@@ -1,0 +1,268 @@
+"""Licence and permit applications (xsd/licensing-1.0.xsd, DOMAIN.md §3).
+
+Requests from the applicant: application, supplement, withdrawal. Answers: the gateway's
+checklist of missing documents and status; the licensing authority's decision and status (an
+external provider answering with SendResponse). The licence kinds and the documents each needs
+are one data file, ``licence_kinds.json``, read by :func:`licence_kinds`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+from typing import Iterable, Literal
+
+from lxml import etree
+
+from envelopes.payloads import _xml as x
+from envelopes.payloads.ns import LICENSING as L
+
+State = Literal["incomplete", "submitted", "under_review", "granted", "refused", "withdrawn"]
+
+
+@dataclasses.dataclass(frozen=True)
+class LicenceKind:
+    code: str
+    name: str
+    documents: dict[str, str]  # required document kind code → description
+
+
+@functools.cache
+def licence_kinds() -> dict[str, LicenceKind]:
+    """Licence kinds (code → kind), from ``licence_kinds.json`` beside this module."""
+    raw = json.loads(Path(__file__).with_name("licence_kinds.json").read_text(encoding="utf-8"))
+    return {code: LicenceKind(code, item["name"], dict(item["documents"])) for code, item in raw.items()}
+
+
+def missing_documents(kind: str, present: Iterable[str]) -> dict[str, str]:
+    """The documents ``kind`` requires that are not among the kinds in ``present``."""
+    required = licence_kinds()[kind].documents
+    have = set(present)
+    return {code: text for code, text in required.items() if code not in have}
+
+
+@dataclasses.dataclass(frozen=True)
+class Document:
+    """An attached document: its kind, file, SHA-256 (hex) and the attachments carrying it."""
+
+    kind: str
+    file_name: str
+    sha256: str
+    attachment_id: str | None = None
+    signature_attachment_id: str | None = None  # the detached signature's attachment
+
+    @classmethod
+    def of(cls, kind: str, file_name: str, data: bytes, **refs: str) -> "Document":
+        return cls(kind, file_name, hashlib.sha256(data).hexdigest(), **refs)
+
+
+def _documents(parent: etree._Element, documents: Iterable[Document]) -> None:
+    for d in documents:
+        item = x.sub(parent, "Document")
+        x.sub(item, "Kind", d.kind)
+        x.sub(item, "FileName", d.file_name)
+        x.sub(item, "SHA256", d.sha256)
+        x.sub_opt(item, "AttachmentId", d.attachment_id)
+        x.sub_opt(item, "SignatureAttachmentId", d.signature_attachment_id)
+
+
+def _parse_documents(element: etree._Element) -> tuple[Document, ...]:
+    return tuple(Document(x.text(d, "Kind"), x.text(d, "FileName"), x.text(d, "SHA256"),
+                          x.text_opt(d, "AttachmentId"), x.text_opt(d, "SignatureAttachmentId"))
+                 for d in x.children(element, "Document"))
+
+
+@dataclasses.dataclass(frozen=True)
+class LicenceApplication:
+    """Request: apply for a licence of ``kind`` (a code of :func:`licence_kinds`)."""
+
+    inn: str
+    kind: str
+    activity: str
+    addresses: tuple[str, ...]
+    documents: tuple[Document, ...] = ()
+    ogrn: str | None = None
+    kpp: str | None = None
+    power_of_attorney: str | None = None
+
+
+def build_licence_application(a: LicenceApplication) -> etree._Element:
+    root = x.root(L, "LicenceApplication")
+    x.sub(root, "OrganisationINN", a.inn)
+    x.sub_opt(root, "OGRN", a.ogrn)
+    x.sub_opt(root, "KPP", a.kpp)
+    x.sub(root, "LicenceKind", a.kind)
+    x.sub(root, "Activity", a.activity)
+    x.each(root, "Address", a.addresses)
+    x.sub_opt(root, "PowerOfAttorneyNumber", a.power_of_attorney)
+    _documents(root, a.documents)
+    return root
+
+
+def parse_licence_application(element: etree._Element) -> LicenceApplication:
+    x.expect_root(element, L, "LicenceApplication")
+    return LicenceApplication(
+        inn=x.text(element, "OrganisationINN"), ogrn=x.text_opt(element, "OGRN"),
+        kpp=x.text_opt(element, "KPP"), kind=x.text(element, "LicenceKind"),
+        activity=x.text(element, "Activity"), addresses=x.texts(element, "Address"),
+        power_of_attorney=x.text_opt(element, "PowerOfAttorneyNumber"),
+        documents=_parse_documents(element))
+
+
+@dataclasses.dataclass(frozen=True)
+class LicenceApplicationSupplement:
+    """Request: add documents to an application, by its number."""
+
+    inn: str
+    application_number: str
+    documents: tuple[Document, ...]
+    power_of_attorney: str | None = None
+
+
+def build_licence_application_supplement(s: LicenceApplicationSupplement) -> etree._Element:
+    root = x.root(L, "LicenceApplicationSupplement")
+    x.sub(root, "OrganisationINN", s.inn)
+    x.sub(root, "ApplicationNumber", s.application_number)
+    x.sub_opt(root, "PowerOfAttorneyNumber", s.power_of_attorney)
+    _documents(root, s.documents)
+    return root
+
+
+def parse_licence_application_supplement(element: etree._Element) -> LicenceApplicationSupplement:
+    x.expect_root(element, L, "LicenceApplicationSupplement")
+    return LicenceApplicationSupplement(
+        x.text(element, "OrganisationINN"), x.text(element, "ApplicationNumber"),
+        _parse_documents(element), x.text_opt(element, "PowerOfAttorneyNumber"))
+
+
+@dataclasses.dataclass(frozen=True)
+class LicenceApplicationWithdrawal:
+    """Request: withdraw an application before a decision."""
+
+    inn: str
+    application_number: str
+    reason: str
+    power_of_attorney: str | None = None
+
+
+def build_licence_application_withdrawal(w: LicenceApplicationWithdrawal) -> etree._Element:
+    root = x.root(L, "LicenceApplicationWithdrawal")
+    x.sub(root, "OrganisationINN", w.inn)
+    x.sub(root, "ApplicationNumber", w.application_number)
+    x.sub_opt(root, "PowerOfAttorneyNumber", w.power_of_attorney)
+    x.sub(root, "Reason", w.reason)
+    return root
+
+
+def parse_licence_application_withdrawal(element: etree._Element) -> LicenceApplicationWithdrawal:
+    x.expect_root(element, L, "LicenceApplicationWithdrawal")
+    return LicenceApplicationWithdrawal(
+        x.text(element, "OrganisationINN"), x.text(element, "ApplicationNumber"),
+        x.text(element, "Reason"), x.text_opt(element, "PowerOfAttorneyNumber"))
+
+
+@dataclasses.dataclass(frozen=True)
+class MissingDocumentsChecklist:
+    """Answer: the application is incomplete; these documents are missing (kind → description)."""
+
+    application_number: str
+    missing: tuple[tuple[str, str], ...]
+
+
+def checklist_for(application_number: str, kind: str, present: Iterable[str]) -> MissingDocumentsChecklist:
+    return MissingDocumentsChecklist(application_number,
+                                     tuple(missing_documents(kind, present).items()))
+
+
+def build_missing_documents_checklist(c: MissingDocumentsChecklist) -> etree._Element:
+    if not c.missing:
+        raise x.PayloadError("MissingDocument", "a checklist names at least one document")
+    root = x.root(L, "MissingDocumentsChecklist")
+    x.sub(root, "ApplicationNumber", c.application_number)
+    for kind, description in c.missing:
+        item = x.sub(root, "MissingDocument")
+        x.sub(item, "Kind", kind)
+        x.sub(item, "Description", description)
+    return root
+
+
+def parse_missing_documents_checklist(element: etree._Element) -> MissingDocumentsChecklist:
+    x.expect_root(element, L, "MissingDocumentsChecklist")
+    return MissingDocumentsChecklist(
+        x.text(element, "ApplicationNumber"),
+        tuple((x.text(m, "Kind"), x.text(m, "Description"))
+              for m in x.children(element, "MissingDocument")))
+
+
+@dataclasses.dataclass(frozen=True)
+class LicenceApplicationStatus:
+    """Answer (gateway or authority): the application's state."""
+
+    application_number: str
+    state: State
+    comment: str | None = None
+
+
+def build_licence_application_status(s: LicenceApplicationStatus) -> etree._Element:
+    root = x.root(L, "LicenceApplicationStatus")
+    x.sub(root, "ApplicationNumber", s.application_number)
+    x.sub(root, "State", s.state)
+    x.sub_opt(root, "Comment", s.comment)
+    return root
+
+
+def parse_licence_application_status(element: etree._Element) -> LicenceApplicationStatus:
+    x.expect_root(element, L, "LicenceApplicationStatus")
+    return LicenceApplicationStatus(x.text(element, "ApplicationNumber"),
+                                    x.text(element, "State"),  # type: ignore[arg-type]
+                                    x.text_opt(element, "Comment"))
+
+
+@dataclasses.dataclass(frozen=True)
+class LicenceGrant:
+    licence_number: str
+    valid_from: date
+    valid_until: date | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LicenceDecision:
+    """The licensing authority's decision (SendResponse): exactly one of ``granted`` or
+    ``refused`` (reasons)."""
+
+    application_number: str
+    granted: LicenceGrant | None = None
+    refused: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if (self.granted is None) == (not self.refused):
+            raise x.PayloadError("Granted|Refused", "a decision either grants or refuses with reasons")
+
+
+def build_licence_decision(d: LicenceDecision) -> etree._Element:
+    root = x.root(L, "LicenceDecision")
+    x.sub(root, "ApplicationNumber", d.application_number)
+    if d.granted is not None:
+        granted = x.sub(root, "Granted")
+        x.sub(granted, "LicenceNumber", d.granted.licence_number)
+        x.sub(granted, "ValidFrom", d.granted.valid_from.isoformat())
+        if d.granted.valid_until is not None:
+            x.sub(granted, "ValidUntil", d.granted.valid_until.isoformat())
+    else:
+        x.each(x.sub(root, "Refused"), "Reason", d.refused)
+    return root
+
+
+def parse_licence_decision(element: etree._Element) -> LicenceDecision:
+    x.expect_root(element, L, "LicenceDecision")
+    number = x.text(element, "ApplicationNumber")
+    granted = x.child(element, "Granted")
+    if granted is not None:
+        until = x.text_opt(granted, "ValidUntil")
+        return LicenceDecision(number, granted=LicenceGrant(
+            x.text(granted, "LicenceNumber"), x.to_date(x.text(granted, "ValidFrom"), "Granted/ValidFrom"),
+            None if until is None else x.to_date(until, "Granted/ValidUntil")))
+    return LicenceDecision(number, refused=x.texts(x.need(element, "Refused"), "Reason"))

@@ -1,0 +1,273 @@
+"""Powers of attorney, МЧД (xsd/power-of-attorney-1.0.xsd, DOMAIN.md §4).
+
+A registration carries either this gateway's simple structure (:class:`PowerOfAttorney`) or an
+EMCHD_1 document (:class:`~envelopes.payloads.emchd.EmchdDocument`, embedded as it is). Either
+way :func:`terms` gives the same :class:`PowerOfAttorney` — number, dates, principal, head,
+representative, this gateway's power codes, substitution — which is what the gateway checks and
+registers. Power codes and their EMCHD_1 classifier equivalents: ``powers.json``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+from lxml import etree
+
+from envelopes.payloads import _xml as x
+from envelopes.payloads import emchd
+from envelopes.payloads.ns import EMCHD
+from envelopes.payloads.ns import POWER_OF_ATTORNEY as P
+from envelopes.poa import Representative
+
+__all__ = ["Representative", "Principal", "PowerOfAttorney", "PowerOfAttorneyRegistration",
+           "PowerOfAttorneyRevocation", "PowerOfAttorneyRegistered", "PowerOfAttorneyRejected",
+           "Rejection", "PowerOfAttorneyResult", "PowerCode", "power_codes", "terms"]
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerCode:
+    code: str
+    name: str
+    emchd_codes: tuple[str, ...]  # КодПолн of the tax service's classifier that grant it
+
+
+@functools.cache
+def power_codes() -> dict[str, PowerCode]:
+    """The fixed list of power codes, from ``powers.json`` beside this module."""
+    raw = json.loads(Path(__file__).with_name("powers.json").read_text(encoding="utf-8"))
+    return {code: PowerCode(code, item["name"], tuple(item["emchd_codes"])) for code, item in raw.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    inn: str
+    ogrn: str
+    kpp: str
+    name: str
+    head_inn: str  # the head who signs the power of attorney
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerOfAttorney:
+    """The simple structure, and the terms of any registration (see :func:`terms`)."""
+
+    number: str  # UUID, lower case
+    issue_date: date
+    valid_until: date
+    principal: Principal
+    representative: Representative
+    powers: tuple[str, ...]
+    substitution: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerOfAttorneyRegistration:
+    """Request, signed by the principal's head; ``id`` lets a PersonalSignature reference it."""
+
+    document: PowerOfAttorney | emchd.EmchdDocument
+    id: str | None = None
+
+
+def build_power_of_attorney_registration(r: PowerOfAttorneyRegistration,
+                                         emchd_element: etree._Element | None = None) -> etree._Element:
+    """The request element. For an EMCHD_1 document, pass the issuer's own element as
+    ``emchd_element`` to embed it unchanged (its signature covers it); else it is built."""
+    root = x.root(P, "PowerOfAttorneyRegistration")
+    if r.id is not None:
+        root.set("Id", r.id)
+    d = r.document
+    if isinstance(d, emchd.EmchdDocument):
+        root.append(emchd_element if emchd_element is not None else emchd.build_emchd(d))
+        return root
+    x.sub(root, "Number", d.number)
+    x.sub(root, "IssueDate", d.issue_date.isoformat())
+    x.sub(root, "ValidUntil", d.valid_until.isoformat())
+    p = x.sub(root, "Principal")
+    for tag, value in (("INN", d.principal.inn), ("OGRN", d.principal.ogrn), ("KPP", d.principal.kpp),
+                       ("Name", d.principal.name), ("HeadINN", d.principal.head_inn)):
+        x.sub(p, tag, value)
+    rep = d.representative
+    r_el = x.sub(root, "Representative")
+    x.sub(r_el, "LastName", rep.last_name)
+    x.sub(r_el, "FirstName", rep.first_name)
+    x.sub_opt(r_el, "MiddleName", rep.middle_name)
+    x.sub(r_el, "INN", rep.inn)
+    x.sub(r_el, "SNILS", rep.snils)
+    x.each(root, "Power", d.powers)
+    x.sub(root, "Substitution", x.xs_bool(d.substitution))
+    return root
+
+
+def parse_power_of_attorney_registration(element: etree._Element) -> PowerOfAttorneyRegistration:
+    x.expect_root(element, P, "PowerOfAttorneyRegistration")
+    embedded = element.find(f"{{{EMCHD}}}Доверенность")
+    if embedded is not None:
+        return PowerOfAttorneyRegistration(emchd.parse_emchd(embedded), element.get("Id"))
+    p, r = x.need(element, "Principal"), x.need(element, "Representative")
+    return PowerOfAttorneyRegistration(PowerOfAttorney(
+        number=x.text(element, "Number"),
+        issue_date=x.to_date(x.text(element, "IssueDate"), "IssueDate"),
+        valid_until=x.to_date(x.text(element, "ValidUntil"), "ValidUntil"),
+        principal=Principal(x.text(p, "INN"), x.text(p, "OGRN"), x.text(p, "KPP"), x.text(p, "Name"),
+                            x.text(p, "HeadINN")),
+        representative=Representative(x.text(r, "LastName"), x.text(r, "FirstName"),
+                                      x.text_opt(r, "MiddleName"), x.text(r, "INN"), x.text(r, "SNILS")),
+        powers=x.texts(element, "Power"),
+        substitution=x.to_bool(x.text(element, "Substitution"), "Substitution")), element.get("Id"))
+
+
+def map_emchd_powers(powers: tuple[emchd.Power, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(this gateway's codes granted, КодПолн that grant none). A КодПолн that is itself one of
+    this gateway's codes grants that code."""
+    granted: list[str] = []
+    unmapped: list[str] = []
+    for power in powers:
+        codes = [c.code for c in power_codes().values()
+                 if power.code == c.code or power.code in c.emchd_codes]
+        if not codes:
+            unmapped.append(power.code)
+        granted.extend(c for c in codes if c not in granted)
+    return tuple(granted), tuple(unmapped)
+
+
+def terms(document: PowerOfAttorney | emchd.EmchdDocument) -> PowerOfAttorney:
+    """The terms the gateway checks and registers, whichever structure carried them."""
+    if isinstance(document, PowerOfAttorney):
+        return document
+    d = document
+    p = d.principal
+    if p.inn is None or p.ogrn is None:
+        raise x.PayloadError("СвРосОрг/@ИННЮЛ|@ОГРН", "the principal needs its ИНН and ОГРН")
+    head = next((h for h in d.heads if h.inn), None)
+    if head is None:
+        raise x.PayloadError("ЛицоБезДов/СвФЛ/@ИННФЛ", "the principal's head needs a ИНН")
+    if len(d.representatives) != 1:
+        raise x.PayloadError("СвУпПред", "exactly one representative is registered per power of attorney")
+    rep = d.representatives[0]
+    if rep.inn is None or rep.snils is None:
+        raise x.PayloadError("СведФизЛ/@ИННФЛ|@СНИЛС", "the representative needs a ИНН and a СНИЛС")
+    granted, _ = map_emchd_powers(d.powers)
+    return PowerOfAttorney(
+        number=d.number.lower(), issue_date=d.issue_date, valid_until=d.valid_until,
+        principal=Principal(p.inn, p.ogrn, p.kpp, p.name, head.inn),  # type: ignore[arg-type]
+        representative=Representative(rep.last_name, rep.first_name, rep.middle_name, rep.inn,
+                                      emchd.snils_digits(rep.snils)),
+        powers=granted, substitution=d.substitution != "1")
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerOfAttorneyRevocation:
+    """Request, signed by the principal's head."""
+
+    number: str
+    principal_inn: str
+    revocation_date: date
+    reason: str
+    id: str | None = None
+
+
+def build_power_of_attorney_revocation(r: PowerOfAttorneyRevocation) -> etree._Element:
+    root = x.root(P, "PowerOfAttorneyRevocation")
+    if r.id is not None:
+        root.set("Id", r.id)
+    x.sub(root, "Number", r.number)
+    x.sub(root, "PrincipalINN", r.principal_inn)
+    x.sub(root, "RevocationDate", r.revocation_date.isoformat())
+    x.sub(root, "Reason", r.reason)
+    return root
+
+
+def parse_power_of_attorney_revocation(element: etree._Element) -> PowerOfAttorneyRevocation:
+    x.expect_root(element, P, "PowerOfAttorneyRevocation")
+    return PowerOfAttorneyRevocation(
+        x.text(element, "Number"), x.text(element, "PrincipalINN"),
+        x.to_date(x.text(element, "RevocationDate"), "RevocationDate"), x.text(element, "Reason"),
+        element.get("Id"))
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerOfAttorneyRegistered:
+    """Answer: registered (active) under ``registration_number``."""
+
+    number: str
+    registration_number: str
+    registered_at: datetime
+    valid_until: date
+
+
+def build_power_of_attorney_registered(r: PowerOfAttorneyRegistered) -> etree._Element:
+    root = x.root(P, "PowerOfAttorneyRegistered")
+    for tag, value in (("Number", r.number), ("RegistrationNumber", r.registration_number),
+                       ("RegisteredAt", r.registered_at.isoformat()), ("ValidUntil", r.valid_until.isoformat())):
+        x.sub(root, tag, value)
+    return root
+
+
+def parse_power_of_attorney_registered(element: etree._Element) -> PowerOfAttorneyRegistered:
+    x.expect_root(element, P, "PowerOfAttorneyRegistered")
+    return PowerOfAttorneyRegistered(
+        x.text(element, "Number"), x.text(element, "RegistrationNumber"),
+        x.to_datetime(x.text(element, "RegisteredAt"), "RegisteredAt"),
+        x.to_date(x.text(element, "ValidUntil"), "ValidUntil"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Rejection:
+    code: str
+    description: str
+    xpath: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerOfAttorneyRejected:
+    """Answer: not registered, with every reason."""
+
+    number: str
+    reasons: tuple[Rejection, ...]
+
+
+def build_power_of_attorney_rejected(r: PowerOfAttorneyRejected) -> etree._Element:
+    if not r.reasons:
+        raise x.PayloadError("Reason", "a rejection names at least one reason")
+    root = x.root(P, "PowerOfAttorneyRejected")
+    x.sub(root, "Number", r.number)
+    for reason in r.reasons:
+        item = x.sub(root, "Reason")
+        x.sub(item, "Code", reason.code)
+        x.sub(item, "Description", reason.description)
+        x.sub_opt(item, "XPath", reason.xpath)
+    return root
+
+
+def parse_power_of_attorney_rejected(element: etree._Element) -> PowerOfAttorneyRejected:
+    x.expect_root(element, P, "PowerOfAttorneyRejected")
+    return PowerOfAttorneyRejected(
+        x.text(element, "Number"),
+        tuple(Rejection(x.text(r, "Code"), x.text(r, "Description"), x.text_opt(r, "XPath"))
+              for r in x.children(element, "Reason")))
+
+
+@dataclasses.dataclass(frozen=True)
+class PowerOfAttorneyResult:
+    """The answer the gateway sends today for registration and revocation: the state and reasons."""
+
+    number: str
+    state: str  # registered | rejected | revoked | expired
+    reasons: tuple[str, ...] = ()
+
+
+def build_power_of_attorney_result(r: PowerOfAttorneyResult) -> etree._Element:
+    root = x.root(P, "PowerOfAttorneyResult")
+    x.sub(root, "Number", r.number)
+    x.sub(root, "State", r.state)
+    x.each(root, "Reason", r.reasons)
+    return root
+
+
+def parse_power_of_attorney_result(element: etree._Element) -> PowerOfAttorneyResult:
+    x.expect_root(element, P, "PowerOfAttorneyResult")
+    return PowerOfAttorneyResult(x.text(element, "Number"), x.text(element, "State"),
+                                 x.texts(element, "Reason"))

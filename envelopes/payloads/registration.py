@@ -1,0 +1,149 @@
+"""Organisation and head registration (xsd/organisation-registration-1.0.xsd, DOMAIN.md §1).
+
+The request dataclasses :class:`~envelopes.registration.Organisation` and
+:class:`~envelopes.registration.Head` and the request builder live in
+:mod:`envelopes.registration` (the gateway and its tests use them); this module adds their
+parser and the other requests and the answer.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from lxml import etree
+
+from envelopes.payloads import _xml as x
+from envelopes.payloads.ns import REGISTRATION as R
+from envelopes.registration import Head, Organisation, registration_request
+
+Action = Literal["suspend", "resume", "close"]
+State = Literal["received", "verified", "rejected", "active", "suspended", "closed"]
+
+
+def build_organisation_registration(org: Organisation) -> etree._Element:
+    """``OrganisationRegistrationRequest`` (request); the one builder the gateway already uses."""
+    return registration_request(org)
+
+
+def parse_organisation_registration(element: etree._Element) -> Organisation:
+    x.expect_root(element, R, "OrganisationRegistrationRequest")
+    head = x.need(element, "Head")
+    passport = x.need(head, "Passport")
+    appointment = x.need(head, "AppointmentDocument")
+    address = x.need(element, "LegalAddress")
+    return Organisation(
+        full_name=x.text(element, "FullName"),
+        short_name=x.text_opt(element, "ShortName"),
+        inn=x.text(element, "INN"), ogrn=x.text(element, "OGRN"), kpp=x.text(element, "KPP"),
+        legal_address=x.text(address, "Text"),
+        postal_code=x.text_opt(address, "PostalCode"),
+        okved=x.texts(element, "OKVED"),
+        bik=x.text(x.need(element, "BankDetails"), "BIK"),
+        account=x.text(x.need(element, "BankDetails"), "Account"),
+        phone=x.text(element, "Phone"), email=x.text(element, "Email"),
+        head=Head(
+            last_name=x.text(head, "LastName"), first_name=x.text(head, "FirstName"),
+            middle_name=x.text_opt(head, "MiddleName"), inn=x.text(head, "INN"),
+            passport_series=x.text(passport, "Series"), passport_number=x.text(passport, "Number"),
+            birth_date=x.to_date(x.text(head, "BirthDate"), "Head/BirthDate"),
+            position=x.text(head, "Position"),
+            appointment_kind=x.text(appointment, "Kind"),
+            appointment_number=x.text(appointment, "Number"),
+            appointment_date=x.to_date(x.text(appointment, "Date"), "AppointmentDocument/Date")),
+        power_of_attorney=x.text_opt(element, "PowerOfAttorneyNumber"),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadConfirmation:
+    """The head confirms the registration (request, signed by the head)."""
+
+    inn: str
+    ogrn: str
+    head_inn: str
+    registration_number: str  # of the earlier OrganisationRegistrationRequest's result
+
+
+def build_head_confirmation(c: HeadConfirmation) -> etree._Element:
+    root = x.root(R, "HeadConfirmationRequest")
+    for tag, value in (("INN", c.inn), ("OGRN", c.ogrn), ("HeadINN", c.head_inn),
+                       ("RegistrationNumber", c.registration_number)):
+        x.sub(root, tag, value)
+    return root
+
+
+def parse_head_confirmation(element: etree._Element) -> HeadConfirmation:
+    x.expect_root(element, R, "HeadConfirmationRequest")
+    return HeadConfirmation(x.text(element, "INN"), x.text(element, "OGRN"),
+                            x.text(element, "HeadINN"), x.text(element, "RegistrationNumber"))
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusChange:
+    """Suspend, resume or close an active registration (request)."""
+
+    inn: str
+    registration_number: str
+    action: Action
+    reason: str
+    power_of_attorney: str | None = None
+
+
+def build_status_change(c: StatusChange) -> etree._Element:
+    root = x.root(R, "OrganisationStatusChangeRequest")
+    for tag, value in (("INN", c.inn), ("RegistrationNumber", c.registration_number),
+                       ("Action", c.action), ("Reason", c.reason)):
+        x.sub(root, tag, value)
+    x.sub_opt(root, "PowerOfAttorneyNumber", c.power_of_attorney)
+    return root
+
+
+def parse_status_change(element: etree._Element) -> StatusChange:
+    x.expect_root(element, R, "OrganisationStatusChangeRequest")
+    return StatusChange(x.text(element, "INN"), x.text(element, "RegistrationNumber"),
+                        x.text(element, "Action"), x.text(element, "Reason"),  # type: ignore[arg-type]
+                        x.text_opt(element, "PowerOfAttorneyNumber"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Mismatch:
+    """One field that does not match the legal-entity register."""
+
+    field: str
+    xpath: str
+    submitted: str
+    register: str  # the value expected from the register
+    rule: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistrationResult:
+    """The answer to every registration request: the new state, and why when rejected."""
+
+    inn: str
+    state: State
+    registration_number: str | None = None
+    mismatches: tuple[Mismatch, ...] = ()
+
+
+def build_registration_result(r: RegistrationResult) -> etree._Element:
+    root = x.root(R, "RegistrationResult")
+    x.sub(root, "INN", r.inn)
+    x.sub(root, "State", r.state)
+    x.sub_opt(root, "RegistrationNumber", r.registration_number)
+    for m in r.mismatches:
+        item = x.sub(root, "Mismatch")
+        for tag, value in (("Field", m.field), ("XPath", m.xpath), ("Submitted", m.submitted),
+                           ("Register", m.register), ("Rule", m.rule)):
+            x.sub(item, tag, value)
+    return root
+
+
+def parse_registration_result(element: etree._Element) -> RegistrationResult:
+    x.expect_root(element, R, "RegistrationResult")
+    return RegistrationResult(
+        inn=x.text(element, "INN"), state=x.text(element, "State"),  # type: ignore[arg-type]
+        registration_number=x.text_opt(element, "RegistrationNumber"),
+        mismatches=tuple(Mismatch(x.text(m, "Field"), x.text(m, "XPath"), x.text(m, "Submitted"),
+                                  x.text(m, "Register"), x.text(m, "Rule"))
+                         for m in x.children(element, "Mismatch")))

@@ -1,0 +1,225 @@
+"""Reporting (xsd/reporting-1.0.xsd, DOMAIN.md §2): the submission, the receipt (квитанция),
+the refusal notice and the provider's "processed"; and report kinds with their own content XSD.
+
+The report content travels as one namespace-qualified element; the dataclass keeps it as its
+exclusive canonical form (bytes), so equal content compares equal whatever namespace
+declarations surrounded it (prefixes, being part of the content, do count).
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from datetime import date, datetime
+from typing import Literal
+
+from lxml import etree
+
+from envelopes.payloads import _xml as x
+from envelopes.payloads.ns import REPORT_BALANCE as BAL
+from envelopes.payloads.ns import REPORTING as R
+
+PeriodCode = Literal["21", "31", "33", "34"]  # first quarter, half-year, nine months, year
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportKind:
+    """A report kind: the root element of its content and the XSD (in xsd/) that defines it."""
+
+    code: str
+    namespace: str
+    root: str
+    xsd: str
+
+
+REPORT_KINDS = {"BALANCE": ReportKind("BALANCE", BAL, "Balance", "report-balance-1.0.xsd")}
+
+
+def canonical(element: etree._Element) -> bytes:
+    """Exclusive C14N of ``element`` alone: what the content *is*, independent of its parent."""
+    return etree.tostring(copy.deepcopy(element), method="c14n", exclusive=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Attachment:
+    file_name: str
+    sha256: str  # hex, lower case
+    attachment_id: str  # the SMEV attachment (AttachmentHeader / MTOM part) carrying the file
+    signature_attachment_id: str | None = None  # the attachment with its detached signature
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportSubmission:
+    """Request: one report of one organisation for one period (correction 0 = first)."""
+
+    inn: str
+    kpp: str
+    kind: str
+    year: int
+    period: PeriodCode
+    content: bytes  # canonical XML of the report kind's root element, see :func:`canonical`
+    correction: int = 0
+    ogrn: str | None = None
+    power_of_attorney: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+    def content_element(self) -> etree._Element:
+        return etree.fromstring(self.content, etree.XMLParser(resolve_entities=False, no_network=True))
+
+
+def build_report_submission(s: ReportSubmission) -> etree._Element:
+    root = x.root(R, "ReportSubmission")
+    x.sub(root, "OrganisationINN", s.inn)
+    x.sub(root, "KPP", s.kpp)
+    x.sub_opt(root, "OGRN", s.ogrn)
+    for tag, value in (("ReportKind", s.kind), ("Year", str(s.year)), ("Period", s.period),
+                       ("CorrectionNumber", str(s.correction))):
+        x.sub(root, tag, value)
+    x.sub_opt(root, "PowerOfAttorneyNumber", s.power_of_attorney)
+    x.sub(root, "Content").append(s.content_element())
+    for a in s.attachments:
+        item = x.sub(root, "Attachment")
+        x.sub(item, "FileName", a.file_name)
+        x.sub(item, "SHA256", a.sha256)
+        x.sub(item, "AttachmentId", a.attachment_id)
+        x.sub_opt(item, "SignatureAttachmentId", a.signature_attachment_id)
+    return root
+
+
+def parse_report_submission(element: etree._Element) -> ReportSubmission:
+    x.expect_root(element, R, "ReportSubmission")
+    content = [c for c in x.need(element, "Content") if isinstance(c.tag, str)]
+    if len(content) != 1:
+        raise x.PayloadError("Content", "must hold exactly one element")
+    return ReportSubmission(
+        inn=x.text(element, "OrganisationINN"), kpp=x.text(element, "KPP"),
+        ogrn=x.text_opt(element, "OGRN"), kind=x.text(element, "ReportKind"),
+        year=x.to_int(x.text(element, "Year"), "Year"),
+        period=x.text(element, "Period"),  # type: ignore[arg-type]
+        correction=x.to_int(x.text(element, "CorrectionNumber"), "CorrectionNumber"),
+        power_of_attorney=x.text_opt(element, "PowerOfAttorneyNumber"),
+        content=canonical(content[0]),
+        attachments=tuple(Attachment(x.text(a, "FileName"), x.text(a, "SHA256"),
+                                     x.text(a, "AttachmentId"), x.text_opt(a, "SignatureAttachmentId"))
+                          for a in x.children(element, "Attachment")))
+
+
+@dataclasses.dataclass(frozen=True)
+class Balance:
+    """Content of report kind BALANCE (xsd/report-balance-1.0.xsd), thousands of roubles."""
+
+    non_current_assets: int
+    current_assets: int
+    equity: int
+    liabilities: int
+
+
+_BALANCE_TAGS = ("NonCurrentAssets", "CurrentAssets", "Equity", "Liabilities")
+
+
+def build_balance(b: Balance) -> etree._Element:
+    root = x.root(BAL, "Balance")
+    for tag, value in zip(_BALANCE_TAGS, (b.non_current_assets, b.current_assets, b.equity,
+                                          b.liabilities)):
+        x.sub(root, tag, str(value))
+    return root
+
+
+def parse_balance(element: etree._Element) -> Balance:
+    x.expect_root(element, BAL, "Balance")
+    return Balance(*(x.to_int(x.text(element, tag), tag) for tag in _BALANCE_TAGS))
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportReceipt:
+    """Answer: квитанция о приёме — the report is accepted."""
+
+    registration_number: str
+    control_code: str
+    received_at: datetime
+    deadline: date
+    late: bool
+    correction: int
+    supersedes: str | None = None  # registration number of the report this correction replaces
+
+
+def build_report_receipt(r: ReportReceipt) -> etree._Element:
+    root = x.root(R, "ReportReceipt")
+    for tag, value in (("RegistrationNumber", r.registration_number), ("ControlCode", r.control_code),
+                       ("ReceivedAt", r.received_at.isoformat()), ("Deadline", r.deadline.isoformat()),
+                       ("Late", x.xs_bool(r.late)), ("CorrectionNumber", str(r.correction))):
+        x.sub(root, tag, value)
+    x.sub_opt(root, "Supersedes", r.supersedes)
+    return root
+
+
+def parse_report_receipt(element: etree._Element) -> ReportReceipt:
+    x.expect_root(element, R, "ReportReceipt")
+    return ReportReceipt(
+        registration_number=x.text(element, "RegistrationNumber"),
+        control_code=x.text(element, "ControlCode"),
+        received_at=x.to_datetime(x.text(element, "ReceivedAt"), "ReceivedAt"),
+        deadline=x.to_date(x.text(element, "Deadline"), "Deadline"),
+        late=x.to_bool(x.text(element, "Late"), "Late"),
+        correction=x.to_int(x.text(element, "CorrectionNumber"), "CorrectionNumber"),
+        supersedes=x.text_opt(element, "Supersedes"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportError:
+    code: str
+    description: str
+    xpath: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportRefusal:
+    """Answer: уведомление об отказе — at submission, or later by the provider (then naming the
+    accepted report's registration number)."""
+
+    errors: tuple[ReportError, ...]
+    registration_number: str | None = None
+
+
+def build_report_refusal(r: ReportRefusal) -> etree._Element:
+    if not r.errors:
+        raise x.PayloadError("Error", "a refusal names at least one error")
+    root = x.root(R, "ReportRefusal")
+    x.sub_opt(root, "RegistrationNumber", r.registration_number)
+    for e in r.errors:
+        item = x.sub(root, "Error")
+        x.sub(item, "Code", e.code)
+        x.sub(item, "Description", e.description)
+        x.sub_opt(item, "XPath", e.xpath)
+    return root
+
+
+def parse_report_refusal(element: etree._Element) -> ReportRefusal:
+    x.expect_root(element, R, "ReportRefusal")
+    return ReportRefusal(
+        errors=tuple(ReportError(x.text(e, "Code"), x.text(e, "Description"), x.text_opt(e, "XPath"))
+                     for e in x.children(element, "Error")),
+        registration_number=x.text_opt(element, "RegistrationNumber"))
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportProcessed:
+    """The provider's answer: an accepted report is processed."""
+
+    registration_number: str
+    processed_at: datetime
+    comment: str | None = None
+
+
+def build_report_processed(r: ReportProcessed) -> etree._Element:
+    root = x.root(R, "ReportProcessed")
+    x.sub(root, "RegistrationNumber", r.registration_number)
+    x.sub(root, "ProcessedAt", r.processed_at.isoformat())
+    x.sub_opt(root, "Comment", r.comment)
+    return root
+
+
+def parse_report_processed(element: etree._Element) -> ReportProcessed:
+    x.expect_root(element, R, "ReportProcessed")
+    return ReportProcessed(x.text(element, "RegistrationNumber"),
+                           x.to_datetime(x.text(element, "ProcessedAt"), "ProcessedAt"),
+                           x.text_opt(element, "Comment"))
