@@ -1,175 +1,249 @@
-"""Stand-ins for the state registers, as one small HTTP service with a JSON API.
+"""Stand-ins for the state registers: one plain-WSGI app, one port, a JSON API per register.
 
-  GET  /egrul/legal-entities/{inn}                legal entity (ЕГРЮЛ)
-  GET  /egrul/legal-entities?ogrn=...
-  GET  /fns/persons/{inn}                         person (ФНС)
-  GET  /poa/powers-of-attorney/{number}           power of attorney (МЧД)
-  GET  /poa/powers-of-attorney?principal_inn=&representative_inn=
-  POST /poa/powers-of-attorney                    register one (JSON body)
-  POST /poa/powers-of-attorney/{number}/revoke    {"revoked_at": "..."} optional
-  GET  /licences/licences/{number}                licence
-  GET  /licences/licences?holder_inn=...
-  POST /licences/licences                         enter a granted licence
-  GET  /health
+    GET  /egrul/legal-entities/{inn}                  legal entity (ЕГРЮЛ)
+    GET  /egrul/legal-entities?ogrn=                  search by ОГРН (a list)
+    GET  /fns/persons/{inn}                           person (ФНС)
+    GET  /poa/powers-of-attorney/{number}             power of attorney (МЧД register)
+    GET  /poa/powers-of-attorney?principal_inn=&representative_inn=
+    POST /poa/powers-of-attorney                      register one        201 | 409 | 400
+    POST /poa/powers-of-attorney/{number}/revoke      {"revoked_at": "YYYY-MM-DD"} (optional)
+                                                      200 | 409 already revoked | 404
+    GET  /licences/licences/{number}                  licence
+    GET  /licences/licences?holder_inn=
+    POST /licences/licences                           enter a granted licence  201 | 409 | 400
+    GET  /health
 
-Seeded from ``registry_stubs/fixtures/*.json``; writes are kept in memory (thread-safe) and,
-when a state file is given, in that file so a restarted stub remembers them.
+Every answer is JSON. An unknown key answers ``404 {"error": "not found"}`` (the client takes
+exactly that as "no such record"), an unknown path ``404 {"error": "no such resource"}``, bad
+input ``400 {"error": ..., "problems": [{"field", "rule"}]}``. Seeded from
+``registry_stubs/fixtures/*.json`` (see docs/registers.md); the data lives in
+:class:`registry_stubs.register_store.RegisterStore`.
 """
 from __future__ import annotations
 
 import json
 import re
+import socketserver
 import threading
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from socketserver import ThreadingMixIn
-from urllib.parse import parse_qs
+from typing import Any
+from urllib.parse import parse_qsl
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from registry_stubs.register_store import FIXTURES, InvalidInput, RegisterStore
+
+__all__ = ["FIXTURES", "STATE_FILE_NAME", "RegistersApp", "RegistersServer", "make_app", "serve",
+           "serve_all"]
+
 MAX_BODY = 64 * 1024
+STATE_FILE_NAME = "registers-state.json"
+
+StartResponse = Callable[..., object]
+Answer = tuple[int, Any]
+
+_REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 404: "Not Found",
+            405: "Method Not Allowed", 409: "Conflict", 411: "Length Required",
+            413: "Content Too Large", 503: "Service Unavailable"}
+NOT_FOUND: Answer = (404, {"error": "not found"})
+NO_SUCH_RESOURCE: Answer = (404, {"error": "no such resource"})
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args):
+class _MethodNotAllowed(Exception):
+    def __init__(self, allowed: str):
+        self.allowed = allowed
+
+
+def _found(record: Any) -> Answer:
+    return (200, record) if record is not None else NOT_FOUND
+
+
+class RegistersApp:
+    """The WSGI application. ``offline = True`` makes every endpoint but /health answer 503
+    (fault injection: a register that is down)."""
+
+    def __init__(self, store: RegisterStore):
+        self.store = store
+        self.offline = False
+        # (method, path pattern, handler(match, query, environ) -> Answer); first match wins
+        self._routes: list[tuple[str, re.Pattern[str], Callable[..., Answer]]] = [
+            ("GET", re.compile(r"/health"), self._health),
+            ("GET", re.compile(r"/egrul/legal-entities/([^/]+)"),
+             lambda m, q, e: _found(self.store.legal_entity(m[1]))),
+            ("GET", re.compile(r"/egrul/legal-entities"),
+             lambda m, q, e: (200, self.store.legal_entities_by_ogrn(_param(q, "ogrn")))),
+            ("GET", re.compile(r"/fns/persons/([^/]+)"),
+             lambda m, q, e: _found(self.store.person(m[1]))),
+            ("GET", re.compile(r"/poa/powers-of-attorney/([^/]+)"),
+             lambda m, q, e: _found(self.store.power_of_attorney(m[1]))),
+            ("GET", re.compile(r"/poa/powers-of-attorney"), self._powers_of_attorney),
+            ("POST", re.compile(r"/poa/powers-of-attorney"), self._register_power_of_attorney),
+            ("POST", re.compile(r"/poa/powers-of-attorney/([^/]+)/revoke"), self._revoke),
+            # a licence number may hold "/" (it arrives %2F-decoded): everything after the prefix
+            ("GET", re.compile(r"/licences/licences/(.+)"),
+             lambda m, q, e: _found(self.store.licence(m[1]))),
+            ("GET", re.compile(r"/licences/licences"),
+             lambda m, q, e: (200, self.store.licences(_param(q, "holder_inn")))),
+            ("POST", re.compile(r"/licences/licences"), self._enter_licence),
+        ]
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        headers = [("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store")]
+        try:
+            status, body = self._dispatch(environ)
+        except InvalidInput as exc:
+            status, body = 400, {"error": str(exc), "problems": [
+                {"field": field, "rule": rule} for field, rule in exc.problems]}
+        except _MethodNotAllowed as exc:
+            status, body = 405, {"error": "method not allowed"}
+            headers.append(("Allow", exc.allowed))
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers.append(("Content-Length", str(len(payload))))
+        start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
+        return [payload]
+
+    def _dispatch(self, environ: dict) -> Answer:
+        method = environ.get("REQUEST_METHOD", "GET")
+        # PEP 3333: PATH_INFO carries the URL's bytes as latin-1; keys may be Cyrillic (UTF-8)
+        try:
+            path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            return 400, {"error": "the path is not UTF-8"}
+        if self.offline and path != "/health":
+            return 503, {"error": "the register is offline"}
+        query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        allowed = []
+        for route_method, pattern, handler in self._routes:
+            match = pattern.fullmatch(path)
+            if match is None:
+                continue
+            if route_method == method:
+                return handler(match, query, environ)
+            allowed.append(route_method)
+        if allowed:
+            raise _MethodNotAllowed(", ".join(sorted(set(allowed))))
+        return NO_SUCH_RESOURCE
+
+    def _health(self, match: re.Match, query: list, environ: dict) -> Answer:
+        return 200, {"status": "unavailable" if self.offline else "ok", **self.store.counts()}
+
+    def _powers_of_attorney(self, match: re.Match, query: list, environ: dict) -> Answer:
+        params = _params(query, {"principal_inn", "representative_inn"})
+        return 200, self.store.powers_of_attorney(params.get("principal_inn"),
+                                                  params.get("representative_inn"))
+
+    def _register_power_of_attorney(self, match: re.Match, query: list, environ: dict) -> Answer:
+        created, record = self.store.register_power_of_attorney(_body(environ))
+        if created:
+            return 201, record
+        return 409, {"error": "a power of attorney with this number is registered",
+                     "existing": record}
+
+    def _revoke(self, match: re.Match, query: list, environ: dict) -> Answer:
+        outcome, record = self.store.revoke_power_of_attorney(match[1], _body(environ, empty_ok=True))
+        if outcome == "unknown":
+            return NOT_FOUND
+        if outcome == "already":
+            return 409, {"error": f"revoked already on {record['revoked_at']}", "existing": record}
+        return 200, record
+
+    def _enter_licence(self, match: re.Match, query: list, environ: dict) -> Answer:
+        created, record = self.store.enter_licence(_body(environ))
+        if created:
+            return 201, record
+        return 409, {"error": "a licence with this number exists", "existing": record}
+
+
+def _params(query: list[tuple[str, str]], known: set[str]) -> dict[str, str]:
+    """Known parameters once each; anything else is a mistake worth a 400, not a silent match-all."""
+    names = [name for name, _ in query]
+    problems = [(n, "unknown parameter") for n in names if n not in known]
+    problems += [(n, "given more than once") for n in sorted(set(names)) if names.count(n) > 1]
+    if problems:
+        raise InvalidInput(problems)
+    return {name: value for name, value in query if value}
+
+
+def _param(query: list[tuple[str, str]], name: str) -> str:
+    value = _params(query, {name}).get(name)
+    if not value:
+        raise InvalidInput([(name, "required")])
+    return value
+
+
+def _body(environ: dict, *, empty_ok: bool = False) -> Any:
+    raw_length = environ.get("CONTENT_LENGTH") or ""
+    if not raw_length.isdigit():
+        if empty_ok and not raw_length:
+            return {}
+        raise InvalidInput([("Content-Length", "required (a JSON body)")])
+    length = int(raw_length)
+    if length > MAX_BODY:
+        raise InvalidInput([("Content-Length", f"at most {MAX_BODY} bytes")])
+    raw = environ["wsgi.input"].read(length) if length else b""
+    if not raw and empty_ok:
+        return {}
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput([("body", f"not JSON: {exc}")]) from None
+
+
+def make_app(fixtures_dir: Path | None = None, state_file: Path | None = None) -> RegistersApp:
+    return RegistersApp(RegisterStore(fixtures_dir, state_file))
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
         pass
 
 
-class _Server(ThreadingMixIn, WSGIServer):
+class RegistersServer(socketserver.ThreadingMixIn, WSGIServer):
+    """wsgiref server, one thread per request; ``url`` and ``shutdown()`` for tests and the CLI."""
+
     daemon_threads = True
-    allow_reuse_address = True
+    request_queue_size = 128  # listen backlog: the default 5 drops connects from busy gateways
+    app: RegistersApp
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def shutdown(self) -> None:
+        """Stop serving and release the port (safe to call twice)."""
+        super().shutdown()
+        self.server_close()
+        thread = getattr(self, "thread", None)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=1.0)
+
+    stop = shutdown
 
 
-class Registers:
-    def __init__(self, fixtures: Path = FIXTURES, state_file: Path | None = None):
-        def load(name):
-            return json.loads((fixtures / name).read_text(encoding="utf-8"))
-
-        self.lock = threading.Lock()
-        self.state_file = state_file
-        self.legal_entities = {o["inn"]: o for o in load("legal_entities.json")}
-        self.persons = {p["inn"]: p for p in load("persons.json")}
-        self.powers = {p["number"]: p for p in load("powers_of_attorney.json")}
-        self.licences = {lic["number"]: lic for lic in load("licences.json")}
-        if state_file and state_file.exists():
-            state = json.loads(state_file.read_text(encoding="utf-8"))
-            self.powers.update(state.get("powers", {}))
-            self.licences.update(state.get("licences", {}))
-
-    def _save(self) -> None:
-        if self.state_file:
-            tmp = self.state_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"powers": self.powers, "licences": self.licences},
-                                      ensure_ascii=False), encoding="utf-8")
-            tmp.replace(self.state_file)
-
-    # -- routing -------------------------------------------------------------------------
-    def __call__(self, environ, start_response):
-        method = environ["REQUEST_METHOD"]
-        # PEP 3333: PATH_INFO carries the URL's bytes as latin-1; keys may be Cyrillic (UTF-8)
-        path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
-        query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-        try:
-            status, body = self.route(method, path, query, environ)
-        except ValueError as exc:
-            status, body = 400, {"error": str(exc)}
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        start_response(f"{status} {'OK' if status < 400 else 'Error'}",
-                       [("Content-Type", "application/json; charset=utf-8"),
-                        ("Content-Length", str(len(payload)))])
-        return [payload]
-
-    def route(self, method, path, query, environ):
-        if path == "/health":
-            return 200, {"status": "ok"}
-        if method == "GET":
-            for pattern, table in ((r"^/egrul/legal-entities/(\d{10})$", self.legal_entities),
-                                   (r"^/fns/persons/(\d{12})$", self.persons),
-                                   (r"^/poa/powers-of-attorney/([0-9a-f-]{36})$", self.powers),
-                                   (r"^/licences/licences/([^/]{1,40})$", self.licences)):
-                match = re.match(pattern, path)
-                if match:
-                    found = table.get(match.group(1))
-                    return (200, found) if found else (404, {"error": "not found"})
-            if path == "/egrul/legal-entities":
-                return 200, [o for o in self.legal_entities.values() if o["ogrn"] == query.get("ogrn")]
-            if path == "/poa/powers-of-attorney":
-                return 200, [p for p in self.powers.values()
-                             if all(p["principal"]["inn"] == v if k == "principal_inn" else
-                                    p["representative"]["inn"] == v for k, v in query.items()
-                                    if k in ("principal_inn", "representative_inn"))]
-            if path == "/licences/licences":
-                return 200, [lic for lic in self.licences.values()
-                             if lic["holder_inn"] == query.get("holder_inn")]
-            return 404, {"error": "no such resource"}
-        if method == "POST":
-            body = self._body(environ)
-            if path == "/poa/powers-of-attorney":
-                return self._register_poa(body)
-            match = re.match(r"^/poa/powers-of-attorney/([0-9a-f-]{36})/revoke$", path)
-            if match:
-                return self._revoke_poa(match.group(1), body)
-            if path == "/licences/licences":
-                return self._enter_licence(body)
-        return 404 if method in ("GET", "POST") else 405, {"error": "no such resource"}
-
-    @staticmethod
-    def _body(environ) -> dict:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        if length > MAX_BODY:
-            raise ValueError("body too large")
-        try:
-            data = json.loads(environ["wsgi.input"].read(length) or b"{}")
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise ValueError("a JSON object is expected")
-        return data
-
-    def _register_poa(self, body):
-        required = ("number", "principal", "representative", "powers", "issued_on", "valid_until")
-        missing = [k for k in required if k not in body]
-        if missing:
-            raise ValueError(f"missing: {', '.join(missing)}")
-        with self.lock:
-            if body["number"] in self.powers:
-                return 409, {"error": "a power of attorney with this number is registered"}
-            record = dict(body, status="active", revoked_at=None,
-                          substitution=bool(body.get("substitution")))
-            self.powers[body["number"]] = record
-            self._save()
-        return 201, record
-
-    def _revoke_poa(self, number, body):
-        with self.lock:
-            record = self.powers.get(number)
-            if record is None:
-                return 404, {"error": "not found"}
-            if record["status"] == "revoked":
-                return 409, {"error": "already revoked"}
-            record.update(status="revoked", revoked_at=body.get("revoked_at")
-                          or datetime.now(timezone.utc).date().isoformat())
-            self._save()
-        return 200, record
-
-    def _enter_licence(self, body):
-        missing = [k for k in ("number", "holder_inn", "kind", "valid_from") if k not in body]
-        if missing:
-            raise ValueError(f"missing: {', '.join(missing)}")
-        with self.lock:
-            if body["number"] in self.licences:
-                return 409, {"error": "a licence with this number exists"}
-            record = dict(body, status="active")
-            self.licences[body["number"]] = record
-            self._save()
-        return 201, record
+def serve_all(host: str = "127.0.0.1", port: int = 0, *, fixtures_dir: Path | None = None,
+              state_dir: Path | None = None) -> RegistersServer:
+    """Serve every register on one port in a daemon thread; ``port=0`` picks a free one
+    (read it back from ``server.url``). With ``state_dir``, writes are kept in
+    ``state_dir/registers-state.json`` and survive a restart."""
+    state_file = None
+    if state_dir is not None:
+        Path(state_dir).mkdir(parents=True, exist_ok=True)
+        state_file = Path(state_dir) / STATE_FILE_NAME
+    return _start(host, port, make_app(fixtures_dir, state_file))
 
 
-def serve(host: str = "127.0.0.1", port: int = 0, *, fixtures: Path = FIXTURES,
-          state_file: Path | None = None):
-    """Serve the registers in a daemon thread; the server has ``.url`` and ``.shutdown()``."""
-    server = make_server(host, port, Registers(fixtures, state_file), server_class=_Server,
-                         handler_class=_Quiet)
-    server.url = f"http://{host}:{server.server_port}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+def serve(host: str = "127.0.0.1", port: int = 0, *, fixtures: Path | None = None,
+          state_file: Path | None = None) -> RegistersServer:
+    """:func:`serve_all` with the state file named directly (``gateway stubs serve``, tests)."""
+    return _start(host, port, make_app(fixtures, state_file))
+
+
+def _start(host: str, port: int, app: RegistersApp) -> RegistersServer:
+    server = make_server(host, port, app, server_class=RegistersServer, handler_class=_QuietHandler)
+    server.app = app
+    server.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                     name=f"registers-stub:{server.server_port}", daemon=True)
+    server.thread.start()
     return server

@@ -141,7 +141,7 @@ def authority_decision(ctx: HandlerContext) -> Decision:
                   "valid_until": _t(granted, "l:ValidUntil") or None,
                   "application_number": number, "granted_on": date.today().isoformat()}
         existing = ctx.registers.licence(record["number"]) if not ctx.registers.enter_licence(record) else None
-        if existing is not None and existing.get("holder_inn") != application.organisation_inn:
+        if existing is not None and existing.holder_inn != application.organisation_inn:
             raise IllegalTransition(f"licence number {record['number']} belongs to another holder",
                                     code="LICENCE_NUMBER_TAKEN")
     return Decision(application.kind, application.organisation_inn, state,

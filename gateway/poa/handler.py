@@ -59,7 +59,7 @@ def register(ctx: HandlerContext) -> Decision:
     person = ctx.registers.person(rep_inn)
     if person is None:
         reasons.append(f"the representative {rep_inn} is not in the persons register")
-    elif person.get("snils") != t.representative.snils:
+    elif person.snils != t.representative.snils:
         reasons.append("Representative/SNILS does not match the persons register")
     if until < issued or until < ctx.now.date():
         reasons.append(f"ValidUntil {until} is before the issue date or already past")

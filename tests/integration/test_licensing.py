@@ -92,7 +92,7 @@ def test_checklist_supplement_review_grant(gateway_url, demo_settings, engine, a
         number, licence_number, date.today().isoformat()), **akw))
     assert state_of(engine, number) == "granted"
     licence = Registers(demo_settings.registers_url).licence(licence_number)
-    assert licence["holder_inn"] == ROMASHKA.inn and licence["kind"] == "ALCOHOL_RETAIL"
+    assert licence.holder_inn == ROMASHKA.inn and licence.kind == "ALCOHOL_RETAIL"
 
     got = answers(gateway_url, head, apply_id)  # the consumer sees the authority's answers
     assert [a.tag.split("}")[1] for a in got] == ["LicenceApplicationStatus", "LicenceDecision"]
