@@ -105,13 +105,10 @@ class GatewayApp:
     def _mtom(self, environ, start_response, content_type: str):
         """MTOM: the envelope part in memory, attachments streamed to spool files."""
         settings = self.settings
-        length = environ.get("CONTENT_LENGTH") or ""
         limit = settings.max_body_bytes + settings.max_attachment_bytes + 64 * 1024
         try:
-            if length and (not length.isdigit() or int(length) > limit):
-                raise faults.RequestTooLarge(f"the request is larger than {limit} bytes")
-            message = mtom.parse_mtom(environ["wsgi.input"], content_type,
-                                      int(length) if length else None,
+            length = _declared_length(environ, limit)
+            message = mtom.parse_mtom(environ["wsgi.input"], content_type, length,
                                       max_envelope_bytes=settings.max_body_bytes,
                                       max_attachment_bytes=settings.max_attachment_bytes,
                                       max_parts=settings.max_attachment_parts,
@@ -153,15 +150,52 @@ class GatewayApp:
                 f"Content-Type {media or '(none)'} is not SOAP: use text/xml (SOAP 1.1) or "
                 "application/soap+xml (SOAP 1.2)")
             return _reply(start_response, *faults.render(fault))
-        limit = self.settings.max_body_bytes
-        length = environ.get("CONTENT_LENGTH") or ""
-        if length and (not length.isdigit() or int(length) > limit):
-            fault = faults.RequestTooLarge(f"the request is larger than {limit} bytes")
-            return _reply(start_response, *faults.render(fault, version))
-        stream = environ["wsgi.input"]
-        body = stream.read(int(length)) if length else stream.read(limit + 1)
-        if len(body) > limit:
-            fault = faults.RequestTooLarge(f"the request is larger than {limit} bytes")
+        try:
+            body = _read_body(environ, self.settings.max_body_bytes)
+        except faults.GatewayFault as fault:
             return _reply(start_response, *faults.render(fault, version))
         response = self.pipeline.handle(body)
         return _reply(start_response, response.status, response.content_type, response.body)
+
+
+def _declared_length(environ: dict, limit: int) -> int | None:
+    """The body's length by HTTP/1.1 (RFC 9112 §6.3), or None when the server hands over a body
+    that ends by itself (it de-chunked it: ``wsgi.input_terminated``, as gunicorn does).
+
+    Without either, reading "until the end" would block on a kept-alive connection (wsgiref does
+    not de-chunk) or take the next request's bytes for this one: refused with 411."""
+    length = (environ.get("CONTENT_LENGTH") or "").strip()
+    if length:
+        if not length.isdigit():
+            raise faults.MalformedRequest(f"Content-Length {length[:40]!r} is not a number")
+        if int(length) > limit:
+            raise faults.RequestTooLarge(f"the request is larger than {limit} bytes")
+        return int(length)
+    if environ.get("wsgi.input_terminated"):
+        return None
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        raise faults.LengthRequired("this server does not take chunked requests: send a "
+                                    "Content-Length")
+    raise faults.LengthRequired("a request body needs a Content-Length (or chunked transfer "
+                                "coding)")
+
+
+def _read_body(environ: dict, limit: int) -> bytes:
+    """The whole body, at most ``limit`` bytes; a body shorter than its Content-Length is an
+    incomplete message and is never processed."""
+    length = _declared_length(environ, limit)
+    stream = environ["wsgi.input"]
+    if length is None:
+        body = stream.read(limit + 1)
+        if len(body) > limit:
+            raise faults.RequestTooLarge(f"the request is larger than {limit} bytes")
+        return body
+    chunks, left = [], length
+    while left:
+        chunk = stream.read(min(left, 1 << 20))
+        if not chunk:
+            raise faults.IncompleteRequest(f"the connection ended after {length - left} of the "
+                                           f"{length} bytes of Content-Length")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)

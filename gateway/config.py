@@ -39,6 +39,7 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     max_depth: int = 64
     max_elements: int = 50_000
+    max_namespaces: int = 128  # declarations in scope on any one element
 
     # attachments (MTOM/XOP parts or inline base64)
     max_attachment_bytes: int = 100 * 1024 * 1024  # per message: AttachmentSizeLimitExceeded

@@ -109,6 +109,19 @@ class RequestTooLarge(MalformedRequest):
     http_status = 413
 
 
+class LengthRequired(MalformedRequest):
+    """Neither a Content-Length nor a body the server de-chunks: the end of the body is unknown."""
+
+    default_code = "LENGTH_REQUIRED"
+    http_status = 411
+
+
+class IncompleteRequest(MalformedRequest):
+    """The connection ended before the declared Content-Length arrived."""
+
+    default_code = "INCOMPLETE_REQUEST"
+
+
 class UnsupportedMediaType(MalformedRequest):
     default_code = "UNSUPPORTED_MEDIA_TYPE"
     http_status = 415

@@ -6,6 +6,7 @@ business logic reads only the element objects the verifier hands back.
 from __future__ import annotations
 
 import dataclasses
+import io
 
 from lxml import etree
 
@@ -39,7 +40,8 @@ class ParsedEnvelope:
     body_child: etree._Element
 
 
-def parse_envelope(data: bytes, *, max_depth: int = 64, max_elements: int = 50_000) -> ParsedEnvelope:
+def parse_envelope(data: bytes, *, max_depth: int = 64, max_elements: int = 50_000,
+                   max_namespaces: int = 128) -> ParsedEnvelope:
     """Parse and shape-check a SOAP envelope, or raise a client fault saying what is wrong."""
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise MalformedRequest("DTDs and entity declarations are not allowed in SOAP messages",
@@ -60,6 +62,9 @@ def parse_envelope(data: bytes, *, max_depth: int = 64, max_elements: int = 50_0
     if _too_deep(root, max_depth):
         raise MalformedRequest(f"the message is nested deeper than {max_depth} levels",
                                code="TOO_DEEP")
+    if data.count(b"xmlns") > max_namespaces and _namespaces_in_scope(data) > max_namespaces:
+        raise MalformedRequest(f"an element has more than {max_namespaces} namespace "
+                               "declarations in scope", code="TOO_MANY_NAMESPACES")
 
     if root.tag == ns.q(ns.SOAP11_ENV, "Envelope"):
         version, env_ns = SOAP11, ns.SOAP11_ENV
@@ -95,3 +100,24 @@ def _too_deep(root: etree._Element, max_depth: int) -> bool:
     if xpath is None:
         xpath = _DEPTH_CACHE[max_depth] = etree.XPath("boolean(/*" + "/*" * max_depth + ")")
     return bool(xpath(root))
+
+
+def _namespaces_in_scope(data: bytes) -> int:
+    """The most namespace declarations in scope on any element (redeclarations counted).
+
+    Canonicalization walks every in-scope declaration for every element, so a few thousand on
+    the Envelope cost seconds before the signature is checked. Only reached when the raw bytes
+    hold more ``xmlns`` than the limit, so an ordinary message pays one ``bytes.count``."""
+    most = pending = 0
+    stack: list[int] = []
+    for event, _ in etree.iterparse(io.BytesIO(data), events=("start-ns", "start", "end"),
+                                    resolve_entities=False, no_network=True, load_dtd=False,
+                                    huge_tree=False, remove_comments=True, remove_pis=True):
+        if event == "start-ns":
+            pending += 1
+        elif event == "start":
+            stack.append((stack[-1] if stack else 0) + pending)
+            most, pending = max(most, stack[-1]), 0
+        else:
+            stack.pop()
+    return most

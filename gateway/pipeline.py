@@ -135,7 +135,8 @@ class Pipeline:
         envelope = None
         try:
             envelope = parse_envelope(body, max_depth=settings.max_depth,
-                                      max_elements=settings.max_elements)
+                                      max_elements=settings.max_elements,
+                                      max_namespaces=settings.max_namespaces)
             soap_version = envelope.soap_version
             operation = self.operations.get(envelope.body_child.tag)
             if operation is None:

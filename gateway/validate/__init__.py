@@ -18,6 +18,8 @@ from gateway.config import CONTRACT_DIRS
 from gateway.faults import InvalidContent, ValidationIssue
 
 XSD_DIR = CONTRACT_DIRS["xsd"]
+MAX_ISSUES = 100  # a rejection lists at most this many violations (the last says there are more)
+DETAILED_REPORT_UP_TO = 20  # more libxml2 errors than this: its own (cheap) messages are reported
 
 _PREFIXES = {ns.SOAP11_ENV: "soap", ns.SOAP12_ENV: "soap12", ns.SMEV_TYPES: "ns",
              ns.SMEV_BASIC: "b", ns.SMEV_FAULTS: "f", ns.DS: "ds"}
@@ -81,22 +83,33 @@ class Schema:
         """
         if self._fast.validate(element):
             return []
+        log = self._fast.error_log
         issues: list[ValidationIssue] = []
-        try:
-            for error in self._report_schema().iter_errors(element):
-                node = error.elem if isinstance(getattr(error, "elem", None), etree._Element) else element
-                issues.append(ValidationIssue(
-                    code="XSD_VIOLATION",
-                    description=error.reason or str(error.message),
-                    xpath=readable_xpath(node),
-                    line=node.sourceline,
-                    column=column_of(source, node)))
-        except Exception:  # the report tool failed: fall back to libxml2's own messages
-            issues = []
+        if len(log) <= DETAILED_REPORT_UP_TO:
+            # xmlschema's messages are the clearer ones, but each error costs it a repr() of the
+            # element with all its attributes: thousands of bogus attributes would cost minutes.
+            try:
+                for error in self._report_schema().iter_errors(element):
+                    node = error.elem if isinstance(getattr(error, "elem", None), etree._Element) else element
+                    issues.append(ValidationIssue(
+                        code="XSD_VIOLATION",
+                        description=error.reason or str(error.message),
+                        xpath=readable_xpath(node),
+                        line=node.sourceline,
+                        column=column_of(source, node)))
+                    if len(issues) == MAX_ISSUES:
+                        break
+            except Exception:  # the report tool failed: fall back to libxml2's own messages
+                issues = []
         if not issues:
-            for entry in self._fast.error_log:
-                issues.append(ValidationIssue("XSD_VIOLATION", entry.message, None,
+            for entry in log:
+                issues.append(ValidationIssue("XSD_VIOLATION", entry.message, entry.path or None,
                                               entry.line or None, entry.column or None))
+                if len(issues) == MAX_ISSUES:
+                    break
+        if len(issues) == MAX_ISSUES and len(log) > MAX_ISSUES:  # bounded work, bounded fault
+            issues[-1] = ValidationIssue("TOO_MANY_ERRORS", f"{len(log)} violations; the report "
+                                         f"stops after {MAX_ISSUES - 1}", None, None, None)
         return issues
 
 

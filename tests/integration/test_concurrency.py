@@ -98,3 +98,23 @@ def test_concurrent_takers_share_the_queue_without_duplicates_or_losses(workers,
     assert not errors, errors[:2]
     assert len(taken) == len(set(taken)), "a message was handed to two takers"
     assert set(taken) == sent, f"lost: {len(sent - set(taken))}"
+
+
+def test_gunicorn_takes_a_chunked_request_and_refuses_an_incomplete_one(workers, demo_client):
+    """Under gunicorn (which de-chunks) a chunked SendRequest is processed once; a body shorter
+    than its Content-Length is refused unprocessed (wsgiref, used elsewhere, refuses chunked with
+    411: tests/attacks/test_http.py)."""
+    from attacks.kit import http_request, raw_http, read_answer, signed_bytes
+
+    body = signed_bytes(demo_client)
+    headers = {"Content-Type": "text/xml; charset=utf-8"}
+    answer = requests.post(workers, data=iter([body[:1000], body[1000:]]), headers=headers, timeout=30)
+    assert answer.request.headers.get("Transfer-Encoding") == "chunked"
+    assert answer.status_code == 200 and b"MessageMetadata" in answer.content, answer.content[:800]
+
+    again = signed_bytes(demo_client)
+    status, reply_headers, reply = raw_http(workers, http_request(
+        workers, "POST", "/ws", again, {**headers, "Content-Length": str(len(again) + 100)}))
+    fault = read_answer(status, reply_headers.get("content-type", ""), reply).fault
+    assert status == 400 and fault is not None, (status, reply[:800])
+    assert (fault.element, fault.code) == ("InvalidContent", "INCOMPLETE_REQUEST"), fault
