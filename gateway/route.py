@@ -8,23 +8,12 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pkgutil
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping
 
 from lxml import etree
 
 import gateway
 from gateway.statemachine import StateMachine
-
-
-@dataclasses.dataclass(frozen=True)
-class FieldRule:
-    """A rule an XSD pattern cannot express. ``paths`` are XPaths relative to the payload root
-    (prefix ``p`` = the domain namespace); the check gets their texts in order and returns an
-    error sentence or None. The error is reported at the first path."""
-
-    name: str
-    paths: tuple[str, ...]
-    check: Callable[..., "str | None"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +68,6 @@ class Domain:
     xsd: str
     machine: StateMachine
     handlers: Mapping[str, Callable[[HandlerContext], Decision]]  # root local name -> handler
-    field_rules: Mapping[str, Sequence[FieldRule]] = dataclasses.field(default_factory=dict)
     #: request root -> business roots a provider may answer it with (IncorrectResponseContentType)
     response_roots: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
     #: answer root -> handler of a provider's answer (drives the state machine onwards)

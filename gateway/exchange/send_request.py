@@ -27,7 +27,8 @@ from gateway.persist import ApplicationChange, IncomingMessage, store_request
 from gateway.pipeline import Caller, Services
 from gateway.receipt import Party, ReceiptData, send_request_response
 from gateway.route import HandlerContext
-from gateway.validate import column_of, raise_if_invalid, readable_xpath
+from gateway.validate import raise_if_invalid
+from gateway.validate.fields import field_rule_issues
 from signing.c14n import exc_c14n
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
@@ -51,20 +52,9 @@ def message_identity(svc: Services, data: etree._Element, now: datetime) -> str:
 
 
 def validate_payload(svc: Services, domain, payload: etree._Element, raw: bytes) -> None:
-    """The payload against its domain's XSD, then the domain's field rules (checksums)."""
+    """The payload against its domain's XSD, then the checksum rules of its identifiers."""
     raise_if_invalid(svc.schemas.get(domain.xsd).errors(payload, raw), "the business payload")
-    issues = []
-    nsmap = {"p": domain.namespace}
-    for rule in domain.field_rules.get(etree.QName(payload).localname, ()):
-        nodes = [payload.find(path, nsmap) for path in rule.paths]
-        if any(n is None for n in nodes):
-            continue  # optional fields absent: the XSD decides whether that is allowed
-        problem = rule.check(*[(n.text or "").strip() for n in nodes])
-        if problem:
-            issues.append(faults.ValidationIssue("FIELD_RULE", f"{rule.name}: {problem}",
-                                                 readable_xpath(nodes[0]), nodes[0].sourceline,
-                                                 column_of(raw, nodes[0])))
-    raise_if_invalid(issues, "the business payload")
+    raise_if_invalid(field_rule_issues(payload, raw), "the business payload")
 
 
 def check_overflow(svc: Services, conn, recipient: str) -> None:

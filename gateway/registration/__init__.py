@@ -1,7 +1,6 @@
 """Domain 1: organisation and head registration (DOMAIN.md §1)."""
 from envelopes import ns
 from gateway.registration.handler import change_status, confirm_head, register_organisation
-from gateway.registration.rules import CONFIRMATION_RULES, FIELD_RULES
 from gateway.registration.states import MACHINE
 from gateway.route import Domain
 
@@ -14,8 +13,6 @@ DOMAIN = Domain(
     handlers={"OrganisationRegistrationRequest": register_organisation,
               "HeadConfirmationRequest": confirm_head,
               "OrganisationStatusChangeRequest": change_status},
-    field_rules={"OrganisationRegistrationRequest": FIELD_RULES,
-                 "HeadConfirmationRequest": CONFIRMATION_RULES},
     response_roots={"OrganisationRegistrationRequest": frozenset({"RegistrationResult"}),
                     "HeadConfirmationRequest": frozenset({"RegistrationResult"}),
                     "OrganisationStatusChangeRequest": frozenset({"RegistrationResult"})},

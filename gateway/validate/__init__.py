@@ -14,6 +14,7 @@ import xmlschema
 from lxml import etree
 
 from envelopes import ns
+from envelopes.payloads.ns import PREFIXES as PAYLOAD_PREFIXES
 from gateway.config import CONTRACT_DIRS
 from gateway.faults import InvalidContent, ValidationIssue
 
@@ -22,7 +23,9 @@ MAX_ISSUES = 100  # a rejection lists at most this many violations (the last say
 DETAILED_REPORT_UP_TO = 20  # more libxml2 errors than this: its own (cheap) messages are reported
 
 _PREFIXES = {ns.SOAP11_ENV: "soap", ns.SOAP12_ENV: "soap12", ns.SMEV_TYPES: "ns",
-             ns.SMEV_BASIC: "b", ns.SMEV_FAULTS: "f", ns.DS: "ds"}
+             ns.SMEV_BASIC: "b", ns.SMEV_FAULTS: "f", ns.DS: "ds",
+             # the payloads' readable prefixes, as in docs/payloads.md (e: EMCHD_1)
+             **{namespace: prefix for prefix, namespace in PAYLOAD_PREFIXES.items()}}
 
 
 def register_prefix(namespace: str, prefix: str) -> None:
@@ -37,7 +40,12 @@ def readable_xpath(element: etree._Element) -> str:
     while node is not None:
         qname = etree.QName(node)
         prefix = _PREFIXES.get(qname.namespace) or node.prefix
-        name = f"{prefix}:{qname.localname}" if qname.namespace else qname.localname
+        if not qname.namespace:
+            name = qname.localname
+        elif prefix:
+            name = f"{prefix}:{qname.localname}"
+        else:  # a default namespace nobody registered a prefix for: still a valid XPath
+            name = f"*[local-name()='{qname.localname}' and namespace-uri()='{qname.namespace}']"
         parent = node.getparent()
         if parent is not None:
             same = [c for c in parent if c.tag == node.tag]

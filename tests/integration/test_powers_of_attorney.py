@@ -174,3 +174,79 @@ def test_an_emchd_1_document_is_checked_like_the_simple_structure(gateway_url, h
     else:
         f = fault(gateway_url, build.send_request(request, hk, hc, **hkw))
         assert f.element in ("InvalidContent", "AccessDenied"), f.description
+
+
+def _emchd_for(representative: dict, number: str, powers=(("2_FNS02", "Представлять налоговую декларацию, другую отчетность"),)):
+    """A tax-service МЧД (EMCHD_1) of ROMASHKA, issued today by its head to ``representative``."""
+    from envelopes.payloads import emchd
+
+    head = emchd.Person("ИВАНОВ", "ИВАН", "ИВАНОВИЧ", inn=ROMASHKA.head.inn,
+                        snils="112-233-445 95", position="ГЕНЕРАЛЬНЫЙ ДИРЕКТОР")
+    s = representative["snils"]
+    rep = emchd.Person(representative["last_name"].upper(), representative["first_name"].upper(),
+                       representative["middle_name"].upper(), inn=representative["inn"],
+                       snils=f"{s[:3]}-{s[3:6]}-{s[6:9]} {s[9:]}")
+    return emchd.EmchdDocument(
+        number=number, internal_number="42", issue_date=TODAY, valid_until=TODAY + timedelta(days=365),
+        principal=emchd.Organisation(ROMASHKA.full_name, ROMASHKA.kpp, inn=ROMASHKA.inn, ogrn=ROMASHKA.ogrn,
+                                     region="77", address=ROMASHKA.legal_address),
+        heads=(head,), representatives=(rep,), powers=tuple(emchd.Power(c, n) for c, n in powers))
+
+
+def test_an_emchd_1_power_of_attorney_is_registered_and_used(gateway_url, demo_settings, engine, head):
+    """The tax service's format as issued: the head registers it, the representative submits a
+    report by it (2_FNS02 grants REPORTS_SUBMIT), the head revokes it and the same is refused."""
+    from envelopes.payloads import poa as codec
+    from envelopes.reporting import balance, submission
+
+    hk, hc, hkw = head
+    holders = {o["head"]["inn"] for o in json.loads((FIXTURES / "legal_entities.json").read_text("utf-8"))}
+    person = next(p for p in persons() if p["inn"] not in holders)
+    number = str(uuid.uuid4())
+    request = codec.build_power_of_attorney_registration(
+        codec.PowerOfAttorneyRegistration(_emchd_for(person, number)))
+    message_id = build.new_message_id()
+    ok(gateway_url, build.send_request(request, hk, hc, message_id=message_id, **hkw))
+    result = answer(gateway_url, hk, hc, hkw, message_id, f"{{{P}}}PowerOfAttorneyResult")
+    assert result.findtext(f"{{{P}}}State") == "registered", etree_text(result)
+
+    pki = open_pki(demo_settings)
+    issued = pki.issue(f"emchd-rep-{uuid.uuid4().hex[:6]}", common_name=person["last_name"],
+                       inn=person["inn"], key_type="ec-p256")
+    add_system(engine, "ROMASHKA", ROMASHKA.full_name, [issued.certificate])
+    rk, rc, rkw = issued.private_key, issued.certificate, {"extra_certificates": tuple(pki.intermediates())}
+    report = submission(ROMASHKA.inn, ROMASHKA.kpp, 2019, "21", balance(1, 1, 1, 1), power_of_attorney=number)
+    message_id = build.new_message_id()
+    ok(gateway_url, build.send_request(report, rk, rc, message_id=message_id, **rkw))
+    receipt = answer(gateway_url, rk, rc, rkw, message_id, f"{{{ns.REPORTING}}}ReportReceipt")
+    assert receipt is not None
+
+    ok(gateway_url, build.send_request(revocation(number, ROMASHKA.inn, TODAY, "отозвана"), hk, hc, **hkw))
+    again = submission(ROMASHKA.inn, ROMASHKA.kpp, 2019, "31", balance(1, 1, 1, 1), power_of_attorney=number)
+    f = fault(gateway_url, build.send_request(again, rk, rc, **rkw))
+    assert f.element == "AccessDenied" and "revoked" in f.description
+
+
+def test_an_emchd_1_identifier_with_a_wrong_check_digit_is_named_by_its_attribute(gateway_url, engine, head):
+    from envelopes.payloads import poa as codec
+
+    hk, hc, hkw = head
+    person = dict(persons()[-1])
+    person["inn"] = person["inn"][:-1] + str((int(person["inn"][-1]) + 1) % 10)
+    request = codec.build_power_of_attorney_registration(
+        codec.PowerOfAttorneyRegistration(_emchd_for(person, str(uuid.uuid4()))))
+    with engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
+    f = fault(gateway_url, build.send_request(request, hk, hc, **hkw))
+    assert (f.element, f.code) == ("InvalidContent", "FIELD_RULE"), f.description
+    [issue] = f.validation_errors
+    assert issue["xpath"].endswith("/e:СвУпПред/e:Пред/e:СведФизЛ/@ИННФЛ"), issue
+    assert "ИНН представителя (EMCHD_1)" in issue["message"] and "check digit" in issue["message"]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == before
+
+
+def etree_text(element) -> str:
+    from lxml import etree
+
+    return etree.tostring(element, encoding="unicode")
