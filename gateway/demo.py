@@ -96,6 +96,7 @@ def _answer(client, creds, message_id):
 
 
 def _reporting_story(client, settings, org, creds, echo):
+    from envelopes.payloads import reporting as codec
     from envelopes.reporting import balance, submission
 
     R = ns.REPORTING
@@ -114,12 +115,45 @@ def _reporting_story(client, settings, org, creds, echo):
     echo("   " + "; ".join(f"{e.findtext(f'{{{R}}}Code')}: {e.findtext(f'{{{R}}}Description')}"
                           for e in refusal.iter(f"{{{R}}}Error")))
     for correction in range(1, 100):
-        _, answer = _ask(client, creds, submission(org.inn, org.kpp, year, "34",
-                                                   balance(900, 300, 1100, 100), correction=correction))
+        meta, answer = _ask(client, creds, submission(org.inn, org.kpp, year, "34",
+                                                      balance(900, 300, 1100, 100), correction=correction))
         if answer.tag == f"{{{R}}}ReportReceipt":
             echo(f"   correction {correction}: receipt {answer.findtext(f'{{{R}}}RegistrationNumber')}, "
                  f"supersedes {answer.findtext(f'{{{R}}}Supersedes')}")
             break
+    else:
+        return
+    echo("   the tax office takes the correction with GetRequest and processes it (SendResponse)")
+    office = load_client(settings, "TAXOFFICE")
+    reply_to = _provider_takes(client, office, R, "ReportSubmission", meta.message_id)
+    if reply_to is None:
+        echo("   (the report is not in the tax office's queue)")
+        return
+    okey, ocert, ochain = office
+    number = answer.findtext(f"{{{R}}}RegistrationNumber")
+    client.post(build.send_response(reply_to, okey, ocert, extra_certificates=ochain,
+                                    payload=codec.build_report_processed(codec.ReportProcessed(
+                                        number, datetime.now(timezone.utc), "обработан"))))
+    word = _answer(client, creds, meta.message_id)
+    echo(f"   the consumer reads {etree.QName(word).localname}: report "
+         f"{word.findtext(f'{{{R}}}RegistrationNumber')} at {word.findtext(f'{{{R}}}ProcessedAt')}")
+
+
+def _provider_takes(client, provider, namespace, root, message_id):
+    """A provider works through its queue (GetRequest, Ack) up to ``message_id``; its ReplyTo,
+    or None if the queue runs out first."""
+    key, cert, chain = provider
+    while True:
+        _, answer = client.post(build.get_request(key, cert, extra_certificates=chain,
+                                                  namespace=namespace, root=root))
+        request = answer.find(f".//{{{ns.SMEV_TYPES}}}Request")
+        if request is None:
+            return None
+        data = request.find(f"{{{ns.SMEV_TYPES}}}SenderProvidedRequestData")
+        taken_id = data.findtext(f"{{{ns.SMEV_TYPES}}}MessageID")
+        client.post(build.ack(taken_id, key, cert, extra_certificates=chain))
+        if taken_id == message_id:
+            return request.findtext(f"{{{ns.SMEV_TYPES}}}ReplyTo")
 
 
 def _licensing_story(client, settings, org, creds, echo):
@@ -138,19 +172,10 @@ def _licensing_story(client, settings, org, creds, echo):
     echo(f"9. supplemented: {status.findtext(f'{{{L}}}State')}; the licensing authority takes it")
     authority = load_client(settings, "LICENSOR")
     akey, acert, achain = authority
-    while True:  # the authority works through its queue up to this application
-        _, root = client.post(build.get_request(akey, acert, extra_certificates=achain,
-                                                namespace=L, root="LicenceApplication"))
-        request = root.find(f".//{{{ns.SMEV_TYPES}}}Request")
-        if request is None:
-            echo("   (the application is not in the authority's queue)")
-            return
-        data = request.find(f"{{{ns.SMEV_TYPES}}}SenderProvidedRequestData")
-        taken_id = data.findtext(f"{{{ns.SMEV_TYPES}}}MessageID")
-        client.post(build.ack(taken_id, akey, acert, extra_certificates=achain))
-        if taken_id == meta.message_id:
-            break
-    reply_to = request.findtext(f"{{{ns.SMEV_TYPES}}}ReplyTo")
+    reply_to = _provider_takes(client, authority, L, "LicenceApplication", meta.message_id)
+    if reply_to is None:
+        echo("   (the application is not in the authority's queue)")
+        return
     client.post(build.send_response(reply_to, akey, acert, extra_certificates=achain,
                                     payload=licensing.status(number, "under_review")))
     licence_number = f"77РПА{int(meta.message_id.replace('-', ''), 16) % 10**7:07d}"

@@ -4,7 +4,8 @@ Idempotent: what exists is reused (the PKI, the keys, the database), so ``make r
 again and again. Creates in ``data_dir``:
   pki/ca/             the demo CA (root → intermediate), its CRLs (served by the CA stub)
   pki/gateway.{key,pem}  the gateway's receipt-signing key and certificate (+ intermediate)
-  clients/<IS>.{key,pem} the two demo organisations' signing keys (their heads' certificates)
+  clients/<IS>.{key,pem} the demo organisations' signing keys (their heads' certificates) and
+                       the demo providers' (LICENSOR, TAXOFFICE)
   trust/anchors, trust/intermediates   what the gateway trusts
   gateway.db          the SQLite database, migrated with Alembic (unless a URL is configured)
 """
@@ -25,6 +26,11 @@ from gateway.route import discover
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from signing.pki import Pki
+
+
+#: external providers of the demo: (mnemonic, name, organisation in the certificate)
+_DEMO_PROVIDERS = (("LICENSOR", "Лицензирующий орган (демо)", "Licensing authority"),
+                   ("TAXOFFICE", "Налоговый орган (демо)", "Tax office"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,21 +97,26 @@ def setup(settings: Settings, *, echo=print) -> None:
 
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
-    licensor = client_identity(settings, "LICENSOR")
-    if not (licensor.key_path.exists() and licensor.cert_path.exists()):
-        issued = pki.issue("licensor", common_name="Лицензирующий орган (демо)",
-                           organization="Licensing authority", key_type="ec-p256")
-        _write_key_pair(issued, licensor.key_path, licensor.cert_path, chain)
-        echo(f"issued a demo certificate for the licensing authority: {licensor.cert_path}")
+    providers = {}
+    for mnemonic, name, organisation in _DEMO_PROVIDERS:
+        ident = client_identity(settings, mnemonic)
+        if not (ident.key_path.exists() and ident.cert_path.exists()):
+            issued = pki.issue(mnemonic.lower(), common_name=name, organization=organisation,
+                               key_type="ec-p256")
+            _write_key_pair(issued, ident.key_path, ident.cert_path, chain)
+            echo(f"issued a demo certificate for {name}: {ident.cert_path}")
+        providers[mnemonic] = x509.load_pem_x509_certificates(ident.cert_path.read_bytes())[0]
     domains = discover()
     for mnemonic, (org, _snils) in DEMO.items():
         cert = x509.load_pem_x509_certificates(clients[mnemonic].cert_path.read_bytes())[0]
         add_system(engine, mnemonic, org.full_name, [cert], inn_le=org.inn, ogrn=org.ogrn)
         for namespace in domains:  # the demo organisations may send every built-in type
             grant(engine, mnemonic, SEND, namespace)
-    # the demo licensing authority takes licence applications and decides on them
-    add_system(engine, "LICENSOR", "Лицензирующий орган (демо)",
-               [x509.load_pem_x509_certificates(licensor.cert_path.read_bytes())[0]])
+    # the demo providers: the licensing authority takes licence applications and decides on
+    # them; the tax office takes accepted reports and processes (or refuses) them
+    for mnemonic, name, _organisation in _DEMO_PROVIDERS:
+        add_system(engine, mnemonic, name, [providers[mnemonic]])
     grant(engine, "LICENSOR", SERVE, ns.LICENSING, "LicenceApplication")
+    grant(engine, "TAXOFFICE", SERVE, ns.REPORTING, "ReportSubmission")
     engine.dispose()
     echo(f"database ready: {settings.resolved_database_url}")

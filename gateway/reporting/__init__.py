@@ -1,9 +1,8 @@
 """Domain 2: reporting (DOMAIN.md §2)."""
 from envelopes import ns
-from gateway.reporting.handler import submit
+from gateway.reporting.handler import provider_processed, provider_refused, submit
 from gateway.reporting.states import MACHINE
-from gateway.route import Domain, FieldRule
-from gateway.validate import identifiers
+from gateway.route import Domain
 
 DOMAIN = Domain(
     name="reporting",
@@ -12,7 +11,7 @@ DOMAIN = Domain(
     xsd="reporting-1.0.xsd",
     machine=MACHINE,
     handlers={"ReportSubmission": submit},
-    field_rules={"ReportSubmission": (
-        FieldRule("ИНН организации", ("p:OrganisationINN",), identifiers.inn_legal_entity),)},
-    response_roots={"ReportSubmission": frozenset({"ReportReceipt", "ReportRefusal"})},
+    # the tax authority's later word on an accepted report (SendResponse)
+    response_roots={"ReportSubmission": frozenset({"ReportProcessed", "ReportRefusal"})},
+    response_handlers={"ReportProcessed": provider_processed, "ReportRefusal": provider_refused},
 )

@@ -5,6 +5,11 @@ deadline, flagged late after it; refused ones a notice with error codes. The con
 validated against its report kind's XSD. Correction n+1 supersedes correction n (both moves in
 one transaction); a second submission of an accepted report, or a correction out of sequence,
 is refused.
+
+Accepted reports go on to the tax authority (an external provider holding a ``serve``
+permission for ReportSubmission), which takes them with GetRequest and answers with
+SendResponse: ``ReportProcessed`` (accepted → processed) or ``ReportRefusal`` naming the report
+(accepted → refused). Refused reports are never forwarded.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from gateway.authorize import authorize
 from gateway.persist import registration_number
 from gateway.reporting.states import MACHINE
 from gateway.route import Decision, HandlerContext
+from gateway.statemachine import IllegalTransition
 from gateway.validate import SchemaSet
 
 R = ns.REPORTING
@@ -87,7 +93,7 @@ def submit(ctx: HandlerContext) -> Decision:
     state = MACHINE.next(None, "submit")
     if errors:
         state = MACHINE.next(state, "checks_failed")
-        return Decision(f"{key}{correction}", inn, state, response=_refusal(errors))
+        return Decision(f"{key}{correction}", inn, state, response=_refusal(errors), forward=False)
     state = MACHINE.next(state, "checks_passed")
     number = registration_number(ctx.now, ctx.message_id)
     due = deadline(year, period)
@@ -101,3 +107,34 @@ def submit(ctx: HandlerContext) -> Decision:
     if moves:
         etree.SubElement(receipt, ns.q(R, "Supersedes")).text = previous.registration_number
     return Decision(f"{key}{correction}", inn, state, response=receipt, also_moves=moves)
+
+
+# -- answers of the tax authority ------------------------------------------------------------
+
+def _answered(ctx: HandlerContext):
+    """The accepted report an answer names, which must be the one the answered request opened."""
+    number = _t(ctx.payload, "r:RegistrationNumber")
+    if not number:
+        raise IllegalTransition("the provider's answer must name the report's RegistrationNumber",
+                                code="REGISTRATION_NUMBER_REQUIRED")
+    report = ctx.applications.by_number(number)
+    if report is None or not report.kind.startswith("report "):
+        raise IllegalTransition(f"no report {number}", code="UNKNOWN_REPORT")
+    if ctx.applications.payload_of(report)[1] != ctx.message_id:
+        raise IllegalTransition(f"report {number} is not the request this answers",
+                                code="ANSWER_TO_ANOTHER_REPORT")
+    return report
+
+
+def provider_processed(ctx: HandlerContext) -> Decision:
+    report = _answered(ctx)
+    state = MACHINE.next(report.state, "processed")  # only an accepted report
+    return Decision(report.kind, report.organisation_inn, state, application_id=report.id,
+                    from_state=report.state)
+
+
+def provider_refused(ctx: HandlerContext) -> Decision:
+    report = _answered(ctx)
+    state = MACHINE.next(report.state, "provider_refused")
+    return Decision(report.kind, report.organisation_inn, state, application_id=report.id,
+                    from_state=report.state)
