@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from envelopes import build, ns
-from envelopes.demo_data import ROMASHKA
+from envelopes.demo_data import DEMO, ROMASHKA
 from envelopes.poa import Representative, registration, revocation
 from envelopes.registration import registration_request
 from gateway.participants import add_system
@@ -155,25 +155,35 @@ def test_the_heads_personal_signature_over_the_document_suffices(gateway_url, de
     assert f.element == "SignatureVerificationFault" and f.code == "HASH_FAILURE"
 
 
-@pytest.mark.parametrize("sample", sorted((FIXTURES.parent.parent / "envelopes" / "samples" / "emchd").glob("ON_EMCHD_*.xml")),
-                         ids=lambda p: p.name[:20])
-def test_an_emchd_1_document_is_checked_like_the_simple_structure(gateway_url, head, sample):
-    """A real-format МЧД (EMCHD_1) inside the registration: answered with a result, never a crash."""
+SAMPLES = FIXTURES.parent.parent / "envelopes" / "samples" / "emchd"
+
+
+@pytest.mark.parametrize("sample", sorted(SAMPLES.glob("ON_EMCHD_*.xml")), ids=lambda p: p.name[:17])
+def test_the_emchd_1_samples_register_as_they_are(gateway_url, demo_settings, sample):
+    """Each real-format МЧД (EMCHD_1), embedded unchanged and sent by its principal's head, is
+    registered while valid, and its terms are in the register."""
     from lxml import etree
 
-    hk, hc, hkw = head
+    from envelopes.payloads import emchd
+    from gateway.demo import load_client
+    from gateway.registers import Registers
+
     document = etree.parse(str(sample)).getroot()
+    terms = emchd.parse_emchd(document)
+    mnemonic = next(m for m, (org, _) in DEMO.items() if org.inn == terms.principal.inn)
+    key, cert, chain = load_client(demo_settings, mnemonic)
     request = etree.Element(f"{{{P}}}PowerOfAttorneyRegistration", nsmap={None: P})
     request.append(document)
     message_id = build.new_message_id()
-    reply, root = __import__("support").post(gateway_url, build.send_request(request, hk, hc,
-                                                                              message_id=message_id, **hkw))
-    if reply.status_code == 200:
-        result = answer(gateway_url, hk, hc, hkw, message_id, f"{{{P}}}PowerOfAttorneyResult")
-        assert result.findtext(f"{{{P}}}State") in ("registered", "rejected")
-    else:
-        f = fault(gateway_url, build.send_request(request, hk, hc, **hkw))
-        assert f.element in ("InvalidContent", "AccessDenied"), f.description
+    ok(gateway_url, build.send_request(request, key, cert, message_id=message_id, extra_certificates=chain))
+    result = answer(gateway_url, key, cert, {"extra_certificates": chain}, message_id,
+                    f"{{{P}}}PowerOfAttorneyResult")
+    expected = "registered" if terms.valid_until >= TODAY else "rejected"
+    assert result.findtext(f"{{{P}}}State") == expected, etree_text(result)
+    if expected == "registered":
+        entry = Registers(demo_settings.registers_url).power_of_attorney(terms.number)
+        assert (entry.principal_inn, entry.representative_inn, entry.valid_until) == \
+            (terms.principal.inn, terms.representatives[0].inn, terms.valid_until)
 
 
 def _emchd_for(representative: dict, number: str, powers=(("2_FNS02", "Представлять налоговую декларацию, другую отчетность"),)):
