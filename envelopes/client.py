@@ -93,6 +93,11 @@ class GatewayClient:
         if soap_version == "1.1":
             headers["SOAPAction"] = "urn:SendRequest"
         reply = self.session.post(self.endpoint, data=envelope, headers=headers, timeout=self.timeout)
+        content_type = reply.headers.get("Content-Type", "")
+        if content_type.lower().startswith("multipart/related"):  # files as MTOM parts
+            from envelopes.mtom import answer_root
+
+            return reply.status_code, answer_root(content_type, reply.content)
         return reply.status_code, etree.fromstring(reply.content, _PARSER)
 
     def send_request(self, envelope: bytes, soap_version: str = "1.1") -> tuple[MessageMetadata, object]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import email.policy
 import re
 import uuid
-from urllib.parse import quote
+from email.parser import BytesParser
+from urllib.parse import quote, unquote
 
 from lxml import etree
 
@@ -15,6 +17,7 @@ from envelopes.build import SPRD_ID, _envelope, new_message_id
 from signing.xmldsig import Profile, sign_detached
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,3 +104,43 @@ def multipart(envelope: bytes, parts: list[tuple[str, str, bytes]]) -> tuple[str
     content_type = (f'multipart/related; boundary="{boundary}"; type="application/xop+xml"; '
                     f'start="{root}"; start-info="text/xml"')
     return content_type, b"".join(chunks)
+
+
+XOP_INCLUDE = "{http://www.w3.org/2004/08/xop/include}Include"
+
+
+def read_multipart(content_type: str, body: bytes) -> tuple[bytes, dict[str, bytes]]:
+    """An MTOM answer's root part (the envelope) and its other parts by Content-ID."""
+    message = BytesParser(policy=email.policy.compat32).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        raise ValueError("not a multipart answer")
+    start = (message.get_param("start") or "").strip("<>")
+    root, parts = None, {}
+    for part in message.get_payload():
+        cid = (part.get("Content-ID") or "").strip().strip("<>")
+        data = part.get_payload(decode=True)
+        if root is None and (cid == start or not start):
+            root = data
+        else:
+            parts[cid] = data
+    if root is None:
+        raise ValueError("the multipart answer has no root part")
+    return root, parts
+
+
+def answer_root(content_type: str, body: bytes) -> etree._Element:
+    """The answer's envelope; for an MTOM answer, with each ``xop:Include`` replaced by its
+    part's bytes in base64 (as the XOP infoset reads), so it can be handled like an inline one."""
+    if not content_type.lower().startswith("multipart/related"):
+        return etree.fromstring(body, _PARSER)
+    envelope, parts = read_multipart(content_type, body)
+    root = etree.fromstring(envelope, _PARSER)
+    for include in list(root.iter(XOP_INCLUDE)):
+        href = include.get("href", "")
+        if not href.startswith("cid:") or unquote(href[4:]) not in parts:
+            raise ValueError(f"xop:Include {href!r} names no part of the answer")
+        holder = include.getparent()
+        holder.remove(include)
+        holder.text = base64.b64encode(parts[unquote(href[4:])]).decode()
+    return root

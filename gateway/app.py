@@ -23,7 +23,7 @@ from gateway import faults
 from gateway import history
 from gateway.config import CONTRACT_DIRS, ROOT, Settings
 from gateway.pipeline import Pipeline
-from gateway.transport import mtom
+from gateway.transport import mtom, mtom_answer
 
 log = logging.getLogger("gateway.app")
 
@@ -119,7 +119,7 @@ class GatewayApp:
             response = self.pipeline.handle(message.envelope, mtom=message)
         finally:
             message.cleanup()  # kept files were moved away; the rest are discarded
-        return _reply(start_response, response.status, response.content_type, response.body)
+        return self._answer(start_response, response)
 
     def _contract(self, start_response, kind: str, name: str):
         body = self.contract.get((kind, name)) if _SAFE_NAME.match(name) else None
@@ -154,8 +154,18 @@ class GatewayApp:
             body = _read_body(environ, self.settings.max_body_bytes)
         except faults.GatewayFault as fault:
             return _reply(start_response, *faults.render(fault, version))
-        response = self.pipeline.handle(body)
-        return _reply(start_response, response.status, response.content_type, response.body)
+        return self._answer(start_response, self.pipeline.handle(body))
+
+    @staticmethod
+    def _answer(start_response, response):
+        """The pipeline's answer; with parts, as MTOM (files streamed from the store)."""
+        if not response.parts:
+            return _reply(start_response, response.status, response.content_type, response.body)
+        content_type, length, chunks = mtom_answer.multipart(response.body, response.soap_version,
+                                                             response.parts)
+        start_response(f"{response.status} {_REASONS.get(response.status, '')}",
+                       [("Content-Type", content_type), ("Content-Length", str(length))])
+        return chunks
 
 
 def _declared_length(environ: dict, limit: int) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+from xml.sax.saxutils import escape
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,9 +15,12 @@ from envelopes import ns
 from gateway import faults
 from gateway.config import Settings
 from gateway.storage.schema import attachments as table
+from gateway.transport.mtom_answer import OutgoingPart, content_id
 from gateway.transport.xop import ReceivedAttachment
 
 B = ns.SMEV_BASIC
+XOP = "http://www.w3.org/2004/08/xop/include"
+_QUOTE = {'"': "&quot;"}
 
 
 def check_quota(conn: Connection, settings: Settings, sender: str, incoming: int,
@@ -65,16 +69,29 @@ def keep(conn: Connection, settings: Settings, message_id: str, sender: str,
         _fsync_dir(directory)
 
 
-def content_list(conn: Connection, settings: Settings, message_id: str) -> bytes | None:
-    """``b:AttachmentContentList`` with the message's files inline (base64), or None."""
-    rows = conn.execute(select(table.c.attachment_id, table.c.sha256)
+def content_list(conn: Connection, settings: Settings, message_id: str, *, as_parts: bool = False
+                 ) -> tuple[bytes | None, tuple[OutgoingPart, ...]]:
+    """``b:AttachmentContentList`` for the message's files (None if it has none) and the parts.
+
+    Inline (``as_parts`` False): each ``b:Content`` holds the file in base64, no parts. As MTOM
+    parts: each ``b:Content`` holds an ``xop:Include`` naming its part; the files are streamed
+    from the store when the answer is sent."""
+    rows = conn.execute(select(table.c.attachment_id, table.c.sha256, table.c.mime_type, table.c.size)
                         .where(table.c.message_id == message_id).order_by(table.c.id)).all()
     if not rows:
-        return None
+        return None, ()
     out = [f'<b:AttachmentContentList xmlns:b="{B}">'.encode()]
-    for attachment_id, sha256 in rows:
-        data = (settings.attachments_dir / sha256).read_bytes()
-        out.append(b"<b:AttachmentContent><b:Id>" + attachment_id.encode() + b"</b:Id><b:Content>"
-                   + base64.b64encode(data) + b"</b:Content></b:AttachmentContent>")
+    parts = []
+    for index, (attachment_id, sha256, mime_type, size) in enumerate(rows):
+        path = settings.attachments_dir / sha256
+        if as_parts:
+            part = OutgoingPart(content_id(message_id, index), mime_type, path, size)
+            parts.append(part)
+            content = (f'<xop:Include xmlns:xop="{XOP}" href="{escape(part.href, _QUOTE)}"/>'
+                       .encode())
+        else:
+            content = base64.b64encode(path.read_bytes())
+        out.append(b"<b:AttachmentContent><b:Id>" + escape(attachment_id).encode() + b"</b:Id><b:Content>"
+                   + content + b"</b:Content></b:AttachmentContent>")
     out.append(b"</b:AttachmentContentList>")
-    return b"".join(out)
+    return b"".join(out), tuple(parts)

@@ -44,6 +44,7 @@ class Settings:
     # attachments (MTOM/XOP parts or inline base64)
     max_attachment_bytes: int = 100 * 1024 * 1024  # per message: AttachmentSizeLimitExceeded
     max_attachment_parts: int = 100
+    attachment_delivery: str = "mtom"  # how GetRequest/GetResponse deliver files: mtom | inline
     attachment_quota_bytes_per_day: int = 10 * 1024 ** 3  # per sender: QuoteLimitExceeded
 
     # message identity
@@ -137,4 +138,7 @@ class Settings:
             raise ValueError(f"GATEWAY_REVOCATION must be hard-fail, soft-fail or off, not {settings.revocation!r}")
         if settings.receipt_profile not in ("smev", "w3c"):
             raise ValueError(f"GATEWAY_RECEIPT_PROFILE must be smev or w3c, not {settings.receipt_profile!r}")
+        if settings.attachment_delivery not in ("mtom", "inline"):
+            raise ValueError("GATEWAY_ATTACHMENT_DELIVERY must be mtom or inline, not "
+                             f"{settings.attachment_delivery!r}")
         return settings

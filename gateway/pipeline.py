@@ -27,6 +27,7 @@ from gateway.storage import journal
 from gateway.storage.db import write_transaction
 from gateway.route import Router
 from gateway.validate import SchemaSet, raise_if_invalid, register_prefix
+from gateway.transport.mtom_answer import MtomAnswer, OutgoingPart
 from gateway.verify import VerifiedCaller, Verifier
 
 log = logging.getLogger("gateway.pipeline")
@@ -40,6 +41,10 @@ class Response:
     status: int
     content_type: str
     body: bytes
+    #: MTOM parts of the answer (files delivered by GetRequest/GetResponse); ``body`` is then the
+    #: root part and ``gateway.app`` sends them as multipart/related
+    parts: tuple[OutgoingPart, ...] = ()
+    soap_version: str = faults.SOAP11
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +122,7 @@ class Services:
                 f"{now.isoformat()}", code="STALE_TIMESTAMP")
 
 
-Operation = Callable[[Services, ParsedEnvelope, bytes], bytes]
+Operation = Callable[[Services, ParsedEnvelope, bytes], "bytes | MtomAnswer"]
 
 
 class Pipeline:
@@ -149,6 +154,9 @@ class Pipeline:
                 payload = operation(self.services, envelope, body, mtom=mtom)
             else:
                 payload = operation(self.services, envelope, body)
+            if isinstance(payload, MtomAnswer):
+                return Response(200, faults.CONTENT_TYPES[soap_version],
+                                wrap(payload.body, soap_version), payload.parts, soap_version)
             return Response(200, faults.CONTENT_TYPES[soap_version], wrap(payload, soap_version))
         except GatewayFault as exc:
             log.info("fault %s/%s: %s", exc.element, exc.code, exc.description)

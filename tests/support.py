@@ -6,6 +6,7 @@ from lxml import etree
 
 from envelopes import ns
 from envelopes.client import parse_fault
+from envelopes.mtom import answer_root
 from signing.xmldsig import verify_detached
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
@@ -13,8 +14,9 @@ SOAP11 = {"Content-Type": "text/xml; charset=utf-8"}
 
 
 def post(url: str, body: bytes):
+    """The reply and its envelope (an MTOM answer's parts inlined: envelopes.mtom.answer_root)."""
     reply = requests.post(url, data=body, headers=SOAP11, timeout=30)
-    return reply, etree.fromstring(reply.content)
+    return reply, answer_root(reply.headers.get("Content-Type", ""), reply.content)
 
 
 def ok(url: str, body: bytes) -> etree._Element:

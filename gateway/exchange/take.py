@@ -20,6 +20,7 @@ from gateway.participants import SERVE
 from gateway.pipeline import Services
 from gateway.storage.db import write_transaction
 from gateway.storage.schema import messages, queue_items
+from gateway.transport.mtom_answer import MtomAnswer
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
 
@@ -50,8 +51,10 @@ def _take(svc: Services, envelope: ParsedEnvelope, raw: bytes, kind: str, answer
         if body is not None and body.startswith(delivery.PENDING):
             body = delivery.sign_pending(body, svc.signer)  # once: redeliveries are byte-identical
             conn.execute(update(queue_items).where(queue_items.c.id == item.id).values(body=body))
+        parts = ()
         if item is not None:
-            files = attachments.content_list(conn, svc.settings, item.message_id)
+            files, parts = attachments.content_list(conn, settings, item.message_id,
+                                                    as_parts=settings.attachment_delivery == "mtom")
             if files:  # outside the signed Request/Response, before the SMEVSignature
                 body = delivery.with_attachments(body, files)
         reply = delivery.wrap_operation(answer, body)
@@ -59,7 +62,7 @@ def _take(svc: Services, envelope: ParsedEnvelope, raw: bytes, kind: str, answer
                     message_id=item.message_id if item else None,
                     delivered=item.message_id if item else None,
                     delivery=item.deliveries if item else None)
-    return reply
+    return MtomAnswer(reply, parts) if parts else reply
 
 
 def _tell_consumer(svc: Services, conn, message_id: str, now) -> None:

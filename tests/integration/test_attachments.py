@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import io
 import os
+import time
 import uuid
+from urllib.parse import unquote
 
 import pytest
 import requests
@@ -23,6 +26,7 @@ from gateway.storage.schema import attachments
 from support import T, B, ok, taken
 
 NS = "urn://test/documents/1.0"
+XOP = "http://www.w3.org/2004/08/xop/include"
 
 
 def payload():
@@ -47,7 +51,8 @@ def url(demo_settings, engine, archive):
     from gateway.wiring import build_app
 
     settings = dataclasses.replace(demo_settings, max_attachment_bytes=3 * 1024 * 1024,
-                                   attachment_quota_bytes_per_day=8 * 1024 * 1024)
+                                   attachment_quota_bytes_per_day=8 * 1024 * 1024,
+                                   visibility_timeout_seconds=1)
     server, base = serve_wsgi(build_app(settings, engine=engine))
     yield f"{base}/ws"
     server.shutdown()
@@ -138,3 +143,75 @@ def test_daily_quota(url, demo_settings, engine):
     f = fault_of(url, *send_request_with_files(payload(), chunk, issued.private_key,
                                                issued.certificate, extra_certificates=chain))
     assert f.element == "QuoteLimitExceeded"
+
+
+def _get_request_raw(url, archive):
+    ak, ac, achain = archive
+    body = build.get_request(ak, ac, extra_certificates=achain)
+    return requests.post(url, data=body, headers={"Content-Type": "text/xml; charset=utf-8"}, timeout=60)
+
+
+def _drain(url, archive):
+    ak, ac, achain = archive
+    while (got := taken(ok(url, build.get_request(ak, ac, extra_certificates=achain)), "Request")):
+        ok(url, build.ack(got[1].findtext(f"{{{T}}}MessageID"), ak, ac, extra_certificates=achain))
+
+
+def _send_files(url, demo_client):
+    key, cert, chain = demo_client
+    message_id = build.new_message_id()
+    reply, _ = post(url, *send_request_with_files(payload(), FILES, key, cert, extra_certificates=chain,
+                                                  message_id=message_id))
+    assert reply.status_code == 200, reply.text[:500]
+    return message_id
+
+
+def test_files_are_delivered_as_mtom_parts_and_again_the_same_way(url, demo_client, archive, tmp_path):
+    """GetRequest answers with multipart/related: the envelope names each part with xop:Include,
+    the parts hold the files' bytes as sent, the length is declared. Read back with the gateway's
+    own strict MTOM reader. A redelivery (no Ack) carries the same envelope and Content-IDs."""
+    from gateway.transport.mtom import parse_mtom
+
+    _drain(url, archive)
+    message_id = _send_files(url, demo_client)
+    envelopes = []
+    for _ in range(2):
+        reply = _get_request_raw(url, archive)
+        assert reply.status_code == 200 and reply.headers["Content-Type"].startswith("multipart/related")
+        assert 'start-info="text/xml"' in reply.headers["Content-Type"]
+        assert int(reply.headers["Content-Length"]) == len(reply.content)
+        message = parse_mtom(io.BytesIO(reply.content), reply.headers["Content-Type"], len(reply.content),
+                             max_envelope_bytes=10 ** 7, max_attachment_bytes=10 ** 8, max_parts=10,
+                             spool_dir=tmp_path)
+        try:
+            root = etree.fromstring(message.envelope)
+            taken(root, "Request")  # both signatures verify with the parts outside them
+            contents = root.findall(f".//{{{B}}}AttachmentContent")
+            hrefs = [c.find(f"{{{B}}}Content/{{{XOP}}}Include").get("href") for c in contents]
+            got = {c.findtext(f"{{{B}}}Id"): message.parts[unquote(h[4:])].path.read_bytes()
+                   for c, h in zip(contents, hrefs)}
+            assert got == {f.attachment_id: f.data for f in FILES}
+            assert root.findtext(f".//{{{T}}}MessageID") == message_id
+            envelopes.append(message.envelope)
+        finally:
+            message.cleanup()
+        time.sleep(1.1)  # the visibility timeout below passes
+    assert envelopes[0] == envelopes[1]
+
+
+def test_inline_delivery_can_be_configured(demo_settings, engine, demo_client, archive):
+    from gateway.wiring import build_app
+
+    settings = dataclasses.replace(demo_settings, attachment_delivery="inline")
+    server, base = serve_wsgi(build_app(settings, engine=engine))
+    try:
+        url = f"{base}/ws"
+        _drain(url, archive)
+        _send_files(url, demo_client)
+        reply = _get_request_raw(url, archive)
+        assert reply.headers["Content-Type"].startswith("text/xml")
+        root = etree.fromstring(reply.content)
+        assert {c.findtext(f"{{{B}}}Id"): base64.b64decode(c.findtext(f"{{{B}}}Content"))
+                for c in root.iter(f"{{{B}}}AttachmentContent")} == {f.attachment_id: f.data for f in FILES}
+    finally:
+        server.shutdown()

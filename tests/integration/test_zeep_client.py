@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import requests
 from lxml import etree
 from zeep import Client, Plugin
 from zeep.exceptions import Fault
@@ -45,7 +46,7 @@ class SigningPlugin(Plugin):
 
 class RawReply(Plugin):
     def ingress(self, envelope, http_headers, operation):
-        self.last = envelope
+        self.last, self.headers = envelope, http_headers
         return envelope, http_headers
 
 
@@ -126,3 +127,37 @@ def test_zeep_calls_every_operation(gateway_url, demo_client):
                                                 "RootElementLocalName": "X", "Timestamp": now},
                            CallerInformationSystemSignature=placeholder)
     assert etree.QName(err.value.detail[0]).localname == "UnknownMessageType"
+
+
+def test_zeep_takes_a_request_with_files_delivered_as_mtom(gateway_url, demo_settings, engine, demo_client):
+    """A provider on zeep: GetRequest's answer is multipart/related with the files as XOP parts;
+    zeep resolves them and hands over each file's bytes."""
+    import os
+    from datetime import datetime, timezone
+
+    from envelopes.mtom import File, send_request_with_files
+    from gateway.participants import SEND, SERVE, add_system, grant
+    from gateway.setup import open_pki
+
+    namespace = f"urn://test/zeep-files/{uuid.uuid4().hex[:8]}"
+    pki = open_pki(demo_settings)
+    issued = pki.issue(f"zeep-provider-{uuid.uuid4().hex[:6]}", common_name="ZEEPPROV", key_type="ec-p256")
+    add_system(engine, "ZEEPPROV", "zeep provider", [issued.certificate])
+    grant(engine, "ZEEPPROV", SERVE, namespace)
+    grant(engine, "ROMASHKA", SEND, namespace)
+    files = [File("a1", "application/pdf", os.urandom(70_000)), File("a2", "text/plain", b"hello")]
+    payload = etree.Element(f"{{{namespace}}}Files")
+    content_type, body = send_request_with_files(payload, files, *demo_client[:2],
+                                                 extra_certificates=demo_client[2])
+    sent = requests.post(gateway_url, data=body, headers={"Content-Type": content_type}, timeout=30)
+    assert sent.status_code == 200, sent.text[:500]
+
+    client, raw = _client(gateway_url, (issued.private_key, issued.certificate, tuple(pki.intermediates())))
+    service = client.create_service(BINDING, gateway_url)
+    got = service.GetRequest(MessageTypeSelector={"Id": "SEL", "NamespaceURI": namespace,
+                                                  "RootElementLocalName": "Files",
+                                                  "Timestamp": datetime.now(timezone.utc)},
+                             CallerInformationSystemSignature={"_value_1": etree.Element(f"{{{ns.DS}}}Signature")})
+    assert raw.headers["Content-Type"].startswith("multipart/related")
+    contents = got.AttachmentContentList.AttachmentContent  # beside Request, outside its signature
+    assert {c.Id: c.Content for c in contents} == {f.attachment_id: f.data for f in files}

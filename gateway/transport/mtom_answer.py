@@ -1,0 +1,84 @@
+"""MTOM/XOP answers: a GetRequest/GetResponse answer whose attachments travel as MIME parts.
+
+The files are streamed from the attachment store in chunks, never loaded whole, and the total
+length is known in advance, so the answer carries a Content-Length. Content-IDs are derived from
+the message and the file's position, so a redelivery names its parts the same way.
+"""
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import quote
+
+from gateway.faults import SOAP11
+
+CHUNK = 256 * 1024
+ROOT_ID = "root.message@smev-gateway"
+_START_INFO = {SOAP11: "text/xml", "1.2": "application/soap+xml"}
+
+
+@dataclasses.dataclass(frozen=True)
+class OutgoingPart:
+    content_id: str  # without angle brackets
+    content_type: str
+    path: Path
+    size: int
+
+    @property
+    def href(self) -> str:
+        """The ``xop:Include/@href`` naming this part (RFC 2392: cid URL, %-escaped)."""
+        return "cid:" + quote(self.content_id, safe="@.-_")
+
+
+@dataclasses.dataclass(frozen=True)
+class MtomAnswer:
+    """What an operation returns when its answer carries parts: the body element (with
+    ``xop:Include``s where the contents go) and the parts."""
+
+    body: bytes
+    parts: tuple[OutgoingPart, ...]
+
+
+def content_id(message_id: str, index: int) -> str:
+    return f"{index}.{uuid.uuid5(uuid.NAMESPACE_URL, message_id).hex}@smev-gateway"
+
+
+def multipart(envelope: bytes, soap_version: str,
+              parts: tuple[OutgoingPart, ...]) -> tuple[str, int, Iterator[bytes]]:
+    """(Content-Type, Content-Length, the body's chunks) of an MTOM answer. A file that is not
+    in the store as recorded raises here, before anything is sent (the message stays in its
+    queue and is delivered again after the visibility timeout)."""
+    for part in parts:
+        if part.path.stat().st_size != part.size:
+            raise OSError(f"attachment {part.path.name} is not {part.size} bytes in the store")
+    boundary = f"uuid:{uuid.uuid4()}"
+    start_info = _START_INFO[soap_version]
+    heads = [(f"--{boundary}\r\nContent-Type: application/xop+xml; charset=UTF-8; "
+              f'type="{start_info}"\r\nContent-Transfer-Encoding: binary\r\n'
+              f"Content-ID: <{ROOT_ID}>\r\n\r\n").encode()]
+    for part in parts:
+        heads.append((f"\r\n--{boundary}\r\nContent-Type: {part.content_type}\r\n"
+                      f"Content-Transfer-Encoding: binary\r\nContent-ID: <{part.content_id}>\r\n\r\n")
+                     .encode())
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    length = sum(map(len, heads)) + len(envelope) + sum(p.size for p in parts) + len(tail)
+    content_type = (f'multipart/related; type="application/xop+xml"; boundary="{boundary}"; '
+                    f'start="<{ROOT_ID}>"; start-info="{start_info}"')
+
+    def chunks() -> Iterator[bytes]:
+        yield heads[0]
+        yield envelope
+        for head, part in zip(heads[1:], parts):
+            yield head
+            sent = 0
+            with open(part.path, "rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    sent += len(chunk)
+                    yield chunk
+            if sent != part.size:  # the store changed under us: never send a wrong length
+                raise OSError(f"attachment {part.path.name} is {sent} bytes, not {part.size}")
+        yield tail
+
+    return content_type, length, chunks()
