@@ -33,6 +33,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 4
+    threads: int = 1  # per worker; more than 1: gunicorn's gthread workers (slow clients hold a thread, not a process)
     public_url: str = ""  # empty: http://host:port
 
     # transport and parsing limits

@@ -28,7 +28,10 @@ def serve(settings: Settings, *, workers: int | None = None) -> None:
     options = {
         "bind": f"{settings.host}:{settings.port}",
         "workers": workers or settings.workers,
-        "worker_class": "sync",
+        # sync workers cost the least CPU per request (make bench); a slow client holds a whole
+        # worker, so face the internet behind a buffering proxy or set GATEWAY_THREADS > 1
+        "worker_class": "gthread" if settings.threads > 1 else "sync",
+        "threads": max(1, settings.threads),
         "timeout": 60,
         "graceful_timeout": 20,
         "accesslog": os.environ.get("GATEWAY_ACCESS_LOG") or None,

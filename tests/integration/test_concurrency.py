@@ -22,15 +22,15 @@ from support import T, ok
 NS = "urn://test/concurrency/1.0"
 
 
-@pytest.fixture(scope="module")
-def workers(demo_settings):
+def _serve(demo_settings, workers: int, **extra_env: str):
+    """``gateway serve`` (gunicorn) in a subprocess on a free port; yields its /ws URL."""
     port = free_port()
     env = dict(os.environ, GATEWAY_DATA_DIR=str(demo_settings.data_dir),
                GATEWAY_DATABASE_URL=demo_settings.resolved_database_url,
                GATEWAY_PORT=str(port), GATEWAY_CA_URL=demo_settings.ca_url,
                GATEWAY_REGISTERS_URL=demo_settings.registers_url,
-               GATEWAY_PARTICIPANTS_CACHE_SECONDS="0")
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--workers", "3"],
+               GATEWAY_PARTICIPANTS_CACHE_SECONDS="0", **extra_env)
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--workers", str(workers)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -44,9 +44,16 @@ def workers(demo_settings):
             proc.kill()
             raise RuntimeError(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:]}")
         time.sleep(0.2)
-    yield f"{url}/ws"
-    proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        yield f"{url}/ws"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def workers(demo_settings):
+    yield from _serve(demo_settings, 3)
 
 
 def test_concurrent_takers_share_the_queue_without_duplicates_or_losses(workers, demo_settings,
@@ -118,3 +125,18 @@ def test_gunicorn_takes_a_chunked_request_and_refuses_an_incomplete_one(workers,
     fault = read_answer(status, reply_headers.get("content-type", ""), reply).fault
     assert status == 400 and fault is not None, (status, reply[:800])
     assert (fault.element, fault.code) == ("InvalidContent", "INCOMPLETE_REQUEST"), fault
+
+
+def test_threaded_workers_serve_concurrent_requests(demo_settings, demo_client):
+    """GATEWAY_THREADS > 1: one gthread worker answers 12 signed requests sent at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from attacks.kit import signed_bytes
+
+    bodies = [signed_bytes(demo_client) for _ in range(12)]
+    for url in _serve(demo_settings, 1, GATEWAY_THREADS="4"):
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(lambda b: requests.post(
+                url, data=b, headers={"Content-Type": "text/xml; charset=utf-8"}, timeout=60), bodies))
+        assert [a.status_code for a in answers] == [200] * 12
+        assert all(b"requestIsQueued" in a.content for a in answers)
