@@ -211,7 +211,14 @@ def _poa_story(client, org, creds, echo):
          "(REPORTS_SUBMIT)")
     _, result = _ask(client, creds, registration(number, org, rep, ["REPORTS_SUBMIT"], today,
                                                  today + timedelta(days=365)))
-    echo(f"   power {number}: {result.findtext(f'{{{P}}}State')}")
+    if result.tag == f"{{{P}}}PowerOfAttorneyRegistered":
+        echo(f"   power {number}: registered, registration number "
+             f"{result.findtext(f'{{{P}}}RegistrationNumber')}, valid until "
+             f"{result.findtext(f'{{{P}}}ValidUntil')}")
+    else:
+        echo(f"   power {number}: rejected: " + "; ".join(
+            f"{r.findtext(f'{{{P}}}Code')} {r.findtext(f'{{{P}}}Description')}"
+            for r in result.findall(f"{{{P}}}Reason")))
     _, result = _ask(client, creds, revocation(number, org.inn, today, "поручение выполнено"))
     echo(f"11. revoked by the head: {result.findtext(f'{{{P}}}State')}")
 

@@ -11,6 +11,7 @@ DOMAIN = Domain(
     xsd="power-of-attorney-1.0.xsd",
     machine=MACHINE,
     handlers={"PowerOfAttorneyRegistration": register, "PowerOfAttorneyRevocation": revoke},
-    response_roots={"PowerOfAttorneyRegistration": frozenset({"PowerOfAttorneyResult"}),
+    response_roots={"PowerOfAttorneyRegistration": frozenset({"PowerOfAttorneyRegistered",
+                                                              "PowerOfAttorneyRejected"}),
                     "PowerOfAttorneyRevocation": frozenset({"PowerOfAttorneyResult"})},
 )

@@ -8,11 +8,14 @@ from datetime import date
 from lxml import etree
 
 from envelopes import ns
+from envelopes.payloads.ns import EMCHD
 from envelopes.payloads.poa import parse_power_of_attorney_registration, terms
 from envelopes.payloads._xml import PayloadError
 from gateway.faults import InvalidContent
+from gateway.persist import registration_number
 from gateway.poa.states import MACHINE
 from gateway.route import Decision, HandlerContext
+from gateway.validate.fields import locate
 from gateway.statemachine import IllegalTransition
 
 P = ns.POWER_OF_ATTORNEY
@@ -32,8 +35,58 @@ def _result(number: str, state: str, reasons=()) -> etree._Element:
     return result
 
 
+#: where each checked term sits, relative to the payload root, in either structure
+_E = "e:Доверенность/e:Документ/e:Довер"
+_WHERE = {
+    "simple": {"number": "p:Number", "issue_date": "p:IssueDate", "valid_until": "p:ValidUntil",
+               "principal": "p:Principal/p:INN", "ogrn": "p:Principal/p:OGRN",
+               "kpp": "p:Principal/p:KPP", "head": "p:Principal/p:HeadINN",
+               "representative": "p:Representative/p:INN", "snils": "p:Representative/p:SNILS"},
+    "emchd": {"number": f"{_E}/e:СвДов/@НомДовер", "issue_date": f"{_E}/e:СвДов/@ДатаВыдДовер",
+              "valid_until": f"{_E}/e:СвДов/@СрокДейст",
+              "principal": f"{_E}/e:СвДоверит/e:Доверит/e:РосОргДовер/e:СвРосОрг/@ИННЮЛ",
+              "ogrn": f"{_E}/e:СвДоверит/e:Доверит/e:РосОргДовер/e:СвРосОрг/@ОГРН",
+              "kpp": f"{_E}/e:СвДоверит/e:Доверит/e:РосОргДовер/e:СвРосОрг/@КПП",
+              "head": f"{_E}/e:СвДоверит/e:Доверит/e:РосОргДовер/e:ЛицоБезДов/e:СвФЛ/@ИННФЛ",
+              "representative": f"{_E}/e:СвУпПред/e:Пред/e:СведФизЛ/@ИННФЛ",
+              "snils": f"{_E}/e:СвУпПред/e:Пред/e:СведФизЛ/@СНИЛС"},
+}
+_NS = {"p": P, "e": EMCHD}
+
+
+def _xpath_of(payload: etree._Element, term: str | None) -> str | None:
+    """The readable XPath of ``term`` in this payload (None if it cannot be found)."""
+    if term is None:
+        return None
+    structure = "emchd" if payload.find(f"{{{EMCHD}}}Доверенность") is not None else "simple"
+    found = payload.xpath(_WHERE[structure][term], namespaces=_NS)
+    return locate(found[0])[1] if found else None
+
+
+def _rejected(payload: etree._Element, number: str, reasons) -> etree._Element:
+    rejected = etree.Element(ns.q(P, "PowerOfAttorneyRejected"), nsmap={None: P})
+    etree.SubElement(rejected, ns.q(P, "Number")).text = number
+    for code, description, term in reasons:
+        reason = etree.SubElement(rejected, ns.q(P, "Reason"))
+        etree.SubElement(reason, ns.q(P, "Code")).text = code
+        etree.SubElement(reason, ns.q(P, "Description")).text = description[:1000]
+        xpath = _xpath_of(payload, term)
+        if xpath:
+            etree.SubElement(reason, ns.q(P, "XPath")).text = xpath
+    return rejected
+
+
+def _registered(number: str, registration: str, at, until: date) -> etree._Element:
+    registered = etree.Element(ns.q(P, "PowerOfAttorneyRegistered"), nsmap={None: P})
+    for tag, value in (("Number", number), ("RegistrationNumber", registration),
+                       ("RegisteredAt", at.isoformat()), ("ValidUntil", until.isoformat())):
+        etree.SubElement(registered, ns.q(P, tag)).text = value
+    return registered
+
+
 def register(ctx: HandlerContext) -> Decision:
-    """The simple structure or an embedded EMCHD_1 document: the same terms are checked."""
+    """The simple structure or an embedded EMCHD_1 document: the same terms are checked, and
+    every failed check is reported with a code, a sentence and the XPath of the term."""
     try:
         t = terms(parse_power_of_attorney_registration(ctx.payload).document)
     except PayloadError as exc:
@@ -41,30 +94,37 @@ def register(ctx: HandlerContext) -> Decision:
     number, principal_inn = t.number, t.principal.inn
     head_inn, rep_inn = t.principal.head_inn, t.representative.inn
     issued, until = t.issue_date, t.valid_until
-    reasons = []
+    reasons: list[tuple[str, str, str | None]] = []
     entity = ctx.registers.legal_entity(principal_inn)
     if entity is None:
-        reasons.append(f"the principal {principal_inn} is not in ЕГРЮЛ")
+        reasons.append(("PRINCIPAL_UNKNOWN", f"the principal {principal_inn} is not in ЕГРЮЛ",
+                        "principal"))
     else:
         if entity.status != "active":
-            reasons.append(f"the principal is {entity.status} in ЕГРЮЛ")
-        for field, submitted, register in (("ОГРН", t.principal.ogrn, entity.ogrn),
-                                           ("КПП", t.principal.kpp or "", entity.kpp),
-                                           ("HeadINN", head_inn, entity.head.inn)):
+            reasons.append(("PRINCIPAL_NOT_ACTIVE", f"the principal is {entity.status} in ЕГРЮЛ",
+                            "principal"))
+        for term, field, submitted, register in (("ogrn", "ОГРН", t.principal.ogrn, entity.ogrn),
+                                                 ("kpp", "КПП", t.principal.kpp or "", entity.kpp),
+                                                 ("head", "HeadINN", head_inn, entity.head.inn)):
             if submitted != register:
-                reasons.append(f"Principal/{field} {submitted} is not {register} as in ЕГРЮЛ")
+                reasons.append((f"PRINCIPAL_{term.upper()}_MISMATCH",
+                                f"Principal/{field} {submitted} is not {register} as in ЕГРЮЛ", term))
     if getattr(ctx.acting_person, "inn", None) != head_inn:
-        reasons.append("a power of attorney must be signed by the principal's head "
-                       "(the envelope's or a PersonalSignature over the document)")
+        reasons.append(("NOT_SIGNED_BY_HEAD", "a power of attorney must be signed by the "
+                        "principal's head (the envelope's or a PersonalSignature over the document)",
+                        "head"))
     person = ctx.registers.person(rep_inn)
     if person is None:
-        reasons.append(f"the representative {rep_inn} is not in the persons register")
+        reasons.append(("REPRESENTATIVE_UNKNOWN",
+                        f"the representative {rep_inn} is not in the persons register", "representative"))
     elif person.snils != t.representative.snils:
-        reasons.append("Representative/SNILS does not match the persons register")
+        reasons.append(("SNILS_MISMATCH", "Representative/SNILS does not match the persons register",
+                        "snils"))
     if until < issued or until < ctx.now.date():
-        reasons.append(f"ValidUntil {until} is before the issue date or already past")
+        reasons.append(("VALIDITY_ENDED", f"ValidUntil {until} is before the issue date or already past",
+                        "valid_until"))
     if issued > ctx.now.date():
-        reasons.append(f"IssueDate {issued} is in the future")
+        reasons.append(("ISSUED_IN_FUTURE", f"IssueDate {issued} is in the future", "issue_date"))
     if not reasons and not ctx.test_message:
         record = {"number": number, "issued_on": issued.isoformat(), "valid_until": until.isoformat(),
                   "principal": {"inn": principal_inn, "ogrn": t.principal.ogrn,
@@ -80,10 +140,13 @@ def register(ctx: HandlerContext) -> Decision:
                                          existing.powers) == (principal_inn, rep_inn,
                                                               frozenset(record["powers"]))
         if not created and not same:  # a repeat of this very POA is fine (idempotent)
-            reasons.append(f"another power of attorney is registered under {number}")
+            reasons.append(("NUMBER_TAKEN", f"another power of attorney is registered under {number}",
+                            "number"))
     event = "checks_failed" if reasons else "checks_passed"
     state = MACHINE.next(None, event)
-    return Decision("power-of-attorney", principal_inn, state, response=_result(number, state, reasons))
+    answer = (_rejected(ctx.payload, number, reasons) if reasons else
+              _registered(number, registration_number(ctx.now, ctx.message_id), ctx.now, until))
+    return Decision("power-of-attorney", principal_inn, state, response=answer)
 
 
 def revoke(ctx: HandlerContext) -> Decision:

@@ -9,7 +9,7 @@ from envelopes.payloads.identifiers import NAMESPACES as IDENTIFIER_NAMESPACES
 from gateway.faults import ValidationIssue
 from gateway.validate import column_of, identifiers, readable_xpath
 
-__all__ = ["field_rule_issues"]
+__all__ = ["field_rule_issues", "locate"]
 
 
 def field_rule_issues(payload: etree._Element, raw: bytes | None = None) -> list[ValidationIssue]:
@@ -29,7 +29,7 @@ def field_rule_issues(payload: etree._Element, raw: bytes | None = None) -> list
         for combo in combos:
             problem = getattr(identifiers, field.rule)(*[_value(n) for n in combo])
             if problem:
-                element, where = _located(combo[0])
+                element, where = locate(combo[0])
                 issues.append(ValidationIssue("FIELD_RULE", f"{field.name}: {problem}", where,
                                             element.sourceline, column_of(raw, element)))
     return issues
@@ -49,7 +49,7 @@ def _value(node) -> str:
     return (node if isinstance(node, str) else node.text or "").strip()
 
 
-def _located(node) -> tuple[etree._Element, str]:
+def locate(node) -> tuple[etree._Element, str]:
     """The element holding ``node`` and the readable XPath of ``node`` itself."""
     if isinstance(node, str):  # an attribute value (lxml smart string)
         element = node.getparent()

@@ -17,7 +17,7 @@ from envelopes.poa import Representative, registration, revocation
 from envelopes.registration import registration_request
 from gateway.participants import add_system
 from gateway.setup import open_pki
-from gateway.storage.schema import messages
+from gateway.storage.schema import applications, messages
 from registry_stubs.registers import FIXTURES
 from support import T, fault, ok, taken
 
@@ -32,6 +32,21 @@ def answer(url, key, cert, kw, message_id, tag):
         if inner.findtext(f"{{{T}}}OriginalMessageId") == message_id:
             return data.find(f".//{tag}")
     raise AssertionError("no answer")
+
+
+def outcome(url, key, cert, kw, message_id):
+    """The answer to a registration: PowerOfAttorneyRegistered or PowerOfAttorneyRejected."""
+    for _ in range(100):
+        inner, data = taken(ok(url, build.get_response(key, cert, **kw)), "Response")
+        ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
+        if inner.findtext(f"{{{T}}}OriginalMessageId") == message_id:
+            return data.find(f"{{{ns.SMEV_BASIC}}}MessagePrimaryContent")[0]
+    raise AssertionError("no answer")
+
+
+def reasons(rejected):
+    return {r.findtext(f"{{{P}}}Code"): (r.findtext(f"{{{P}}}Description"), r.findtext(f"{{{P}}}XPath"))
+            for r in rejected.findall(f"{{{P}}}Reason")}
 
 
 def persons():
@@ -64,8 +79,14 @@ def test_register_act_revoke_refuse(gateway_url, demo_settings, engine, head):
     ok(gateway_url, build.send_request(
         registration(number, ROMASHKA, rep, ["REGISTRATION_CHANGE"], TODAY, TODAY + timedelta(days=90)),
         hk, hc, message_id=message_id, **hkw))
-    result = answer(gateway_url, hk, hc, hkw, message_id, f"{{{P}}}PowerOfAttorneyResult")
-    assert result.findtext(f"{{{P}}}State") == "registered", [r.text for r in result.findall(f"{{{P}}}Reason")]
+    result = outcome(gateway_url, hk, hc, hkw, message_id)
+    assert result.tag == f"{{{P}}}PowerOfAttorneyRegistered", reasons(result)
+    assert result.findtext(f"{{{P}}}Number") == number
+    assert result.findtext(f"{{{P}}}ValidUntil") == (TODAY + timedelta(days=90)).isoformat()
+    with engine.connect() as conn:  # the registration number is the one the history shows
+        assert conn.execute(select(applications.c.state).where(
+            applications.c.registration_number == result.findtext(f"{{{P}}}RegistrationNumber"))
+        ).scalar_one() == "registered"
 
     rk, rc, rkw = representative_credentials(demo_settings, engine, person)
     with_power = dataclasses.replace(ROMASHKA, power_of_attorney=number)
@@ -109,9 +130,11 @@ def test_a_power_not_signed_by_the_head_is_rejected(gateway_url, demo_settings, 
     ok(gateway_url, build.send_request(
         registration(number, ROMASHKA, rep, ["REPORTS_SUBMIT"], TODAY, TODAY + timedelta(days=9)),
         rk, rc, message_id=message_id, **rkw))  # a representative tries to empower himself
-    result = answer(gateway_url, rk, rc, rkw, message_id, f"{{{P}}}PowerOfAttorneyResult")
-    assert result.findtext(f"{{{P}}}State") == "rejected"
-    assert any("signed by the principal's head" in r.text for r in result.findall(f"{{{P}}}Reason"))
+    result = outcome(gateway_url, rk, rc, rkw, message_id)
+    assert result.tag == f"{{{P}}}PowerOfAttorneyRejected"
+    description, xpath = reasons(result)["NOT_SIGNED_BY_HEAD"]
+    assert "signed by the principal's head" in description
+    assert xpath.endswith("/poa:PowerOfAttorneyRegistration/poa:Principal/poa:HeadINN"), xpath
 
 
 def test_the_heads_personal_signature_over_the_document_suffices(gateway_url, demo_settings, engine,
@@ -134,14 +157,14 @@ def test_the_heads_personal_signature_over_the_document_suffices(gateway_url, de
 
     unsigned_id = build.new_message_id()
     ok(gateway_url, build.send_request(document(), sk, sc, message_id=unsigned_id, **skw))
-    result = answer(gateway_url, sk, sc, skw, unsigned_id, f"{{{P}}}PowerOfAttorneyResult")
-    assert result.findtext(f"{{{P}}}State") == "rejected"  # the system is not the head
+    result = outcome(gateway_url, sk, sc, skw, unsigned_id)
+    assert set(reasons(result)) == {"NOT_SIGNED_BY_HEAD"}  # the system is not the head
 
     signed_id = build.new_message_id()
     ok(gateway_url, build.send_request(document(), sk, sc, message_id=signed_id,
                                        personal_signer=demo_client, **skw))
-    result = answer(gateway_url, sk, sc, skw, signed_id, f"{{{P}}}PowerOfAttorneyResult")
-    assert result.findtext(f"{{{P}}}State") == "registered"
+    result = outcome(gateway_url, sk, sc, skw, signed_id)
+    assert result.tag == f"{{{P}}}PowerOfAttorneyRegistered", reasons(result)
 
     tampered = etree.fromstring(build.send_request(document(), sk, sc, personal_signer=demo_client, **skw))
     tampered.find(f".//{{{P}}}Power").text = "REGISTRATION_CHANGE"  # not what the head signed
@@ -176,11 +199,11 @@ def test_the_emchd_1_samples_register_as_they_are(gateway_url, demo_settings, sa
     request.append(document)
     message_id = build.new_message_id()
     ok(gateway_url, build.send_request(request, key, cert, message_id=message_id, extra_certificates=chain))
-    result = answer(gateway_url, key, cert, {"extra_certificates": chain}, message_id,
-                    f"{{{P}}}PowerOfAttorneyResult")
-    expected = "registered" if terms.valid_until >= TODAY else "rejected"
-    assert result.findtext(f"{{{P}}}State") == expected, etree_text(result)
-    if expected == "registered":
+    result = outcome(gateway_url, key, cert, {"extra_certificates": chain}, message_id)
+    if terms.valid_until < TODAY:  # the samples outlive their validity one day
+        assert set(reasons(result)) == {"VALIDITY_ENDED"}, etree_text(result)
+    else:
+        assert result.tag == f"{{{P}}}PowerOfAttorneyRegistered", etree_text(result)
         entry = Registers(demo_settings.registers_url).power_of_attorney(terms.number)
         assert (entry.principal_inn, entry.representative_inn, entry.valid_until) == \
             (terms.principal.inn, terms.representatives[0].inn, terms.valid_until)
@@ -217,8 +240,8 @@ def test_an_emchd_1_power_of_attorney_is_registered_and_used(gateway_url, demo_s
         codec.PowerOfAttorneyRegistration(_emchd_for(person, number)))
     message_id = build.new_message_id()
     ok(gateway_url, build.send_request(request, hk, hc, message_id=message_id, **hkw))
-    result = answer(gateway_url, hk, hc, hkw, message_id, f"{{{P}}}PowerOfAttorneyResult")
-    assert result.findtext(f"{{{P}}}State") == "registered", etree_text(result)
+    result = outcome(gateway_url, hk, hc, hkw, message_id)
+    assert result.tag == f"{{{P}}}PowerOfAttorneyRegistered", etree_text(result)
 
     pki = open_pki(demo_settings)
     issued = pki.issue(f"emchd-rep-{uuid.uuid4().hex[:6]}", common_name=person["last_name"],
@@ -260,3 +283,25 @@ def etree_text(element) -> str:
     from lxml import etree
 
     return etree.tostring(element, encoding="unicode")
+
+
+def test_an_emchd_1_rejection_names_each_term_by_its_attribute(gateway_url, head):
+    """Valid checksums, wrong facts: a СНИЛС that is not the persons register's and a validity
+    already over. Each reason has its code and the XPath of the EMCHD_1 attribute."""
+    from envelopes.payloads import poa as codec
+
+    hk, hc, hkw = head
+    holders = {o["head"]["inn"] for o in json.loads((FIXTURES / "legal_entities.json").read_text("utf-8"))}
+    person = dict(next(p for p in persons() if p["inn"] not in holders))
+    person["snils"] = next(p["snils"] for p in persons() if p["snils"] != person["snils"])
+    document = dataclasses.replace(_emchd_for(person, str(uuid.uuid4())),
+                                   issue_date=TODAY - timedelta(days=30), valid_until=TODAY - timedelta(days=1))
+    message_id = build.new_message_id()
+    ok(gateway_url, build.send_request(codec.build_power_of_attorney_registration(
+        codec.PowerOfAttorneyRegistration(document)), hk, hc, message_id=message_id, **hkw))
+    result = outcome(gateway_url, hk, hc, hkw, message_id)
+    assert result.tag == f"{{{P}}}PowerOfAttorneyRejected"
+    found = reasons(result)
+    assert set(found) == {"SNILS_MISMATCH", "VALIDITY_ENDED"}, found
+    assert found["SNILS_MISMATCH"][1].endswith("/e:СвУпПред/e:Пред/e:СведФизЛ/@СНИЛС")
+    assert found["VALIDITY_ENDED"][1].endswith("/e:Довер/e:СвДов/@СрокДейст")
