@@ -30,7 +30,8 @@ def _sub(parent, tag, text=None):
 
 def registration(number: str, principal: Organisation, representative: Representative,
                  powers: list[str], issued: date, valid_until: date,
-                 substitution: bool = False) -> etree._Element:
+                 substitution: bool = False, parent_number: str | None = None) -> etree._Element:
+    """``parent_number``: a substituted power (передоверие), signed by that power's representative."""
     root = etree.Element(ns.q(P, "PowerOfAttorneyRegistration"), nsmap={None: P})
     _sub(root, "Number", number)
     _sub(root, "IssueDate", issued.isoformat())
@@ -50,6 +51,8 @@ def registration(number: str, principal: Organisation, representative: Represent
     for power in powers:
         _sub(root, "Power", power)
     _sub(root, "Substitution", "true" if substitution else "false")
+    if parent_number:
+        _sub(root, "ParentNumber", parent_number)
     return root
 
 

@@ -3,7 +3,8 @@
 The organisation's head (per the legal-entity register) may do everything. Anyone else must
 name a power of attorney that is registered, of the same principal, issued to the signer,
 unrevoked, not expired TODAY (checked at use time, not only by a background job), and granting
-the operation's power. Every refusal is ``AccessDenied`` with the reason.
+the operation's power; a substituted power (передоверие) also needs every power it stems from
+to be active today. Every refusal is ``AccessDenied`` with the reason.
 """
 from __future__ import annotations
 
@@ -53,4 +54,25 @@ def authorize(ctx: HandlerContext, organisation_inn: str, power: str,
     if power not in poa.powers:
         raise AccessDenied(f"power of attorney {poa_number} does not grant {power} (it grants "
                            f"{', '.join(sorted(poa.powers))})", code="POA_INSUFFICIENT")
+    _check_parents(ctx, poa, today)
     return f"poa:{poa_number}"
+
+
+MAX_SUBSTITUTIONS = 8
+
+
+def _check_parents(ctx: HandlerContext, poa, today) -> None:
+    """A substituted power lives only as long as every power it stems from (ГК РФ ст. 188: the
+    substitution ends with the power it was issued under)."""
+    seen = {poa.number}
+    while poa.parent_number:
+        parent = ctx.registers.power_of_attorney(poa.parent_number)
+        if parent is None or parent.number in seen or len(seen) > MAX_SUBSTITUTIONS:
+            raise AccessDenied(f"power of attorney {poa.number} stems from {poa.parent_number}, "
+                               "which cannot be found", code="POA_PARENT_NOT_FOUND")
+        state = parent.state_on(today)
+        if state != "active":
+            raise AccessDenied(f"power of attorney {poa.number} was issued under {parent.number}, "
+                               f"which is {state}", code=f"POA_PARENT_{state.upper()}")
+        seen.add(parent.number)
+        poa = parent

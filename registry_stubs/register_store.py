@@ -286,6 +286,12 @@ def _power_of_attorney(body: Any, power_codes: frozenset[str]) -> Record:
         problems.append(("valid_until", "not before issued_on"))
     if not isinstance(body.get("substitution", False), bool):
         problems.append(("substitution", "true or false"))
+    parent = body.get("parent_number")
+    if parent is not None:
+        try:
+            parent = _need_uuid("parent_number", parent)
+        except InvalidInput as exc:
+            problems += exc.problems
     for field, value, check in (
             ("principal.inn", p.get("inn"), _inn_le), ("principal.ogrn", p.get("ogrn"), _ogrn),
             ("principal.kpp", p.get("kpp"), _optional(_kpp)),
@@ -307,7 +313,7 @@ def _power_of_attorney(body: Any, power_codes: frozenset[str]) -> Record:
                                                      "inn", "snils")},
             "powers": list(dict.fromkeys(powers)), "issued_on": issued_on.isoformat(),
             "valid_until": valid_until.isoformat(), "substitution": body.get("substitution", False),
-            "status": "active", "revoked_at": None}
+            "parent_number": parent, "status": "active", "revoked_at": None}
 
 
 def _licence(body: Any) -> Record:

@@ -61,6 +61,7 @@ class PowerOfAttorney:
     representative: Representative
     powers: tuple[str, ...]
     substitution: bool = False
+    parent_number: str | None = None  # a substituted power: the power it is issued under
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +99,7 @@ def build_power_of_attorney_registration(r: PowerOfAttorneyRegistration,
     x.sub(r_el, "SNILS", rep.snils)
     x.each(root, "Power", d.powers)
     x.sub(root, "Substitution", x.xs_bool(d.substitution))
+    x.sub_opt(root, "ParentNumber", d.parent_number)
     return root
 
 
@@ -116,7 +118,8 @@ def parse_power_of_attorney_registration(element: etree._Element) -> PowerOfAtto
         representative=Representative(x.text(r, "LastName"), x.text(r, "FirstName"),
                                       x.text_opt(r, "MiddleName"), x.text(r, "INN"), x.text(r, "SNILS")),
         powers=x.texts(element, "Power"),
-        substitution=x.to_bool(x.text(element, "Substitution"), "Substitution")), element.get("Id"))
+        substitution=x.to_bool(x.text(element, "Substitution"), "Substitution"),
+        parent_number=(x.text_opt(element, "ParentNumber") or "").lower() or None), element.get("Id"))
 
 
 def map_emchd_powers(powers: tuple[emchd.Power, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:

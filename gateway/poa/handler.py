@@ -41,7 +41,8 @@ _WHERE = {
     "simple": {"number": "p:Number", "issue_date": "p:IssueDate", "valid_until": "p:ValidUntil",
                "principal": "p:Principal/p:INN", "ogrn": "p:Principal/p:OGRN",
                "kpp": "p:Principal/p:KPP", "head": "p:Principal/p:HeadINN",
-               "representative": "p:Representative/p:INN", "snils": "p:Representative/p:SNILS"},
+               "representative": "p:Representative/p:INN", "snils": "p:Representative/p:SNILS",
+               "powers": "p:Power", "parent": "p:ParentNumber"},
     "emchd": {"number": f"{_E}/e:СвДов/@НомДовер", "issue_date": f"{_E}/e:СвДов/@ДатаВыдДовер",
               "valid_until": f"{_E}/e:СвДов/@СрокДейст",
               "principal": f"{_E}/e:СвДоверит/e:Доверит/e:РосОргДовер/e:СвРосОрг/@ИННЮЛ",
@@ -59,7 +60,8 @@ def _xpath_of(payload: etree._Element, term: str | None) -> str | None:
     if term is None:
         return None
     structure = "emchd" if payload.find(f"{{{EMCHD}}}Доверенность") is not None else "simple"
-    found = payload.xpath(_WHERE[structure][term], namespaces=_NS)
+    path = _WHERE[structure].get(term)
+    found = payload.xpath(path, namespaces=_NS) if path else []
     return locate(found[0])[1] if found else None
 
 
@@ -82,6 +84,37 @@ def _registered(number: str, registration: str, at, until: date) -> etree._Eleme
                        ("RegisteredAt", at.isoformat()), ("ValidUntil", until.isoformat())):
         etree.SubElement(registered, ns.q(P, tag)).text = value
     return registered
+
+
+def _substitution_reasons(ctx: HandlerContext, t) -> list[tuple[str, str, str | None]]:
+    """A substituted power (передоверие) is issued under a registered one: by its representative,
+    of the same principal, while it is active, with the right of substitution, granting no more
+    and lasting no longer than it does."""
+    parent = ctx.registers.power_of_attorney(t.parent_number)
+    if parent is None:
+        return [("PARENT_UNKNOWN", f"power of attorney {t.parent_number} is not registered", "parent")]
+    reasons = []
+    if parent.principal_inn != t.principal.inn:
+        reasons.append(("PARENT_FOREIGN", f"power of attorney {parent.number} was issued by "
+                        f"{parent.principal_inn}, not by {t.principal.inn}", "parent"))
+    state = parent.state_on(ctx.now.date())
+    if state != "active":
+        reasons.append(("PARENT_NOT_ACTIVE", f"power of attorney {parent.number} is {state}", "parent"))
+    if not (parent.substitution or "POA_SUBSTITUTE" in parent.powers):
+        reasons.append(("SUBSTITUTION_NOT_ALLOWED", f"power of attorney {parent.number} gives no "
+                        "right of substitution", "parent"))
+    if getattr(ctx.acting_person, "inn", None) != parent.representative_inn:
+        reasons.append(("NOT_SIGNED_BY_REPRESENTATIVE", "a substituted power of attorney must be signed "
+                        f"by the representative of {parent.number} ({parent.representative_inn})",
+                        "parent"))
+    extra = sorted(set(t.powers) - parent.powers)
+    if extra:
+        reasons.append(("POWERS_EXCEED_PARENT", f"{', '.join(extra)} not granted by {parent.number}",
+                        "powers"))
+    if t.valid_until > parent.valid_until:
+        reasons.append(("VALIDITY_EXCEEDS_PARENT", f"ValidUntil {t.valid_until} is after "
+                        f"{parent.valid_until}, when {parent.number} ends", "valid_until"))
+    return reasons
 
 
 def register(ctx: HandlerContext) -> Decision:
@@ -109,7 +142,9 @@ def register(ctx: HandlerContext) -> Decision:
             if submitted != register:
                 reasons.append((f"PRINCIPAL_{term.upper()}_MISMATCH",
                                 f"Principal/{field} {submitted} is not {register} as in ЕГРЮЛ", term))
-    if getattr(ctx.acting_person, "inn", None) != head_inn:
+    if t.parent_number:
+        reasons += _substitution_reasons(ctx, t)
+    elif getattr(ctx.acting_person, "inn", None) != head_inn:
         reasons.append(("NOT_SIGNED_BY_HEAD", "a power of attorney must be signed by the "
                         "principal's head (the envelope's or a PersonalSignature over the document)",
                         "head"))
@@ -134,7 +169,8 @@ def register(ctx: HandlerContext) -> Decision:
                                      "first_name": t.representative.first_name,
                                      "middle_name": t.representative.middle_name,
                                      "inn": rep_inn, "snils": t.representative.snils},
-                  "powers": list(t.powers), "substitution": t.substitution}
+                  "powers": list(t.powers), "substitution": t.substitution,
+                  "parent_number": t.parent_number}
         created, existing = ctx.registers.register_power_of_attorney(record)
         same = existing is not None and (existing.principal_inn, existing.representative_inn,
                                          existing.powers) == (principal_inn, rep_inn,

@@ -172,6 +172,7 @@ class PowerOfAttorney:
     substitution: bool = False
     status: str = "active"
     revoked_at: date | None = None
+    parent_number: str | None = None  # a substituted power (передоверие): the power it stems from
 
     @property
     def principal_inn(self) -> str:
@@ -214,14 +215,15 @@ class PowerOfAttorney:
                                   _opt_str(r, "middle_name"), _str(r, "inn"), _opt_str(r, "snils")),
                    frozenset(_codes(data, "powers")), _date(data, "issued_on"),
                    _date(data, "valid_until"), substitution, _str(data, "status"),
-                   _opt_date(data, "revoked_at"))
+                   _opt_date(data, "revoked_at"), _opt_str(data, "parent_number"))
 
     def to_json(self) -> dict[str, Any]:
         """The registration body (status and revocation are the register's to set)."""
         return {"number": self.number, "principal": dataclasses.asdict(self.principal),
                 "representative": dataclasses.asdict(self.representative),
                 "powers": sorted(self.powers), "issued_on": self.issued_on.isoformat(),
-                "valid_until": self.valid_until.isoformat(), "substitution": self.substitution}
+                "valid_until": self.valid_until.isoformat(), "substitution": self.substitution,
+                "parent_number": self.parent_number}
 
 
 @dataclasses.dataclass(frozen=True)

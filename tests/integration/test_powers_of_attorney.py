@@ -305,3 +305,59 @@ def test_an_emchd_1_rejection_names_each_term_by_its_attribute(gateway_url, head
     assert set(found) == {"SNILS_MISMATCH", "VALIDITY_ENDED"}, found
     assert found["SNILS_MISMATCH"][1].endswith("/e:СвУпПред/e:Пред/e:СведФизЛ/@СНИЛС")
     assert found["VALIDITY_ENDED"][1].endswith("/e:Довер/e:СвДов/@СрокДейст")
+
+
+def test_substitution_within_the_parent_power_and_only_while_it_lives(gateway_url, demo_settings,
+                                                                       engine, head):
+    """The head empowers A with the right of substitution; A substitutes B for part of it (signed
+    by A); B acts. More powers or a longer term than A's, or a parent without the right, are
+    rejected with coded reasons. Once the head revokes A's power, B's is refused at use."""
+    from envelopes.reporting import balance, submission
+
+    hk, hc, hkw = head
+    holders = {o["head"]["inn"] for o in json.loads((FIXTURES / "legal_entities.json").read_text("utf-8"))}
+    free = [p for p in persons() if p["inn"] not in holders]
+    a, b = free[0], free[1]
+    rep_a = Representative(a["last_name"], a["first_name"], a["middle_name"], a["inn"], a["snils"])
+    rep_b = Representative(b["last_name"], b["first_name"], b["middle_name"], b["inn"], b["snils"])
+
+    def register(document, creds):
+        key, cert, kw = creds
+        message_id = build.new_message_id()
+        ok(gateway_url, build.send_request(document, key, cert, message_id=message_id, **kw))
+        return outcome(gateway_url, key, cert, kw, message_id)
+
+    parent, plain = str(uuid.uuid4()), str(uuid.uuid4())
+    until = TODAY + timedelta(days=60)
+    assert register(registration(parent, ROMASHKA, rep_a, ["REPORTS_SUBMIT", "LICENCE_APPLY"], TODAY, until,
+                                 substitution=True), head).tag == f"{{{P}}}PowerOfAttorneyRegistered"
+    assert register(registration(plain, ROMASHKA, rep_a, ["REPORTS_SUBMIT"], TODAY, until), head).tag \
+        == f"{{{P}}}PowerOfAttorneyRegistered"
+    creds_a = representative_credentials(demo_settings, engine, a)
+
+    too_much = register(registration(str(uuid.uuid4()), ROMASHKA, rep_b, ["REPORTS_SUBMIT", "LICENCE_WITHDRAW"],
+                                     TODAY, until + timedelta(days=1), parent_number=parent), creds_a)
+    found = reasons(too_much)
+    assert set(found) == {"POWERS_EXCEED_PARENT", "VALIDITY_EXCEEDS_PARENT"}, found
+    assert found["POWERS_EXCEED_PARENT"][0] == f"LICENCE_WITHDRAW not granted by {parent}"
+    no_right = register(registration(str(uuid.uuid4()), ROMASHKA, rep_b, ["REPORTS_SUBMIT"], TODAY, until,
+                                     parent_number=plain), creds_a)
+    assert set(reasons(no_right)) == {"SUBSTITUTION_NOT_ALLOWED"}
+    by_head = register(registration(str(uuid.uuid4()), ROMASHKA, rep_b, ["REPORTS_SUBMIT"], TODAY, until,
+                                    parent_number=parent), head)
+    found = reasons(by_head)
+    assert set(found) == {"NOT_SIGNED_BY_REPRESENTATIVE"}
+    assert found["NOT_SIGNED_BY_REPRESENTATIVE"][1].endswith("/poa:PowerOfAttorneyRegistration/poa:ParentNumber")
+
+    child = str(uuid.uuid4())
+    assert register(registration(child, ROMASHKA, rep_b, ["REPORTS_SUBMIT"], TODAY, until,
+                                 parent_number=parent), creds_a).tag == f"{{{P}}}PowerOfAttorneyRegistered"
+    bk, bc, bkw = representative_credentials(demo_settings, engine, b)
+    report = submission(ROMASHKA.inn, ROMASHKA.kpp, 2018, "21", balance(1, 1, 1, 1), power_of_attorney=child)
+    ok(gateway_url, build.send_request(report, bk, bc, **bkw))
+
+    ok(gateway_url, build.send_request(revocation(parent, ROMASHKA.inn, TODAY, "отозвана"), hk, hc, **hkw))
+    again = submission(ROMASHKA.inn, ROMASHKA.kpp, 2018, "31", balance(1, 1, 1, 1), power_of_attorney=child)
+    f = fault(gateway_url, build.send_request(again, bk, bc, **bkw))
+    assert (f.element, f.code) == ("AccessDenied", "POA_PARENT_REVOKED"), f.description
+    assert parent in f.description
