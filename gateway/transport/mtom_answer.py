@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import quote
 
-from gateway.faults import SOAP11
+from gateway.faults import SOAP11, SOAP12
 
 CHUNK = 256 * 1024
 ROOT_ID = "root.message@smev-gateway"
-_START_INFO = {SOAP11: "text/xml", "1.2": "application/soap+xml"}
+_START_INFO = {SOAP11: "text/xml", SOAP12: "application/soap+xml"}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from gateway.faults import SOAP11
+from gateway.faults import SOAP11, SOAP12
 from gateway.transport.mtom import parse_mtom
 from gateway.transport.mtom_answer import OutgoingPart, content_id, multipart
 
@@ -14,6 +14,17 @@ def _part(tmp_path, name: str, data: bytes, mime="application/octet-stream", ind
     path = tmp_path / name
     path.write_bytes(data)
     return OutgoingPart(content_id("msg-1", index), mime, path, len(data))
+
+
+@pytest.mark.parametrize("version", [SOAP11, SOAP12])
+def test_the_soap_version_is_announced(tmp_path, version):
+    content_type, length, chunks = multipart(b"<x/>", version, (_part(tmp_path, "a", b"1"),))
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    message = parse_mtom(io.BytesIO(b"".join(chunks)), content_type, length, max_envelope_bytes=100,
+                         max_attachment_bytes=100, max_parts=5, spool_dir=spool)
+    assert message.soap_version == version
+    message.cleanup()
 
 
 def test_the_answer_reads_back_part_for_part(tmp_path):
