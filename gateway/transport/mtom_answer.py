@@ -7,6 +7,7 @@ the message and the file's position, so a redelivery names its parts the same wa
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -16,6 +17,7 @@ from gateway.faults import SOAP11, SOAP12
 
 CHUNK = 256 * 1024
 ROOT_ID = "root.message@smev-gateway"
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,64}")
 _START_INFO = {SOAP11: "text/xml", SOAP12: "application/soap+xml"}
 
 
@@ -59,7 +61,9 @@ def multipart(envelope: bytes, soap_version: str,
               f'type="{start_info}"\r\nContent-Transfer-Encoding: binary\r\n'
               f"Content-ID: <{ROOT_ID}>\r\n\r\n").encode()]
     for part in parts:
-        heads.append((f"\r\n--{boundary}\r\nContent-Type: {part.content_type}\r\n"
+        # the type comes from the sender's signed header (XSD pattern); never let it shape headers
+        mime = part.content_type if _MEDIA_TYPE.fullmatch(part.content_type) else "application/octet-stream"
+        heads.append((f"\r\n--{boundary}\r\nContent-Type: {mime}\r\n"
                       f"Content-Transfer-Encoding: binary\r\nContent-ID: <{part.content_id}>\r\n\r\n")
                      .encode())
     tail = f"\r\n--{boundary}--\r\n".encode()

@@ -54,3 +54,10 @@ def test_a_file_that_changed_in_the_store_fails_before_anything_is_sent(tmp_path
     part.path.write_bytes(b"1234")
     with pytest.raises(OSError):
         multipart(b"<x/>", SOAP11, (part,))
+
+
+def test_a_media_type_cannot_inject_part_headers(tmp_path):
+    part = _part(tmp_path, "a", b"1", "text/plain\r\nContent-ID: <evil@x>")
+    _, _, chunks = multipart(b"<x/>", SOAP11, (part,))
+    body = b"".join(chunks)
+    assert b"evil@x" not in body and b"Content-Type: application/octet-stream\r\n" in body
