@@ -193,10 +193,16 @@ def revoke(ctx: HandlerContext) -> Decision:
     if poa is None or poa.principal_inn != principal_inn:
         raise IllegalTransition(f"no power of attorney {number} of {principal_inn}",
                                 code="UNKNOWN_POWER_OF_ATTORNEY")
-    if entity is None or getattr(ctx.acting_person, "inn", None) != entity.head.inn:
+    signer = getattr(ctx.acting_person, "inn", None)
+    substituted_by = None
+    if poa.parent_number:  # who substituted a power may take it back (ГК РФ ст. 188)
+        parent = ctx.registers.power_of_attorney(poa.parent_number)
+        substituted_by = parent.representative_inn if parent is not None else None
+    if signer is None or signer not in {entity.head.inn if entity else None, substituted_by}:
         return Decision("power-of-attorney-revocation", principal_inn, "rejected",
                         response=_result(number, "registered" if poa.status == "active" else poa.status,
-                                         ["a revocation must be signed by the principal's head"]))
+                                         ["a revocation must be signed by the principal's head"
+                                          + (" or by who substituted it" if substituted_by else "")]))
     current = "revoked" if poa.status == "revoked" else (
         "expired" if poa.valid_until < ctx.now.date() else "registered")
     state = MACHINE.next(current, "revoke")  # refuses a second revocation, or of an expired one

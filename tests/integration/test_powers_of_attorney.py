@@ -356,6 +356,15 @@ def test_substitution_within_the_parent_power_and_only_while_it_lives(gateway_ur
     report = submission(ROMASHKA.inn, ROMASHKA.kpp, 2018, "21", balance(1, 1, 1, 1), power_of_attorney=child)
     ok(gateway_url, build.send_request(report, bk, bc, **bkw))
 
+    # who substituted may take it back; the substitute may not revoke his own power
+    second = str(uuid.uuid4())
+    assert register(registration(second, ROMASHKA, rep_b, ["REPORTS_SUBMIT"], TODAY, until,
+                                 parent_number=parent), creds_a).tag == f"{{{P}}}PowerOfAttorneyRegistered"
+    own = register(revocation(second, ROMASHKA.inn, TODAY, "сам"), (bk, bc, bkw))
+    assert own.findtext(f"{{{P}}}State") == "registered" and "who substituted it" in own.findtext(f"{{{P}}}Reason")
+    back = register(revocation(second, ROMASHKA.inn, TODAY, "не нужна"), creds_a)
+    assert back.findtext(f"{{{P}}}State") == "revoked"
+
     ok(gateway_url, build.send_request(revocation(parent, ROMASHKA.inn, TODAY, "отозвана"), hk, hc, **hkw))
     again = submission(ROMASHKA.inn, ROMASHKA.kpp, 2018, "31", balance(1, 1, 1, 1), power_of_attorney=child)
     f = fault(gateway_url, build.send_request(again, bk, bc, **bkw))

@@ -101,3 +101,17 @@ def test_parsers_name_the_missing_field(fresh):
     with pytest.raises(PayloadError) as caught:
         registration.parse_head_confirmation(fresh("registration/OrganisationStatusChangeRequest.xml"))
     assert caught.value.field == "HeadConfirmationRequest"
+
+
+def test_a_substituted_power_keeps_its_parent_through_build_schema_and_parse():
+    rep = gw_poa.Representative("Михайлов", "Александр", None, "161164104516", "04079337962")
+    parent = "7C9E6679-7425-40DE-944B-E07FC1F90AE7"
+    element = gw_poa.registration("0b1f8e2a-5c3d-4e6f-8a9b-0c1d2e3f4a5b", ROMASHKA, rep, ["REPORTS_SUBMIT"],
+                                  date(2026, 11, 1), date(2027, 11, 1), parent_number=parent.lower())
+    assert schemas.issues(element) == []
+    document = poa.parse_power_of_attorney_registration(element).document
+    assert poa.terms(document).parent_number == parent.lower()
+    rebuilt = poa.build_power_of_attorney_registration(poa.PowerOfAttorneyRegistration(document))
+    assert poa.parse_power_of_attorney_registration(rebuilt).document == document
+    element.find(f"{{{element.nsmap[None]}}}ParentNumber").text = "not-a-uuid"
+    assert schemas.issues(element) != []
