@@ -6,6 +6,7 @@ import dataclasses
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from gateway.statemachine import IllegalTransition
 from gateway.storage.schema import applications, messages
 
 
@@ -46,6 +47,22 @@ class Applications:
         body = parse_envelope(row.envelope).body_child
         content = body.find(f".//{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
         return [c for c in content if isinstance(c.tag, str)][0], row.message_id
+
+    def answered(self, number: str, kind_prefix: str, message_id: str, noun: str) -> Application:
+        """The application a provider's answer names by ``number``, which must be the one the
+        answered request (``message_id``) opened; else IllegalTransition, changing nothing.
+        ``noun`` names it in the refusal ("licence application" → ``UNKNOWN_APPLICATION``)."""
+        short = noun.rsplit(" ", 1)[-1]
+        application = self.by_number(number)
+        if application is None or not application.kind.startswith(kind_prefix):
+            raise IllegalTransition(f"no {noun} {number}", code=f"UNKNOWN_{short.upper()}")
+        with self.engine.connect() as conn:
+            opened_by = conn.execute(select(messages.c.message_id)
+                                     .where(messages.c.id == application.message_pk)).scalar_one()
+        if opened_by != message_id:
+            raise IllegalTransition(f"{short} {number} is not the request this answers",
+                                    code=f"ANSWER_TO_ANOTHER_{short.upper()}")
+        return application
 
     def by_number(self, registration_number: str) -> Application | None:
         with self.engine.connect() as conn:

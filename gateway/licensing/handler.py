@@ -109,13 +109,7 @@ def withdraw(ctx: HandlerContext) -> Decision:
 
 def _answered(ctx: HandlerContext):
     number = _t(ctx.payload, "l:ApplicationNumber")
-    application = ctx.applications.by_number(number)
-    if application is None or not application.kind.startswith(KIND_PREFIX):
-        raise IllegalTransition(f"no licence application {number}", code="UNKNOWN_APPLICATION")
-    if ctx.applications.payload_of(application)[1] != ctx.message_id:
-        raise IllegalTransition(f"application {number} is not the request this answers",
-                                code="ANSWER_TO_ANOTHER_APPLICATION")
-    return number, application
+    return number, ctx.applications.answered(number, KIND_PREFIX, ctx.message_id, "licence application")
 
 
 def authority_status(ctx: HandlerContext) -> Decision:

@@ -117,13 +117,7 @@ def _answered(ctx: HandlerContext):
     if not number:
         raise IllegalTransition("the provider's answer must name the report's RegistrationNumber",
                                 code="REGISTRATION_NUMBER_REQUIRED")
-    report = ctx.applications.by_number(number)
-    if report is None or not report.kind.startswith("report "):
-        raise IllegalTransition(f"no report {number}", code="UNKNOWN_REPORT")
-    if ctx.applications.payload_of(report)[1] != ctx.message_id:
-        raise IllegalTransition(f"report {number} is not the request this answers",
-                                code="ANSWER_TO_ANOTHER_REPORT")
-    return report
+    return ctx.applications.answered(number, "report ", ctx.message_id, "report")
 
 
 def provider_processed(ctx: HandlerContext) -> Decision:
