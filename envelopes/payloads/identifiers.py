@@ -26,9 +26,10 @@ def _f(name: str, rule: str, *xpaths: str) -> IdentifierField:
     return IdentifierField(name, rule, xpaths)
 
 
-_EMCHD_DOC = "e:Доверенность/e:Документ/e:Довер"  # an EMCHD_1 document embedded in the payload
-_ORG = _EMCHD_DOC + "/e:СвДоверит/e:Доверит/e:РосОргДовер"
-_REP = _EMCHD_DOC + "/e:СвУпПред/e:Пред"
+#: an EMCHD_1 document embedded in the payload, its Russian principal and its representative
+EMCHD_DOC = "e:Доверенность/e:Документ/e:Довер"
+EMCHD_ORG = EMCHD_DOC + "/e:СвДоверит/e:Доверит/e:РосОргДовер"
+EMCHD_REP = EMCHD_DOC + "/e:СвУпПред/e:Пред"
 
 #: Clark name of the payload root → the identifier fields it carries.
 IDENTIFIERS: dict[str, tuple[IdentifierField, ...]] = {
@@ -67,16 +68,16 @@ IDENTIFIERS: dict[str, tuple[IdentifierField, ...]] = {
         _f("ИНН представителя", "inn_person", "poa:Representative/poa:INN"),
         _f("СНИЛС представителя", "snils", "poa:Representative/poa:SNILS"),
         # the same, when an EMCHD_1 document is embedded
-        _f("ИНН доверителя (EMCHD_1)", "inn_legal_entity", _ORG + "/e:СвРосОрг/@ИННЮЛ"),
-        _f("ОГРН доверителя (EMCHD_1)", "ogrn", _ORG + "/e:СвРосОрг/@ОГРН"),
-        _f("ИНН руководителя (EMCHD_1)", "inn_person", _ORG + "/e:ЛицоБезДов/e:СвФЛ/@ИННФЛ"),
-        _f("СНИЛС руководителя (EMCHD_1)", "snils", _ORG + "/e:ЛицоБезДов/e:СвФЛ/@СНИЛС"),
-        _f("ИНН представителя (EMCHD_1)", "inn_person", _REP + "/e:СведФизЛ/@ИННФЛ"),
-        _f("СНИЛС представителя (EMCHD_1)", "snils", _REP + "/e:СведФизЛ/@СНИЛС"),
-        _f("ИНН организации-представителя (EMCHD_1)", "inn_legal_entity", _REP + "/e:СведОрг/@ИННЮЛ"),
-        _f("ОГРН организации-представителя (EMCHD_1)", "ogrn", _REP + "/e:СведОрг/@ОГРН"),
-        _f("ОГРНИП доверителя (EMCHD_1)", "ogrnip", _EMCHD_DOC + "/e:СвДоверит/e:Доверит/e:ИПДовер/@ОГРНИП"),
-        _f("ОГРНИП представителя (EMCHD_1)", "ogrnip", _REP + "/e:СведИП/@ОГРНИП"),
+        _f("ИНН доверителя (EMCHD_1)", "inn_legal_entity", EMCHD_ORG + "/e:СвРосОрг/@ИННЮЛ"),
+        _f("ОГРН доверителя (EMCHD_1)", "ogrn", EMCHD_ORG + "/e:СвРосОрг/@ОГРН"),
+        _f("ИНН руководителя (EMCHD_1)", "inn_person", EMCHD_ORG + "/e:ЛицоБезДов/e:СвФЛ/@ИННФЛ"),
+        _f("СНИЛС руководителя (EMCHD_1)", "snils", EMCHD_ORG + "/e:ЛицоБезДов/e:СвФЛ/@СНИЛС"),
+        _f("ИНН представителя (EMCHD_1)", "inn_person", EMCHD_REP + "/e:СведФизЛ/@ИННФЛ"),
+        _f("СНИЛС представителя (EMCHD_1)", "snils", EMCHD_REP + "/e:СведФизЛ/@СНИЛС"),
+        _f("ИНН организации-представителя (EMCHD_1)", "inn_legal_entity", EMCHD_REP + "/e:СведОрг/@ИННЮЛ"),
+        _f("ОГРН организации-представителя (EMCHD_1)", "ogrn", EMCHD_REP + "/e:СведОрг/@ОГРН"),
+        _f("ОГРНИП доверителя (EMCHD_1)", "ogrnip", EMCHD_DOC + "/e:СвДоверит/e:Доверит/e:ИПДовер/@ОГРНИП"),
+        _f("ОГРНИП представителя (EMCHD_1)", "ogrnip", EMCHD_REP + "/e:СведИП/@ОГРНИП"),
     ),
     f"{{{POWER_OF_ATTORNEY}}}PowerOfAttorneyRevocation": (
         _f("ИНН доверителя", "inn_legal_entity", "poa:PrincipalINN"),

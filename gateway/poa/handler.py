@@ -9,7 +9,11 @@ from lxml import etree
 
 from envelopes import ns
 from envelopes.payloads.ns import EMCHD
-from envelopes.payloads.poa import parse_power_of_attorney_registration, terms
+from envelopes.payloads.identifiers import EMCHD_DOC, EMCHD_ORG, EMCHD_REP, NAMESPACES
+from envelopes.payloads.poa import (PowerOfAttorneyRegistered, PowerOfAttorneyRejected, Rejection,
+                                    build_power_of_attorney_registered,
+                                    build_power_of_attorney_rejected,
+                                    parse_power_of_attorney_registration, terms)
 from envelopes.payloads._xml import PayloadError
 from gateway.faults import InvalidContent
 from gateway.persist import registration_number
@@ -36,54 +40,26 @@ def _result(number: str, state: str, reasons=()) -> etree._Element:
 
 
 #: where each checked term sits, relative to the payload root, in either structure
-_E = "e:Доверенность/e:Документ/e:Довер"
 _WHERE = {
-    "simple": {"number": "p:Number", "issue_date": "p:IssueDate", "valid_until": "p:ValidUntil",
-               "principal": "p:Principal/p:INN", "ogrn": "p:Principal/p:OGRN",
-               "kpp": "p:Principal/p:KPP", "head": "p:Principal/p:HeadINN",
-               "representative": "p:Representative/p:INN", "snils": "p:Representative/p:SNILS",
-               "powers": "p:Power", "parent": "p:ParentNumber"},
-    "emchd": {"number": f"{_E}/e:СвДов/@НомДовер", "issue_date": f"{_E}/e:СвДов/@ДатаВыдДовер",
-              "valid_until": f"{_E}/e:СвДов/@СрокДейст",
-              "principal": f"{_E}/e:СвДоверит/e:Доверит/e:РосОргДовер/e:СвРосОрг/@ИННЮЛ",
-              "ogrn": f"{_E}/e:СвДоверит/e:Доверит/e:РосОргДовер/e:СвРосОрг/@ОГРН",
-              "kpp": f"{_E}/e:СвДоверит/e:Доверит/e:РосОргДовер/e:СвРосОрг/@КПП",
-              "head": f"{_E}/e:СвДоверит/e:Доверит/e:РосОргДовер/e:ЛицоБезДов/e:СвФЛ/@ИННФЛ",
-              "representative": f"{_E}/e:СвУпПред/e:Пред/e:СведФизЛ/@ИННФЛ",
-              "snils": f"{_E}/e:СвУпПред/e:Пред/e:СведФизЛ/@СНИЛС"},
+    "simple": {"number": "poa:Number", "issue_date": "poa:IssueDate", "valid_until": "poa:ValidUntil",
+               "principal": "poa:Principal/poa:INN", "ogrn": "poa:Principal/poa:OGRN",
+               "kpp": "poa:Principal/poa:KPP", "head": "poa:Principal/poa:HeadINN",
+               "representative": "poa:Representative/poa:INN", "snils": "poa:Representative/poa:SNILS",
+               "powers": "poa:Power", "parent": "poa:ParentNumber"},
+    "emchd": {"number": f"{EMCHD_DOC}/e:СвДов/@НомДовер", "issue_date": f"{EMCHD_DOC}/e:СвДов/@ДатаВыдДовер",
+              "valid_until": f"{EMCHD_DOC}/e:СвДов/@СрокДейст",
+              "principal": f"{EMCHD_ORG}/e:СвРосОрг/@ИННЮЛ", "ogrn": f"{EMCHD_ORG}/e:СвРосОрг/@ОГРН",
+              "kpp": f"{EMCHD_ORG}/e:СвРосОрг/@КПП", "head": f"{EMCHD_ORG}/e:ЛицоБезДов/e:СвФЛ/@ИННФЛ",
+              "representative": f"{EMCHD_REP}/e:СведФизЛ/@ИННФЛ", "snils": f"{EMCHD_REP}/e:СведФизЛ/@СНИЛС"},
 }
-_NS = {"p": P, "e": EMCHD}
 
 
 def _xpath_of(payload: etree._Element, term: str | None) -> str | None:
     """The readable XPath of ``term`` in this payload (None if it cannot be found)."""
-    if term is None:
-        return None
     structure = "emchd" if payload.find(f"{{{EMCHD}}}Доверенность") is not None else "simple"
-    path = _WHERE[structure].get(term)
-    found = payload.xpath(path, namespaces=_NS) if path else []
+    path = _WHERE[structure].get(term) if term else None
+    found = payload.xpath(path, namespaces=NAMESPACES) if path else []
     return locate(found[0])[1] if found else None
-
-
-def _rejected(payload: etree._Element, number: str, reasons) -> etree._Element:
-    rejected = etree.Element(ns.q(P, "PowerOfAttorneyRejected"), nsmap={None: P})
-    etree.SubElement(rejected, ns.q(P, "Number")).text = number
-    for code, description, term in reasons:
-        reason = etree.SubElement(rejected, ns.q(P, "Reason"))
-        etree.SubElement(reason, ns.q(P, "Code")).text = code
-        etree.SubElement(reason, ns.q(P, "Description")).text = description[:1000]
-        xpath = _xpath_of(payload, term)
-        if xpath:
-            etree.SubElement(reason, ns.q(P, "XPath")).text = xpath
-    return rejected
-
-
-def _registered(number: str, registration: str, at, until: date) -> etree._Element:
-    registered = etree.Element(ns.q(P, "PowerOfAttorneyRegistered"), nsmap={None: P})
-    for tag, value in (("Number", number), ("RegistrationNumber", registration),
-                       ("RegisteredAt", at.isoformat()), ("ValidUntil", until.isoformat())):
-        etree.SubElement(registered, ns.q(P, tag)).text = value
-    return registered
 
 
 def _substitution_reasons(ctx: HandlerContext, t) -> list[tuple[str, str, str | None]]:
@@ -180,8 +156,11 @@ def register(ctx: HandlerContext) -> Decision:
                             "number"))
     event = "checks_failed" if reasons else "checks_passed"
     state = MACHINE.next(None, event)
-    answer = (_rejected(ctx.payload, number, reasons) if reasons else
-              _registered(number, registration_number(ctx.now, ctx.message_id), ctx.now, until))
+    answer = (build_power_of_attorney_rejected(PowerOfAttorneyRejected(number, tuple(
+                  Rejection(code, description[:1000], _xpath_of(ctx.payload, term))
+                  for code, description, term in reasons))) if reasons else
+              build_power_of_attorney_registered(PowerOfAttorneyRegistered(
+                  number, registration_number(ctx.now, ctx.message_id), ctx.now, until)))
     return Decision("power-of-attorney", principal_inn, state, response=answer)
 
 
