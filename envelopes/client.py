@@ -12,10 +12,10 @@ from lxml import etree
 
 from envelopes import ns
 from envelopes.model import Fault, MessageMetadata, Party
+from envelopes.mtom import answer_root
 from signing.xmldsig import verify_detached
 
 T, F = ns.SMEV_TYPES, ns.SMEV_FAULTS
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
 class GatewayFault(Exception):
@@ -93,12 +93,8 @@ class GatewayClient:
         if soap_version == "1.1":
             headers["SOAPAction"] = "urn:SendRequest"
         reply = self.session.post(self.endpoint, data=envelope, headers=headers, timeout=self.timeout)
-        content_type = reply.headers.get("Content-Type", "")
-        if content_type.lower().startswith("multipart/related"):  # files as MTOM parts
-            from envelopes.mtom import answer_root
-
-            return reply.status_code, answer_root(content_type, reply.content)
-        return reply.status_code, etree.fromstring(reply.content, _PARSER)
+        # an MTOM answer (files as parts) is read with its parts inlined
+        return reply.status_code, answer_root(reply.headers.get("Content-Type", ""), reply.content)
 
     def send_request(self, envelope: bytes, soap_version: str = "1.1") -> tuple[MessageMetadata, object]:
         """Post a signed SendRequest; return the verified receipt or raise :class:`GatewayFault`."""

@@ -48,3 +48,18 @@ def taken(root: etree._Element, kind: str):
     else:  # the gateway answered as a built-in provider: its SMEVSignature covers the data
         assert data.get("Id") == "SIGNED_BY_GATEWAY_PROVIDER"
     return inner, data
+
+
+def answers(url: str, creds, message_id: str) -> list[etree._Element]:
+    """Every answer to ``message_id`` waiting in the consumer's queue (all taken are acknowledged);
+    ``creds`` = (key, certificate, build keyword arguments)."""
+    from envelopes import build
+
+    key, cert, kw = creds
+    found = []
+    while (got := taken(ok(url, build.get_response(key, cert, **kw)), "Response")) is not None:
+        inner, data = got
+        ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
+        if inner.findtext(f"{{{T}}}OriginalMessageId") == message_id:
+            found.append(data.find(f"{{{B}}}MessagePrimaryContent")[0])
+    return found

@@ -15,7 +15,7 @@ from gateway.participants import SERVE, add_system, grant
 from gateway.registers import Registers
 from gateway.setup import open_pki
 from gateway.storage.schema import applications
-from support import T, fault, ok, taken
+from support import T, answers, fault, ok, taken
 
 L = ns.LICENSING
 DOCS = {"CHARTER": b"charter", "PREMISES_RIGHT": b"lease", "STATE_FEE": b"fee", "CASH_REGISTER": b"kkt"}
@@ -35,20 +35,6 @@ def authority(demo_settings, engine):
 def head(demo_client):
     key, cert, chain = demo_client
     return key, cert, {"extra_certificates": chain}
-
-
-def answers(url, creds, message_id):
-    """Every answer to ``message_id`` waiting in the consumer's queue (acknowledged)."""
-    key, cert, kw = creds
-    found = []
-    while True:
-        got = taken(ok(url, build.get_response(key, cert, **kw)), "Response")
-        if got is None:
-            return found
-        inner, data = got
-        ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
-        if inner.findtext(f"{{{T}}}OriginalMessageId") == message_id:
-            found.append(data.find(f"{{{ns.SMEV_BASIC}}}MessagePrimaryContent")[0])
 
 
 def state_of(engine, number):

@@ -15,7 +15,7 @@ from envelopes.payloads import reporting as codec
 from envelopes.reporting import balance, submission
 from gateway.demo import load_client
 from gateway.storage.schema import applications
-from support import T, fault, ok, taken
+from support import T, answers, fault, ok, taken
 
 R = ns.REPORTING
 
@@ -40,18 +40,6 @@ def submit(url, creds, year, period, correction=0):
                                           balance(1, 2, 3, 0), correction=correction),
                                key, cert, message_id=message_id, **kw))
     return message_id, answers(url, creds, message_id)[0]
-
-
-def answers(url, creds, message_id):
-    """Every answer to ``message_id`` waiting in the consumer's queue (acknowledged)."""
-    key, cert, kw = creds
-    found = []
-    while (got := taken(ok(url, build.get_response(key, cert, **kw)), "Response")) is not None:
-        inner, data = got
-        ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
-        if inner.findtext(f"{{{T}}}OriginalMessageId") == message_id:
-            found.append(data.find(f"{{{ns.SMEV_BASIC}}}MessagePrimaryContent")[0])
-    return found
 
 
 def take_all(url, creds) -> dict[str, str]:
