@@ -52,13 +52,23 @@ def schema_file(element: etree._Element) -> str:
         raise ValueError(f"no payload schema for namespace {namespace!r}") from None
 
 
-def readable_xpath(element: etree._Element) -> str:
+def readable_xpath(element: etree._Element, prefixes: dict[str, str] | None = None) -> str:
+    """An absolute XPath with readable prefixes (``prefixes``: namespace → prefix, default the
+    payloads' own) and positions only where siblings repeat. A namespace without a known prefix
+    keeps the document's, or gets a ``*[local-name()=… and namespace-uri()=…]`` step, so the
+    path always selects the element."""
+    prefixes = _PREFIX_OF if prefixes is None else prefixes
     steps = []
     node: etree._Element | None = element
     while node is not None:
         qname = etree.QName(node)
-        prefix = _PREFIX_OF.get(qname.namespace or "")
-        step = f"{prefix}:{qname.localname}" if prefix else qname.localname
+        prefix = prefixes.get(qname.namespace or "") or node.prefix
+        if not qname.namespace:
+            step = qname.localname
+        elif prefix:
+            step = f"{prefix}:{qname.localname}"
+        else:
+            step = f"*[local-name()='{qname.localname}' and namespace-uri()='{qname.namespace}']"
         parent = node.getparent()
         if parent is not None:
             same = [c for c in parent if c.tag == node.tag]

@@ -15,6 +15,7 @@ from lxml import etree
 
 from envelopes import ns
 from envelopes.payloads.ns import PREFIXES as PAYLOAD_PREFIXES
+from envelopes.payloads.schemas import readable_xpath as payload_xpath
 from gateway.config import CONTRACT_DIRS
 from gateway.faults import InvalidContent, ValidationIssue
 
@@ -34,26 +35,9 @@ def register_prefix(namespace: str, prefix: str) -> None:
 
 
 def readable_xpath(element: etree._Element) -> str:
-    """An absolute XPath with readable prefixes and positions only where siblings repeat."""
-    steps = []
-    node = element
-    while node is not None:
-        qname = etree.QName(node)
-        prefix = _PREFIXES.get(qname.namespace) or node.prefix
-        if not qname.namespace:
-            name = qname.localname
-        elif prefix:
-            name = f"{prefix}:{qname.localname}"
-        else:  # a default namespace nobody registered a prefix for: still a valid XPath
-            name = f"*[local-name()='{qname.localname}' and namespace-uri()='{qname.namespace}']"
-        parent = node.getparent()
-        if parent is not None:
-            same = [c for c in parent if c.tag == node.tag]
-            if len(same) > 1:
-                name += f"[{same.index(node) + 1}]"
-        steps.append(name)
-        node = parent
-    return "/" + "/".join(reversed(steps))
+    """An absolute XPath with readable prefixes (the envelope's, the payloads' and those the
+    domains registered) and positions only where siblings repeat."""
+    return payload_xpath(element, _PREFIXES)
 
 
 def column_of(source: bytes | None, node: etree._Element) -> int | None:
