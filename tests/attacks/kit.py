@@ -76,6 +76,21 @@ def refused(url: str, engine, body: bytes, element: str, code: str | None = None
     return check_refused(answer, engine, before, element, code, status=status)
 
 
+def accepted_once(url: str, engine, body: bytes, message_id: str) -> None:
+    """``body`` is answered 200, stored once as received, and its application is ROMASHKA's."""
+    before = stored(engine)
+    answer = post(url, body)
+    assert answer.status == 200 and answer.fault is None, answer.body[:2000]
+    assert stored(engine) == (before[0] + 1, before[1] + 1)
+    with engine.connect() as conn:
+        pk, envelope = conn.execute(select(messages.c.id, messages.c.envelope)
+                                    .where(messages.c.message_id == message_id)).one()
+        inn = conn.execute(select(applications.c.organisation_inn)
+                           .where(applications.c.message_pk == pk)).scalar_one()
+    assert inn == ROMASHKA.inn
+    assert envelope == body  # stored as received
+
+
 def check_refused(answer: Answer, engine, before: tuple[int, int], element: str,
                   code: str | None = None, *, status: int | None = None) -> Fault:
     assert answer.fault is not None, (answer.status, answer.body[:2000])

@@ -8,14 +8,12 @@ import time
 
 import pytest
 from lxml import etree
-from sqlalchemy import select
 
-from attacks.kit import (F, T, check_refused, post, refused, signed_bytes, signed_tree,
+from attacks.kit import (F, T, accepted_once, check_refused, post, refused, signed_bytes, signed_tree,
                          stored)
 from envelopes import ns
 from envelopes.demo_data import ROMASHKA
 from envelopes.registration import registration_request
-from gateway.storage.schema import applications, messages
 
 SOAP = ns.SOAP11_ENV
 XI = "http://www.w3.org/2001/XInclude"
@@ -191,19 +189,6 @@ def test_namespace_declaration_bomb_is_refused_when_parsed(gateway_url, engine, 
 
 # ---------------------------------------------------------------- encodings and bytes
 
-def _accepted_once(gateway_url, engine, body: bytes, message_id: str) -> None:
-    before = stored(engine)
-    answer = post(gateway_url, body)
-    assert answer.status == 200 and answer.fault is None, answer.body[:1500]
-    assert stored(engine) == (before[0] + 1, before[1] + 1)
-    with engine.connect() as conn:
-        pk, envelope = conn.execute(select(messages.c.id, messages.c.envelope)
-                                    .where(messages.c.message_id == message_id)).one()
-        inn = conn.execute(select(applications.c.organisation_inn)
-                           .where(applications.c.message_pk == pk)).scalar_one()
-    assert envelope == body and inn == ROMASHKA.inn
-
-
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le-declared", "utf-32"])
 def test_other_unicode_encodings_of_a_signed_request_are_accepted(gateway_url, engine, demo_client,
                                                                   encoding):
@@ -218,7 +203,7 @@ def test_other_unicode_encodings_of_a_signed_request_are_accepted(gateway_url, e
         body = ('<?xml version="1.0" encoding="UTF-16"?>' + text).encode("utf-16-le")
     else:
         body = text.encode(encoding)
-    _accepted_once(gateway_url, engine, body, message_id)
+    accepted_once(gateway_url, engine, body, message_id)
 
 
 def test_lying_encoding_declaration_changes_the_signed_text(gateway_url, engine, demo_client):
