@@ -50,7 +50,7 @@ test-postgres: install ## Run the suite on PostgreSQL only (TEST_POSTGRES_URL)
 	GATEWAY_TEST_DB=postgres GATEWAY_TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: install ## Start the gateway, drive it with concurrent signed requests, print figures
-	$(BIN)/python -m gateway.bench
+	$(BIN)/python -m gateway.ops.bench
 
 clean: ## Remove the virtualenv and the local data folder (var/)
 	rm -rf $(VENV) var

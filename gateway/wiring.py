@@ -6,16 +6,16 @@ from pathlib import Path
 
 from cryptography import x509
 
-from gateway.app import GatewayApp
+from gateway.http.app import GatewayApp
 from gateway.config import Settings
-from gateway.participants import Participants
-from gateway.pipeline import Pipeline, Services
-from gateway.receipt import ReceiptSigner
+from gateway.exchange.participants import Participants
+from gateway.pipeline.dispatch import Pipeline, Services
+from gateway.pipeline.receipt import ReceiptSigner
 from gateway.registers import Registers
-from gateway.route import Router, discover
+from gateway.domains.base import Router, discover
 from gateway.storage.db import make_engine
-from gateway.validate import SchemaSet
-from gateway.verify import Verifier
+from gateway.pipeline.validate import SchemaSet
+from gateway.pipeline.verify import Verifier
 from signing.chain import ChainValidator, RevocationMode
 
 

@@ -73,7 +73,7 @@ def database_url(tmp_path_factory):
 def demo_settings(tmp_path_factory, database_url) -> Settings:
     """A complete demo environment (PKI, gateway key, two demo IS, migrated database) whose
     CA stub serves CRLs and OCSP on a real loopback port."""
-    from gateway.setup import setup
+    from gateway.ops.setup import setup
     from registry_stubs.ca import serve as serve_ca
     from registry_stubs.registers import serve as serve_registers
 
@@ -112,6 +112,6 @@ def gateway_url(demo_settings, engine):
 @pytest.fixture(scope="session")
 def demo_client(demo_settings):
     """(private key, certificate, chain) of the demo IS ROMASHKA."""
-    from gateway.demo import load_client
+    from gateway.ops.demo import load_client
 
     return load_client(demo_settings, "ROMASHKA")

@@ -1,7 +1,7 @@
 """Which XPaths of each payload carry which identifier, so that the gateway can attach the
-checksum rules an XSD pattern cannot express (gateway/validate/identifiers.py).
+checksum rules an XSD pattern cannot express (gateway/pipeline/validate/identifiers.py).
 
-``rule`` names a function of ``gateway.validate.identifiers``; ``xpaths`` are relative to the
+``rule`` names a function of ``gateway.pipeline.validate.identifiers``; ``xpaths`` are relative to the
 payload root (lxml ``xpath()``, prefixes of :data:`envelopes.payloads.ns.PREFIXES`) and their
 values are passed to the rule in that order. An XPath may select several nodes (e.g. every head
 of an EMCHD_1 principal) or none (an optional field): check every node selected, in order.

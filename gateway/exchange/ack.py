@@ -10,8 +10,8 @@ from sqlalchemy import select
 from envelopes import ns
 from gateway import faults
 from gateway.exchange import delivery, queues
-from gateway.parse import ParsedEnvelope
-from gateway.pipeline import Services
+from gateway.pipeline.parse import ParsedEnvelope
+from gateway.pipeline.dispatch import Services
 from gateway.storage.db import write_transaction
 from gateway.storage.schema import messages
 

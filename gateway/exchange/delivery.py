@@ -16,7 +16,7 @@ from lxml import etree
 
 from envelopes import ns
 from envelopes.build import response_data
-from gateway.receipt import ReceiptData, ReceiptSigner, metadata_element
+from gateway.pipeline.receipt import ReceiptData, ReceiptSigner, metadata_element
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
 SMEV_ID = "SIGNED_BY_SMEV"

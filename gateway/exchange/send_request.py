@@ -16,19 +16,20 @@ from datetime import datetime, timedelta
 from lxml import etree
 
 from envelopes import ns
-from gateway import attachments, faults
+from gateway import faults
+from gateway.exchange import attachments
 from gateway.exchange import delivery, queues
-from gateway.transport import xop
-from gateway.applications import Applications
-from gateway.identity import check_message_id
-from gateway.parse import ParsedEnvelope
-from gateway.participants import SEND
-from gateway.persist import ApplicationChange, IncomingMessage, store_request
-from gateway.pipeline import Caller, Services
-from gateway.receipt import Party, ReceiptData, send_request_response
-from gateway.route import HandlerContext
-from gateway.validate import raise_if_invalid
-from gateway.validate.fields import field_rule_issues
+from gateway.http import xop
+from gateway.storage.applications import Applications
+from gateway.pipeline.identity import check_message_id
+from gateway.pipeline.parse import ParsedEnvelope
+from gateway.exchange.participants import SEND
+from gateway.pipeline.persist import ApplicationChange, IncomingMessage, store_request
+from gateway.pipeline.dispatch import Caller, Services
+from gateway.pipeline.receipt import Party, ReceiptData, send_request_response
+from gateway.domains.base import HandlerContext
+from gateway.pipeline.validate import raise_if_invalid
+from gateway.pipeline.validate.fields import field_rule_issues
 from signing.c14n import exc_c14n
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
@@ -74,7 +75,7 @@ def _forward_original(svc: Services, message_id: str, now: datetime) -> list[dic
     """Deliver an earlier request (held back until now) to its type's providers, as received."""
     from sqlalchemy import select
 
-    from gateway.parse import parse_envelope
+    from gateway.pipeline.parse import parse_envelope
     from gateway.storage.schema import information_systems, messages
 
     with svc.engine.connect() as conn:

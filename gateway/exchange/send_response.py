@@ -13,17 +13,18 @@ from lxml import etree
 from sqlalchemy import select
 
 from envelopes import ns
-from gateway import attachments, faults
+from gateway import faults
+from gateway.exchange import attachments
 from gateway.exchange import delivery, queues
-from gateway.transport import xop
-from gateway.applications import Applications
+from gateway.http import xop
+from gateway.storage.applications import Applications
 from gateway.exchange.send_request import (business_payload, carrying_attachments, change_of,
                                            header_mime_types, message_identity, validate_payload)
-from gateway.route import HandlerContext
-from gateway.parse import ParsedEnvelope
-from gateway.persist import IncomingMessage, store_request
-from gateway.pipeline import Services
-from gateway.receipt import Party, ReceiptData, send_request_response
+from gateway.domains.base import HandlerContext
+from gateway.pipeline.parse import ParsedEnvelope
+from gateway.pipeline.persist import IncomingMessage, store_request
+from gateway.pipeline.dispatch import Services
+from gateway.pipeline.receipt import Party, ReceiptData, send_request_response
 from gateway.storage.schema import information_systems, messages
 from signing.c14n import exc_c14n
 

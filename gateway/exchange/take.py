@@ -13,14 +13,15 @@ from lxml import etree
 from sqlalchemy import select, update
 
 from envelopes import ns
-from gateway import attachments, faults
+from gateway import faults
+from gateway.exchange import attachments
 from gateway.exchange import delivery, queues
-from gateway.parse import ParsedEnvelope
-from gateway.participants import SERVE
-from gateway.pipeline import Services
+from gateway.pipeline.parse import ParsedEnvelope
+from gateway.exchange.participants import SERVE
+from gateway.pipeline.dispatch import Services
 from gateway.storage.db import write_transaction
 from gateway.storage.schema import messages, queue_items
-from gateway.transport.mtom_answer import MtomAnswer
+from gateway.http.mtom_answer import MtomAnswer
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
 

@@ -35,7 +35,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTime
 from urllib3.util.retry import Retry
 
 from gateway.registers.records import LegalEntity, Licence, MalformedRecord, Person, PowerOfAttorney
-from gateway.validate import identifiers
+from gateway.pipeline.validate import identifiers
 
 __all__ = ["RegisterRejected", "RegisterUnavailable", "Registers"]
 

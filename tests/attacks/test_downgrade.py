@@ -21,7 +21,7 @@ from attacks.kit import DS, ds, parts, refused, resign, signed_tree
 from envelopes.demo_data import ROMASHKA
 from envelopes.registration import registration_request
 from envelopes.build import send_request
-from gateway.setup import open_pki
+from gateway.ops.setup import open_pki
 from signing import algorithms as alg
 from signing.c14n import EXC_C14N_WITH_COMMENTS, C14N_10_WITH_COMMENTS, exc_c14n
 from signing.smev_transform import smev_transform
@@ -274,7 +274,7 @@ def test_another_registered_systems_certificate_in_keyinfo_is_refused(gateway_ur
                                                                        demo_client, demo_settings):
     """Impersonation: signed with ROMASHKA's key, VASILEK's (trusted, registered) certificate in
     KeyInfo. The SignatureValue does not verify with the certificate's key."""
-    from gateway.demo import load_client
+    from gateway.ops.demo import load_client
 
     _, other_cert, _ = load_client(demo_settings, "VASILEK")
     der = base64.b64encode(other_cert.public_bytes(Encoding.DER)).decode()

@@ -1,7 +1,7 @@
 """HTTP-level attacks on /ws: body size, Content-Length lies, chunked bodies, Content-Type and
 SOAP version confusion, other methods, path traversal on /ws/xsd/. Raw sockets where a client
 library would correct the request. Note: tests/conftest.py serves the app with wsgiref (one
-thread per connection, no chunked decoding); production uses gunicorn (gateway/server.py)."""
+thread per connection, no chunked decoding); production uses gunicorn (gateway/http/server.py)."""
 from __future__ import annotations
 
 import time

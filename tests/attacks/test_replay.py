@@ -1,6 +1,6 @@
 """Replay and idempotency abuse: one captured envelope fired from 8 threads at once, one MessageID
 raced with 8 different contents, MessageIDs outside the accepted time window, a captured signed
-selector replayed later. The unique MessageID is the arbiter (gateway/persist.py)."""
+selector replayed later. The unique MessageID is the arbiter (gateway/pipeline/persist.py)."""
 from __future__ import annotations
 
 import dataclasses

@@ -20,8 +20,8 @@ from conftest import serve_wsgi
 from envelopes import build
 from envelopes.client import parse_fault
 from envelopes.mtom import File, multipart, send_request_with_files
-from gateway.participants import SEND, SERVE, add_system, grant
-from gateway.setup import open_pki
+from gateway.exchange.participants import SEND, SERVE, add_system, grant
+from gateway.ops.setup import open_pki
 from gateway.storage.schema import attachments
 from support import T, B, ok, taken
 
@@ -170,7 +170,7 @@ def test_files_are_delivered_as_mtom_parts_and_again_the_same_way(url, demo_clie
     """GetRequest answers with multipart/related: the envelope names each part with xop:Include,
     the parts hold the files' bytes as sent, the length is declared. Read back with the gateway's
     own strict MTOM reader. A redelivery (no Ack) carries the same envelope and Content-IDs."""
-    from gateway.transport.mtom import parse_mtom
+    from gateway.http.mtom import parse_mtom
 
     _drain(url, archive)
     message_id = _send_files(url, demo_client)

@@ -15,8 +15,8 @@ from lxml import etree
 
 from conftest import free_port
 from envelopes import build
-from gateway.participants import SEND, SERVE, add_system, grant
-from gateway.setup import open_pki
+from gateway.exchange.participants import SEND, SERVE, add_system, grant
+from gateway.ops.setup import open_pki
 from support import T, ok
 
 NS = "urn://test/concurrency/1.0"
@@ -30,7 +30,7 @@ def _serve(demo_settings, workers: int, **extra_env: str):
                GATEWAY_PORT=str(port), GATEWAY_CA_URL=demo_settings.ca_url,
                GATEWAY_REGISTERS_URL=demo_settings.registers_url,
                GATEWAY_PARTICIPANTS_CACHE_SECONDS="0", **extra_env)
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--workers", str(workers)],
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.ops.cli", "serve", "--workers", str(workers)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

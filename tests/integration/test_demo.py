@@ -1,5 +1,5 @@
 """`make demo` against a running gateway: every step prints what the README promises."""
-from gateway.demo import run_demo
+from gateway.ops.demo import run_demo
 
 
 def test_demo_walks_through_registration(gateway_url, demo_settings):

@@ -13,8 +13,8 @@ from conftest import serve_wsgi
 from envelopes import build, ns
 from envelopes.demo_data import ROMASHKA
 from envelopes.registration import registration_request
-from gateway.participants import SEND, SERVE, add_system, grant, set_enabled
-from gateway.setup import open_pki
+from gateway.exchange.participants import SEND, SERVE, add_system, grant, set_enabled
+from gateway.ops.setup import open_pki
 from support import T, fault, ok, taken
 
 EXTERNAL = "urn://test/external-register/1.0"
@@ -251,7 +251,7 @@ def test_incorrect_response_content_type(url, parties, engine):
         assert f.element == "IncorrectResponseContentType"
         ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), pk, pc, **pkw))
     finally:
-        from gateway.participants import revoke_grant
+        from gateway.exchange.participants import revoke_grant
         revoke_grant(engine, "PROVIDER", SERVE, ns.REGISTRATION, "OrganisationRegistrationRequest")
 
 
@@ -309,7 +309,7 @@ def test_database_failure_is_a_retryable_smev_failure(demo_settings):
     server, base = serve_wsgi(build_app(demo_settings, engine=broken))
     try:
         from envelopes.client import parse_fault
-        from gateway.demo import load_client
+        from gateway.ops.demo import load_client
         import requests
 
         key, cert, chain = load_client(demo_settings, "ROMASHKA")

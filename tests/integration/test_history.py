@@ -11,7 +11,7 @@ import requests
 from envelopes import build
 from envelopes.demo_data import ROMASHKA, VASILEK
 from envelopes.registration import registration_request
-from gateway.history import new_token
+from gateway.http.history import new_token
 from support import ok
 
 

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from envelopes import build, licensing, ns
 from envelopes.demo_data import ROMASHKA
-from gateway.participants import SERVE, add_system, grant
+from gateway.exchange.participants import SERVE, add_system, grant
 from gateway.registers import Registers
-from gateway.setup import open_pki
+from gateway.ops.setup import open_pki
 from gateway.storage.schema import applications
 from support import T, answers, fault, ok, taken
 

@@ -15,8 +15,8 @@ from envelopes import build, ns
 from envelopes.demo_data import DEMO, ROMASHKA
 from envelopes.poa import Representative, registration, revocation
 from envelopes.registration import registration_request
-from gateway.participants import add_system
-from gateway.setup import open_pki
+from gateway.exchange.participants import add_system
+from gateway.ops.setup import open_pki
 from gateway.storage.schema import applications, messages
 from registry_stubs.registers import FIXTURES
 from support import T, fault, ok, taken
@@ -188,7 +188,7 @@ def test_the_emchd_1_samples_register_as_they_are(gateway_url, demo_settings, sa
     from lxml import etree
 
     from envelopes.payloads import emchd
-    from gateway.demo import load_client
+    from gateway.ops.demo import load_client
     from gateway.registers import Registers
 
     document = etree.parse(str(sample)).getroot()

@@ -60,8 +60,8 @@ def test_wrong_ogrn_is_rejected_naming_the_field_and_the_register_value(gateway_
 
 
 def test_liquidated_organisation_is_rejected(gateway_url, demo_settings, engine):
-    from gateway.participants import SEND, add_system, grant
-    from gateway.setup import open_pki
+    from gateway.exchange.participants import SEND, add_system, grant
+    from gateway.ops.setup import open_pki
 
     liquidated = next(o for o in json.loads((FIXTURES / "legal_entities.json").read_text("utf-8"))
                       if o["status"] == "liquidated")
@@ -108,7 +108,7 @@ def test_head_confirms_and_the_organisation_becomes_active(gateway_url, client, 
 
 
 def test_confirmation_by_someone_else_than_the_head_changes_nothing(gateway_url, demo_settings, client, engine):
-    from gateway.demo import load_client
+    from gateway.ops.demo import load_client
 
     key, cert, kw = client
     message_id = build.new_message_id()

@@ -13,7 +13,7 @@ from envelopes import build, ns
 from envelopes.demo_data import ROMASHKA
 from envelopes.payloads import reporting as codec
 from envelopes.reporting import balance, submission
-from gateway.demo import load_client
+from gateway.ops.demo import load_client
 from gateway.storage.schema import applications
 from support import T, answers, fault, ok, taken
 

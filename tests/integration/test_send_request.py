@@ -147,7 +147,7 @@ def test_certificate_from_unknown_ca_is_refused(gateway_url, tmp_path):
 
 
 def test_trusted_but_unregistered_signer_is_refused(gateway_url, demo_settings):
-    from gateway.setup import open_pki
+    from gateway.ops.setup import open_pki
 
     issued = open_pki(demo_settings).issue(f"stranger-{uuid.uuid4().hex[:6]}", common_name="Stranger",
                                            inn_le=ROMASHKA.inn, ogrn=ROMASHKA.ogrn)
@@ -222,7 +222,7 @@ def test_health(gateway_url):
 
 
 def test_receipt_is_valid_against_the_contract(gateway_url, demo_client):
-    from gateway.validate import SchemaSet
+    from gateway.pipeline.validate import SchemaSet
 
     reply, root = post(gateway_url, signed(demo_client))
     assert reply.status_code == 200
@@ -235,7 +235,7 @@ def test_receipt_is_valid_against_the_contract(gateway_url, demo_client):
 
 
 def test_fault_details_are_valid_against_the_contract(gateway_url, demo_client):
-    from gateway.validate import SchemaSet
+    from gateway.pipeline.validate import SchemaSet
 
     bad = dataclasses.replace(ROMASHKA, kpp="12")
     reply, root = post(gateway_url, signed(demo_client, org=bad))

@@ -17,7 +17,7 @@ from conftest import serve_wsgi
 from envelopes import build, ns
 from envelopes.demo_data import ROMASHKA
 from envelopes.registration import registration_request
-from gateway.setup import open_pki
+from gateway.ops.setup import open_pki
 from support import T, fault, ok
 
 NOW = datetime.now(timezone.utc)
@@ -85,7 +85,7 @@ def test_tampered_signed_info(gateway_url, demo_client):
 
 def test_revocation_responder_down_hard_and_soft_fail(demo_settings, engine):
     """A CA whose CRL/OCSP server is unreachable: hard-fail refuses, soft-fail accepts."""
-    from gateway.participants import add_system
+    from gateway.exchange.participants import add_system
     from gateway.wiring import build_app
     from signing.pki import Pki
 

@@ -2,7 +2,7 @@
 import pytest
 from click.testing import CliRunner
 
-from gateway.cli import main
+from gateway.ops.cli import main
 
 
 @pytest.fixture(scope="module")

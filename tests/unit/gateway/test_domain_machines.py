@@ -1,11 +1,11 @@
 """The transition tables of the four domains: legal paths pass, illegal ones are refused."""
 import pytest
 
-from gateway.licensing.states import MACHINE as LICENSING
-from gateway.poa.states import MACHINE as POA
-from gateway.registration.states import MACHINE as REGISTRATION
-from gateway.reporting.states import MACHINE as REPORTING
-from gateway.statemachine import IllegalTransition
+from gateway.domains.licensing.states import MACHINE as LICENSING
+from gateway.domains.poa.states import MACHINE as POA
+from gateway.domains.registration.states import MACHINE as REGISTRATION
+from gateway.domains.reporting.states import MACHINE as REPORTING
+from gateway.domains.statemachine import IllegalTransition
 
 
 def walk(machine, events, start=None):

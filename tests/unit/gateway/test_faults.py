@@ -42,7 +42,7 @@ def test_transport_faults_have_their_own_status():
 
 
 def _faults_schema():
-    from gateway.validate import SchemaSet
+    from gateway.pipeline.validate import SchemaSet
 
     return SchemaSet().get("smev-message-exchange-faults-1.1.xsd")
 
@@ -89,7 +89,7 @@ def test_every_fault_detail_is_valid_against_the_faults_xsd():
 def test_the_app_turns_any_escaping_error_into_a_soap_fault():
     import io
 
-    from gateway.app import GatewayApp
+    from gateway.http.app import GatewayApp
 
     class Broken:
         def handle(self, body, mtom=None):

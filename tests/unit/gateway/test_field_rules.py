@@ -1,11 +1,11 @@
-"""Checksum rules on payload identifiers (gateway/validate/fields.py) and the XPaths they report."""
+"""Checksum rules on payload identifiers (gateway/pipeline/validate/fields.py) and the XPaths they report."""
 from __future__ import annotations
 
 from lxml import etree
 
 from envelopes.payloads import samples
-from gateway.validate import readable_xpath
-from gateway.validate.fields import field_rule_issues
+from gateway.pipeline.validate import readable_xpath
+from gateway.pipeline.validate.fields import field_rule_issues
 
 
 def _sample(name: str) -> etree._Element:

@@ -1,7 +1,7 @@
 """Checksums of DOMAIN.md, on known-good values and single-digit corruptions."""
 import pytest
 
-from gateway.validate import identifiers as ids
+from gateway.pipeline.validate import identifiers as ids
 
 GOOD = [
     (ids.inn_legal_entity, "7707083893"),  # a well-known real legal-entity ИНН

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from gateway.faults import InvalidMessageIdFormat, StaleMessageId
-from gateway.identity import check_message_id, uuid1_time
+from gateway.pipeline.identity import check_message_id, uuid1_time
 
 WINDOW = dict(max_age=timedelta(hours=24), max_future=timedelta(minutes=5))
 

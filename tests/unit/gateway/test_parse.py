@@ -2,7 +2,7 @@
 import pytest
 
 from gateway.faults import MalformedRequest, VersionMismatch
-from gateway.parse import parse_envelope
+from gateway.pipeline.parse import parse_envelope
 
 S11 = "http://schemas.xmlsoap.org/soap/envelope/"
 S12 = "http://www.w3.org/2003/05/soap-envelope"

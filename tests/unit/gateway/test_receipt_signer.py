@@ -4,7 +4,7 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from envelopes import ns
-from gateway.receipt import ReceiptSigner
+from gateway.pipeline.receipt import ReceiptSigner
 from signing.algorithms import SIG_ECDSA_SHA384, SIG_RSA_PSS_SHA256, SIG_RSA_SHA1
 from signing.errors import SignatureError
 from signing.pki import Pki

@@ -1,7 +1,7 @@
 import pytest
 
-from gateway.registration.states import MACHINE
-from gateway.statemachine import IllegalTransition
+from gateway.domains.registration.states import MACHINE
+from gateway.domains.statemachine import IllegalTransition
 
 
 def test_registration_life_cycle():

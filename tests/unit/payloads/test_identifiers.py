@@ -6,7 +6,7 @@ import pytest
 from lxml import etree
 
 from envelopes.payloads.identifiers import IDENTIFIERS, NAMESPACES
-from gateway.validate import identifiers as rules
+from gateway.pipeline.validate import identifiers as rules
 
 #: Fields that only documents of another shape carry (an entrepreneur principal, an organisation
 #: as representative); their XPaths are still compiled and checked below.

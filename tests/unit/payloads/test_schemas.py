@@ -80,8 +80,8 @@ def test_licence_kinds_file_is_the_schema_list():
 
 
 def test_licence_kinds_file_matches_the_gateways_copy():
-    """The gateway reads gateway/licensing/kinds.json today; both must say the same."""
-    gateway_copy = json.loads((ROOT / "gateway" / "licensing" / "kinds.json").read_text(encoding="utf-8"))
+    """The gateway reads gateway/domains/licensing/kinds.json today; both must say the same."""
+    gateway_copy = json.loads((ROOT / "gateway" / "domains" / "licensing" / "kinds.json").read_text(encoding="utf-8"))
     ours = json.loads((ROOT / "envelopes" / "payloads" / "licence_kinds.json").read_text(encoding="utf-8"))
     assert ours == gateway_copy
 

@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 from envelopes.demo_data import DEMO
-from gateway.validate import identifiers
+from gateway.pipeline.validate import identifiers
 from registry_stubs.fixtures import generate
 from registry_stubs.registers import FIXTURES
 

@@ -8,7 +8,7 @@ import pytest
 
 from envelopes.mtom import multipart
 from gateway import faults
-from gateway.transport.mtom import cid_url, content_id, is_mtom, parse_mtom
+from gateway.http.mtom import cid_url, content_id, is_mtom, parse_mtom
 
 ENVELOPE = b"<s:Envelope xmlns:s='http://schemas.xmlsoap.org/soap/envelope/'><s:Body/></s:Envelope>"
 CT = ('multipart/related; boundary="b0"; type="application/xop+xml"; start="<root@x>"; '

@@ -1,4 +1,4 @@
-"""MTOM answers (gateway/transport/mtom_answer.py): read back by the gateway's strict reader."""
+"""MTOM answers (gateway/http/mtom_answer.py): read back by the gateway's strict reader."""
 from __future__ import annotations
 
 import io
@@ -6,8 +6,8 @@ import io
 import pytest
 
 from gateway.faults import SOAP11, SOAP12
-from gateway.transport.mtom import parse_mtom
-from gateway.transport.mtom_answer import OutgoingPart, content_id, multipart
+from gateway.http.mtom import parse_mtom
+from gateway.http.mtom_answer import OutgoingPart, content_id, multipart
 
 
 def _part(tmp_path, name: str, data: bytes, mime="application/octet-stream", index=0):

@@ -8,10 +8,10 @@ from lxml import etree
 from envelopes import ns
 from envelopes.mtom import File, cid_href, send_request_with_files
 from gateway import faults
-from gateway.parse import parse_envelope
-from gateway.transport import xop
-from gateway.transport.mtom import cid_url, is_mtom, parse_mtom
-from gateway.validate import SchemaSet
+from gateway.pipeline.parse import parse_envelope
+from gateway.http import xop
+from gateway.http.mtom import cid_url, is_mtom, parse_mtom
+from gateway.pipeline.validate import SchemaSet
 from signing.xmldsig import verify_detached
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC

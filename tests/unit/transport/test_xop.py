@@ -8,9 +8,9 @@ import pytest
 from envelopes import ns
 from envelopes.mtom import multipart
 from gateway import faults
-from gateway.parse import parse_envelope
-from gateway.transport import xop
-from gateway.transport.mtom import parse_mtom
+from gateway.pipeline.parse import parse_envelope
+from gateway.http import xop
+from gateway.http.mtom import parse_mtom
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
 XOP_NS = ns.XOP

@@ -1,0 +1,1 @@
+"""The business domains: one sub-package each (descriptor, state table, handlers)."""

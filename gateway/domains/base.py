@@ -1,0 +1,101 @@
+"""Stage: route a payload to its business domain by the payload's root element QName.
+
+Domains are discovered: every sub-package of ``gateway`` that exposes a ``DOMAIN`` object is a
+domain. Adding a domain means adding one package and one XSD, nothing else.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from typing import Callable, Mapping
+
+from lxml import etree
+
+from gateway.domains.statemachine import StateMachine
+
+
+@dataclasses.dataclass(frozen=True)
+class HandlerContext:
+    """What a handler may read: the verified payload element and who signed it."""
+
+    payload: etree._Element
+    message_id: str
+    sender: str
+    signer: object  # signing.identity.SignerIdentity
+    test_message: bool
+    registers: object = None  # gateway.registers.Registers: read BEFORE the transaction
+    applications: object = None  # gateway.storage.applications.Applications: current states, read-only
+    now: object = None  # datetime (UTC) of the request, from the gateway's clock
+    person: object = None  # SignerIdentity of a verified PersonalSignature over the payload
+
+    @property
+    def acting_person(self):
+        """Who acts: the person who signed the content, else the signer of the envelope."""
+        return self.person or self.signer
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """What a handler decided: the application's kind, organisation and new state, and what
+    the consumer gets back through GetResponse: a business ``response`` element, or
+    ``rejections`` ((code, description), ...), or else a status naming the new state."""
+
+    kind: str
+    organisation_inn: str
+    state: str
+    response: etree._Element | None = None
+    rejections: tuple[tuple[str, str], ...] = ()
+    #: an existing application moving on (its id and the state it must still be in), instead
+    #: of a new one
+    application_id: int | None = None
+    from_state: str | None = None
+    #: other applications moved in the same transaction: (id, from state, to state), e.g. the
+    #: report a correction supersedes
+    also_moves: tuple[tuple[int, str, str], ...] = ()
+    #: deliver the request to the type's external providers (False: held back, e.g. incomplete)
+    forward: bool = True
+    #: instead, deliver this earlier request (its MessageID) to them now, e.g. once supplemented
+    forward_original: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Domain:
+    name: str
+    namespace: str
+    prefix: str
+    xsd: str
+    machine: StateMachine
+    handlers: Mapping[str, Callable[[HandlerContext], Decision]]  # root local name -> handler
+    #: request root -> business roots a provider may answer it with (IncorrectResponseContentType)
+    response_roots: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    #: answer root -> handler of a provider's answer (drives the state machine onwards)
+    response_handlers: Mapping[str, Callable[[HandlerContext], Decision]] = dataclasses.field(
+        default_factory=dict)
+
+
+def discover() -> dict[str, Domain]:
+    """All domains, keyed by namespace URI."""
+    found: dict[str, Domain] = {}
+    import gateway.domains
+
+    for info in pkgutil.iter_modules(gateway.domains.__path__):
+        if not info.ispkg:
+            continue
+        module = importlib.import_module(f"gateway.domains.{info.name}")
+        domain = getattr(module, "DOMAIN", None)
+        if isinstance(domain, Domain):
+            found[domain.namespace] = domain
+    return found
+
+
+class Router:
+    def __init__(self, domains: Mapping[str, Domain]):
+        self.domains = dict(domains)
+
+    def route(self, payload: etree._Element) -> tuple[Domain | None, Callable[[HandlerContext], Decision] | None]:
+        """The built-in domain and handler for a payload, or (None, None)."""
+        qname = etree.QName(payload)
+        domain = self.domains.get(qname.namespace)
+        handler = domain.handlers.get(qname.localname) if domain else None
+        return (domain, handler) if handler is not None else (domain, None)

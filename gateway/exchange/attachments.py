@@ -1,0 +1,97 @@
+"""Stage: keep received attachments (files content-addressed in data_dir/attachments, a row per
+file with its digest), enforce the per-sender quota, and put them back into what is delivered."""
+from __future__ import annotations
+
+import base64
+import os
+from xml.sax.saxutils import escape
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from envelopes import ns
+from gateway import faults
+from gateway.config import Settings
+from gateway.storage.schema import attachments as table
+from gateway.http.mtom_answer import OutgoingPart, content_id
+from gateway.http.xop import ReceivedAttachment
+
+B = ns.SMEV_BASIC
+XOP = "http://www.w3.org/2004/08/xop/include"
+_QUOTE = {'"': "&quot;"}
+
+
+def check_quota(conn: Connection, settings: Settings, sender: str, incoming: int,
+                now: datetime) -> None:
+    """``QuoteLimitExceeded`` if today's attachments of ``sender`` plus these exceed its quota."""
+    if not incoming:
+        return
+    used = conn.execute(select(func.coalesce(func.sum(table.c.size), 0)).where(
+        table.c.sender == sender, table.c.received_at > now - timedelta(days=1))).scalar_one()
+    quota = settings.attachment_quota_bytes_per_day
+    if used + incoming > quota:
+        raise faults.QuoteLimitExceeded(
+            f"{sender} may send {quota} attachment bytes a day; {used} used, {incoming} more sent",
+            code="QUOTE_LIMIT_EXCEEDED",
+            fields=[("RemainedTotalQuoteSize", str(max(0, quota - used))),
+                    ("RealTotalAttachmentSize", str(incoming))])
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def keep(conn: Connection, settings: Settings, message_id: str, sender: str,
+         received: dict[str, ReceivedAttachment], mime_types: dict[str, str], now: datetime) -> None:
+    """Move the spooled files to their durable place (before the transaction commits) and
+    record them. Content-addressed: the same file twice is stored once."""
+    directory = settings.attachments_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    for attachment_id, item in received.items():
+        target = directory / item.sha256_hex
+        if target.exists():
+            item.path.unlink(missing_ok=True)
+        else:
+            with open(item.path, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(item.path, target)
+        conn.execute(table.insert().values(
+            message_id=message_id, sender=sender, attachment_id=attachment_id,
+            mime_type=mime_types.get(attachment_id) or item.content_type or "application/octet-stream",
+            size=item.size, sha256=item.sha256_hex, received_at=now))
+    if received:
+        _fsync_dir(directory)
+
+
+def content_list(conn: Connection, settings: Settings, message_id: str, *, as_parts: bool = False
+                 ) -> tuple[bytes | None, tuple[OutgoingPart, ...]]:
+    """``b:AttachmentContentList`` for the message's files (None if it has none) and the parts.
+
+    Inline (``as_parts`` False): each ``b:Content`` holds the file in base64, no parts. As MTOM
+    parts: each ``b:Content`` holds an ``xop:Include`` naming its part; the files are streamed
+    from the store when the answer is sent."""
+    rows = conn.execute(select(table.c.attachment_id, table.c.sha256, table.c.mime_type, table.c.size)
+                        .where(table.c.message_id == message_id).order_by(table.c.id)).all()
+    if not rows:
+        return None, ()
+    out = [f'<b:AttachmentContentList xmlns:b="{B}">'.encode()]
+    parts = []
+    for index, (attachment_id, sha256, mime_type, size) in enumerate(rows):
+        path = settings.attachments_dir / sha256
+        if as_parts:
+            part = OutgoingPart(content_id(message_id, index), mime_type, path, size)
+            parts.append(part)
+            content = (f'<xop:Include xmlns:xop="{XOP}" href="{escape(part.href, _QUOTE)}"/>'
+                       .encode())
+        else:
+            content = base64.b64encode(path.read_bytes())
+        out.append(b"<b:AttachmentContent><b:Id>" + escape(attachment_id).encode() + b"</b:Id><b:Content>"
+                   + content + b"</b:Content></b:AttachmentContent>")
+    out.append(b"</b:AttachmentContentList>")
+    return b"".join(out), tuple(parts)

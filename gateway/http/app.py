@@ -1,0 +1,211 @@
+"""The HTTP application (plain WSGI, contract first).
+
+Routes:
+  POST /ws              SOAP 1.1 (text/xml) or SOAP 1.2 (application/soap+xml) requests
+  GET  /ws?wsdl         the WSDL, served as it is in wsdl/
+  GET  /ws/xsd/<file>   the XSDs, served as they are in xsd/
+  GET  /health          liveness and database check
+  GET  /api/v1/organisations/{inn}/applications   history of applications (JSON or CSV)
+  GET  /api/v1/openapi.yaml                       its OpenAPI description
+The same app runs under gunicorn (production, several workers) and in-process for tests.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Callable, Iterable
+
+from sqlalchemy import text
+
+from gateway import faults
+from gateway.http import history
+from gateway.config import CONTRACT_DIRS, ROOT, Settings
+from gateway.pipeline.dispatch import Pipeline
+from gateway.http import mtom, mtom_answer
+
+log = logging.getLogger("gateway.http.app")
+
+WSDL_FILE = "smev-message-exchange-service-1.1.wsdl"
+_HISTORY = re.compile(r"^/api/v1/organisations/([^/]+)/applications/?$")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(xsd|wsdl)$")
+_SOAP_TYPES = {"text/xml": faults.SOAP11, "application/soap+xml": faults.SOAP12}
+
+StartResponse = Callable[[str, list[tuple[str, str]]], object]
+_REASONS = {200: "OK", 301: "Moved Permanently", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+            404: "Not Found", 405: "Method Not Allowed",
+            411: "Length Required", 413: "Payload Too Large", 415: "Unsupported Media Type",
+            500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def _reply(start_response: StartResponse, status: int, content_type: str, body: bytes,
+           extra: Iterable[tuple[str, str]] = ()) -> list[bytes]:
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+    headers.extend(extra)
+    start_response(f"{status} {_REASONS.get(status, '')}", headers)
+    return [body]
+
+
+class GatewayApp:
+    def __init__(self, settings: Settings, pipeline: Pipeline, engine):
+        self.settings = settings
+        self.pipeline = pipeline
+        self.engine = engine
+        self.contract = {}
+        self.openapi = (ROOT / "docs" / "openapi.yaml").read_bytes()
+        for kind, directory in CONTRACT_DIRS.items():
+            for path in Path(directory).glob(f"*.{kind}"):
+                self.contract[(kind, path.name)] = path.read_bytes()
+
+    def __call__(self, environ, start_response: StartResponse):
+        """Route; whatever escapes a route becomes a SOAP fault (or a JSON 503), never a bare
+        500 page (a client that went away mid-body, a full disk, a database that is down)."""
+        try:
+            return self._route(environ, start_response)
+        except Exception:
+            log.exception("unhandled failure in %s %s", environ.get("REQUEST_METHOD"),
+                          environ.get("PATH_INFO"))
+            if (environ.get("PATH_INFO") or "").startswith("/api/"):
+                return _reply(start_response, 503, "application/json",
+                              b'{"error": "temporarily unavailable; retry later"}')
+            return _reply(start_response, *faults.render(RuntimeError()))
+
+    def _route(self, environ, start_response: StartResponse):
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "") or "/"
+        query = environ.get("QUERY_STRING", "")
+        if path in ("/ws", "/ws/"):
+            if method == "POST":
+                return self._soap(environ, start_response)
+            if method in ("GET", "HEAD") and query.lower() == "wsdl":
+                if path == "/ws/":  # the WSDL's relative imports resolve only from /ws?wsdl
+                    return _reply(start_response, 301, "text/plain; charset=utf-8",
+                                  b"see /ws?wsdl\n", [("Location", "/ws?wsdl")])
+                return self._contract(start_response, "wsdl", WSDL_FILE)
+            return _reply(start_response, 405, "text/plain; charset=utf-8",
+                          b"POST a SOAP envelope here, or GET /ws?wsdl\n", [("Allow", "GET, POST")])
+        if path.startswith("/ws/xsd/") and method in ("GET", "HEAD"):
+            return self._contract(start_response, "xsd", path[len("/ws/xsd/"):])
+        if path == "/health" and method == "GET":
+            return self._health(start_response)
+        if path == "/api/v1/openapi.yaml" and method in ("GET", "HEAD"):
+            return _reply(start_response, 200, "application/yaml; charset=utf-8", self.openapi)
+        match = _HISTORY.match(path)
+        if match and method in ("GET", "HEAD"):
+            status, content_type, body = history.handle(
+                self.engine, match.group(1), query, environ.get("HTTP_AUTHORIZATION"))
+            extra = [("WWW-Authenticate", "Bearer")] if status == 401 else []
+            if content_type.startswith("text/csv"):
+                extra.append(("Content-Disposition",
+                              f'attachment; filename="applications-{match.group(1)}.csv"'))
+            return _reply(start_response, status, content_type, body, extra)
+        return _reply(start_response, 404, "text/plain; charset=utf-8", b"not found\n")
+
+    def _mtom(self, environ, start_response, content_type: str):
+        """MTOM: the envelope part in memory, attachments streamed to spool files."""
+        settings = self.settings
+        limit = settings.max_body_bytes + settings.max_attachment_bytes + 64 * 1024
+        try:
+            length = _declared_length(environ, limit)
+            message = mtom.parse_mtom(environ["wsgi.input"], content_type, length,
+                                      max_envelope_bytes=settings.max_body_bytes,
+                                      max_attachment_bytes=settings.max_attachment_bytes,
+                                      max_parts=settings.max_attachment_parts,
+                                      spool_dir=settings.spool_dir)
+        except faults.GatewayFault as fault:
+            return _reply(start_response, *faults.render(fault))
+        try:
+            response = self.pipeline.handle(message.envelope, mtom=message)
+        finally:
+            message.cleanup()  # kept files were moved away; the rest are discarded
+        return self._answer(start_response, response)
+
+    def _contract(self, start_response, kind: str, name: str):
+        body = self.contract.get((kind, name)) if _SAFE_NAME.match(name) else None
+        if body is None:
+            return _reply(start_response, 404, "text/plain; charset=utf-8", b"no such file\n")
+        return _reply(start_response, 200, "text/xml; charset=utf-8", body,
+                      [("Cache-Control", "public, max-age=300")])
+
+    def _health(self, start_response):
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            status, state = 200, "ok"
+        except Exception:  # the database is down: say so, do not crash
+            log.exception("health check failed")
+            status, state = 503, "database unavailable"
+        return _reply(start_response, status, "application/json",
+                      json.dumps({"status": state}).encode())
+
+    def _soap(self, environ, start_response):
+        content_type = environ.get("CONTENT_TYPE", "")
+        if mtom.is_mtom(content_type):
+            return self._mtom(environ, start_response, content_type)
+        media = content_type.split(";")[0].strip().lower()
+        version = _SOAP_TYPES.get(media)
+        if version is None:
+            fault = faults.UnsupportedMediaType(
+                f"Content-Type {media or '(none)'} is not SOAP: use text/xml (SOAP 1.1) or "
+                "application/soap+xml (SOAP 1.2)")
+            return _reply(start_response, *faults.render(fault))
+        try:
+            body = _read_body(environ, self.settings.max_body_bytes)
+        except faults.GatewayFault as fault:
+            return _reply(start_response, *faults.render(fault, version))
+        return self._answer(start_response, self.pipeline.handle(body))
+
+    @staticmethod
+    def _answer(start_response, response):
+        """The pipeline's answer; with parts, as MTOM (files streamed from the store)."""
+        if not response.parts:
+            return _reply(start_response, response.status, response.content_type, response.body)
+        content_type, length, chunks = mtom_answer.multipart(response.body, response.soap_version,
+                                                             response.parts)
+        start_response(f"{response.status} {_REASONS.get(response.status, '')}",
+                       [("Content-Type", content_type), ("Content-Length", str(length))])
+        return chunks
+
+
+def _declared_length(environ: dict, limit: int) -> int | None:
+    """The body's length by HTTP/1.1 (RFC 9112 §6.3), or None when the server hands over a body
+    that ends by itself (it de-chunked it: ``wsgi.input_terminated``, as gunicorn does).
+
+    Without either, reading "until the end" would block on a kept-alive connection (wsgiref does
+    not de-chunk) or take the next request's bytes for this one: refused with 411."""
+    length = (environ.get("CONTENT_LENGTH") or "").strip()
+    if length:
+        if not length.isdigit():
+            raise faults.MalformedRequest(f"Content-Length {length[:40]!r} is not a number")
+        if int(length) > limit:
+            raise faults.RequestTooLarge(f"the request is larger than {limit} bytes")
+        return int(length)
+    if environ.get("wsgi.input_terminated"):
+        return None
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        raise faults.LengthRequired("this server does not take chunked requests: send a "
+                                    "Content-Length")
+    raise faults.LengthRequired("a request body needs a Content-Length (or chunked transfer "
+                                "coding)")
+
+
+def _read_body(environ: dict, limit: int) -> bytes:
+    """The whole body, at most ``limit`` bytes; a body shorter than its Content-Length is an
+    incomplete message and is never processed."""
+    length = _declared_length(environ, limit)
+    stream = environ["wsgi.input"]
+    if length is None:
+        body = stream.read(limit + 1)
+        if len(body) > limit:
+            raise faults.RequestTooLarge(f"the request is larger than {limit} bytes")
+        return body
+    chunks, left = [], length
+    while left:
+        chunk = stream.read(min(left, 1 << 20))
+        if not chunk:
+            raise faults.IncompleteRequest(f"the connection ended after {length - left} of the "
+                                           f"{length} bytes of Content-Length")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,1 @@
+"""Operations: the CLI, setup, the demo and the benchmark."""

@@ -1,0 +1,327 @@
+"""The ``gateway`` command: set up, serve, run the demo, administer participants and the PKI."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from gateway.config import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+@click.group()
+def main() -> None:
+    """SMEV-style integration gateway."""
+
+
+@main.command()
+def setup() -> None:
+    """Create the demo PKI, keys, trust store and database (idempotent)."""
+    from gateway.ops.setup import setup as do_setup
+
+    do_setup(_settings(), echo=click.echo)
+
+
+@main.command()
+@click.option("--workers", type=int, default=None, help="gunicorn worker processes")
+def serve(workers: int | None) -> None:
+    """Serve the gateway with gunicorn on GATEWAY_HOST:GATEWAY_PORT."""
+    from gateway.http.server import serve as do_serve
+
+    do_serve(_settings(), workers=workers)
+
+
+@main.command()
+@click.option("--workers", type=int, default=None, help="gunicorn worker processes")
+def run(workers: int | None) -> None:
+    """Set up, start the registry stubs, and serve the gateway (what `make run` does)."""
+    from gateway.http.server import serve as do_serve
+    from gateway.ops.setup import setup as do_setup
+
+    settings = _settings()
+    do_setup(settings, echo=click.echo)
+    stubs = subprocess.Popen([sys.executable, "-m", "gateway.ops.cli", "stubs", "serve"])
+    try:
+        _wait_for(f"{settings.ca_url}/health", stubs)
+        _wait_for(f"{settings.registers_url}/health", stubs)
+        click.echo(f"\nWSDL:      {settings.endpoint}?wsdl")
+        click.echo(f"Endpoint:  {settings.endpoint} (SOAP 1.1 text/xml, SOAP 1.2 application/soap+xml)")
+        click.echo("Demo:      make demo   (sends a signed SendRequest and prints the receipt)\n")
+        do_serve(settings, workers=workers)
+    finally:
+        stubs.send_signal(signal.SIGTERM)
+        stubs.wait(timeout=10)
+
+
+def _wait_for(url: str, process: subprocess.Popen, timeout: float = 15.0) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise click.ClickException(f"{url} did not start (exit code {process.returncode})")
+        try:
+            if requests.get(url, timeout=1).ok:
+                return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise click.ClickException(f"{url} did not answer within {timeout:.0f} s")
+
+
+@main.command()
+@click.option("--url", default=None, help="gateway endpoint (default: the configured one)")
+@click.option("--sender", default="ROMASHKA", show_default=True)
+def demo(url: str | None, sender: str) -> None:
+    """Send a signed SendRequest to the running gateway and print the receipt."""
+    from gateway.ops.demo import run_demo
+
+    run_demo(_settings(), url, sender, echo=click.echo)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations to GATEWAY_DATABASE_URL (or the SQLite default)."""
+    from gateway.storage.db import make_engine
+    from gateway.storage.migrate import upgrade
+
+    settings = _settings()
+    upgrade(make_engine(settings.resolved_database_url))
+    click.echo(f"database at head: {settings.resolved_database_url}")
+
+
+@main.group("is")
+def information_systems() -> None:
+    """Registered information systems (participants)."""
+
+
+@information_systems.command("add")
+@click.argument("mnemonic")
+@click.option("--name", required=True)
+@click.option("--cert", "certs", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--inn-le", default=None)
+@click.option("--ogrn", default=None)
+def is_add(mnemonic, name, certs, inn_le, ogrn) -> None:
+    """Register MNEMONIC with one or more signing certificates (PEM)."""
+    from cryptography import x509
+
+    from gateway.exchange.participants import add_system
+    from gateway.storage.db import make_engine
+
+    loaded = [c for path in certs for c in x509.load_pem_x509_certificates(Path(path).read_bytes())[:1]]
+    add_system(make_engine(_settings().resolved_database_url), mnemonic, name, loaded,
+               inn_le=inn_le, ogrn=ogrn)
+    click.echo(f"registered {mnemonic}")
+
+
+@information_systems.command("list")
+def is_list() -> None:
+    from gateway.exchange.participants import list_systems
+    from gateway.storage.db import make_engine
+
+    for system in list_systems(make_engine(_settings().resolved_database_url)):
+        state = "enabled" if system.enabled else "disabled"
+        click.echo(f"{system.mnemonic}\t{state}\t{system.inn_le or '-'}\t{system.name}")
+
+
+@information_systems.command("disable")
+@click.argument("mnemonic")
+def is_disable(mnemonic) -> None:
+    _set_enabled(mnemonic, False)
+
+
+@information_systems.command("enable")
+@click.argument("mnemonic")
+def is_enable(mnemonic) -> None:
+    _set_enabled(mnemonic, True)
+
+
+@information_systems.command("allow")
+@click.argument("mnemonic")
+@click.argument("role", type=click.Choice(["send", "serve"]))
+@click.argument("namespace")
+@click.argument("root", default="*")
+def is_allow(mnemonic, role, namespace, root) -> None:
+    """Let MNEMONIC send (or serve) the business type NAMESPACE [ROOT] ('*': every root)."""
+    from gateway.exchange.participants import grant
+    from gateway.storage.db import make_engine
+
+    grant(make_engine(_settings().resolved_database_url), mnemonic, role, namespace, root)
+    click.echo(f"{mnemonic} may {role} {{{namespace}}}{root}")
+
+
+@information_systems.command("deny")
+@click.argument("mnemonic")
+@click.argument("role", type=click.Choice(["send", "serve"]))
+@click.argument("namespace")
+@click.argument("root", default="*")
+def is_deny(mnemonic, role, namespace, root) -> None:
+    """Withdraw a permission given with `gateway is allow`."""
+    from gateway.exchange.participants import revoke_grant
+    from gateway.storage.db import make_engine
+
+    if not revoke_grant(make_engine(_settings().resolved_database_url), mnemonic, role, namespace, root):
+        raise click.ClickException("no such permission")
+    click.echo(f"{mnemonic} may no longer {role} {{{namespace}}}{root}")
+
+
+@information_systems.command("permissions")
+@click.argument("mnemonic", required=False)
+def is_permissions(mnemonic) -> None:
+    """List send/serve permissions (of one MNEMONIC, or all)."""
+    from gateway.exchange.participants import list_grants
+    from gateway.storage.db import make_engine
+
+    for who, role, namespace, root in list_grants(make_engine(_settings().resolved_database_url), mnemonic):
+        click.echo(f"{who}\t{role}\t{{{namespace}}}{root}")
+
+
+@information_systems.command("token")
+@click.argument("mnemonic")
+def is_token(mnemonic) -> None:
+    """Issue a bearer token for MNEMONIC's use of the REST history API (shown once)."""
+    from gateway.http.history import new_token
+    from gateway.exchange.participants import list_systems
+    from gateway.storage.db import make_engine
+
+    engine = make_engine(_settings().resolved_database_url)
+    if mnemonic not in {s.mnemonic for s in list_systems(engine)}:
+        raise click.ClickException(f"no information system {mnemonic}")
+    click.echo(new_token(engine, mnemonic))
+
+
+def _set_enabled(mnemonic: str, enabled: bool) -> None:
+    from gateway.exchange.participants import set_enabled
+    from gateway.storage.db import make_engine
+
+    if not set_enabled(make_engine(_settings().resolved_database_url), mnemonic, enabled):
+        raise click.ClickException(f"no information system {mnemonic}")
+    click.echo(f"{mnemonic} {'enabled' if enabled else 'disabled'}")
+
+
+@main.group()
+def pki() -> None:
+    """The demo/test PKI in GATEWAY_DATA_DIR/pki/ca (served by `gateway stubs serve`)."""
+
+
+@pki.command("init")
+def pki_init() -> None:
+    """Create the root and intermediate CAs and their CRLs (or reuse them)."""
+    from gateway.ops.setup import open_pki
+
+    settings = _settings()
+    ca = open_pki(settings)
+    for cert in [*ca.trust_anchors(), *ca.intermediates()]:
+        click.echo(f"{cert.subject.rfc4514_string()}  serial {cert.serial_number:x}")
+    click.echo(f"CRLs and OCSP are served from {settings.ca_url} by `gateway stubs serve`")
+
+
+@pki.command("issue")
+@click.argument("name")
+@click.option("--cn", "common_name", required=True, help="subject common name")
+@click.option("--org", "organization", default=None)
+@click.option("--title", default=None)
+@click.option("--inn", default=None, help="person ИНН (OID 1.2.643.3.131.1.1)")
+@click.option("--inn-le", default=None, help="legal entity ИНН (OID 1.2.643.100.4)")
+@click.option("--ogrn", default=None, help="ОГРН (OID 1.2.643.100.1)")
+@click.option("--snils", default=None, help="СНИЛС (OID 1.2.643.100.3)")
+@click.option("--key-type", default="rsa2048",
+              type=click.Choice(["rsa2048", "rsa3072", "ec-p256", "ec-p384"]), show_default=True)
+@click.option("--days", type=int, default=365, show_default=True)
+def pki_issue(name, common_name, organization, title, inn, inn_le, ogrn, snils, key_type, days) -> None:
+    """Issue a leaf certificate NAME (key and certificate written as PEM in the PKI folder)."""
+    from datetime import datetime, timedelta, timezone
+
+    from gateway.ops.setup import open_pki
+
+    now = datetime.now(timezone.utc)
+    issued = open_pki(_settings()).issue(
+        name, common_name=common_name, organization=organization, title=title, inn=inn,
+        inn_le=inn_le, ogrn=ogrn, snils=snils, key_type=key_type, not_before=now - timedelta(minutes=5),
+        not_after=now + timedelta(days=days))
+    click.echo(f"certificate: {issued.cert_path}\nprivate key: {issued.key_path}\n"
+               f"serial:      {issued.certificate.serial_number:x}")
+
+
+@pki.command("revoke")
+@click.argument("name_or_serial")
+@click.option("--reason", default="key_compromise", show_default=True)
+def pki_revoke(name_or_serial, reason) -> None:
+    """Revoke a certificate by NAME or hex serial; the CRL is reissued and OCSP answers revoked."""
+    from gateway.ops.setup import open_pki
+
+    target = name_or_serial
+    ca = open_pki(_settings())
+    if target not in ca.names():
+        try:
+            target = int(name_or_serial, 16)
+        except ValueError:
+            raise click.ClickException(f"no certificate named {name_or_serial}") from None
+    serial = ca.revoke(target, reason=reason)
+    click.echo(f"revoked serial {serial:x} ({reason})")
+
+
+@main.group()
+def stubs() -> None:
+    """Registry stubs (certification authority, registers)."""
+
+
+@stubs.command("serve")
+def stubs_serve() -> None:
+    """Serve the CA stub (GATEWAY_CA_URL) and the registers (GATEWAY_REGISTERS_URL)."""
+    from urllib.parse import urlsplit
+
+    from gateway.ops.setup import open_pki
+    from registry_stubs.ca import serve as serve_ca
+    from registry_stubs.registers import serve as serve_registers
+
+    settings = _settings()
+    open_pki(settings)
+    ca = urlsplit(settings.ca_url)
+    registers = urlsplit(settings.registers_url)
+    servers = [serve_ca(settings.pki_dir / "ca", ca.hostname, ca.port or 80),
+               serve_registers(registers.hostname, registers.port or 80,
+                               state_file=settings.data_dir / "registers-state.json")]
+    click.echo(f"CA stub on {settings.ca_url}; registers on {settings.registers_url}")
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        for server in servers:
+            server.shutdown()
+
+
+@main.group()
+def journal() -> None:
+    """The append-only journal."""
+
+
+@journal.command("verify")
+def journal_verify() -> None:
+    """Recompute the journal's hash chain and report the first altered entry, if any."""
+    from gateway.storage import journal as j
+    from gateway.storage.db import make_engine
+
+    with make_engine(_settings().resolved_database_url).connect() as conn:
+        report = j.verify_chain(conn)
+    if report.intact:
+        click.echo(f"journal intact: {report.entries} entries")
+    else:
+        raise click.ClickException(f"journal altered at entry id {report.first_broken_id}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The stages every envelope passes, in order (see sequence.py)."""
