@@ -36,6 +36,21 @@ class HandlerContext:
 
 
 @dataclasses.dataclass(frozen=True)
+class RegisterWrite:
+    """A change to an external register that a decision needs. The handler only names it; the
+    pipeline stores it in the outbox in the same transaction as the state change, and it is
+    carried out after the commit, retried until done, with an idempotency key the register
+    honours, so a failed commit never leaves a register changed and a retry never writes twice.
+
+    ``action`` names a method of :class:`gateway.registers.Registers` that writes
+    (``register_power_of_attorney``, ``revoke_power_of_attorney``, ``enter_licence``); ``args``
+    are its JSON-able keyword arguments."""
+
+    action: str
+    args: Mapping
+
+
+@dataclasses.dataclass(frozen=True)
 class Decision:
     """What a handler decided: the application's kind, organisation and new state, and what
     the consumer gets back through GetResponse: a business ``response`` element, or
@@ -57,6 +72,8 @@ class Decision:
     forward: bool = True
     #: instead, deliver this earlier request (its MessageID) to them now, e.g. once supplemented
     forward_original: str | None = None
+    #: register changes carried out after the commit (through the outbox), never by the handler
+    register_writes: tuple[RegisterWrite, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
