@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from envelopes import ns
 from gateway import faults
-from gateway.exchange import delivery, queues
+from gateway.exchange import delivery
+from gateway.storage import queues
 from gateway.pipeline.parse import ParsedEnvelope
 from gateway.pipeline.dispatch import Services
 from gateway.storage.db import write_transaction

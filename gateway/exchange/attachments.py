@@ -8,13 +8,10 @@ from xml.sax.saxutils import escape
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
-
 from envelopes import ns
 from gateway import faults
 from gateway.config import Settings
-from gateway.storage.schema import attachments as table
+from gateway.storage import attachments as rows
 from gateway.http.mtom_answer import OutgoingPart, content_id
 from gateway.http.xop import ReceivedAttachment
 
@@ -23,13 +20,12 @@ XOP = "http://www.w3.org/2004/08/xop/include"
 _QUOTE = {'"': "&quot;"}
 
 
-def check_quota(conn: Connection, settings: Settings, sender: str, incoming: int,
+def check_quota(conn, settings: Settings, sender: str, incoming: int,
                 now: datetime) -> None:
     """``QuoteLimitExceeded`` if today's attachments of ``sender`` plus these exceed its quota."""
     if not incoming:
         return
-    used = conn.execute(select(func.coalesce(func.sum(table.c.size), 0)).where(
-        table.c.sender == sender, table.c.received_at > now - timedelta(days=1))).scalar_one()
+    used = rows.bytes_since(conn, sender, now - timedelta(days=1))
     quota = settings.attachment_quota_bytes_per_day
     if used + incoming > quota:
         raise faults.QuoteLimitExceeded(
@@ -47,7 +43,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def keep(conn: Connection, settings: Settings, message_id: str, sender: str,
+def keep(conn, settings: Settings, message_id: str, sender: str,
          received: dict[str, ReceivedAttachment], mime_types: dict[str, str], now: datetime) -> None:
     """Move the spooled files to their durable place (before the transaction commits) and
     record them. Content-addressed: the same file twice is stored once."""
@@ -61,28 +57,27 @@ def keep(conn: Connection, settings: Settings, message_id: str, sender: str,
             with open(item.path, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(item.path, target)
-        conn.execute(table.insert().values(
-            message_id=message_id, sender=sender, attachment_id=attachment_id,
+        rows.insert_attachment(
+            conn, message_id=message_id, sender=sender, attachment_id=attachment_id,
             mime_type=mime_types.get(attachment_id) or item.content_type or "application/octet-stream",
-            size=item.size, sha256=item.sha256_hex, received_at=now))
+            size=item.size, sha256=item.sha256_hex, received_at=now)
     if received:
         _fsync_dir(directory)
 
 
-def content_list(conn: Connection, settings: Settings, message_id: str, *, as_parts: bool = False
+def content_list(conn, settings: Settings, message_id: str, *, as_parts: bool = False
                  ) -> tuple[bytes | None, tuple[OutgoingPart, ...]]:
     """``b:AttachmentContentList`` for the message's files (None if it has none) and the parts.
 
     Inline (``as_parts`` False): each ``b:Content`` holds the file in base64, no parts. As MTOM
     parts: each ``b:Content`` holds an ``xop:Include`` naming its part; the files are streamed
     from the store when the answer is sent."""
-    rows = conn.execute(select(table.c.attachment_id, table.c.sha256, table.c.mime_type, table.c.size)
-                        .where(table.c.message_id == message_id).order_by(table.c.id)).all()
-    if not rows:
+    files = rows.of_message(conn, message_id)
+    if not files:
         return None, ()
     out = [f'<b:AttachmentContentList xmlns:b="{B}">'.encode()]
     parts = []
-    for index, (attachment_id, sha256, mime_type, size) in enumerate(rows):
+    for index, (attachment_id, sha256, mime_type, size) in enumerate(files):
         path = settings.attachments_dir / sha256
         if as_parts:
             part = OutgoingPart(content_id(message_id, index), mime_type, path, size)

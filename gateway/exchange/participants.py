@@ -5,30 +5,21 @@ The authorize stage asks :meth:`Participants.sender_of`; look-ups are cached bri
 ``ttl`` seconds). ``add_system``/``list_systems``/``set_enabled`` back the CLI."""
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import threading
 import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-
 from gateway.faults import SenderIsNotRegistered
-from gateway.storage.schema import information_systems, is_certificates, permissions
+from gateway.storage import participants as repo
+from gateway.storage.participants import InformationSystem
+
+__all__ = ["ANY_ROOT", "InformationSystem", "Participants", "SEND", "SERVE", "add_system",
+           "fingerprint", "grant", "list_grants", "list_systems", "revoke_grant", "set_enabled"]
 
 SEND, SERVE = "send", "serve"
 ANY_ROOT = "*"
-
-
-@dataclasses.dataclass(frozen=True)
-class InformationSystem:
-    mnemonic: str
-    name: str
-    inn_le: str | None
-    ogrn: str | None
-    enabled: bool
 
 
 def fingerprint(cert: x509.Certificate) -> str:
@@ -36,7 +27,7 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 
 class Participants:
-    def __init__(self, engine: Engine, ttl: float = 5.0):
+    def __init__(self, engine, ttl: float = 5.0):
         self.engine = engine
         self.ttl = ttl
         self._cache: dict[str, tuple[float, InformationSystem | None]] = {}
@@ -48,12 +39,7 @@ class Participants:
         hit = self._cache.get(key)
         if hit and hit[0] > now:
             return hit[1]
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(information_systems)
-                .join(is_certificates, is_certificates.c.mnemonic == information_systems.c.mnemonic)
-                .where(is_certificates.c.fingerprint == key)).first()
-        found = InformationSystem(row.mnemonic, row.name, row.inn_le, row.ogrn, row.enabled) if row else None
+        found = repo.by_fingerprint(self.engine, key)
         with self._lock:
             self._cache[key] = (now + self.ttl, found)
         return found
@@ -65,9 +51,8 @@ class Participants:
         if cached and cached[0] > now:
             return cached[1]
         table: dict[tuple[str, str], set[tuple[str, str]]] = {}
-        with self.engine.connect() as conn:
-            for row in conn.execute(select(permissions)):
-                table.setdefault((row.role, row.namespace_uri), set()).add((row.mnemonic, row.root_element))
+        for mnemonic, role, namespace, root in repo.permission_rows(self.engine):
+            table.setdefault((role, namespace), set()).add((mnemonic, root))
         with self._lock:
             self._cache["__permissions__"] = (now + self.ttl, table)
         return table
@@ -85,9 +70,7 @@ class Participants:
         now = time.monotonic()
         cached = self._cache.get("__enabled__")
         if not cached or cached[0] <= now:
-            with self.engine.connect() as conn:
-                table = {r.mnemonic: r.enabled for r in conn.execute(
-                    select(information_systems.c.mnemonic, information_systems.c.enabled))}
+            table = repo.enabled_flags(self.engine)
             with self._lock:
                 self._cache["__enabled__"] = cached = (now + self.ttl, table)
         return bool(cached[1].get(mnemonic))
@@ -104,73 +87,28 @@ class Participants:
         return system
 
 
-def add_system(engine: Engine, mnemonic: str, name: str, certificates: list[x509.Certificate],
+def add_system(engine, mnemonic: str, name: str, certificates: list[x509.Certificate],
                *, inn_le: str | None = None, ogrn: str | None = None) -> None:
     """Register an IS with its certificates, or add certificates to an existing one."""
     from datetime import datetime, timezone
 
-    now = datetime.now(timezone.utc)
-    with engine.begin() as conn:
-        exists = conn.execute(select(information_systems.c.mnemonic)
-                              .where(information_systems.c.mnemonic == mnemonic)).first()
-        if not exists:
-            conn.execute(information_systems.insert().values(
-                mnemonic=mnemonic, name=name, inn_le=inn_le, ogrn=ogrn, enabled=True,
-                created_at=now))
-        for cert in certificates:
-            key = fingerprint(cert)
-            if conn.execute(select(is_certificates.c.fingerprint)
-                            .where(is_certificates.c.fingerprint == key)).first():
-                continue
-            conn.execute(is_certificates.insert().values(
-                fingerprint=key, mnemonic=mnemonic, subject=cert.subject.rfc4514_string(),
-                certificate_pem=cert.public_bytes(Encoding.PEM).decode("ascii"), added_at=now))
+    repo.add_system(engine, mnemonic, name,
+                    [(fingerprint(c), c.subject.rfc4514_string(),
+                      c.public_bytes(Encoding.PEM).decode("ascii")) for c in certificates],
+                    inn_le=inn_le, ogrn=ogrn, now=datetime.now(timezone.utc))
 
 
-def list_systems(engine: Engine) -> list[InformationSystem]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(information_systems).order_by(information_systems.c.mnemonic))
-        return [InformationSystem(r.mnemonic, r.name, r.inn_le, r.ogrn, r.enabled) for r in rows]
+list_systems = repo.list_systems
+set_enabled = repo.set_enabled
+list_grants = repo.list_grants
 
 
-def set_enabled(engine: Engine, mnemonic: str, enabled: bool) -> bool:
-    from sqlalchemy import update
-
-    with engine.begin() as conn:
-        result = conn.execute(update(information_systems)
-                              .where(information_systems.c.mnemonic == mnemonic)
-                              .values(enabled=enabled))
-        return result.rowcount == 1
-
-
-def grant(engine: Engine, mnemonic: str, role: str, namespace: str, root: str = ANY_ROOT) -> None:
+def grant(engine, mnemonic: str, role: str, namespace: str, root: str = ANY_ROOT) -> None:
     """Allow ``mnemonic`` to send (or serve) a business type; idempotent."""
     if role not in (SEND, SERVE):
         raise ValueError(f"role must be {SEND} or {SERVE}")
-    with engine.begin() as conn:
-        exists = conn.execute(select(permissions.c.id).where(
-            permissions.c.mnemonic == mnemonic, permissions.c.role == role,
-            permissions.c.namespace_uri == namespace, permissions.c.root_element == root)).first()
-        if not exists:
-            conn.execute(permissions.insert().values(mnemonic=mnemonic, role=role,
-                                                     namespace_uri=namespace, root_element=root))
+    repo.grant(engine, mnemonic, role, namespace, root)
 
 
-def revoke_grant(engine: Engine, mnemonic: str, role: str, namespace: str, root: str = ANY_ROOT) -> bool:
-    from sqlalchemy import delete
-
-    with engine.begin() as conn:
-        result = conn.execute(delete(permissions).where(
-            permissions.c.mnemonic == mnemonic, permissions.c.role == role,
-            permissions.c.namespace_uri == namespace, permissions.c.root_element == root))
-        return result.rowcount > 0
-
-
-def list_grants(engine: Engine, mnemonic: str | None = None) -> list[tuple[str, str, str, str]]:
-    with engine.connect() as conn:
-        query = select(permissions.c.mnemonic, permissions.c.role, permissions.c.namespace_uri,
-                       permissions.c.root_element).order_by(permissions.c.mnemonic, permissions.c.role,
-                                                            permissions.c.namespace_uri)
-        if mnemonic:
-            query = query.where(permissions.c.mnemonic == mnemonic)
-        return [tuple(r) for r in conn.execute(query)]
+def revoke_grant(engine, mnemonic: str, role: str, namespace: str, root: str = ANY_ROOT) -> bool:
+    return repo.revoke_grant(engine, mnemonic, role, namespace, root)

@@ -18,7 +18,8 @@ from lxml import etree
 from envelopes import ns
 from gateway import faults
 from gateway.exchange import attachments
-from gateway.exchange import delivery, queues
+from gateway.exchange import delivery
+from gateway.storage import queues
 from gateway.http import xop
 from gateway.storage.applications import Applications
 from gateway.pipeline.identity import check_message_id

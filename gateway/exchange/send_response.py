@@ -15,7 +15,8 @@ from sqlalchemy import select
 from envelopes import ns
 from gateway import faults
 from gateway.exchange import attachments
-from gateway.exchange import delivery, queues
+from gateway.exchange import delivery
+from gateway.storage import queues
 from gateway.http import xop
 from gateway.storage.applications import Applications
 from gateway.exchange.send_request import (business_payload, carrying_attachments, change_of,

@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from envelopes import ns
 from gateway import faults
 from gateway.exchange import attachments
-from gateway.exchange import delivery, queues
+from gateway.exchange import delivery
+from gateway.storage import queues
 from gateway.pipeline.parse import ParsedEnvelope
 from gateway.exchange.participants import SERVE
 from gateway.pipeline.dispatch import Services

@@ -17,12 +17,11 @@ import re
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sqlalchemy import text
-
 from gateway import faults
 from gateway.http import history
 from gateway.config import CONTRACT_DIRS, ROOT, Settings
 from gateway.pipeline.dispatch import Pipeline
+from gateway.storage.db import ping
 from gateway.http import mtom, mtom_answer
 
 log = logging.getLogger("gateway.http.app")
@@ -130,8 +129,7 @@ class GatewayApp:
 
     def _health(self, start_response):
         try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            ping(self.engine)
             status, state = 200, "ok"
         except Exception:  # the database is down: say so, do not crash
             log.exception("health check failed")

@@ -15,22 +15,11 @@ import io
 import json
 import re
 import secrets
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timezone
 from urllib.parse import parse_qs
 
-from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
-
-from gateway.storage.schema import api_tokens, applications, information_systems
-
-COLUMNS = {  # API name -> column
-    "date": applications.c.created_at,
-    "updated": applications.c.updated_at,
-    "kind": applications.c.kind,
-    "status": applications.c.state,
-    "number": applications.c.registration_number,
-    "domain": applications.c.domain,
-}
+from gateway.storage import history as repo
+from gateway.storage.history import COLUMNS
 MAX_PAGE_SIZE = 500
 _INN = re.compile(r"^[0-9]{10}([0-9]{2})?$")
 
@@ -55,31 +44,23 @@ class Query:
     paged: bool = True  # a CSV export without page parameters holds every matching row
 
 
-def new_token(engine: Engine, mnemonic: str) -> str:
+def new_token(engine, mnemonic: str) -> str:
     """Issue a bearer token for ``mnemonic``; only its SHA-256 is kept."""
     token = secrets.token_urlsafe(32)
-    with engine.begin() as conn:
-        conn.execute(api_tokens.insert().values(
-            token_sha256=hashlib.sha256(token.encode()).hexdigest(), mnemonic=mnemonic,
-            created_at=datetime.now(timezone.utc), revoked=False))
+    repo.store_token(engine, hashlib.sha256(token.encode()).hexdigest(), mnemonic,
+                     datetime.now(timezone.utc))
     return token
 
 
-def caller_of(engine: Engine, authorization: str | None) -> tuple[str, str | None]:
+def caller_of(engine, authorization: str | None) -> tuple[str, str | None]:
     """(mnemonic, the ИНН of its organisation) of a valid bearer token, or HistoryError 401."""
     if not authorization or not authorization.startswith("Bearer "):
         raise HistoryError(401, "send Authorization: Bearer <token> (see `gateway is token`)")
     digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()
-    with engine.connect() as conn:
-        row = conn.execute(select(api_tokens.c.mnemonic, information_systems.c.inn_le,
-                                  information_systems.c.enabled)
-                           .join(information_systems,
-                                 information_systems.c.mnemonic == api_tokens.c.mnemonic)
-                           .where(api_tokens.c.token_sha256 == digest,
-                                  api_tokens.c.revoked.is_(False))).first()
-    if row is None or not row.enabled:
+    owner = repo.token_owner(engine, digest)
+    if owner is None or not owner[2]:
         raise HistoryError(401, "unknown, revoked or disabled token")
-    return row.mnemonic, row.inn_le
+    return owner[0], owner[1]
 
 
 def parse_query(inn: str, query_string: str) -> Query:
@@ -120,38 +101,11 @@ def parse_query(inn: str, query_string: str) -> Query:
                  paged)
 
 
-def _filtered(q: Query):
-    c = applications.c
-    conditions = [c.organisation_inn == q.inn]
-    if q.date_from:
-        conditions.append(c.created_at >= datetime.combine(q.date_from, time.min, timezone.utc))
-    if q.date_to:
-        conditions.append(c.created_at < datetime.combine(q.date_to + timedelta(days=1), time.min,
-                                                          timezone.utc))
-    if q.kind:
-        conditions.append(c.kind == q.kind)
-    if q.status:
-        conditions.append(c.state == q.status)
-    return conditions
-
-
-def _iso(value: datetime) -> str:
-    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
-
-
-def fetch(engine: Engine, q: Query) -> tuple[int, list[dict]]:
-    column = COLUMNS[q.sort.lstrip("-")]
-    order = column.desc() if q.sort.startswith("-") else column.asc()
-    conditions = _filtered(q)
-    with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(applications).where(*conditions)).scalar_one()
-        query = select(applications).where(*conditions).order_by(order, applications.c.id.asc())
-        if q.paged:
-            query = query.limit(q.page_size).offset((q.page - 1) * q.page_size)
-        rows = conn.execute(query).all()
-    items = [{"number": r.registration_number, "date": _iso(r.created_at), "kind": r.kind,
-              "domain": r.domain, "status": r.state, "updated": _iso(r.updated_at)} for r in rows]
-    return total, items
+def fetch(engine, q: Query) -> tuple[int, list[dict]]:
+    return repo.applications_of(engine, q.inn, date_from=q.date_from, date_to=q.date_to,
+                                kind=q.kind, status=q.status, sort=q.sort,
+                                limit=q.page_size if q.paged else None,
+                                offset=(q.page - 1) * q.page_size)
 
 
 def render(q: Query, total: int, items: list[dict]) -> tuple[str, bytes]:
@@ -166,7 +120,7 @@ def render(q: Query, total: int, items: list[dict]) -> tuple[str, bytes]:
     return "application/json", json.dumps(body, ensure_ascii=False).encode("utf-8")
 
 
-def handle(engine: Engine, inn: str, query_string: str, authorization: str | None) -> tuple[int, str, bytes]:
+def handle(engine, inn: str, query_string: str, authorization: str | None) -> tuple[int, str, bytes]:
     """The whole endpoint: (HTTP status, content type, body)."""
     try:
         mnemonic, own_inn = caller_of(engine, authorization)

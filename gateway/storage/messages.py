@@ -1,0 +1,98 @@
+"""Repository of accepted messages: the ``messages`` table, and nothing else touches it.
+
+A message row is the request byte for byte with the receipt returned for it; the unique
+MessageID is the arbiter of idempotency (a repeat answers with the stored receipt)."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from gateway.storage.schema import information_systems, messages
+
+#: raised by :func:`insert` when the MessageID (or reply address) is already stored
+DuplicateMessage = IntegrityError
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredMessage:
+    """What a repeat of a MessageID is compared with, and answered from."""
+
+    content_digest: str
+    registration_number: str
+    receipt: bytes
+
+
+@dataclasses.dataclass(frozen=True)
+class Original:
+    """A stored request as the exchange needs it to answer or forward it."""
+
+    pk: int
+    message_id: str
+    sender: str
+    sender_name: str
+    recipient: str
+    namespace_uri: str
+    root_element: str
+    reference_message_id: str | None
+    node_id: str | None
+    reply_to: str | None
+    eol: datetime | None
+    envelope: bytes
+
+
+_INSERT = insert(messages).returning(messages.c.id)
+_FIND = select(messages.c.content_digest, messages.c.registration_number, messages.c.receipt) \
+    .where(messages.c.message_id == bindparam("message_id"))
+_ORIGINAL = select(messages, information_systems.c.name.label("sender_name")).join(
+    information_systems, information_systems.c.mnemonic == messages.c.sender)
+
+
+def insert_message(conn: Connection, row: dict) -> int:
+    """Insert one message (inside the caller's transaction); its primary key. Raises
+    :data:`DuplicateMessage` when its MessageID is already stored."""
+    return conn.execute(_INSERT, row).scalar_one()
+
+
+def find(conn: Connection, message_id: str) -> StoredMessage | None:
+    row = conn.execute(_FIND, {"message_id": message_id}).first()
+    return StoredMessage(row.content_digest, row.registration_number, row.receipt) if row else None
+
+
+def _original(row) -> Original:
+    return Original(row.id, row.message_id, row.sender, row.sender_name, row.recipient,
+                    row.namespace_uri, row.root_element, row.reference_message_id, row.node_id,
+                    row.reply_to, row.eol, row.envelope)
+
+
+def original(conn: Connection, message_id: str) -> Original | None:
+    row = conn.execute(_ORIGINAL.where(messages.c.message_id == message_id)).first()
+    return _original(row) if row else None
+
+
+def request_by_reply_to(conn: Connection, reply_to: str) -> Original | None:
+    """The request whose opaque reply address is ``reply_to``."""
+    row = conn.execute(_ORIGINAL.where(messages.c.reply_to == reply_to,
+                                       messages.c.message_type == "REQUEST")).first()
+    return _original(row) if row else None
+
+
+def sender_of(conn: Connection, message_id: str) -> tuple[str, str | None] | None:
+    """(sender, reference MessageID) of a stored message, or None."""
+    row = conn.execute(select(messages.c.sender, messages.c.reference_message_id)
+                       .where(messages.c.message_id == message_id)).first()
+    return (row.sender, row.reference_message_id) if row else None
+
+
+def by_pk(conn: Connection, pk: int) -> tuple[str, bytes]:
+    """(MessageID, envelope bytes) of the message with primary key ``pk``."""
+    row = conn.execute(select(messages.c.message_id, messages.c.envelope)
+                       .where(messages.c.id == pk)).one()
+    return row.message_id, row.envelope
+
+
+def message_id_of(conn: Connection, pk: int) -> str:
+    return conn.execute(select(messages.c.message_id).where(messages.c.id == pk)).scalar_one()
