@@ -70,6 +70,9 @@ class Settings:
     registers_url: str = "http://127.0.0.1:8091"
     registers_timeout: float = 2.0
     registers_cache_seconds: float = 60.0  # legal entities and persons; never powers of attorney
+    # register writes decided by handlers go through the outbox (carried out after the commit)
+    outbox_lease_seconds: float = 30.0  # a row not done by then is taken over by a dispatcher
+    outbox_poll_seconds: float = 1.0  # how often each serving process looks for such rows
 
     # the gateway's own identity and receipt signing
     mnemonic: str = "GATEWAY"

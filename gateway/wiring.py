@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography import x509
 
 from gateway.http.app import GatewayApp
 from gateway.config import Settings
-from gateway.exchange.participants import Participants
-from gateway.pipeline.dispatch import Pipeline, Services
+from gateway.pipeline.participants import Participants
+from gateway.exchange.operations import operations
+from gateway.pipeline.dispatch import Pipeline
+from gateway.pipeline.services import Services
+from gateway.registers.outbox import Outbox
 from gateway.pipeline.receipt import ReceiptSigner
 from gateway.registers import Registers
 from gateway.domains.base import Router, discover
@@ -26,7 +30,9 @@ def load_certificates(directory: Path) -> list[x509.Certificate]:
     return certs
 
 
-def build_app(settings: Settings, *, engine=None, clock=None) -> GatewayApp:
+def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool = False) -> GatewayApp:
+    """The WSGI app with everything it needs; ``dispatcher``: also run this process's outbox
+    dispatcher thread (serving processes do; tests drive the outbox themselves)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
     engine = engine or make_engine(settings.resolved_database_url)
     anchors = load_certificates(settings.trust_dir / "anchors")
@@ -42,18 +48,23 @@ def build_app(settings: Settings, *, engine=None, clock=None) -> GatewayApp:
     router = Router(discover())
     for domain in router.domains.values():  # load every XSD now, not on the first request
         schemas.get(domain.xsd)
+    registers = Registers(settings.registers_url, timeout=settings.registers_timeout,
+                          cache_seconds=settings.registers_cache_seconds)
+    outbox = Outbox(engine, registers, lease=timedelta(seconds=settings.outbox_lease_seconds),
+                    poll_seconds=settings.outbox_poll_seconds, **({"clock": clock} if clock else {}))
     services = Services(settings, engine, schemas, router, Verifier(chain),
                         Participants(engine, ttl=settings.participants_cache_seconds),
                         ReceiptSigner(settings.signing_key_path, settings.signing_cert_path,
                                       settings.receipt_profile, settings.receipt_signature_method,
-                                      settings.receipt_digest_method))
-    services.registers = Registers(settings.registers_url, timeout=settings.registers_timeout,
-                                   cache_seconds=settings.registers_cache_seconds)
+                                      settings.receipt_digest_method),
+                        registers=registers, operations=operations(), outbox=outbox)
     if clock is not None:
         services.clock = clock
+    if dispatcher:  # a serving process also takes over register writes others left unfinished
+        outbox.start()
     return GatewayApp(settings, Pipeline(services), engine)
 
 
 def wsgi_app():
     """Entry point for gunicorn: ``gunicorn 'gateway.wiring:wsgi_app()'``."""
-    return build_app(Settings.from_env())
+    return build_app(Settings.from_env(), dispatcher=True)

@@ -7,6 +7,7 @@ restarted stub remembers them.
 """
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
@@ -53,6 +54,9 @@ class RegisterStore:
         self.state_file = Path(state_file) if state_file is not None else None
         self.clock = clock
         self._lock = threading.Lock()
+        self._idempotency_lock = threading.Lock()  # held across a keyed write and its memory
+        self.applied: collections.Counter[str] = collections.Counter()  # key -> writes done
+        self.replayed: collections.Counter[str] = collections.Counter()  # key -> answered again
 
         def load(name: str) -> list[Any]:
             return json.loads((fixtures_dir / name).read_text(encoding="utf-8"))
@@ -63,6 +67,8 @@ class RegisterStore:
         self._powers: dict[str, Record] = {p["number"]: p for p in load("powers_of_attorney.json")}
         self._licences: dict[str, Record] = {lic["number"]: lic for lic in load("licences.json")}
         self._written: dict[str, dict[str, Record]] = {"powers_of_attorney": {}, "licences": {}}
+        #: Idempotency-Key -> the answer first given to a write that carried it
+        self._answers: dict[str, Record] = {}
         if self.state_file is not None and self.state_file.exists():
             self._load_state()
 
@@ -77,19 +83,45 @@ class RegisterStore:
         licences = state.get("licences", {})
         if not isinstance(powers, dict) or not isinstance(licences, dict):
             raise ValueError(f"{self.state_file}: not a registers state file")
+        answers = state.get("idempotency", {})
+        if not isinstance(answers, dict):
+            raise ValueError(f"{self.state_file}: not a registers state file")
         self._powers.update(powers)
         self._licences.update(licences)
         self._written = {"powers_of_attorney": dict(powers), "licences": dict(licences)}
+        self._answers = dict(answers)
 
-    def _save(self, table: str, record: Record) -> None:
+    def _save(self, table: str | None = None, record: Record | None = None) -> None:
         """Under the lock: remember the write, then replace the state file atomically."""
-        self._written[table][record["number"]] = record
+        if table is not None:
+            self._written[table][record["number"]] = record
         if self.state_file is None:
             return
         tmp = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"version": STATE_VERSION, **self._written}, ensure_ascii=False),
+        tmp.write_text(json.dumps({"version": STATE_VERSION, **self._written,
+                                   "idempotency": self._answers}, ensure_ascii=False),
                        encoding="utf-8")
         tmp.replace(self.state_file)
+
+    # -- idempotency ---------------------------------------------------------------------------
+    def once(self, key: str, request: str, write: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
+        """Carry out ``write`` once per Idempotency-Key: a repeat of the same request (method,
+        path and body, as ``request``) gets the first answer again and changes nothing; the key
+        reused for another request is refused (422)."""
+        with self._idempotency_lock:
+            first = self._answers.get(key)
+            if first is not None:
+                if first["request"] != request:
+                    return 422, {"error": "this Idempotency-Key was used for another request"}
+                self.replayed[key] += 1
+                return first["status"], first["body"]
+            status, body = write()
+            if status < 500:
+                with self._lock:
+                    self._answers[key] = {"request": request, "status": status, "body": body}
+                    self._save()
+                self.applied[key] += 1
+            return status, body
 
     # -- reads -------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

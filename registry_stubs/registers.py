@@ -13,6 +13,10 @@
     POST /licences/licences                           enter a granted licence  201 | 409 | 400
     GET  /health
 
+A write (POST) that carries an ``Idempotency-Key`` header is carried out once: a repeat with the
+same key and body gets the first answer again and changes nothing (the key and answer are kept in
+the state file with the writes); the key reused with another body answers 422.
+
 Every answer is JSON. An unknown key answers ``404 {"error": "not found"}`` (the client takes
 exactly that as "no such record"), an unknown path ``404 {"error": "no such resource"}``, bad
 input ``400 {"error": ..., "problems": [{"field", "rule"}]}``. Seeded from
@@ -21,6 +25,8 @@ input ``400 {"error": ..., "problems": [{"field", "rule"}]}``. Seeded from
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import re
 import socketserver
@@ -118,6 +124,12 @@ class RegistersApp:
             if match is None:
                 continue
             if route_method == method:
+                key = environ.get("HTTP_IDEMPOTENCY_KEY")
+                if method == "POST" and key:
+                    body = environ["wsgi.input"].read(_content_length(environ))
+                    environ["wsgi.input"] = io.BytesIO(body)
+                    request = f"POST {path} " + hashlib.sha256(body).hexdigest()
+                    return self.store.once(key[:200], request, lambda: handler(match, query, environ))
                 return handler(match, query, environ)
             allowed.append(route_method)
         if allowed:
@@ -169,6 +181,14 @@ def _param(query: list[tuple[str, str]], name: str) -> str:
     if not value:
         raise InvalidInput([(name, "required")])
     return value
+
+
+def _content_length(environ: dict) -> int:
+    raw_length = environ.get("CONTENT_LENGTH") or ""
+    length = int(raw_length) if raw_length.isdigit() else 0
+    if length > MAX_BODY:
+        raise InvalidInput([("Content-Length", f"at most {MAX_BODY} bytes")])
+    return length
 
 
 def _body(environ: dict, *, empty_ok: bool = False) -> Any:

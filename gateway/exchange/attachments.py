@@ -1,5 +1,7 @@
-"""Stage: keep received attachments (files content-addressed in data_dir/attachments, a row per
-file with its digest), enforce the per-sender quota, and put them back into what is delivered."""
+"""Attachments of SendRequest/SendResponse: resolved before anything else (a stage), matched
+with the signed headers (a stage), kept on commit (files content-addressed in
+data_dir/attachments, a row per file with its digest) within the per-sender quota, and put back
+into what is delivered."""
 from __future__ import annotations
 
 import base64
@@ -12,7 +14,8 @@ from envelopes import ns
 from gateway import faults
 from gateway.config import Settings
 from gateway.storage import attachments as rows
-from gateway.http.mtom_answer import OutgoingPart, content_id
+from gateway.pipeline.answer import OutgoingPart, content_id
+from gateway.http import xop
 from gateway.http.xop import ReceivedAttachment
 
 B = ns.SMEV_BASIC
@@ -90,3 +93,22 @@ def content_list(conn, settings: Settings, message_id: str, *, as_parts: bool = 
                    + content + b"</b:Content></b:AttachmentContent>")
     out.append(b"</b:AttachmentContentList>")
     return b"".join(out), tuple(parts)
+
+
+def resolve(svc, ctx) -> None:
+    """Stage: resolve ``AttachmentContentList`` (XOP parts and inline contents) before anything
+    else — an xop:Include is not base64Binary until resolved; the spooled files that the commit
+    does not keep are removed when the request is done, whatever happens."""
+    ctx.received = xop.resolve(ctx.request, ctx.mtom, spool_dir=svc.settings.spool_dir,
+                               max_attachment_bytes=svc.settings.max_attachment_bytes)
+    ctx.cleanups.append(lambda: xop.discard(ctx.received))
+
+
+def headers(svc, ctx) -> None:
+    """Stage: the signed ``AttachmentHeaderList`` and the attachments match one to one."""
+    xop.check_headers(ctx.data, ctx.received)
+
+
+def header_mime_types(data) -> dict[str, str]:
+    return {(h.findtext(ns.q(B, "contentId")) or "").strip(): (h.findtext(ns.q(B, "MimeType")) or "")
+            for h in data.iterfind(f"{{{B}}}AttachmentHeaderList/{{{B}}}AttachmentHeader")}

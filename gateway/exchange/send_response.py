@@ -7,111 +7,127 @@ The answer goes to the consumer's GetResponse queue in the same transaction as t
 """
 from __future__ import annotations
 
-import hashlib
+from datetime import timedelta
 
 from lxml import etree
-from sqlalchemy import select
 
 from envelopes import ns
 from gateway import faults
-from gateway.exchange import attachments
-from gateway.exchange import delivery
-from gateway.storage import queues
-from gateway.http import xop
-from gateway.storage.applications import Applications
-from gateway.exchange.send_request import (business_payload, carrying_attachments, change_of,
-                                           header_mime_types, message_identity, validate_payload)
 from gateway.domains.base import HandlerContext
-from gateway.pipeline.parse import ParsedEnvelope
+from gateway.exchange import attachments, delivery
+from gateway.exchange.send_request import change_of
+from gateway.pipeline import stages
+from gateway.pipeline.context import Context
 from gateway.pipeline.persist import IncomingMessage, store_request
-from gateway.pipeline.dispatch import Services
 from gateway.pipeline.receipt import Party, ReceiptData, send_request_response
-from gateway.storage.schema import information_systems, messages
-from signing.c14n import exc_c14n
+from gateway.pipeline.sequence import Operation
+from gateway.pipeline.views import Applications
+from gateway.storage import messages, queues
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
 
 
-def _original(svc: Services, reply_to: str, provider: str):
-    with svc.engine.connect() as conn:
-        row = conn.execute(
-            select(messages.c.message_id, messages.c.sender, messages.c.recipient,
-                   messages.c.namespace_uri, messages.c.root_element,
-                   messages.c.reference_message_id, messages.c.node_id,
-                   information_systems.c.name)
-            .join(information_systems, information_systems.c.mnemonic == messages.c.sender)
-            .where(messages.c.reply_to == reply_to, messages.c.message_type == "REQUEST")).first()
-    if row is None or provider not in svc.participants.providers(row.namespace_uri, row.root_element):
+def answered_request(svc, ctx: Context) -> None:
+    """``To`` names a request delivered to this provider (and nothing else is revealed)."""
+    reply_to = (ctx.data.findtext(ns.q(T, "To")) or "").strip()
+    provider = ctx.caller.system.mnemonic
+    original = messages.load_request_by_reply_to(svc.engine, reply_to)
+    if original is None or provider not in svc.participants.providers(original.namespace_uri,
+                                                                      original.root_element):
         raise faults.TargetMessageIsNotFound(
             f"no request delivered to {provider} has the reply address {reply_to[:100]!r}",
             code="TARGET_MESSAGE_IS_NOT_FOUND")
-    return row
+    ctx.original = original
 
 
-@carrying_attachments
-def send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes, received: dict) -> bytes:
-    now = svc.clock()
-    request = envelope.body_child
-    svc.validate_operation(request, raw)
-    caller = svc.verify_caller(request, ns.q(T, "SenderProvidedResponseData"), now)
-    data, provider = caller.element, caller.system
-    xop.check_headers(data, received)
-    message_id = message_identity(svc, data, now)
-    original = _original(svc, (data.findtext(ns.q(T, "To")) or "").strip(), provider.mnemonic)
+def answer_payload(svc, ctx: Context) -> None:
+    """A business answer (if any) of a type the answered request's domain allows."""
+    if ctx.data.find(ns.q(B, "MessagePrimaryContent")) is None:
+        return  # a status or rejections only
+    stages.business_payload(svc, ctx)
+    qname = etree.QName(ctx.payload)
+    original = ctx.original
+    domain = svc.router.domains.get(original.namespace_uri)
+    allowed = domain.response_roots.get(original.root_element) if domain else None
+    if allowed is not None and (qname.namespace != domain.namespace or qname.localname not in allowed):
+        raise faults.IncorrectResponseContentType(
+            f"{{{qname.namespace}}}{qname.localname} is not an answer to "
+            f"{{{original.namespace_uri}}}{original.root_element}; expected one of "
+            f"{', '.join(sorted(allowed))}", code="INCORRECT_RESPONSE_CONTENT_TYPE")
+    ctx.domain = domain
 
-    content = data.find(ns.q(B, "MessagePrimaryContent"))
-    namespace, root = original.namespace_uri, original.root_element
-    change = None
-    if content is not None:
-        payload = business_payload(data, "the response")
-        qname = etree.QName(payload)
-        domain = svc.router.domains.get(original.namespace_uri)
-        allowed = domain.response_roots.get(original.root_element) if domain else None
-        if allowed is not None and (qname.namespace != domain.namespace or qname.localname not in allowed):
-            raise faults.IncorrectResponseContentType(
-                f"{{{qname.namespace}}}{qname.localname} is not an answer to "
-                f"{{{original.namespace_uri}}}{original.root_element}; expected one of "
-                f"{', '.join(sorted(allowed))}", code="INCORRECT_RESPONSE_CONTENT_TYPE")
-        if domain is not None and qname.namespace == domain.namespace:
-            validate_payload(svc, domain, payload, raw)
-            handler = domain.response_handlers.get(qname.localname)
-            if handler is not None:  # the provider's answer drives the state machine onwards
-                decision = handler(HandlerContext(  # message_id: the request being answered
-                    payload=payload, message_id=original.message_id, sender=provider.mnemonic,
-                    signer=caller.verified.identity, test_message=False,
-                    registers=svc.registers, applications=Applications(svc.engine), now=now))
-                change = change_of(domain, decision)
+
+def decide(svc, ctx: Context) -> None:
+    """A provider's answer to a built-in domain drives its state machine onwards."""
+    if ctx.payload is None or ctx.domain is None or \
+            etree.QName(ctx.payload).namespace != ctx.domain.namespace:
+        return
+    handler = ctx.domain.response_handlers.get(etree.QName(ctx.payload).localname)
+    if handler is not None:
+        ctx.decision = handler(HandlerContext(  # message_id: the request being answered
+            payload=ctx.payload, message_id=ctx.original.message_id,
+            sender=ctx.caller.system.mnemonic, signer=ctx.caller.verified.identity,
+            test_message=False, registers=svc.registers, applications=Applications(svc.engine),
+            now=ctx.now))
+
+
+def prepare(svc, ctx: Context) -> None:
+    """The ``ResponseMessage`` for the consumer, signed now, outside the write transaction."""
+    provider, original = ctx.caller.system, ctx.original
+    meta = ReceiptData(ctx.message_id, "RESPONSE", Party(provider.mnemonic, provider.name),
+                       Party(original.sender, original.sender_name), ctx.now, None, None, None,
+                       None, destination=original.sender)
+    ctx.prepared = delivery.response_message(ctx.data, stages.caller_signature(ctx), meta,
+                                             original.message_id, original.reference_message_id,
+                                             svc.signer)
+
+
+def commit(svc, ctx: Context) -> None:
+    """ONE transaction: the answer, the state change, the register writes, the consumer's queue
+    item, the attachments and the journal; then the register writes run and the receipt leaves."""
+    provider, original, data = ctx.caller.system, ctx.original, ctx.data
+    if ctx.payload is not None:
+        qname = etree.QName(ctx.payload)
         namespace, root = qname.namespace or "", qname.localname
-
-    digest = hashlib.sha256(exc_c14n(data)).hexdigest()
-    consumer = Party(original.sender, original.name)
-    signature = request.find(f"{{{T}}}CallerInformationSystemSignature/{{{ns.DS}}}Signature")
-    meta = ReceiptData(message_id, "RESPONSE", Party(provider.mnemonic, provider.name), consumer,
-                       now, None, None, None, None, destination=original.sender)
-    body = delivery.response_message(data, signature, meta, original.message_id,
-                                     original.reference_message_id, svc.signer)
+    else:
+        namespace, root = original.namespace_uri, original.root_element
+    consumer = Party(original.sender, original.sender_name)
     incoming = IncomingMessage(
-        message_id=message_id, message_type="RESPONSE",
+        message_id=ctx.message_id, message_type="RESPONSE",
         reference_message_id=original.message_id, sender=provider.mnemonic,
         recipient=original.sender, namespace_uri=namespace, root_element=root,
-        content_digest=digest, test_message=False, received_at=now, envelope=raw,
-        verification=caller.verified.journal_detail(), status="responseIsAcceptedBySmev")
+        content_digest=ctx.digest, test_message=False, received_at=ctx.now, envelope=ctx.raw,
+        verification=ctx.caller.verified.journal_detail(), status="responseIsAcceptedBySmev")
 
     def build_receipt(number: str) -> bytes:
         return send_request_response(ReceiptData(
-            message_id=message_id, message_type="RESPONSE",
+            message_id=ctx.message_id, message_type="RESPONSE",
             sender=Party(provider.mnemonic, provider.name), recipient=consumer,
-            sending_timestamp=now, delivery_timestamp=None, status="responseIsAcceptedBySmev",
-            registration_number=number, content_digest=digest, destination=original.sender),
+            sending_timestamp=ctx.now, delivery_timestamp=None, status="responseIsAcceptedBySmev",
+            registration_number=number, content_digest=ctx.digest, destination=original.sender),
             svc.signer, element="SendResponseResponse")
 
     def also(conn) -> None:
         attachments.check_quota(conn, svc.settings, provider.mnemonic,
-                                sum(a.size for a in received.values()), now)
-        attachments.keep(conn, svc.settings, message_id, provider.mnemonic, received,
-                         header_mime_types(data), now)
-        queues.enqueue(conn, message_id=message_id, kind="RESPONSE", recipient=original.sender,
-                       namespace_uri=namespace, root_element=root, body=body, now=now,
+                                sum(a.size for a in ctx.received.values()), ctx.now)
+        attachments.keep(conn, svc.settings, ctx.message_id, provider.mnemonic, ctx.received,
+                         attachments.header_mime_types(data), ctx.now)
+        queues.enqueue(conn, message_id=ctx.message_id, kind="RESPONSE", recipient=original.sender,
+                       namespace_uri=namespace, root_element=root, body=ctx.prepared, now=ctx.now,
                        node_id=original.node_id, related_message_id=original.message_id)
 
-    return store_request(svc.engine, incoming, build_receipt, change, also).receipt
+    stored = store_request(svc.engine, incoming, build_receipt,
+                           change_of(ctx.domain, ctx.decision), also,
+                           ctx.decision.register_writes if ctx.decision else (),
+                           outbox_lease=timedelta(seconds=svc.settings.outbox_lease_seconds))
+    if stored.outbox_ids and svc.outbox is not None:  # side effects only after the commit
+        svc.outbox.run(stored.outbox_ids)
+    ctx.answer = stored.receipt
+
+
+OPERATION = Operation(
+    "SendResponse", ns.q(T, "SendResponseRequest"), signed=ns.q(T, "SenderProvidedResponseData"),
+    attachments=True,
+    stages=(attachments.resolve, stages.envelope_xsd, stages.signature, stages.participant,
+            stages.replay, attachments.headers, stages.message_id, answered_request,
+            answer_payload, stages.payload_rules, decide, prepare, commit))

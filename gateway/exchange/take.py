@@ -1,4 +1,4 @@
-"""GetRequest, GetResponse and GetStatus: take the next message from one's own queue.
+"""GetRequest, GetResponse, GetStatus and GetIncomingQueueStatistics: read one's own queue.
 
 The caller signs ``MessageTypeSelector`` (or ``Timestamp``); its queue follows from its
 certificate, never from anything it claims. A taken message stays invisible for the visibility
@@ -10,31 +10,23 @@ import uuid
 from datetime import timedelta
 
 from lxml import etree
-from sqlalchemy import select, update
 
 from envelopes import ns
 from gateway import faults
-from gateway.exchange import attachments
-from gateway.exchange import delivery
-from gateway.storage import queues
-from gateway.pipeline.parse import ParsedEnvelope
-from gateway.exchange.participants import SERVE
-from gateway.pipeline.dispatch import Services
+from gateway.exchange import attachments, delivery
+from gateway.pipeline.answer import MtomAnswer
+from gateway.pipeline import stages
+from gateway.pipeline.context import Context
+from gateway.pipeline.participants import SERVE
+from gateway.pipeline.sequence import Operation
+from gateway.storage import messages, queues
 from gateway.storage.db import write_transaction
-from gateway.storage.schema import messages, queue_items
-from gateway.http.mtom_answer import MtomAnswer
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
 
 
-def _take(svc: Services, envelope: ParsedEnvelope, raw: bytes, kind: str, answer: str) -> bytes:
-    now = svc.clock()
-    request = envelope.body_child
-    svc.validate_operation(request, raw)
-    caller = svc.verify_caller(request, ns.q(B, "MessageTypeSelector"), now)
-    selector_el, me = caller.element, caller.system
-    svc.check_timestamp(selector_el.findtext(ns.q(B, "Timestamp")), now,
-                        "MessageTypeSelector/Timestamp")
+def _take(svc, ctx: Context, kind: str) -> None:
+    selector_el, me = ctx.data, ctx.caller.system
     namespace = selector_el.findtext(ns.q(B, "NamespaceURI"))
     root = selector_el.findtext(ns.q(B, "RootElementLocalName"))
     if kind == "REQUEST" and namespace is not None and not svc.participants.allowed(
@@ -43,7 +35,7 @@ def _take(svc: Services, envelope: ParsedEnvelope, raw: bytes, kind: str, answer
             f"{me.mnemonic} is not a provider of {{{namespace}}}{root}", code="UNKNOWN_MESSAGE_TYPE")
     selector = queues.Selector(me.mnemonic, kind, namespace, root,
                                selector_el.findtext(ns.q(B, "NodeID")))
-    settings = svc.settings
+    settings, now = svc.settings, ctx.now
     with write_transaction(svc.engine) as conn:
         item = queues.take(conn, selector, now, timedelta(seconds=settings.visibility_timeout_seconds),
                            settings.max_deliveries)
@@ -52,74 +44,63 @@ def _take(svc: Services, envelope: ParsedEnvelope, raw: bytes, kind: str, answer
         body = item.body if item else None
         if body is not None and body.startswith(delivery.PENDING):
             body = delivery.sign_pending(body, svc.signer)  # once: redeliveries are byte-identical
-            conn.execute(update(queue_items).where(queue_items.c.id == item.id).values(body=body))
+            queues.set_body(conn, item.id, body)
         parts = ()
         if item is not None:
             files, parts = attachments.content_list(conn, settings, item.message_id,
                                                     as_parts=settings.attachment_delivery == "mtom")
             if files:  # outside the signed Request/Response, before the SMEVSignature
                 body = delivery.with_attachments(body, files)
-        reply = delivery.wrap_operation(answer, body)
-        svc.journal(conn, now, caller, answer[:-len("Response")], raw, reply,
-                    message_id=item.message_id if item else None,
-                    delivered=item.message_id if item else None,
-                    delivery=item.deliveries if item else None)
-    return MtomAnswer(reply, parts) if parts else reply
+        reply = delivery.wrap_operation(f"{ctx.operation.name}Response", body)
+        stages.journal_exchange(conn, ctx, reply,
+                                message_id=item.message_id if item else None,
+                                delivered=item.message_id if item else None,
+                                delivery=item.deliveries if item else None)
+    ctx.answer = MtomAnswer(reply, parts) if parts else reply
 
 
-def _tell_consumer(svc: Services, conn, message_id: str, now) -> None:
+def _tell_consumer(svc, conn, message_id: str, now) -> None:
     """The consumer learns through GetStatus that its request reached the provider."""
-    sender = conn.execute(select(messages.c.sender).where(messages.c.message_id == message_id)).scalar()
-    if sender is None:
+    found = messages.sender_of(conn, message_id)
+    if found is None:
         return
     queues.enqueue(conn, message_id=str(uuid.uuid1()),
-                   kind="STATUS", recipient=sender, namespace_uri="", root_element="",
+                   kind="STATUS", recipient=found[0], namespace_uri="", root_element="",
                    body=delivery.status_message(message_id, "underProcessing",
                                                 "the request was delivered to its provider",
                                                 svc.signer),
                    now=now, related_message_id=message_id)
 
 
-def get_request(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
-    return _take(svc, envelope, raw, "REQUEST", "GetRequestResponse")
+def take_request(svc, ctx: Context) -> None:
+    """The next request of a business type this provider serves."""
+    _take(svc, ctx, "REQUEST")
 
 
-def get_response(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
-    return _take(svc, envelope, raw, "RESPONSE", "GetResponseResponse")
+def take_response(svc, ctx: Context) -> None:
+    """The next answer to this consumer's requests."""
+    _take(svc, ctx, "RESPONSE")
 
 
-def _timestamped_caller(svc: Services, envelope: ParsedEnvelope, raw: bytes, now):
-    """The caller of an operation whose signed element is a current ``b:Timestamp``."""
-    request = envelope.body_child
-    svc.validate_operation(request, raw)
-    caller = svc.verify_caller(request, ns.q(B, "Timestamp"), now)
-    svc.check_timestamp(caller.element.text, now, "Timestamp")
-    return caller
-
-
-def get_status(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
+def take_status(svc, ctx: Context) -> None:
     """Statuses carry no id the caller could acknowledge, so taking one acknowledges it."""
-    now = svc.clock()
-    caller = _timestamped_caller(svc, envelope, raw, now)
+    me = ctx.caller.system.mnemonic
     with write_transaction(svc.engine) as conn:
-        item = queues.take(conn, queues.Selector(caller.system.mnemonic, "STATUS"), now,
-                           timedelta(0), svc.settings.max_deliveries)
+        item = queues.take(conn, queues.Selector(me, "STATUS"), ctx.now, timedelta(0),
+                           svc.settings.max_deliveries)
         if item is not None:
-            queues.acknowledge(conn, caller.system.mnemonic, item.message_id, True, now)
+            queues.acknowledge(conn, me, item.message_id, True, ctx.now)
         reply = delivery.wrap_operation("GetStatusResponse", item.body if item else None)
-        svc.journal(conn, now, caller, "GetStatus", raw, reply,
-                    about=item.related_message_id if item else None)
-    return reply
+        stages.journal_exchange(conn, ctx, reply, about=item.related_message_id if item else None)
+    ctx.answer = reply
 
 
-def get_incoming_queue_statistics(svc: Services, envelope: ParsedEnvelope, raw: bytes) -> bytes:
-    now = svc.clock()
-    caller = _timestamped_caller(svc, envelope, raw, now)
+def count_queues(svc, ctx: Context) -> None:
+    """Pending messages per business type in the caller's queues."""
     with write_transaction(svc.engine) as conn:
-        stats = queues.statistics(conn, caller.system.mnemonic)
-        response = _statistics(stats)
-        svc.journal(conn, now, caller, "GetIncomingQueueStatistics", raw, response)
-    return response
+        response = _statistics(queues.statistics(conn, ctx.caller.system.mnemonic))
+        stages.journal_exchange(conn, ctx, response)
+    ctx.answer = response
 
 
 def _statistics(stats) -> bytes:
@@ -130,3 +111,16 @@ def _statistics(stats) -> bytes:
         item.set("queueName", name[:200])
         item.set("pendingMessageNumber", str(count))
     return etree.tostring(response, encoding="UTF-8")
+
+
+_SIGNED_READ = (stages.envelope_xsd, stages.signature, stages.participant, stages.freshness)
+
+GET_REQUEST = Operation("GetRequest", ns.q(T, "GetRequestRequest"),
+                        signed=ns.q(B, "MessageTypeSelector"), stages=_SIGNED_READ + (take_request,))
+GET_RESPONSE = Operation("GetResponse", ns.q(T, "GetResponseRequest"),
+                         signed=ns.q(B, "MessageTypeSelector"), stages=_SIGNED_READ + (take_response,))
+GET_STATUS = Operation("GetStatus", ns.q(T, "GetStatusRequest"), signed=ns.q(B, "Timestamp"),
+                       stages=_SIGNED_READ + (take_status,))
+GET_INCOMING_QUEUE_STATISTICS = Operation(
+    "GetIncomingQueueStatistics", ns.q(T, "GetIncomingQueueStatisticsRequest"),
+    signed=ns.q(B, "Timestamp"), stages=_SIGNED_READ + (count_queues,))

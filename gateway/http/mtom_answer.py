@@ -6,45 +6,17 @@ the message and the file's position, so a redelivery names its parts the same wa
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 import uuid
-from pathlib import Path
 from typing import Iterator
-from urllib.parse import quote
 
 from gateway.faults import SOAP11, SOAP12
+from gateway.pipeline.answer import OutgoingPart
 
 CHUNK = 256 * 1024
 ROOT_ID = "root.message@smev-gateway"
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]{1,64}/[A-Za-z0-9!#$&^_.+-]{1,64}")
 _START_INFO = {SOAP11: "text/xml", SOAP12: "application/soap+xml"}
-
-
-@dataclasses.dataclass(frozen=True)
-class OutgoingPart:
-    content_id: str  # without angle brackets
-    content_type: str
-    path: Path
-    size: int
-
-    @property
-    def href(self) -> str:
-        """The ``xop:Include/@href`` naming this part (RFC 2392: cid URL, %-escaped)."""
-        return "cid:" + quote(self.content_id, safe="@.-_")
-
-
-@dataclasses.dataclass(frozen=True)
-class MtomAnswer:
-    """What an operation returns when its answer carries parts: the body element (with
-    ``xop:Include``s where the contents go) and the parts."""
-
-    body: bytes
-    parts: tuple[OutgoingPart, ...]
-
-
-def content_id(message_id: str, index: int) -> str:
-    return f"{index}.{uuid.uuid5(uuid.NAMESPACE_URL, message_id).hex}@smev-gateway"
 
 
 def multipart(envelope: bytes, soap_version: str,

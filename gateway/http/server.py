@@ -21,7 +21,7 @@ class _Gunicorn(BaseApplication):
     def load(self):
         from gateway.wiring import build_app
 
-        return build_app(self.settings)
+        return build_app(self.settings, dispatcher=True)
 
 
 def serve(settings: Settings, *, workers: int | None = None) -> None:

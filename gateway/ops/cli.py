@@ -117,7 +117,7 @@ def is_add(mnemonic, name, certs, inn_le, ogrn) -> None:
     """Register MNEMONIC with one or more signing certificates (PEM)."""
     from cryptography import x509
 
-    from gateway.exchange.participants import add_system
+    from gateway.pipeline.participants import add_system
     from gateway.storage.db import make_engine
 
     loaded = [c for path in certs for c in x509.load_pem_x509_certificates(Path(path).read_bytes())[:1]]
@@ -128,7 +128,7 @@ def is_add(mnemonic, name, certs, inn_le, ogrn) -> None:
 
 @information_systems.command("list")
 def is_list() -> None:
-    from gateway.exchange.participants import list_systems
+    from gateway.pipeline.participants import list_systems
     from gateway.storage.db import make_engine
 
     for system in list_systems(make_engine(_settings().resolved_database_url)):
@@ -155,7 +155,7 @@ def is_enable(mnemonic) -> None:
 @click.argument("root", default="*")
 def is_allow(mnemonic, role, namespace, root) -> None:
     """Let MNEMONIC send (or serve) the business type NAMESPACE [ROOT] ('*': every root)."""
-    from gateway.exchange.participants import grant
+    from gateway.pipeline.participants import grant
     from gateway.storage.db import make_engine
 
     grant(make_engine(_settings().resolved_database_url), mnemonic, role, namespace, root)
@@ -169,7 +169,7 @@ def is_allow(mnemonic, role, namespace, root) -> None:
 @click.argument("root", default="*")
 def is_deny(mnemonic, role, namespace, root) -> None:
     """Withdraw a permission given with `gateway is allow`."""
-    from gateway.exchange.participants import revoke_grant
+    from gateway.pipeline.participants import revoke_grant
     from gateway.storage.db import make_engine
 
     if not revoke_grant(make_engine(_settings().resolved_database_url), mnemonic, role, namespace, root):
@@ -181,7 +181,7 @@ def is_deny(mnemonic, role, namespace, root) -> None:
 @click.argument("mnemonic", required=False)
 def is_permissions(mnemonic) -> None:
     """List send/serve permissions (of one MNEMONIC, or all)."""
-    from gateway.exchange.participants import list_grants
+    from gateway.pipeline.participants import list_grants
     from gateway.storage.db import make_engine
 
     for who, role, namespace, root in list_grants(make_engine(_settings().resolved_database_url), mnemonic):
@@ -193,7 +193,7 @@ def is_permissions(mnemonic) -> None:
 def is_token(mnemonic) -> None:
     """Issue a bearer token for MNEMONIC's use of the REST history API (shown once)."""
     from gateway.http.history import new_token
-    from gateway.exchange.participants import list_systems
+    from gateway.pipeline.participants import list_systems
     from gateway.storage.db import make_engine
 
     engine = make_engine(_settings().resolved_database_url)
@@ -203,7 +203,7 @@ def is_token(mnemonic) -> None:
 
 
 def _set_enabled(mnemonic: str, enabled: bool) -> None:
-    from gateway.exchange.participants import set_enabled
+    from gateway.pipeline.participants import set_enabled
     from gateway.storage.db import make_engine
 
     if not set_enabled(make_engine(_settings().resolved_database_url), mnemonic, enabled):

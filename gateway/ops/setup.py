@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from envelopes.demo_data import DEMO
 from gateway.config import Settings
 from envelopes import ns
-from gateway.exchange.participants import SEND, SERVE, add_system, grant
+from gateway.pipeline.participants import SEND, SERVE, add_system, grant
 from gateway.domains.base import discover
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade

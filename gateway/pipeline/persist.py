@@ -1,32 +1,26 @@
-"""Stage: persist the accepted message, its business state and its journal entries in ONE
-transaction, and only then let the receipt leave.
+"""Stage: persist the accepted message, its business state, the register writes it needs, what
+it queues and its journal entries in ONE transaction; only then may the receipt leave.
 
-Idempotency lives here: a repeated MessageID with the same content digest returns the original
-receipt byte for byte and writes nothing; with another digest it is ``MessageIsAlreadySent``.
-The unique constraint on ``messages.message_id`` is the arbiter, so two workers racing with the
-same MessageID cannot both write.
+A repeat of a stored MessageID is normally answered before any handler runs (the ``replay``
+stage); two workers racing with the same new MessageID are settled here by the unique
+constraint: the loser answers with the winner's receipt and writes nothing.
 
 Hot path: the receipt is built and signed BEFORE the write transaction (the registration number
-does not depend on the database), statements are built once and reused, and the journal head is
-read once per transaction, so the write lock is held for as short a time as possible.
+does not depend on the database), so the write lock is held for as short a time as possible.
 """
 from __future__ import annotations
 
 import base64
 import dataclasses
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
-
-from gateway.faults import MessageIsAlreadySent
+from gateway.domains.base import RegisterWrite
 from gateway.domains.statemachine import IllegalTransition
-from gateway.storage import journal
+from gateway.pipeline.stages import same_message
+from gateway.storage import applications, journal, messages, outbox
 from gateway.storage.db import write_transaction
-from gateway.storage.schema import applications, messages
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,16 +63,12 @@ class ApplicationChange:
 class StoredReceipt:
     registration_number: str
     receipt: bytes
-    replayed: bool  # True: the MessageID was seen before with the same content
+    replayed: bool  # True: the MessageID was stored before (by a racing worker)
+    outbox_ids: tuple[int, ...] = ()  # register writes to carry out now that it is committed
 
 
 ReceiptBuilder = Callable[[str], bytes]  # registration number -> signed receipt bytes
-AlsoWrite = Callable[[Connection], None]  # more writes in the same transaction (queues, ...)
-
-_INSERT_MESSAGE = insert(messages).returning(messages.c.id)
-_INSERT_APPLICATION = insert(applications)
-_FIND = select(messages.c.content_digest, messages.c.registration_number, messages.c.receipt) \
-    .where(messages.c.message_id == bindparam("message_id"))
+AlsoWrite = Callable[[object], None]  # more writes in the same transaction (queues, ...)
 
 
 def registration_number(received_at: datetime, message_id: str) -> str:
@@ -87,26 +77,18 @@ def registration_number(received_at: datetime, message_id: str) -> str:
     return f"{received_at:%Y%m%d}-{code}"
 
 
-def find_receipt(conn: Connection, msg: IncomingMessage) -> StoredReceipt | None:
-    row = conn.execute(_FIND, {"message_id": msg.message_id}).first()
-    if row is None:
-        return None
-    if row.content_digest != msg.content_digest:
-        raise MessageIsAlreadySent(
-            f"MessageID {msg.message_id} was already used for a different message",
-            code="MESSAGE_ID_REUSED")
-    return StoredReceipt(row.registration_number, row.receipt, True)
-
-
-def store_request(engine: Engine, msg: IncomingMessage, build_receipt: ReceiptBuilder,
-                  change: ApplicationChange | None, also: AlsoWrite | None = None) -> StoredReceipt:
-    """Store ``msg`` (and ``change``, and whatever ``also`` writes: queue items) durably, in one
-    transaction, and return the receipt that may now be sent."""
+def store_request(engine, msg: IncomingMessage, build_receipt: ReceiptBuilder,
+                  change: ApplicationChange | None, also: AlsoWrite | None = None,
+                  register_writes: tuple[RegisterWrite, ...] = (),
+                  outbox_lease: timedelta = timedelta(seconds=30)) -> StoredReceipt:
+    """Store ``msg`` (and ``change``, the ``register_writes`` as outbox rows, and whatever
+    ``also`` writes: queue items) durably, in one transaction; the receipt that may now be sent."""
     number = registration_number(msg.received_at, msg.message_id)
     receipt = build_receipt(number)
+    live = not msg.test_message  # a test message changes no state and writes no register
     try:
         with write_transaction(engine) as conn:
-            pk = conn.execute(_INSERT_MESSAGE, dict(
+            pk = messages.insert_message(conn, dict(
                 message_id=msg.message_id, message_type=msg.message_type,
                 reference_message_id=msg.reference_message_id, sender=msg.sender,
                 recipient=msg.recipient, namespace_uri=msg.namespace_uri,
@@ -114,26 +96,11 @@ def store_request(engine: Engine, msg: IncomingMessage, build_receipt: ReceiptBu
                 test_message=msg.test_message, status=msg.status,
                 registration_number=number, received_at=msg.received_at,
                 envelope=msg.envelope, receipt=receipt, reply_to=msg.reply_to,
-                node_id=msg.node_id, transaction_code=msg.transaction_code,
-                eol=msg.eol)).scalar_one()
-            moves = list(change.also_moves) if change is not None and not msg.test_message else []
-            if change is not None and not msg.test_message and change.application_id is not None:
-                moves.append((change.application_id, change.from_state, change.state))
-            for application_id, from_state, to_state in moves:
-                moved = conn.execute(update(applications).where(
-                    applications.c.id == application_id,
-                    applications.c.state == from_state).values(
-                    state=to_state, updated_at=msg.received_at)).rowcount
-                if moved != 1:  # another request moved it first: refuse, change nothing
-                    raise IllegalTransition(
-                        f"application {application_id} is no longer '{from_state}'",
-                        code="CONCURRENT_TRANSITION")
-            if change is not None and change.application_id is None and not msg.test_message:
-                conn.execute(_INSERT_APPLICATION, dict(
-                    message_pk=pk, domain=change.domain, kind=change.kind,
-                    organisation_inn=change.organisation_inn, state=change.state,
-                    registration_number=number, created_at=msg.received_at,
-                    updated_at=msg.received_at))
+                node_id=msg.node_id, transaction_code=msg.transaction_code, eol=msg.eol))
+            if change is not None and live:
+                _apply(conn, change, pk, number, msg.received_at)
+            ids = outbox.add(conn, msg.message_id, [(w.action, dict(w.args)) for w in register_writes],
+                             msg.received_at, outbox_lease) if register_writes and live else []
             if also is not None:
                 also(conn)
             journal.append_many(conn, [
@@ -147,11 +114,26 @@ def store_request(engine: Engine, msg: IncomingMessage, build_receipt: ReceiptBu
                               event="receipt", detail={"registration_number": number},
                               content=receipt),
             ])
-            return StoredReceipt(number, receipt, False)
-    except IntegrityError:
-        # The MessageID is known (a repeat, or another worker won a race): answer as before.
-        with engine.connect() as conn:
-            replay = find_receipt(conn, msg)
-        if replay is None:
+        return StoredReceipt(number, receipt, False, tuple(ids))
+    except messages.DuplicateMessage:
+        # Another worker stored this MessageID between our replay check and now.
+        stored = messages.lookup(engine, msg.message_id)
+        if stored is None:
             raise
-        return replay
+        return StoredReceipt(stored.registration_number,
+                             same_message(stored, msg.message_id, msg.content_digest), True)
+
+
+def _apply(conn, change: ApplicationChange, pk: int, number: str, at: datetime) -> None:
+    moves = list(change.also_moves)
+    if change.application_id is not None:
+        moves.append((change.application_id, change.from_state, change.state))
+    for application_id, from_state, to_state in moves:
+        if not applications.move(conn, application_id, from_state, to_state, at):
+            # another request moved it first: refuse, change nothing
+            raise IllegalTransition(f"application {application_id} is no longer '{from_state}'",
+                                    code="CONCURRENT_TRANSITION")
+    if change.application_id is None:
+        applications.open_application(conn, message_pk=pk, domain=change.domain, kind=change.kind,
+                                      organisation_inn=change.organisation_inn, state=change.state,
+                                      registration_number=number, at=at)

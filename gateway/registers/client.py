@@ -165,29 +165,36 @@ class Registers:
                           Licence.from_json)
 
     # -- writes ------------------------------------------------------------------------------
+    # Every write takes an optional ``idempotency_key``: the register carries a keyed write out
+    # once, so the outbox may repeat it after a crash without writing twice.
     def register_power_of_attorney(
-            self, record: PowerOfAttorney | Mapping[str, Any]) -> tuple[bool, PowerOfAttorney | None]:
+            self, record: PowerOfAttorney | Mapping[str, Any], *,
+            idempotency_key: str | None = None) -> tuple[bool, PowerOfAttorney | None]:
         """``(True, the entry)`` when registered now, ``(False, the entry already registered
         under that number)`` otherwise — the caller decides whether that is the same one."""
         body = record.to_json() if isinstance(record, PowerOfAttorney) else dict(record)
-        status, data = self._post(POWERS_OF_ATTORNEY, "/poa/powers-of-attorney", body)
+        status, data = self._post(POWERS_OF_ATTORNEY, "/poa/powers-of-attorney", body,
+                                  idempotency_key=idempotency_key)
         if status != 409:
             return True, _parse(POWERS_OF_ATTORNEY, PowerOfAttorney.from_json, data)
         return False, self.power_of_attorney(str(body.get("number", "")))
 
-    def revoke_power_of_attorney(self, number: str, at: date) -> bool:
+    def revoke_power_of_attorney(self, number: str, at: date | str, *,
+                                 idempotency_key: str | None = None) -> bool:
         """True if revoked now; False if it is unknown or was revoked already."""
         key = _uuid(number)
         if key is None:
             return False
+        at = at if isinstance(at, str) else at.isoformat()
         status, _ = self._post(POWERS_OF_ATTORNEY, f"/poa/powers-of-attorney/{key}/revoke",
-                               {"revoked_at": at.isoformat()}, allow_404=True)
+                               {"revoked_at": at}, allow_404=True, idempotency_key=idempotency_key)
         return status not in (404, 409)
 
-    def enter_licence(self, record: Licence | Mapping[str, Any]) -> bool:
+    def enter_licence(self, record: Licence | Mapping[str, Any], *,
+                      idempotency_key: str | None = None) -> bool:
         """Enter a granted licence; False if one with that number exists already."""
         body = record.to_json() if isinstance(record, Licence) else dict(record)
-        status, _ = self._post(LICENCES, "/licences/licences", body)
+        status, _ = self._post(LICENCES, "/licences/licences", body, idempotency_key=idempotency_key)
         return status != 409
 
     # -- HTTP --------------------------------------------------------------------------------
@@ -220,8 +227,9 @@ class Registers:
         return [_parse(register, parse, item) for item in data]
 
     def _post(self, register: str, path: str, body: dict[str, Any], *,
-              allow_404: bool = False) -> tuple[int, Any]:
-        status, data = self._call(register, "POST", path, json=body)
+              allow_404: bool = False, idempotency_key: str | None = None) -> tuple[int, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        status, data = self._call(register, "POST", path, json=body, headers=headers)
         if status == 404 and not allow_404:
             raise RegisterUnavailable(register, "HTTP 404 to a write (wrong URL?)")
         return status, data

@@ -1,12 +1,12 @@
-"""Read-only view of applications for handlers: the current state a transition starts from."""
+"""Repository of applications: reads for handlers (the state a transition starts from) and the
+writes of the commit stage."""
 from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
-from gateway.domains.statemachine import IllegalTransition
 from gateway.storage.schema import applications, messages
 
 
@@ -35,34 +35,18 @@ class Applications:
         return [Application(r.id, r.message_pk, r.domain, r.kind, r.organisation_inn, r.state,
                             r.registration_number) for r in rows]
 
-    def payload_of(self, application: Application):
-        """The business element of the request that opened ``application`` (parsed with the
-        gateway's hardened parser from the stored bytes), with its MessageID."""
-        from gateway.pipeline.parse import parse_envelope
-        from envelopes import ns
-
+    def envelope_of(self, application: Application) -> tuple[bytes, str]:
+        """The stored request that opened ``application``: (envelope bytes, MessageID)."""
         with self.engine.connect() as conn:
             row = conn.execute(select(messages.c.envelope, messages.c.message_id)
                                .where(messages.c.id == application.message_pk)).one()
-        body = parse_envelope(row.envelope).body_child
-        content = body.find(f".//{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
-        return [c for c in content if isinstance(c.tag, str)][0], row.message_id
+        return row.envelope, row.message_id
 
-    def answered(self, number: str, kind_prefix: str, message_id: str, noun: str) -> Application:
-        """The application a provider's answer names by ``number``, which must be the one the
-        answered request (``message_id``) opened; else IllegalTransition, changing nothing.
-        ``noun`` names it in the refusal ("licence application" → ``UNKNOWN_APPLICATION``)."""
-        short = noun.rsplit(" ", 1)[-1]
-        application = self.by_number(number)
-        if application is None or not application.kind.startswith(kind_prefix):
-            raise IllegalTransition(f"no {noun} {number}", code=f"UNKNOWN_{short.upper()}")
+    def opened_by(self, application: Application) -> str:
+        """The MessageID of the request that opened ``application``."""
         with self.engine.connect() as conn:
-            opened_by = conn.execute(select(messages.c.message_id)
-                                     .where(messages.c.id == application.message_pk)).scalar_one()
-        if opened_by != message_id:
-            raise IllegalTransition(f"{short} {number} is not the request this answers",
-                                    code=f"ANSWER_TO_ANOTHER_{short.upper()}")
-        return application
+            return conn.execute(select(messages.c.message_id)
+                                .where(messages.c.id == application.message_pk)).scalar_one()
 
     def by_number(self, registration_number: str) -> Application | None:
         with self.engine.connect() as conn:
@@ -70,3 +54,24 @@ class Applications:
                 applications.c.registration_number == registration_number)).first()
         return Application(row.id, row.message_pk, row.domain, row.kind, row.organisation_inn, row.state,
                            row.registration_number) if row else None
+
+
+# -- writes, inside the caller's transaction (gateway/pipeline/persist.py) -------------------
+
+def move(conn, application_id: int, from_state: str, to_state: str, at) -> bool:
+    """Move an application on if it is still in ``from_state``; False if another request moved
+    it first (nothing is changed then)."""
+    return conn.execute(update(applications).where(
+        applications.c.id == application_id, applications.c.state == from_state).values(
+        state=to_state, updated_at=at)).rowcount == 1
+
+
+_OPEN = insert(applications)
+
+
+def open_application(conn, *, message_pk: int, domain: str, kind: str, organisation_inn: str,
+                     state: str, registration_number: str, at) -> None:
+    conn.execute(_OPEN, dict(message_pk=message_pk, domain=domain, kind=kind,
+                             organisation_inn=organisation_inn, state=state,
+                             registration_number=registration_number, created_at=at,
+                             updated_at=at))

@@ -62,6 +62,22 @@ def find(conn: Connection, message_id: str) -> StoredMessage | None:
     return StoredMessage(row.content_digest, row.registration_number, row.receipt) if row else None
 
 
+def lookup(engine, message_id: str) -> StoredMessage | None:
+    """:func:`find` on a connection of its own (outside any transaction)."""
+    with engine.connect() as conn:
+        return find(conn, message_id)
+
+
+def load_original(engine, message_id: str) -> Original | None:
+    with engine.connect() as conn:
+        return original(conn, message_id)
+
+
+def load_request_by_reply_to(engine, reply_to: str) -> Original | None:
+    with engine.connect() as conn:
+        return request_by_reply_to(conn, reply_to)
+
+
 def _original(row) -> Original:
     return Original(row.id, row.message_id, row.sender, row.sender_name, row.recipient,
                     row.namespace_uri, row.root_element, row.reference_message_id, row.node_id,

@@ -129,3 +129,8 @@ def acknowledge(conn: Connection, recipient: str, message_id: str, accepted: boo
             conn.execute(update(queue_items).where(c.id == row.id)
                          .values(state=QUEUED, visible_at=now))
     return QueueItem(row.id, message_id, row.kind, recipient, "", "", b"", 0, row.related_message_id)
+
+
+def set_body(conn: Connection, item_id: int, body: bytes) -> None:
+    """Replace an item's stored body (a built-in answer, signed when first taken)."""
+    conn.execute(update(queue_items).where(queue_items.c.id == item_id).values(body=body))

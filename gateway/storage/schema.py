@@ -137,3 +137,19 @@ attachments = Table(
     Column("sha256", String(64), nullable=False),  # the file is data_dir/attachments/<sha256>
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(80), nullable=False, unique=True),  # "<MessageID>/<n>"
+    Column("message_id", String(36), nullable=False),  # whose decision it carries out
+    Column("action", String(60), nullable=False),  # a write method of gateway.registers.Registers
+    Column("args", Text, nullable=False),  # JSON keyword arguments
+    Column("state", String(8), nullable=False),  # pending | done | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),  # also the claim's lease
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    Column("last_error", String(1000)),
+)
+Index("ix_outbox_due", outbox.c.state, outbox.c.next_attempt_at)

@@ -20,7 +20,7 @@ from conftest import serve_wsgi
 from envelopes import build
 from envelopes.client import parse_fault
 from envelopes.mtom import File, multipart, send_request_with_files
-from gateway.exchange.participants import SEND, SERVE, add_system, grant
+from gateway.pipeline.participants import SEND, SERVE, add_system, grant
 from gateway.ops.setup import open_pki
 from gateway.storage.schema import attachments
 from support import T, B, ok, taken

@@ -15,7 +15,7 @@ from lxml import etree
 
 from conftest import free_port
 from envelopes import build
-from gateway.exchange.participants import SEND, SERVE, add_system, grant
+from gateway.pipeline.participants import SEND, SERVE, add_system, grant
 from gateway.ops.setup import open_pki
 from support import T, ok
 

@@ -13,7 +13,7 @@ from conftest import serve_wsgi
 from envelopes import build, ns
 from envelopes.demo_data import ROMASHKA
 from envelopes.registration import registration_request
-from gateway.exchange.participants import SEND, SERVE, add_system, grant, set_enabled
+from gateway.pipeline.participants import SEND, SERVE, add_system, grant, set_enabled
 from gateway.ops.setup import open_pki
 from support import T, fault, ok, taken
 
@@ -251,7 +251,7 @@ def test_incorrect_response_content_type(url, parties, engine):
         assert f.element == "IncorrectResponseContentType"
         ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), pk, pc, **pkw))
     finally:
-        from gateway.exchange.participants import revoke_grant
+        from gateway.pipeline.participants import revoke_grant
         revoke_grant(engine, "PROVIDER", SERVE, ns.REGISTRATION, "OrganisationRegistrationRequest")
 
 

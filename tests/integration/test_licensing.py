@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from envelopes import build, licensing, ns
 from envelopes.demo_data import ROMASHKA
-from gateway.exchange.participants import SERVE, add_system, grant
+from gateway.pipeline.participants import SERVE, add_system, grant
 from gateway.registers import Registers
 from gateway.ops.setup import open_pki
 from gateway.storage.schema import applications

@@ -15,7 +15,7 @@ from envelopes import build, ns
 from envelopes.demo_data import DEMO, ROMASHKA
 from envelopes.poa import Representative, registration, revocation
 from envelopes.registration import registration_request
-from gateway.exchange.participants import add_system
+from gateway.pipeline.participants import add_system
 from gateway.ops.setup import open_pki
 from gateway.storage.schema import applications, messages
 from registry_stubs.registers import FIXTURES

@@ -60,7 +60,7 @@ def test_wrong_ogrn_is_rejected_naming_the_field_and_the_register_value(gateway_
 
 
 def test_liquidated_organisation_is_rejected(gateway_url, demo_settings, engine):
-    from gateway.exchange.participants import SEND, add_system, grant
+    from gateway.pipeline.participants import SEND, add_system, grant
     from gateway.ops.setup import open_pki
 
     liquidated = next(o for o in json.loads((FIXTURES / "legal_entities.json").read_text("utf-8"))

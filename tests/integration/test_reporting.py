@@ -12,7 +12,7 @@ from sqlalchemy import select
 from envelopes import build, ns
 from envelopes.demo_data import ROMASHKA
 from envelopes.reporting import balance, submission
-from gateway.exchange.participants import add_system
+from gateway.pipeline.participants import add_system
 from gateway.ops.setup import open_pki
 from gateway.storage.schema import applications
 from registry_stubs.registers import FIXTURES

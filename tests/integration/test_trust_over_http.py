@@ -85,7 +85,7 @@ def test_tampered_signed_info(gateway_url, demo_client):
 
 def test_revocation_responder_down_hard_and_soft_fail(demo_settings, engine):
     """A CA whose CRL/OCSP server is unreachable: hard-fail refuses, soft-fail accepts."""
-    from gateway.exchange.participants import add_system
+    from gateway.pipeline.participants import add_system
     from gateway.wiring import build_app
     from signing.pki import Pki
 

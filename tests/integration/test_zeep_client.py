@@ -136,7 +136,7 @@ def test_zeep_takes_a_request_with_files_delivered_as_mtom(gateway_url, demo_set
     from datetime import datetime, timezone
 
     from envelopes.mtom import File, send_request_with_files
-    from gateway.exchange.participants import SEND, SERVE, add_system, grant
+    from gateway.pipeline.participants import SEND, SERVE, add_system, grant
     from gateway.ops.setup import open_pki
 
     namespace = f"urn://test/zeep-files/{uuid.uuid4().hex[:8]}"

@@ -7,6 +7,7 @@ which is ~100x slower but only paid by bad requests.
 from __future__ import annotations
 
 import threading
+from types import MappingProxyType
 from pathlib import Path
 from typing import Iterable
 
@@ -23,20 +24,16 @@ XSD_DIR = CONTRACT_DIRS["xsd"]
 MAX_ISSUES = 100  # a rejection lists at most this many violations (the last says there are more)
 DETAILED_REPORT_UP_TO = 20  # more libxml2 errors than this: its own (cheap) messages are reported
 
-_PREFIXES = {ns.SOAP11_ENV: "soap", ns.SOAP12_ENV: "soap12", ns.SMEV_TYPES: "ns",
-             ns.SMEV_BASIC: "b", ns.SMEV_FAULTS: "f", ns.DS: "ds",
-             # the payloads' readable prefixes, as in docs/payloads.md (e: EMCHD_1)
-             **{namespace: prefix for prefix, namespace in PAYLOAD_PREFIXES.items()}}
-
-
-def register_prefix(namespace: str, prefix: str) -> None:
-    """Let error XPaths name a domain's elements with a readable prefix."""
-    _PREFIXES.setdefault(namespace, prefix)
+#: readable prefixes of error XPaths: the envelope's, and every payload's (docs/payloads.md)
+_PREFIXES = MappingProxyType({
+    ns.SOAP11_ENV: "soap", ns.SOAP12_ENV: "soap12", ns.SMEV_TYPES: "ns", ns.SMEV_BASIC: "b",
+    ns.SMEV_FAULTS: "f", ns.DS: "ds",
+    **{namespace: prefix for prefix, namespace in PAYLOAD_PREFIXES.items()}})
 
 
 def readable_xpath(element: etree._Element) -> str:
-    """An absolute XPath with readable prefixes (the envelope's, the payloads' and those the
-    domains registered) and positions only where siblings repeat."""
+    """An absolute XPath with readable prefixes (the envelope's and the payloads') and positions
+    only where siblings repeat."""
     return payload_xpath(element, _PREFIXES)
 
 

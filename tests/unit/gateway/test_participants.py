@@ -1,7 +1,7 @@
 """The participants cache: look-ups are cached for ttl seconds, then a change applies."""
 import time
 
-from gateway.exchange.participants import SEND, Participants, add_system, grant, set_enabled
+from gateway.pipeline.participants import SEND, Participants, add_system, grant, set_enabled
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
 from signing.pki import Pki

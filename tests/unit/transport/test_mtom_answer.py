@@ -7,7 +7,8 @@ import pytest
 
 from gateway.faults import SOAP11, SOAP12
 from gateway.http.mtom import parse_mtom
-from gateway.http.mtom_answer import OutgoingPart, content_id, multipart
+from gateway.http.mtom_answer import multipart
+from gateway.pipeline.answer import OutgoingPart, content_id
 
 
 def _part(tmp_path, name: str, data: bytes, mime="application/octet-stream", index=0):

@@ -1,0 +1,186 @@
+"""The stages the exchange operations share, each a function ``(services, ctx) -> None``.
+
+Their order per operation is declared in each ``gateway/exchange/<operation>.py`` (``OPERATION``)
+and listed in docs/protocol.md. A stage reads only what earlier stages established; after
+``signature`` it reads only the verified element (``ctx.data``), never the raw tree."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+
+from lxml import etree
+
+from envelopes import ns
+from gateway import faults
+from gateway.pipeline.context import Caller, Context
+from gateway.pipeline.identity import check_message_id
+from gateway.pipeline.participants import SEND
+from gateway.pipeline.validate import raise_if_invalid
+from gateway.pipeline.validate.fields import field_rule_issues
+from gateway.storage import journal
+from gateway.storage import messages
+from signing.c14n import exc_c14n
+
+T, B, DS = ns.SMEV_TYPES, ns.SMEV_BASIC, ns.DS
+TYPES_XSD = "smev-message-exchange-types-1.1.xsd"
+
+
+# -- envelope and caller ---------------------------------------------------------------------
+
+def envelope_xsd(svc, ctx: Context) -> None:
+    """The operation element against the message-exchange XSD (fixes every element's place)."""
+    raise_if_invalid(svc.schemas.get(TYPES_XSD).errors(ctx.request, ctx.raw), "the request envelope")
+
+
+def signature(svc, ctx: Context) -> None:
+    """``CallerInformationSystemSignature`` over the single signed child the XSD fixed, and the
+    signer's certificate path; from here on only the verified element is read."""
+    request = ctx.request
+    target = request.find(ctx.operation.signed)
+    holder = request.find(ns.q(T, "CallerInformationSystemSignature"))
+    found = [c for c in holder if isinstance(c.tag, str)] if holder is not None else []
+    if len(found) > 1 or (found and found[0].tag != ns.q(DS, "Signature")):
+        raise faults.SignatureVerificationFault(
+            "CallerInformationSystemSignature must hold exactly one ds:Signature", code="FORMAT_FAILURE")
+    if not found:
+        raise faults.SignatureVerificationFault(
+            "the request is not signed: CallerInformationSystemSignature/ds:Signature is missing",
+            code="NO_SIGNATURE")
+    ctx.verified = svc.verifier.verify(found[0], target, at=ctx.now)
+
+
+def participant(svc, ctx: Context) -> None:
+    """The signing certificate must belong to a registered, enabled information system."""
+    ctx.caller = Caller(ctx.verified, svc.participants.sender_of(ctx.verified.signature.certificate))
+
+
+def caller_signature(ctx: Context) -> etree._Element:
+    """The caller's ds:Signature (verified by then), to be delivered beside its data."""
+    return ctx.request.find(f"{{{T}}}CallerInformationSystemSignature/{{{DS}}}Signature")
+
+
+# -- messages that are stored ----------------------------------------------------------------
+
+def replay(svc, ctx: Context) -> None:
+    """A MessageID already stored answers with its original receipt, byte for byte, before any
+    handler runs; the same MessageID over other content is ``MessageIsAlreadySent``."""
+    claimed = (ctx.data.findtext(ns.q(T, "MessageID")) or "").strip()
+    ctx.digest = hashlib.sha256(exc_c14n(ctx.data)).hexdigest()
+    stored = messages.lookup(svc.engine, claimed)
+    if stored is not None:
+        ctx.answer = same_message(stored, claimed, ctx.digest)
+
+
+def same_message(stored: messages.StoredMessage, message_id: str, digest: str) -> bytes:
+    if stored.content_digest != digest:
+        raise faults.MessageIsAlreadySent(
+            f"MessageID {message_id} was already used for a different message",
+            code="MESSAGE_ID_REUSED")
+    return stored.receipt
+
+
+def message_id(svc, ctx: Context) -> None:
+    """MessageID: a UUID version 1 in canonical form, generated inside the accepted window."""
+    ctx.message_id = check_message_id(
+        ctx.data.findtext(ns.q(T, "MessageID")), ctx.now,
+        max_age=timedelta(seconds=svc.settings.message_id_max_age_seconds),
+        max_future=timedelta(seconds=svc.settings.message_id_max_future_seconds))
+
+
+def business_payload(svc, ctx: Context) -> None:
+    """The single business element of ``MessagePrimaryContent``."""
+    content = ctx.data.find(ns.q(B, "MessagePrimaryContent"))
+    business = [c for c in content if isinstance(c.tag, str)] if content is not None else []
+    if len(business) != 1:
+        raise faults.InvalidContent(f"the {ctx.operation.name} message: MessagePrimaryContent must "
+                                    "hold exactly one business element", code="XSD_VIOLATION")
+    ctx.payload = business[0]
+
+
+def personal_signature(svc, ctx: Context) -> None:
+    """A person's ``PersonalSignature`` over the business content, verified like the caller's
+    (the content at its fixed place, the certificate path): it speaks for who acts."""
+    holder = ctx.data.find(ns.q(T, "PersonalSignature"))
+    if holder is None:
+        return
+    found = [c for c in holder if isinstance(c.tag, str)]
+    if len(found) != 1 or found[0].tag != ns.q(DS, "Signature"):
+        raise faults.SignatureVerificationFault("PersonalSignature must hold exactly one ds:Signature",
+                                                code="FORMAT_FAILURE")
+    ctx.person = svc.verifier.verify(found[0], ctx.payload, at=ctx.now).identity
+
+
+def route(svc, ctx: Context) -> None:
+    """The payload's root QName names its business type: a built-in domain handler, or the
+    external providers registered to serve it; neither is ``BusinessDataTypeIsNotSupported``."""
+    qname = etree.QName(ctx.payload)
+    namespace, root = qname.namespace or "", qname.localname
+    ctx.domain, ctx.handler = svc.router.route(ctx.payload)
+    registered = svc.participants.providers(namespace, root)
+    if ctx.handler is None and not registered:
+        raise faults.BusinessDataTypeIsNotSupported(
+            f"no provider serves the business type {{{namespace}}}{root}",
+            code="BUSINESS_DATA_TYPE_IS_NOT_SUPPORTED",
+            fields=[("RootElementLocalName", root), ("RootElementNamespaceURI", namespace)])
+    ctx.providers = [p for p in registered if svc.participants.enabled(p)]
+    if ctx.handler is None and not ctx.providers:
+        raise faults.RecipientIsNotFound(
+            f"every provider of {{{namespace}}}{root} is disabled: {', '.join(registered)}",
+            code="RECIPIENT_IS_NOT_FOUND")
+
+
+def authorize(svc, ctx: Context) -> None:
+    """The sender needs a ``send`` permission for the business type."""
+    qname = etree.QName(ctx.payload)
+    sender = ctx.caller.system.mnemonic
+    if not svc.participants.allowed(sender, SEND, qname.namespace or "", qname.localname):
+        raise faults.AccessDenied(f"{sender} may not send {{{qname.namespace}}}{qname.localname}",
+                                  code="ACCESS_DENIED")
+
+
+def payload_rules(svc, ctx: Context) -> None:
+    """A built-in domain's payload against its XSD, then the identifiers' checksum rules."""
+    if ctx.payload is None or ctx.domain is None or \
+            etree.QName(ctx.payload).namespace != ctx.domain.namespace:
+        return
+    raise_if_invalid(svc.schemas.get(ctx.domain.xsd).errors(ctx.payload, ctx.raw), "the business payload")
+    raise_if_invalid(field_rule_issues(ctx.payload, ctx.raw), "the business payload")
+
+
+# -- signed read operations -------------------------------------------------------------------
+
+def check_timestamp(svc, text: str | None, now: datetime, what: str) -> None:
+    """A signed selector/timestamp must be current, so a captured one cannot be replayed later."""
+    skew = timedelta(seconds=svc.settings.request_timestamp_skew_seconds)
+    try:
+        stamp = datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        raise faults.InvalidContent(f"{what} is not an xs:dateTime", code="BAD_TIMESTAMP") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    if abs(stamp - now) > skew:
+        raise faults.InvalidContent(
+            f"{what} {stamp.isoformat()} is more than {skew} away from the gateway's clock "
+            f"{now.isoformat()}", code="STALE_TIMESTAMP")
+
+
+def freshness(svc, ctx: Context) -> None:
+    """The signed ``Timestamp`` (of a selector, or the signed element itself) is current."""
+    stamp = ctx.data.find(ns.q(B, "Timestamp"))
+    if ctx.data.tag == ns.q(B, "Timestamp"):
+        check_timestamp(svc, ctx.data.text, ctx.now, "Timestamp")
+    else:
+        check_timestamp(svc, stamp.text if stamp is not None else None, ctx.now,
+                        f"{etree.QName(ctx.data).localname}/Timestamp")
+
+
+# -- the journal --------------------------------------------------------------------------------
+
+def journal_exchange(conn, ctx: Context, answer: bytes, **detail) -> None:
+    """Journal a request and the answer to it (inside the operation's transaction)."""
+    journal.append_many(conn, [
+        journal.Entry(ctx.now, detail.pop("message_id", None), "IN", ctx.operation.name,
+                      {"sender": ctx.caller.system.mnemonic,
+                       "verification": ctx.caller.verified.journal_detail(), **detail},
+                      ctx.raw, keep=True),
+        journal.Entry(ctx.now, None, "OUT", f"{ctx.operation.name}Response", {}, answer, keep=True)])

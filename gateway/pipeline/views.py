@@ -1,0 +1,32 @@
+"""What handlers may read of the gateway's own records (read-only, before the transaction)."""
+from __future__ import annotations
+
+from envelopes import ns
+from gateway.domains.statemachine import IllegalTransition
+from gateway.pipeline.parse import parse_envelope
+from gateway.storage import applications
+
+
+class Applications(applications.Applications):
+    """Applications as handlers see them: with the business element that opened each one."""
+
+    def payload_of(self, application: applications.Application):
+        """The business element of the request that opened ``application`` (parsed with the
+        gateway's hardened parser from the stored bytes), with its MessageID."""
+        envelope, message_id = self.envelope_of(application)
+        body = parse_envelope(envelope).body_child
+        content = body.find(f".//{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
+        return [c for c in content if isinstance(c.tag, str)][0], message_id
+
+    def answered(self, number: str, kind_prefix: str, message_id: str, noun: str) -> applications.Application:
+        """The application a provider's answer names by ``number``, which must be the one the
+        answered request (``message_id``) opened; else IllegalTransition, changing nothing.
+        ``noun`` names it in the refusal ("licence application" → ``UNKNOWN_APPLICATION``)."""
+        short = noun.rsplit(" ", 1)[-1]
+        application = self.by_number(number)
+        if application is None or not application.kind.startswith(kind_prefix):
+            raise IllegalTransition(f"no {noun} {number}", code=f"UNKNOWN_{short.upper()}")
+        if self.opened_by(application) != message_id:
+            raise IllegalTransition(f"{short} {number} is not the request this answers",
+                                    code=f"ANSWER_TO_ANOTHER_{short.upper()}")
+        return application

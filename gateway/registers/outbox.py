@@ -1,0 +1,120 @@
+"""Carry out the register writes that decisions stored in the outbox (gateway/storage/outbox.py).
+
+The process that committed a decision runs its writes at once (:meth:`Outbox.run`); a
+dispatcher thread in every serving process (:meth:`Outbox.start`) takes over rows whose lease
+ran out — the committing process died, or the register was down — and retries them with
+exponential backoff. Every call carries the row's idempotency key, which the register honours,
+so a write repeated after a crash is carried out once. A register that refuses a write (4xx) gets
+the row buried with the reason (``gateway outbox`` lists them)."""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+from gateway.registers.client import RegisterRejected, Registers, RegisterUnavailable
+from gateway.storage import outbox as rows
+
+log = logging.getLogger("gateway.registers.outbox")
+
+#: the writes a decision may name (``RegisterWrite.action``)
+ACTIONS = frozenset({"register_power_of_attorney", "revoke_power_of_attorney", "enter_licence"})
+
+
+class Conflict(Exception):
+    """The register holds something else under the key the write needs (e.g. a number taken by
+    another power of attorney between the decision and the write)."""
+
+
+class Outbox:
+    def __init__(self, engine, registers: Registers, *, lease: timedelta = timedelta(seconds=30),
+                 poll_seconds: float = 1.0, max_attempts: int = 20,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self.engine = engine
+        self.registers = registers
+        self.lease = lease
+        self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- the committing process -------------------------------------------------------------
+    def run(self, ids: tuple[int, ...] | list[int]) -> None:
+        """Carry out the rows just committed (still under this process's lease). Never raises:
+        what fails stays pending for the dispatcher."""
+        if not ids:
+            return
+        try:
+            for item in rows.get(self.engine, list(ids)):
+                self._attempt(item)
+        except Exception:
+            log.exception("outbox rows %s stay pending for the dispatcher", list(ids))
+
+    # -- the dispatcher ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the dispatcher thread of this process (idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="outbox-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def dispatch_due(self) -> int:
+        """One pass: take over the due rows and attempt each; how many were attempted."""
+        now = self.clock()
+        if not rows.due_count(self.engine, now):  # a cheap read; no write lock when idle
+            return 0
+        items = rows.claim(self.engine, now, self.lease)
+        for item in items:
+            self._attempt(item)
+        return len(items)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_seconds * random.uniform(0.8, 1.2)):
+            try:
+                self.dispatch_due()
+            except Exception:  # the database is away: try again next round
+                log.exception("outbox dispatch failed")
+
+    # -- one write ---------------------------------------------------------------------------
+    def _attempt(self, item: rows.Item) -> None:
+        try:
+            self._call(item)
+        except (RegisterUnavailable, OSError) as exc:
+            if item.attempts + 1 >= self.max_attempts:
+                log.error("outbox %s (%s): giving up after %d attempts: %s", item.idempotency_key,
+                          item.action, item.attempts + 1, exc)
+                rows.bury(self.engine, item.id, self.clock(), f"unavailable: {exc}")
+                return
+            delay = min(600.0, 2.0 ** item.attempts) * random.uniform(0.5, 1.0)
+            log.warning("outbox %s (%s): %s; retry in %.1f s", item.idempotency_key, item.action,
+                        exc, delay)
+            rows.retry(self.engine, item.id, self.clock() + timedelta(seconds=delay), str(exc))
+        except (RegisterRejected, Conflict, ValueError, TypeError) as exc:
+            log.error("outbox %s (%s): refused: %s", item.idempotency_key, item.action, exc)
+            rows.bury(self.engine, item.id, self.clock(), f"refused: {exc}")
+        else:
+            rows.finish(self.engine, item.id, self.clock())
+
+    def _call(self, item: rows.Item) -> None:
+        if item.action not in ACTIONS:
+            raise ValueError(f"unknown register write {item.action!r}")
+        result = getattr(self.registers, item.action)(**item.args,
+                                                      idempotency_key=item.idempotency_key)
+        if item.action == "register_power_of_attorney":
+            created, existing = result
+            record = item.args.get("record", {})
+            if not created and (existing is None or (
+                    existing.principal_inn, existing.representative_inn, sorted(existing.powers))
+                    != (record.get("principal", {}).get("inn"),
+                        record.get("representative", {}).get("inn"),
+                        sorted(record.get("powers", [])))):
+                raise Conflict(f"another power of attorney is registered under {record.get('number')}")
