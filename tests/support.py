@@ -13,9 +13,21 @@ T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
 SOAP11 = {"Content-Type": "text/xml; charset=utf-8"}
 
 
+_STORING = (b"SendRequestRequest", b"SendResponseRequest")
+
+
 def post(url: str, body: bytes):
-    """The reply and its envelope (an MTOM answer's parts inlined: envelopes.mtom.answer_root)."""
+    """The reply and its envelope (an MTOM answer's parts inlined: envelopes.mtom.answer_root).
+
+    Every accepted SendRequest/SendResponse is sent a second time, byte for byte, as an ERP
+    retries after a lost connection: the retry must get the same receipt bytes (the original
+    outcome, before any handler runs again), so every flow of the integration tests also proves
+    that a retry of each of its state-advancing messages changes nothing."""
     reply = requests.post(url, data=body, headers=SOAP11, timeout=30)
+    if reply.status_code == 200 and any(op in body[:4096] for op in _STORING):
+        again = requests.post(url, data=body, headers=SOAP11, timeout=30)
+        assert (again.status_code, again.content) == (200, reply.content), \
+            f"a retry got another answer: {again.status_code} {again.text[:2000]}"
     return reply, answer_root(reply.headers.get("Content-Type", ""), reply.content)
 
 

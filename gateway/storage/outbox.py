@@ -106,3 +106,11 @@ def states(engine: Engine, message_id: str | None = None) -> list[tuple[str, str
         query = query.where(outbox.c.message_id == message_id)
     with engine.connect() as conn:
         return [tuple(r) for r in conn.execute(query)]
+
+
+def last_errors(engine: Engine, message_id: str) -> list[str | None]:
+    """Why each row of ``message_id`` is not done yet (or was buried), in order."""
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(select(outbox.c.last_error)
+                                           .where(outbox.c.message_id == message_id)
+                                           .order_by(outbox.c.id))]
