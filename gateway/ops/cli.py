@@ -323,5 +323,46 @@ def journal_verify() -> None:
         raise click.ClickException(f"journal altered at entry id {report.first_broken_id}")
 
 
+@main.group()
+def outbox() -> None:
+    """Register writes decided by handlers and carried out after commit."""
+
+
+@outbox.command("list")
+@click.option("--message-id", default=None, help="only the writes of this message")
+@click.option("--state", type=click.Choice(["pending", "done", "dead"]), default=None)
+def outbox_list(message_id, state) -> None:
+    """List register writes: idempotency key, action, state, attempts (and why, if not done)."""
+    from gateway.storage import outbox as rows
+    from gateway.storage.db import make_engine
+
+    engine = make_engine(_settings().resolved_database_url)
+    for key, action, row_state, attempts in rows.states(engine, message_id):
+        if state and row_state != state:
+            continue
+        reason = ""
+        if row_state != "done":
+            errors = rows.last_errors(engine, key.rsplit("/", 1)[0])
+            index = int(key.rsplit("/", 1)[1]) - 1
+            reason = f"  {errors[index]}" if index < len(errors) and errors[index] else ""
+        click.echo(f"{key}  {action}  {row_state}  attempts={attempts}{reason}")
+
+
+@outbox.command("dispatch")
+def outbox_dispatch() -> None:
+    """Carry out the due register writes once now (serving processes do this every second)."""
+    from datetime import timedelta
+
+    from gateway.registers import Registers
+    from gateway.registers.outbox import Outbox
+    from gateway.storage.db import make_engine
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    done = Outbox(engine, Registers(settings.registers_url, timeout=settings.registers_timeout),
+                  lease=timedelta(seconds=settings.outbox_lease_seconds)).dispatch_due()
+    click.echo(f"{done} register write(s) attempted")
+
+
 if __name__ == "__main__":
     main()
