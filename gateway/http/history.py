@@ -44,11 +44,11 @@ class Query:
     paged: bool = True  # a CSV export without page parameters holds every matching row
 
 
-def new_token(engine, mnemonic: str) -> str:
+def new_token(engine, mnemonic: str, now: datetime | None = None) -> str:
     """Issue a bearer token for ``mnemonic``; only its SHA-256 is kept."""
     token = secrets.token_urlsafe(32)
     repo.store_token(engine, hashlib.sha256(token.encode()).hexdigest(), mnemonic,
-                     datetime.now(timezone.utc))
+                     now or datetime.now(timezone.utc))
     return token
 
 

@@ -88,14 +88,14 @@ class Participants:
 
 
 def add_system(engine, mnemonic: str, name: str, certificates: list[x509.Certificate],
-               *, inn_le: str | None = None, ogrn: str | None = None) -> None:
+               *, inn_le: str | None = None, ogrn: str | None = None, now=None) -> None:
     """Register an IS with its certificates, or add certificates to an existing one."""
     from datetime import datetime, timezone
 
     repo.add_system(engine, mnemonic, name,
                     [(fingerprint(c), c.subject.rfc4514_string(),
                       c.public_bytes(Encoding.PEM).decode("ascii")) for c in certificates],
-                    inn_le=inn_le, ogrn=ogrn, now=datetime.now(timezone.utc))
+                    inn_le=inn_le, ogrn=ogrn, now=now or datetime.now(timezone.utc))
 
 
 list_systems = repo.list_systems
