@@ -353,8 +353,9 @@ def verify_detached(signature: etree._Element, target: etree._Element, *,
         raise ReferenceFailureError("the signature and the signed element are not in the same "
                                     "document")
     check_unique_ids(root)
-    data = _reference_data(parsed, signature, target)
 
+    # SignatureValue over the (small) SignedInfo first: a forger without the key fails here,
+    # before the (possibly large) signed element is transformed and hashed.
     try:
         algorithm.verify(signer, parsed.signature_value,
                          canonicalize(parsed.signed_info, parsed.c14n_method, parsed.c14n_prefixes))
@@ -363,6 +364,7 @@ def verify_detached(signature: etree._Element, target: etree._Element, *,
         raise SignatureCryptoError(f"SignatureValue does not verify over SignedInfo with the "
                                    f"key of '{signer.subject.rfc4514_string()}'{detail}") \
             from None
+    data = _reference_data(parsed, signature, target)
     if not hmac.compare_digest(digest.digest(data), parsed.digest_value):
         raise HashError(f"the digest of #{target_id} does not match its DigestValue: the signed "
                         f"content was changed")

@@ -209,7 +209,7 @@ def commit(svc, ctx: Context) -> None:
 OPERATION = Operation(
     "SendRequest", ns.q(T, "SendRequestRequest"), signed=ns.q(T, "SenderProvidedRequestData"),
     attachments=True,
-    stages=(attachments.resolve, stages.envelope_xsd, stages.signature, stages.participant,
+    stages=(stages.known_signer, attachments.resolve, stages.envelope_xsd, stages.signature, stages.participant,
             stages.replay, attachments.headers, stages.message_id, request_checks,
             stages.business_payload, stages.personal_signature, stages.route, stages.authorize,
             stages.payload_rules, decide, prepare, commit))

@@ -128,6 +128,6 @@ def commit(svc, ctx: Context) -> None:
 OPERATION = Operation(
     "SendResponse", ns.q(T, "SendResponseRequest"), signed=ns.q(T, "SenderProvidedResponseData"),
     attachments=True,
-    stages=(attachments.resolve, stages.envelope_xsd, stages.signature, stages.participant,
+    stages=(stages.known_signer, attachments.resolve, stages.envelope_xsd, stages.signature, stages.participant,
             stages.replay, attachments.headers, stages.message_id, answered_request,
             answer_payload, stages.payload_rules, decide, prepare, commit))

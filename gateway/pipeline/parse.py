@@ -5,8 +5,10 @@ business logic reads only the element objects the verifier hands back.
 """
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import io
+import re
 
 from lxml import etree
 
@@ -40,9 +42,57 @@ class ParsedEnvelope:
     body_child: etree._Element
 
 
+_DECLARATION = re.compile(rb"^<\?xml[^>]{0,200}?\?>")
+_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']""")
+_UTF8_NAMES = {"utf-8", "utf_8", "u8", "utf8", "us-ascii", "ascii"}
+_SIGNATURES = [  # (leading bytes, codec): byte order marks, then "<?" with no mark (XML 1.0 F.1)
+    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+    (b"<\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"),
+]
+
+
+def as_utf8(data: bytes) -> bytes:
+    """The document as UTF-8 octets, so that every byte-level limit below holds whatever the
+    encoding was (a namespace flood written in UTF-16 no longer slips past them).
+
+    UTF-8 without a byte order mark passes untouched (libxml2 checks it); anything else — a byte
+    order mark, UTF-16/32 without one, or an encoding named in the XML declaration — is decoded
+    by Python's codec and re-encoded as UTF-8 with the declaration dropped (it would name the old
+    encoding). An unknown encoding, or octets the named one cannot decode, is malformed XML."""
+    codec = next((name for mark, name in _SIGNATURES if data.startswith(mark)), None)
+    declaration = None
+    if codec is None:
+        declaration = _DECLARATION.match(data)
+        named = _ENCODING.search(declaration.group(0)) if declaration else None
+        if named is None or named.group(1).decode("ascii").lower() in _UTF8_NAMES:
+            return data
+        codec = named.group(1).decode("ascii")
+        try:
+            if not codecs.lookup(codec)._is_text_encoding:
+                raise LookupError(codec)
+        except LookupError:
+            raise MalformedRequest(f"unknown encoding {codec!r}", code="MALFORMED_XML") from None
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise MalformedRequest(f"the request is not valid {codec}: {exc.reason}",
+                               code="MALFORMED_XML") from None
+    octets = text.lstrip("\ufeff").encode("utf-8", "surrogatepass")
+    return _DECLARATION.sub(b"", octets, count=1)
+
+
 def parse_envelope(data: bytes, *, max_depth: int = 64, max_elements: int = 50_000,
                    max_namespaces: int = 128) -> ParsedEnvelope:
-    """Parse and shape-check a SOAP envelope, or raise a client fault saying what is wrong."""
+    """Parse and shape-check a SOAP envelope, or raise a client fault saying what is wrong.
+
+    Every limit is checked on the UTF-8 form (:func:`as_utf8`); element floods are refused
+    from a byte count before libxml2 builds a tree of them."""
+    data = as_utf8(data)
+    if data.count(b"<") > 2 * max_elements + 64:  # every element needs a '<' (two, unless empty)
+        raise MalformedRequest(f"the message has more than {max_elements} elements",
+                               code="TOO_MANY_ELEMENTS")
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise MalformedRequest("DTDs and entity declarations are not allowed in SOAP messages",
                                code="DTD_FORBIDDEN")

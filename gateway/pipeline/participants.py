@@ -34,13 +34,21 @@ class Participants:
         self._lock = threading.Lock()
 
     def by_certificate(self, cert: x509.Certificate) -> InformationSystem | None:
-        key = fingerprint(cert)
+        return self.by_fingerprint(fingerprint(cert))
+
+    def known_fingerprint(self, key: str) -> bool:
+        """Whether a certificate with this SHA-256 (of its DER) belongs to a registered IS."""
+        return self.by_fingerprint(key) is not None
+
+    def by_fingerprint(self, key: str) -> InformationSystem | None:
         now = time.monotonic()
         hit = self._cache.get(key)
         if hit and hit[0] > now:
             return hit[1]
         found = repo.by_fingerprint(self.engine, key)
         with self._lock:
+            if len(self._cache) >= 10_000:  # strangers' certificates must not grow it unbounded
+                self._cache.clear()
             self._cache[key] = (now + self.ttl, found)
         return found
 

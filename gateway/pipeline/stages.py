@@ -5,6 +5,8 @@ and listed in docs/protocol.md. A stage reads only what earlier stages establish
 ``signature`` it reads only the verified element (``ctx.data``), never the raw tree."""
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from datetime import datetime, timedelta, timezone
 
@@ -26,6 +28,44 @@ TYPES_XSD = "smev-message-exchange-types-1.1.xsd"
 
 
 # -- envelope and caller ---------------------------------------------------------------------
+
+_KEY_INFO_CERTS = etree.XPath(
+    "t:CallerInformationSystemSignature/ds:Signature/ds:KeyInfo/ds:X509Data/ds:X509Certificate",
+    namespaces={"t": T, "ds": DS})
+MAX_CERTIFICATES = 8  # a signer and its intermediates; more is not a KeyInfo anyone needs
+MAX_CERTIFICATE_CHARS = 16_384
+
+
+def known_signer(svc, ctx: Context) -> None:
+    """Cheap first: before any XSD, canonicalization or cryptography, one of the certificates
+    in the caller's KeyInfo must belong to a registered information system (a hash and a cached
+    look-up). Anyone can open a socket; only registered systems get the expensive checks. The
+    ``signature`` and ``participant`` stages still decide on the certificate actually verified."""
+    request = ctx.request
+    holder = request.find(ns.q(T, "CallerInformationSystemSignature"))
+    if holder is None or holder.find(ns.q(DS, "Signature")) is None:
+        raise faults.SignatureVerificationFault(
+            "the request is not signed: CallerInformationSystemSignature/ds:Signature is missing",
+            code="NO_SIGNATURE")
+    found = _KEY_INFO_CERTS(request)
+    if not found:
+        raise faults.SignatureVerificationFault(
+            "KeyInfo/X509Data/X509Certificate with the signer's certificate is missing",
+            code="NO_SIGNING_CERTIFICATE_FOUND")
+    for element in found[:MAX_CERTIFICATES]:
+        text = element.text or ""
+        if len(text) > MAX_CERTIFICATE_CHARS:
+            continue
+        try:
+            der = base64.b64decode("".join(text.split()), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if svc.participants.known_fingerprint(hashlib.sha256(der).hexdigest()):
+            return
+    raise faults.SenderIsNotRegistered(
+        "no certificate in the signature's KeyInfo belongs to a registered information system",
+        code="SENDER_IS_NOT_REGISTERED")
+
 
 def envelope_xsd(svc, ctx: Context) -> None:
     """The operation element against the message-exchange XSD (fixes every element's place)."""

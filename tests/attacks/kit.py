@@ -76,6 +76,19 @@ def refused(url: str, engine, body: bytes, element: str, code: str | None = None
     return check_refused(answer, engine, before, element, code, status=status)
 
 
+def refused_even_when_registered(url: str, engine, body: bytes, certificate, element: str,
+                                 code: str | None = None, **kwargs) -> Fault:
+    """Signed with ``certificate``, which no information system owns: refused cheaply, before
+    any XSD or cryptography (SenderIsNotRegistered). Then registered to ROMASHKA (an operator's
+    mistake, or an IS whose certificate went bad): the deeper check must still refuse it with
+    ``element``/``code``. Returns that fault."""
+    from gateway.pipeline.participants import add_system
+
+    refused(url, engine, body, "SenderIsNotRegistered", "SENDER_IS_NOT_REGISTERED")
+    add_system(engine, "ROMASHKA", "", [certificate])
+    return refused(url, engine, body, element, code, **kwargs)
+
+
 def accepted_once(url: str, engine, body: bytes, message_id: str) -> None:
     """``body`` is answered 200, stored once as received, and its application is ROMASHKA's."""
     before = stored(engine)

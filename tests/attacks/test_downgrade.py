@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
-from attacks.kit import DS, ds, parts, refused, resign, signed_tree
+from attacks.kit import DS, ds, parts, refused, refused_even_when_registered, resign, signed_tree
 from envelopes.demo_data import ROMASHKA
 from envelopes.registration import registration_request
 from envelopes.build import send_request
@@ -108,7 +108,8 @@ def test_rsa_1024_key_is_refused(gateway_url, engine, demo_settings):
     weak = pki.issue(f"weak-{uuid.uuid4().hex[:8]}", common_name="Weak key", inn_le=ROMASHKA.inn,
                      ogrn=ROMASHKA.ogrn, key_type="rsa1024")
     body = _signed_with(weak.private_key, weak.certificate, tuple(pki.intermediates()))
-    fault = refused(gateway_url, engine, body, SIG, "CRYPTO_CONSTRAINTS_FAILURE")
+    fault = refused_even_when_registered(gateway_url, engine, body, weak.certificate, SIG,
+                                         "CRYPTO_CONSTRAINTS_FAILURE")
     assert "1024" in fault.description
 
 
@@ -241,8 +242,9 @@ def _child_in_value(signature):
 
 
 def _garbage_certificate(signature):
-    ds(signature, "ds:KeyInfo/ds:X509Data/ds:X509Certificate").text = base64.b64encode(
-        b"\x30\x03\x02\x01\x01").decode()
+    """A certificate that does not parse, beside the (registered) signer's."""
+    garbage = etree.SubElement(ds(signature, "ds:KeyInfo/ds:X509Data"), f"{{{DS}}}X509Certificate")
+    garbage.text = base64.b64encode(b"\x30\x03\x02\x01\x01").decode()
 
 
 KEYINFO_CASES = [
@@ -297,7 +299,8 @@ def test_self_signed_certificate_with_the_victims_identity_is_refused(gateway_ur
                                                                      demo_settings):
     pki, issued = _issue(demo_settings, issuer="self")
     body = _signed_with(issued.private_key, issued.certificate)
-    refused(gateway_url, engine, body, SIG, "NO_CERTIFICATE_CHAIN_FOUND")
+    refused_even_when_registered(gateway_url, engine, body, issued.certificate, SIG,
+                                 "NO_CERTIFICATE_CHAIN_FOUND")
 
 
 def test_certificate_from_a_rogue_ca_with_the_same_names_is_refused(gateway_url, engine, tmp_path):
@@ -309,38 +312,41 @@ def test_certificate_from_a_rogue_ca_with_the_same_names_is_refused(gateway_url,
     issued = rogue.issue("victim", common_name="Иванов Иван Иванович", inn_le=ROMASHKA.inn,
                          ogrn=ROMASHKA.ogrn)
     body = _signed_with(issued.private_key, issued.certificate, tuple(rogue.intermediates()))
-    refused(gateway_url, engine, body, SIG, "NO_CERTIFICATE_CHAIN_FOUND")
+    refused_even_when_registered(gateway_url, engine, body, issued.certificate, SIG,
+                                 "NO_CERTIFICATE_CHAIN_FOUND")
 
 
 def test_expired_certificate_is_refused(gateway_url, engine, demo_settings):
     now = datetime.now(timezone.utc)
     pki, issued = _issue(demo_settings, not_before=now - timedelta(days=30),
                          not_after=now - timedelta(days=1))
-    fault = refused(gateway_url, engine, _signed_with(issued.private_key, issued.certificate,
-                                                      tuple(pki.intermediates())), SIG)
+    fault = refused_even_when_registered(
+        gateway_url, engine, _signed_with(issued.private_key, issued.certificate,
+                                          tuple(pki.intermediates())), issued.certificate, SIG)
     assert fault.code in ("EXPIRED", "OUT_OF_BOUNDS_NO_POE"), fault
 
 
 def test_revoked_certificate_is_refused(gateway_url, engine, demo_settings):
     pki, issued = _issue(demo_settings)
     pki.revoke(issued.name)
-    refused(gateway_url, engine, _signed_with(issued.private_key, issued.certificate,
-                                              tuple(pki.intermediates())), SIG, "REVOKED")
+    refused_even_when_registered(gateway_url, engine, _signed_with(
+        issued.private_key, issued.certificate, tuple(pki.intermediates())), issued.certificate,
+        SIG, "REVOKED")
 
 
 def test_certificate_without_digital_signature_key_usage_is_refused(gateway_url, engine,
                                                                     demo_settings):
     pki, issued = _issue(demo_settings, key_usage=("key_encipherment",))
-    refused(gateway_url, engine, _signed_with(issued.private_key, issued.certificate,
-                                              tuple(pki.intermediates())), SIG,
-            "CHAIN_CONSTRAINTS_FAILURE")
+    refused_even_when_registered(gateway_url, engine, _signed_with(
+        issued.private_key, issued.certificate, tuple(pki.intermediates())), issued.certificate,
+        SIG, "CHAIN_CONSTRAINTS_FAILURE")
 
 
 def test_sha1_signed_certificate_is_refused(gateway_url, engine, demo_settings):
     pki, issued = _issue(demo_settings, hash="sha1")
-    refused(gateway_url, engine, _signed_with(issued.private_key, issued.certificate,
-                                              tuple(pki.intermediates())), SIG,
-            "CRYPTO_CONSTRAINTS_FAILURE")
+    refused_even_when_registered(gateway_url, engine, _signed_with(
+        issued.private_key, issued.certificate, tuple(pki.intermediates())), issued.certificate,
+        SIG, "CRYPTO_CONSTRAINTS_FAILURE")
 
 
 def test_the_issuing_ca_key_cannot_sign_requests(gateway_url, engine, demo_settings):
@@ -348,5 +354,6 @@ def test_the_issuing_ca_key_cannot_sign_requests(gateway_url, engine, demo_setti
     digitalSignature key usage) used as a request signer."""
     pki = open_pki(demo_settings)
     body = _signed_with(pki.private_key("intermediate"), pki.certificate("intermediate"))
-    fault = refused(gateway_url, engine, body, SIG, "CHAIN_CONSTRAINTS_FAILURE")
+    fault = refused_even_when_registered(gateway_url, engine, body, pki.certificate("intermediate"),
+                                         SIG, "CHAIN_CONSTRAINTS_FAILURE")
     assert "CA certificate" in fault.description

@@ -238,7 +238,7 @@ ATTACKS: list[tuple[Callable, str, str]] = [
     (second_request_data_before_the_original, "InvalidContent", "XSD_VIOLATION"),
     (two_signatures_in_the_holder, "InvalidContent", "XSD_VIOLATION"),
     (signature_and_ds_object_in_the_holder, "InvalidContent", "XSD_VIOLATION"),
-    (signature_moved_to_header_holder_left_empty, "InvalidContent", "XSD_VIOLATION"),
+    (signature_moved_to_header_holder_left_empty, SIG_FAULT, "NO_SIGNATURE"),
     (signature_moved_to_header_holder_removed, SIG_FAULT, "NO_SIGNATURE"),
     (reference_to_the_payload, SIG_FAULT, "REFERENCE_FAILURE"),
     (reference_to_the_header, SIG_FAULT, "REFERENCE_FAILURE"),

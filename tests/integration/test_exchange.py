@@ -356,6 +356,9 @@ def test_every_message_in_and_out_is_journaled(url, parties, engine, demo_settin
     pki = open_pki(demo_settings)
     revoked = pki.issue(f"j-{uuid.uuid4().hex[:6]}", common_name="Journaled revoked signer")
     pki.revoke(revoked.name)
+    from gateway.pipeline.participants import add_system
+
+    add_system(engine, "ROMASHKA", "", [revoked.certificate])  # an IS whose certificate was revoked
     message_id = build.new_message_id()
     refused = build.send_request(registration_request(ROMASHKA), revoked.private_key,
                                  revoked.certificate, message_id=message_id,

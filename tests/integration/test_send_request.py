@@ -135,11 +135,16 @@ def test_unsigned_request_is_refused(gateway_url, demo_client):
     assert fault_of(reply, root).element in ("SignatureVerificationFault", "InvalidContent")
 
 
-def test_certificate_from_unknown_ca_is_refused(gateway_url, tmp_path):
+def test_certificate_from_unknown_ca_is_refused(gateway_url, engine, tmp_path):
+    from gateway.pipeline.participants import add_system
+
     rogue = Pki.init(tmp_path / "rogue", base_url="http://127.0.0.1:9")
     issued = rogue.issue("rogue", common_name="Rogue", inn_le=ROMASHKA.inn, ogrn=ROMASHKA.ogrn)
     body = send_request(registration_request(ROMASHKA), issued.private_key, issued.certificate,
                         extra_certificates=tuple(rogue.intermediates()))
+    reply, root = post(gateway_url, body)
+    assert fault_of(reply, root).code == "SENDER_IS_NOT_REGISTERED"  # refused before any crypto
+    add_system(engine, "ROMASHKA", "", [issued.certificate])  # registered by mistake: the chain decides
     reply, root = post(gateway_url, body)
     fault = fault_of(reply, root)
     assert fault.element == "SignatureVerificationFault"

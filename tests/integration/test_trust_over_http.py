@@ -24,9 +24,16 @@ NOW = datetime.now(timezone.utc)
 
 
 def _issue(demo_settings, **kwargs):
+    """A certificate of ROMASHKA's registered IS (the chain checks decide, not registration)."""
+    from gateway.pipeline.participants import add_system
+    from gateway.storage.db import make_engine
+
     pki = open_pki(demo_settings)
     issued = pki.issue(f"t-{uuid.uuid4().hex[:8]}", common_name="Signer", inn_le=ROMASHKA.inn,
                        ogrn=ROMASHKA.ogrn, **kwargs)
+    engine = make_engine(demo_settings.resolved_database_url)
+    add_system(engine, "ROMASHKA", "", [issued.certificate])
+    engine.dispose()
     return pki, issued
 
 
