@@ -58,7 +58,8 @@ class Settings:
     visibility_timeout_seconds: int = 300  # a taken, unacknowledged message comes back after this
     max_deliveries: int = 20  # then it is dead-lettered and its sender told
     max_queue_depth: int = 100_000  # pending messages per recipient before DestinationOverflow
-    request_timestamp_skew_seconds: int = 3600  # signed selectors/timestamps must be this fresh
+    request_timestamp_skew_seconds: int = 300  # signed selectors/timestamps must be this fresh
+    replay_memory_seconds: int = 7 * 24 * 3600  # how long a signed Ack (no timestamp) is remembered
     transaction_code_pattern: str = r"^[0-9A-Za-z_.:/-]{1,100}$"
 
     # trust
@@ -73,6 +74,7 @@ class Settings:
     # register writes decided by handlers go through the outbox (carried out after the commit)
     outbox_lease_seconds: float = 30.0  # a row not done by then is taken over by a dispatcher
     outbox_poll_seconds: float = 1.0  # how often each serving process looks for such rows
+    journal_content_retention_days: int = 90  # kept bytes of older journal entries are dropped; 0: keep
 
     # the gateway's own identity and receipt signing
     mnemonic: str = "GATEWAY"

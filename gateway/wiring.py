@@ -13,6 +13,7 @@ from gateway.pipeline.participants import Participants
 from gateway.exchange.operations import operations
 from gateway.pipeline.dispatch import Pipeline
 from gateway.pipeline.services import Services
+from gateway.ops.background import Background
 from gateway.registers.outbox import Outbox
 from gateway.pipeline.receipt import ReceiptSigner
 from gateway.registers import Registers
@@ -51,7 +52,7 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
     registers = Registers(settings.registers_url, timeout=settings.registers_timeout,
                           cache_seconds=settings.registers_cache_seconds)
     outbox = Outbox(engine, registers, lease=timedelta(seconds=settings.outbox_lease_seconds),
-                    poll_seconds=settings.outbox_poll_seconds, **({"clock": clock} if clock else {}))
+                    **({"clock": clock} if clock else {}))
     services = Services(settings, engine, schemas, router, Verifier(chain),
                         Participants(engine, ttl=settings.participants_cache_seconds),
                         ReceiptSigner(settings.signing_key_path, settings.signing_cert_path,
@@ -61,7 +62,7 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
     if clock is not None:
         services.clock = clock
     if dispatcher:  # a serving process also takes over register writes others left unfinished
-        outbox.start()
+        Background(engine, settings, outbox, services.clock).start()
     return GatewayApp(settings, Pipeline(services), engine)
 
 

@@ -46,4 +46,5 @@ def _tell_provider(svc, conn, response_id: str, now) -> None:
 
 
 OPERATION = Operation("Ack", ns.q(T, "AckRequest"), signed=ns.q(B, "AckTargetMessage"),
-                      stages=(stages.known_signer, stages.envelope_xsd, stages.signature, stages.participant, acknowledge))
+                      stages=(stages.known_signer, stages.envelope_xsd, stages.signature, stages.participant,
+                              stages.not_replayed, acknowledge))

@@ -113,7 +113,8 @@ def _statistics(stats) -> bytes:
     return etree.tostring(response, encoding="UTF-8")
 
 
-_SIGNED_READ = (stages.known_signer, stages.envelope_xsd, stages.signature, stages.participant, stages.freshness)
+_SIGNED_READ = (stages.known_signer, stages.envelope_xsd, stages.signature, stages.participant,
+                stages.freshness, stages.not_replayed)
 
 GET_REQUEST = Operation("GetRequest", ns.q(T, "GetRequestRequest"),
                         signed=ns.q(B, "MessageTypeSelector"), stages=_SIGNED_READ + (take_request,))

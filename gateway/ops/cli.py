@@ -323,6 +323,25 @@ def journal_verify() -> None:
         raise click.ClickException(f"journal altered at entry id {report.first_broken_id}")
 
 
+@journal.command("prune")
+@click.option("--days", type=int, default=None,
+              help="keep the bytes of the last DAYS days (default: GATEWAY_JOURNAL_CONTENT_RETENTION_DAYS)")
+def journal_prune(days) -> None:
+    """Drop the kept bytes of old journal entries (their digests stay: the chain still verifies)."""
+    from datetime import datetime, timedelta, timezone
+
+    from gateway.storage import journal as j
+    from gateway.storage.db import make_engine, write_transaction
+
+    settings = _settings()
+    days = settings.journal_content_retention_days if days is None else days
+    if days <= 0:
+        raise click.ClickException("retention is off (0 days): nothing to prune")
+    with write_transaction(make_engine(settings.resolved_database_url)) as conn:
+        count = j.prune_content(conn, datetime.now(timezone.utc) - timedelta(days=days))
+    click.echo(f"dropped the bytes of {count} journal entries older than {days} days")
+
+
 @main.group()
 def outbox() -> None:
     """Register writes decided by handlers and carried out after commit."""

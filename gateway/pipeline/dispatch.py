@@ -24,6 +24,8 @@ from gateway.storage.db import write_transaction
 log = logging.getLogger("gateway.pipeline.dispatch")
 
 TYPES_XSD = "smev-message-exchange-types-1.1.xsd"
+REFUSED_PREFIX_BYTES = 512  # of an unauthenticated refused request, kept in the journal entry
+MAX_KEPT_FAULT_BYTES = 64 * 1024  # a fault answer larger than this is journaled by digest only
 T, B, DS = ns.SMEV_TYPES, ns.SMEV_BASIC, ns.DS
 
 
@@ -46,7 +48,7 @@ class Pipeline:
         soap_version = faults.SOAP11
         svc = self.services
         settings = svc.settings
-        envelope = None
+        envelope = ctx = None
         try:
             envelope = parse_envelope(body, max_depth=settings.max_depth,
                                       max_elements=settings.max_elements,
@@ -59,8 +61,9 @@ class Pipeline:
             if mtom is not None and not operation.attachments:
                 raise MalformedRequest("only SendRequest and SendResponse carry attachments",
                                        code="UNEXPECTED_ATTACHMENTS")
-            payload = run(svc, Context(raw=body, envelope=envelope, now=svc.clock(),
-                                       operation=operation, mtom=mtom))
+            ctx = Context(raw=body, envelope=envelope, now=svc.clock(), operation=operation,
+                          mtom=mtom)
+            payload = run(svc, ctx)
             if isinstance(payload, MtomAnswer):
                 return Response(200, faults.CONTENT_TYPES[soap_version],
                                 wrap(payload.body, soap_version), payload.parts, soap_version)
@@ -75,13 +78,18 @@ class Pipeline:
         except Exception:
             log.exception("unexpected failure")
             refused, response = None, Response(*faults.render(RuntimeError(), soap_version))
-        self._journal_rejection(body, envelope, refused, response)
+        self._journal_rejection(body, envelope, refused, response,
+                                authenticated=ctx is not None and ctx.caller is not None)
         return response
 
     def _journal_rejection(self, body: bytes, envelope: ParsedEnvelope | None,
-                           fault: GatewayFault | None, response: Response) -> None:
-        """A refused request is journaled too, byte for byte, with the reason (the verdict of a
-        failed signature or certificate check is in the description). Never fails the answer."""
+                           fault: GatewayFault | None, response: Response, *,
+                           authenticated: bool) -> None:
+        """A refused request is journaled with the reason (the verdict of a failed signature or
+        certificate check is in the description) and the SHA-256 and size of its bytes. The
+        bytes themselves are kept only when the caller was authenticated (a registered IS whose
+        signature and certificate path verified); of anyone else's, a bounded prefix: storage
+        per anonymous refusal stays bounded whatever it sends. Never fails the answer."""
         try:
             message_id = None  # as claimed by the request: unverified, for finding it later
             if envelope is not None:
@@ -90,12 +98,17 @@ class Pipeline:
                     message_id = found.text.strip()[:36]
             detail = {"fault": fault.element if fault else "SMEVFailure",
                       "code": fault.code if fault else "INTERNAL_ERROR",
-                      "description": fault.description if fault else "internal failure"}
+                      "description": (fault.description if fault else "internal failure")[:2000],
+                      "size": len(body), "authenticated": authenticated}
+            if not authenticated:
+                detail["prefix"] = body[:REFUSED_PREFIX_BYTES].decode("utf-8", "replace")
             now = self.services.clock()
             with write_transaction(self.services.engine) as conn:
                 journal.append_many(conn, [
-                    journal.Entry(now, message_id, "IN", "rejected", detail, body, keep=True),
-                    journal.Entry(now, message_id, "OUT", "fault", {}, response.body, keep=True)])
+                    journal.Entry(now, message_id, "IN", "rejected", detail, body,
+                                  keep=authenticated),
+                    journal.Entry(now, message_id, "OUT", "fault", {}, response.body,
+                                  keep=len(response.body) <= MAX_KEPT_FAULT_BYTES)])
         except Exception:
             log.exception("could not journal a rejected request")
 

@@ -16,11 +16,11 @@ from envelopes import ns
 from gateway import faults
 from gateway.pipeline.context import Caller, Context
 from gateway.pipeline.identity import check_message_id
-from gateway.pipeline.participants import SEND
+from gateway.pipeline.participants import SEND, fingerprint
 from gateway.pipeline.validate import raise_if_invalid
 from gateway.pipeline.validate.fields import field_rule_issues
 from gateway.storage import journal
-from gateway.storage import messages
+from gateway.storage import messages, seen
 from signing.c14n import exc_c14n
 
 T, B, DS = ns.SMEV_TYPES, ns.SMEV_BASIC, ns.DS
@@ -202,6 +202,35 @@ def check_timestamp(svc, text: str | None, now: datetime, what: str) -> None:
         raise faults.InvalidContent(
             f"{what} {stamp.isoformat()} is more than {skew} away from the gateway's clock "
             f"{now.isoformat()}", code="STALE_TIMESTAMP")
+
+
+def not_replayed(svc, ctx: Context) -> None:
+    """The same signed read request (operation, signer, signed content) is accepted once: a
+    captured GetResponse replayed inside its freshness window would take the next message off
+    the caller's queue. Remembered in the database (every worker and node sees it) until its
+    timestamp is too old to pass ``freshness`` — an Ack, which has none, for
+    ``GATEWAY_REPLAY_MEMORY_SECONDS``."""
+    material = b"\x1f".join([ctx.operation.name.encode(), fingerprint(ctx.verified.signature.certificate)
+                             .encode(), exc_c14n(ctx.data)])
+    key = hashlib.sha256(material).hexdigest()
+    stamp = _timestamp_of(ctx)
+    skew = timedelta(seconds=svc.settings.request_timestamp_skew_seconds)
+    expires = (stamp + skew) if stamp is not None else \
+        ctx.now + timedelta(seconds=svc.settings.replay_memory_seconds)
+    if not seen.first_time(svc.engine, key, ctx.now, max(expires, ctx.now + timedelta(seconds=1))):
+        raise faults.InvalidContent(
+            f"this signed {ctx.operation.name} was accepted before: sign a new one (with a new "
+            "Timestamp) for every request", code="REPLAYED_REQUEST")
+
+
+def _timestamp_of(ctx: Context) -> datetime | None:
+    text = ctx.data.text if ctx.data.tag == ns.q(B, "Timestamp") else \
+        ctx.data.findtext(ns.q(B, "Timestamp"))
+    try:
+        stamp = datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
 
 
 def freshness(svc, ctx: Context) -> None:

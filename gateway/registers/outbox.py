@@ -1,8 +1,8 @@
 """Carry out the register writes that decisions stored in the outbox (gateway/storage/outbox.py).
 
-The process that committed a decision runs its writes at once (:meth:`Outbox.run`); a
-dispatcher thread in every serving process (:meth:`Outbox.start`) takes over rows whose lease
-ran out — the committing process died, or the register was down — and retries them with
+The process that committed a decision runs its writes at once (:meth:`Outbox.run`); the
+background thread of every serving process (:meth:`Outbox.dispatch_due`) takes over rows whose
+lease ran out — the committing process died, or the register was down — and retries them with
 exponential backoff. Every call carries the row's idempotency key, which the register honours,
 so a write repeated after a crash is carried out once. A register that refuses a write (4xx) gets
 the row buried with the reason (``gateway outbox`` lists them)."""
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -30,16 +29,13 @@ class Conflict(Exception):
 
 class Outbox:
     def __init__(self, engine, registers: Registers, *, lease: timedelta = timedelta(seconds=30),
-                 poll_seconds: float = 1.0, max_attempts: int = 20,
+                 max_attempts: int = 20,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.engine = engine
         self.registers = registers
         self.lease = lease
-        self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # -- the committing process -------------------------------------------------------------
     def run(self, ids: tuple[int, ...] | list[int]) -> None:
@@ -53,20 +49,7 @@ class Outbox:
         except Exception:
             log.exception("outbox rows %s stay pending for the dispatcher", list(ids))
 
-    # -- the dispatcher ------------------------------------------------------------------------
-    def start(self) -> None:
-        """Start the dispatcher thread of this process (idempotent)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="outbox-dispatcher", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
+    # -- the dispatcher (run by gateway/ops/background.py) ----------------------------------
     def dispatch_due(self) -> int:
         """One pass: take over the due rows and attempt each; how many were attempted."""
         now = self.clock()
@@ -76,13 +59,6 @@ class Outbox:
         for item in items:
             self._attempt(item)
         return len(items)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.poll_seconds * random.uniform(0.8, 1.2)):
-            try:
-                self.dispatch_due()
-            except Exception:  # the database is away: try again next round
-                log.exception("outbox dispatch failed")
 
     # -- one write ---------------------------------------------------------------------------
     def _attempt(self, item: rows.Item) -> None:

@@ -14,7 +14,7 @@ import hashlib
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection
 
 from gateway.storage.schema import journal
@@ -69,6 +69,15 @@ def append(conn: Connection, *, at: datetime, message_id: str | None, direction:
            event: str, detail: dict, content: bytes) -> str:
     """Append one entry inside the caller's transaction; returns its hash."""
     return append_many(conn, [Entry(at, message_id, direction, event, detail, content)])
+
+
+def prune_content(conn: Connection, before: datetime) -> int:
+    """Drop the kept bytes of entries older than ``before`` (retention); how many entries.
+
+    The chain covers each entry's content digest, not the bytes, so :func:`verify_chain` still
+    proves every entry after pruning."""
+    return conn.execute(update(journal).where(journal.c.at < before, journal.c.content.is_not(None))
+                        .values(content=None)).rowcount
 
 
 @dataclasses.dataclass(frozen=True)

@@ -153,3 +153,10 @@ outbox = Table(
     Column("last_error", String(1000)),
 )
 Index("ix_outbox_due", outbox.c.state, outbox.c.next_attempt_at)
+
+seen_requests = Table(
+    "seen_requests", metadata,
+    Column("key", String(64), primary_key=True),  # SHA-256 of operation, signer, signed content
+    Column("expires_at", DateTime(timezone=True), nullable=False),  # then freshness refuses it
+)
+Index("ix_seen_expiry", seen_requests.c.expires_at)

@@ -124,3 +124,53 @@ def test_captured_signed_selector_replayed_later_is_refused(gateway_url, engine,
     stale = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat(timespec="milliseconds")
     body = get_request(key, cert, extra_certificates=chain, timestamp=stale)
     refused(gateway_url, engine, body, "InvalidContent", "STALE_TIMESTAMP")
+
+
+def test_signed_read_requests_are_accepted_once_within_their_window(gateway_url, engine, demo_client):
+    """Inside the freshness window the same signed bytes are refused the second time: the
+    statistics poll (the outside test accepted one nine times) and GetStatus."""
+    from envelopes.build import get_incoming_queue_statistics, get_status
+
+    key, cert, chain = demo_client
+    for build in (get_incoming_queue_statistics, get_status):
+        body = build(key, cert, extra_certificates=chain)
+        first = _fire(gateway_url, [body])[0]
+        assert first.status == 200, first.fault
+        answers = _fire(gateway_url, [body] * 4)  # four replays at once: every one refused
+        assert [(a.fault.element, a.fault.code) for a in answers] == \
+            [("InvalidContent", "REPLAYED_REQUEST")] * 4
+
+
+def test_a_replayed_get_response_takes_nothing_off_the_queue(gateway_url, engine, demo_client):
+    """The outside test: the same signed GetResponse sent again took the NEXT message. Now the
+    replay is refused and the next answer stays for a fresh, signed poll."""
+    from envelopes.build import ack, get_response, send_request
+
+    key, cert, chain = demo_client
+    drain = get_response(key, cert, extra_certificates=chain)
+    while b"ResponseMessage" in (reply := _fire(gateway_url, [drain])[0]).body:
+        message_id = etree.fromstring(reply.body).findtext(
+            f".//{{{T}}}ResponseMessage//{{{T}}}SenderProvidedResponseData/{{{T}}}MessageID")
+        _fire(gateway_url, [ack(message_id, key, cert, extra_certificates=chain)])
+        drain = get_response(key, cert, extra_certificates=chain)
+    for _ in range(2):  # two answers waiting
+        _fire(gateway_url, [send_request(registration_request(ROMASHKA), key, cert,
+                                         extra_certificates=chain)])
+    poll = get_response(key, cert, extra_certificates=chain)
+    first = _fire(gateway_url, [poll])[0]
+    assert b"ResponseMessage" in first.body
+    replay = _fire(gateway_url, [poll])[0]
+    assert (replay.fault.element, replay.fault.code) == ("InvalidContent", "REPLAYED_REQUEST")
+    fresh = _fire(gateway_url, [get_response(key, cert, extra_certificates=chain)])[0]
+    assert b"ResponseMessage" in fresh.body  # the second answer was still there
+
+
+def test_a_replayed_ack_is_refused(gateway_url, engine, demo_client):
+    from envelopes.build import ack
+
+    key, cert, chain = demo_client
+    body = ack(str(uuid.uuid1()), key, cert, extra_certificates=chain)  # never delivered
+    first = _fire(gateway_url, [body])[0]
+    assert first.fault.code == "TARGET_MESSAGE_IS_NOT_FOUND"
+    again = _fire(gateway_url, [body])[0]
+    assert again.fault.code == "REPLAYED_REQUEST"

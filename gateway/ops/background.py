@@ -1,0 +1,57 @@
+"""What every serving process does besides answering requests: take over register writes
+whose lease ran out (the outbox), and hourly housekeeping — drop journal bytes past their
+retention and forget replay memory that freshness alone now refuses. One daemon thread; every
+job is safe to run in several processes and nodes at once."""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from datetime import timedelta
+
+from gateway.storage import journal, seen
+from gateway.storage.db import write_transaction
+
+log = logging.getLogger("gateway.ops.background")
+HOUSEKEEPING_SECONDS = 3600.0
+
+
+def housekeeping(engine, settings, now) -> dict[str, int]:
+    """One round of housekeeping; what it removed."""
+    done = {"seen_forgotten": seen.forget_expired(engine, now), "journal_pruned": 0}
+    if settings.journal_content_retention_days > 0:
+        with write_transaction(engine) as conn:
+            done["journal_pruned"] = journal.prune_content(
+                conn, now - timedelta(days=settings.journal_content_retention_days))
+    return done
+
+
+class Background:
+    def __init__(self, engine, settings, outbox, clock):
+        self.engine, self.settings, self.outbox, self.clock = engine, settings, outbox, clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="gateway-background", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        # the first housekeeping at a random moment in the first hour: workers do not all start it at once
+        next_housekeeping = time.monotonic() + random.uniform(0, HOUSEKEEPING_SECONDS)
+        while not self._stop.wait(self.settings.outbox_poll_seconds * random.uniform(0.8, 1.2)):
+            try:
+                self.outbox.dispatch_due()
+                if time.monotonic() >= next_housekeeping:
+                    next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
+                    log.info("housekeeping: %s", housekeeping(self.engine, self.settings, self.clock()))
+            except Exception:  # the database is away: try again next round
+                log.exception("background round failed")
