@@ -45,6 +45,15 @@ def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
     return value.strip() or None
 
 
+def describe(cert: x509.Certificate) -> str:
+    """The certificate's subject for a message, or its serial number when the subject does not
+    decode (building an error message must never fail on a hostile certificate)."""
+    try:
+        return cert.subject.rfc4514_string()
+    except Exception:  # noqa: BLE001 - any decoding failure of attacker-supplied bytes
+        return f"<certificate with an undecodable subject, serial {cert.serial_number:X}>"
+
+
 def identity_of(cert: x509.Certificate) -> SignerIdentity:
     """Read the signer's identity from a certificate's subject.
 

@@ -30,6 +30,7 @@ from signing.algorithms import (DEFAULT_POLICY, DIGEST_SHA256, REGISTRY, Algorit
 from signing.c14n import (C14N_10, C14N_11, ENVELOPED_SIGNATURE, EXC_C14N, canonicalize, exc_c14n,
                           exc_c14n_enveloped,
                           inclusive_prefixes_of)
+from signing.identity import describe
 from signing.errors import (CryptoConstraintsError, DuplicateIdError, FormatError, HashError,
                             NoSigningCertificateError, ReferenceFailureError,
                             SignatureCryptoError)
@@ -362,7 +363,7 @@ def verify_detached(signature: etree._Element, target: etree._Element, *,
     except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError) as exc:
         detail = f" ({exc})" if str(exc) else ""
         raise SignatureCryptoError(f"SignatureValue does not verify over SignedInfo with the "
-                                   f"key of '{signer.subject.rfc4514_string()}'{detail}") \
+                                   f"key of '{describe(signer)}'{detail}") \
             from None
     data = _reference_data(parsed, signature, target)
     if not hmac.compare_digest(digest.digest(data), parsed.digest_value):

@@ -62,6 +62,11 @@ class Verifier:
         except SignatureError as exc:
             raise SignatureVerificationFault(f"TOTAL-FAILED/{exc.code}: {exc.message}",
                                              code=exc.code) from None
+        except (ValueError, TypeError, UnicodeError, OverflowError) as exc:
+            # the signature or a certificate holds bytes that do not decode: the sender's fault
+            raise SignatureVerificationFault(f"TOTAL-FAILED/FORMAT_FAILURE: the signature or a "
+                                             f"certificate does not decode ({type(exc).__name__})",
+                                             code="FORMAT_FAILURE") from None
         if verified.element is not target:  # defence in depth against wrapping
             raise SignatureVerificationFault("the signature does not cover the processed element",
                                              code="REFERENCE_FAILURE")
@@ -71,4 +76,10 @@ class Verifier:
             raise SignatureVerificationFault(
                 f"{verdict.indication}{sub}: certificate '{verdict.certificate}': {verdict.detail}",
                 code=verdict.sub_indication or verdict.indication)
-        return VerifiedCaller(target, verified, self.identity(verified.certificate), verdict)
+        try:
+            identity = self.identity(verified.certificate)
+        except (ValueError, TypeError, UnicodeError) as exc:
+            raise SignatureVerificationFault(
+                f"the signer's certificate subject does not decode ({type(exc).__name__})",
+                code="FORMAT_FAILURE") from None
+        return VerifiedCaller(target, verified, identity, verdict)

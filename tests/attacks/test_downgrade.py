@@ -357,3 +357,34 @@ def test_the_issuing_ca_key_cannot_sign_requests(gateway_url, engine, demo_setti
     fault = refused_even_when_registered(gateway_url, engine, body, pki.certificate("intermediate"),
                                          SIG, "CHAIN_CONSTRAINTS_FAILURE")
     assert "CA certificate" in fault.description
+
+
+def _undecodable_subject_certificate(key_type: str = "rsa"):
+    """A certificate whose subject does not decode (invalid UTF-8 in a UTF8String)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(65537, 2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ZZZZQQQQ")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(7).not_valid_before(now)
+            .not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
+    der = cert.public_bytes(Encoding.DER).replace(b"ZZZZQQQQ", b"\xff\xfe\xfd\xfc" * 2)
+    return base64.b64encode(der).decode()
+
+
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_a_certificate_whose_subject_does_not_decode_is_a_client_fault(gateway_url, engine,
+                                                                      demo_client, where):
+    """Outside test: building an error message from such a subject gave INTERNAL_ERROR. Beside
+    the registered signer's certificate (so it gets past the cheap check), first (taken as the
+    signer) or last (a would-be intermediate)."""
+    def edit(signature):
+        data = ds(signature, "ds:KeyInfo/ds:X509Data")
+        bad = etree.Element(f"{{{DS}}}X509Certificate")
+        bad.text = _undecodable_subject_certificate()
+        data.insert(0 if where == "first" else len(data), bad)
+    fault = refused(gateway_url, engine, _edited(demo_client, edit), SIG)
+    assert fault.code != "INTERNAL_ERROR"
