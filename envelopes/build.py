@@ -79,10 +79,22 @@ def _signed(operation: str, signed: etree._Element, private_key, certificate, *,
     return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
 
 
-def _now() -> str:
-    from datetime import datetime, timezone
+_LAST_STAMP: list = [None]
+_STAMP_LOCK = __import__("threading").Lock()
 
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+def _now() -> str:
+    """A timestamp for a signed selector: microseconds, and never the same twice in a process,
+    since the gateway accepts a signed read request once (two polls signed with one key in the
+    same instant would otherwise be one request twice)."""
+    from datetime import datetime, timedelta, timezone
+
+    with _STAMP_LOCK:
+        now = datetime.now(timezone.utc)
+        if _LAST_STAMP[0] is not None and now <= _LAST_STAMP[0]:
+            now = _LAST_STAMP[0] + timedelta(microseconds=1)
+        _LAST_STAMP[0] = now
+    return now.isoformat(timespec="microseconds")
 
 
 def message_type_selector(namespace: str | None = None, root: str | None = None,
