@@ -11,6 +11,7 @@ at the boundary -- and the tests prove each conversion by making both sides agre
 from __future__ import annotations
 
 import gostcrypto
+from asn1crypto import core
 from gostcrypto.gostsignature import CURVES_R_1323565_1_024_2019 as CURVES
 from gostcrypto.gostsignature import MODE_256, MODE_512
 
@@ -77,3 +78,16 @@ def public_point(paramset_oid: str, bits: int, d: int) -> tuple[int, int]:
     raw = bytes(signer(curve(paramset_oid), bits).public_key_generate(
         bytearray(d.to_bytes(n, "big"))))
     return int.from_bytes(raw[:n], "big"), int.from_bytes(raw[n:], "big")
+
+
+class _PrivateKeyInfo(core.Sequence):
+    _fields = [("version", core.Integer), ("algorithm", core.Any),
+               ("private_key", core.OctetString)]
+
+
+def private_scalar(pkcs8: bytes) -> int:
+    """d out of the engine's PKCS#8: it writes d itself, little-endian, as the privateKey octets
+    (RFC 9215 nests one more OCTET STRING, which the engine reads too)."""
+    octets = _PrivateKeyInfo.load(pkcs8)["private_key"].native
+    assert len(octets) in (32, 64), octets.hex()
+    return int.from_bytes(octets, "little")
