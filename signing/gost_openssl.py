@@ -17,6 +17,7 @@ load is remembered and reported by ``load()`` / ``status()`` with its reason.
 """
 from __future__ import annotations
 
+import base64
 import ctypes
 import ctypes.util
 import functools
@@ -409,7 +410,6 @@ class PrivateKey(_Key):
         return self._lib.private_key_pkcs8(self._pkey)
 
     def pkcs8_pem(self) -> bytes:
-        import base64
         body = base64.encodebytes(self.pkcs8_der()).replace(b"\n", b"")
         lines = [body[i:i + 64] for i in range(0, len(body), 64)]
         return b"-----BEGIN PRIVATE KEY-----\n" + b"\n".join(lines) + \

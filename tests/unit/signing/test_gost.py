@@ -458,3 +458,37 @@ def test_a_process_without_the_engine_says_so(tmp_path):
     assert first == "False"
     assert "GOST R 34.10/34.11-2012 unavailable: the OpenSSL engine 'gost' cannot be loaded" \
         in second and "libengine-gost-openssl" in second
+
+
+def test_one_key_signs_and_verifies_from_many_threads_at_once(gost256_signer):
+    """Gateway workers may be threaded (GATEWAY_THREADS): one cached EVP_PKEY per key serves
+    every thread, and OpenSSL's per-thread error queues keep a failure in one thread from
+    leaking into another's result."""
+    import threading
+    spki = gost.certificate_key(gost256_signer.certificate).der
+    inputs = {seed: [f"{seed}-{i}".encode() * 40 for i in range(150)] for seed in range(6)}
+    expected = {data: gost.digest(MD[256], data) for chunk in inputs.values() for data in chunk}
+    problems: list[str] = []
+
+    def work(seed: int) -> None:
+        try:
+            for data in inputs[seed]:
+                value = gost256_signer.key.sign(data, MD[256])
+                gost.verify(spki, value, data, MD[256])
+                try:
+                    gost.verify(spki, value, data + b"x", MD[256])
+                    problems.append(f"thread {seed}: a wrong signature verified")
+                except InvalidSignature:
+                    pass
+                if gost.digest(MD[256], data) != expected[data]:
+                    problems.append(f"thread {seed}: digest differs")
+        except Exception as exc:  # noqa: BLE001 - reported below
+            problems.append(f"thread {seed}: {exc!r}")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert problems == []
+    assert oracle.streebog(inputs[0][0]) == expected[inputs[0][0]]
