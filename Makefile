@@ -31,13 +31,17 @@ run: install ## Set everything up and start the gateway on 127.0.0.1:8080 (gunic
 demo: install ## Send signed demo requests to the running gateway and print the receipts
 	$(BIN)/gateway demo
 
-system-test-deps: ## Install the independent tools the tests cross-check with (xmlsec1, gsoap)
-	@if ! command -v xmlsec1 >/dev/null || ! command -v wsdl2h >/dev/null; then \
+system-test-deps: ## Install the tools the tests cross-check with (xmlsec1, gsoap) and the GOST engine
+	@if ! command -v xmlsec1 >/dev/null || ! command -v wsdl2h >/dev/null || \
+	    ! openssl engine gost >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get install -y -qq xmlsec1 gsoap >/dev/null 2>&1 || \
-	     (apt-get update -qq >/dev/null && apt-get install -y -qq xmlsec1 gsoap >/dev/null)); \
+	    (apt-get install -y -qq xmlsec1 gsoap libengine-gost-openssl >/dev/null 2>&1 || \
+	     (apt-get update -qq >/dev/null && \
+	      apt-get install -y -qq xmlsec1 gsoap libengine-gost-openssl >/dev/null)); \
 	  else echo "warning: install xmlsec1 and gsoap (Debian packages) for the cross-check tests"; fi; \
 	fi
+	@openssl engine gost >/dev/null 2>&1 || echo "warning: GOST R 34.10/34.11-2012 is unavailable \
+	(install the Debian package libengine-gost-openssl as root); the GOST tests will fail"
 
 test: install system-test-deps ## Run the whole suite on SQLite, then again on PostgreSQL
 	$(MAKE) --no-print-directory test-sqlite

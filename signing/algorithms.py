@@ -1,10 +1,11 @@
 """Digest and signature algorithms by XMLDSig URI, a pluggable registry, and the allow-list.
 
-The engine only ever asks the registry by URI, so GOST R 34.10/34.11-2012 (URIs below, from the
-SMEV profile) is added later by registering two objects, without touching the engine. Signature
-algorithms receive the signer's *certificate*, not a ``cryptography`` public key, because
-``cryptography`` cannot load GOST public keys: a GOST plug-in reads the SubjectPublicKeyInfo
-itself.
+The engine only ever asks the registry by URI. GOST R 34.10/34.11-2012 (the URIs real SMEV
+messages carry) is registered here from ``signing.gost`` (OpenSSL's GOST engine); the withdrawn
+GOST R 34.10-2001 / 34.11-94 is registered too, so it is recognised, but the default policy
+refuses it with its reason. Signature algorithms receive the signer's *certificate*, not a
+``cryptography`` public key, because ``cryptography`` cannot load GOST public keys: the GOST
+plug-in reads the SubjectPublicKeyInfo itself.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signature,
                                                              encode_dss_signature)
 
+from signing import gost
 from signing.c14n import C14N_10, C14N_11, ENVELOPED_SIGNATURE, EXC_C14N
 from signing.errors import CryptoConstraintsError, FormatError
 from signing.smev_transform import ALGORITHM as SMEV_TRANSFORM
@@ -40,11 +42,24 @@ SIG_ECDSA_SHA1 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1"
 SIG_ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 SIG_ECDSA_SHA384 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384"
 SIG_ECDSA_SHA512 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512"
-# -- GOST (SMEV); not registered here: no implementation in this environment yet
+# -- GOST R 34.10-2012 / 34.11-2012 (SMEV 3), and the withdrawn 2001 / 94 pair (RFC 4051)
 DIGEST_GOST_2012_256 = "urn:ietf:params:xml:ns:cpxmlsec:algorithms:gostr34112012-256"
 DIGEST_GOST_2012_512 = "urn:ietf:params:xml:ns:cpxmlsec:algorithms:gostr34112012-512"
 SIG_GOST_2012_256 = "urn:ietf:params:xml:ns:cpxmlsec:algorithms:gostr34102012-gostr34112012-256"
 SIG_GOST_2012_512 = "urn:ietf:params:xml:ns:cpxmlsec:algorithms:gostr34102012-gostr34112012-512"
+DIGEST_GOST_94 = "http://www.w3.org/2001/04/xmldsig-more#gostr3411"
+SIG_GOST_2001 = "http://www.w3.org/2001/04/xmldsig-more#gostr34102001-gostr3411"
+
+#: Why an implemented algorithm is left out of the default policy (named in the refusal).
+REFUSAL_REASONS = {
+    SIG_GOST_2001: "GOST R 34.10-2001 was withdrawn (signing with it ended on 2019-01-01); "
+                   "use GOST R 34.10-2012",
+    DIGEST_GOST_94: "GOST R 34.11-94 was withdrawn together with GOST R 34.10-2001; use "
+                    "GOST R 34.11-2012",
+    DIGEST_SHA1: "SHA-1 is broken for signatures",
+    SIG_RSA_SHA1: "SHA-1 is broken for signatures",
+    SIG_ECDSA_SHA1: "SHA-1 is broken for signatures",
+}
 
 TRANSFORM_XPATH = "http://www.w3.org/TR/1999/REC-xpath-19991116"
 TRANSFORM_XPATH_FILTER2 = "http://www.w3.org/2002/06/xmldsig-filter2"
@@ -75,11 +90,13 @@ class SignatureAlgorithm:
 class AlgorithmPolicy:
     """The allow-list as configuration; everything not listed is refused before any crypto."""
 
-    digests: frozenset[str] = frozenset({DIGEST_SHA256, DIGEST_SHA384, DIGEST_SHA512})
+    digests: frozenset[str] = frozenset({DIGEST_SHA256, DIGEST_SHA384, DIGEST_SHA512,
+                                         DIGEST_GOST_2012_256, DIGEST_GOST_2012_512})
     signatures: frozenset[str] = frozenset({
         SIG_RSA_SHA256, SIG_RSA_SHA384, SIG_RSA_SHA512,
         SIG_RSA_PSS_SHA256, SIG_RSA_PSS_SHA384, SIG_RSA_PSS_SHA512,
-        SIG_ECDSA_SHA256, SIG_ECDSA_SHA384, SIG_ECDSA_SHA512})
+        SIG_ECDSA_SHA256, SIG_ECDSA_SHA384, SIG_ECDSA_SHA512,
+        SIG_GOST_2012_256, SIG_GOST_2012_512})
     # Inclusive c14n 1.0/1.1 (without comments) too: signxml's default is c14n 1.1 and xmlsec1 /
     # .NET / Santuario templates often use 1.0; a bare Reference (no Transforms) means c14n 1.0.
     c14n: frozenset[str] = frozenset({EXC_C14N, C14N_10, C14N_11})
@@ -87,14 +104,17 @@ class AlgorithmPolicy:
                                             ENVELOPED_SIGNATURE})
     min_rsa_bits: int = 2048
     curves: frozenset[str] = frozenset({"secp256r1", "secp384r1"})
+    # GOST curves by OID (signing.gost.PARAMSETS): TC26 256 A-D, CryptoPro A/B/C/XchA/XchB,
+    # TC26 512 A-C; not the standard's test curve.
+    gost_paramsets: frozenset[str] = gost.DEFAULT_PARAMSETS
 
     def check_digest(self, uri: str) -> None:
         if uri not in self.digests:
-            raise CryptoConstraintsError(f"digest method {uri!r} is not allowed")
+            raise CryptoConstraintsError(f"digest method {uri!r} is not allowed{_why(uri)}")
 
     def check_signature(self, uri: str) -> None:
         if uri not in self.signatures:
-            raise CryptoConstraintsError(f"signature method {uri!r} is not allowed")
+            raise CryptoConstraintsError(f"signature method {uri!r} is not allowed{_why(uri)}")
 
     def check_c14n(self, uri: str) -> None:
         if uri not in self.c14n:
@@ -105,12 +125,14 @@ class AlgorithmPolicy:
             raise CryptoConstraintsError(f"transform {uri!r} is not allowed")
 
     def check_key(self, certificate: x509.Certificate, family: str) -> None:
-        """Key type must match the signature family; RSA size and EC curve must be allowed."""
+        """Key type must match the signature family; RSA size, EC curve and GOST parameter set
+        must be allowed."""
+        if family in _GOST_FAMILIES:
+            gost.check_key(certificate, _GOST_FAMILIES[family], self.gost_paramsets)
+            return
         try:
             key = certificate.public_key()
         except (UnsupportedAlgorithm, ValueError) as exc:
-            if family.startswith("GOST"):
-                return  # the GOST plug-in validates its own key parameters
             raise CryptoConstraintsError(f"unsupported public key in the certificate: {exc}") \
                 from None
         if family == "RSA":
@@ -124,8 +146,18 @@ class AlgorithmPolicy:
                 raise CryptoConstraintsError("an ECDSA signature method with a non-EC key")
             if key.curve.name not in self.curves:
                 raise CryptoConstraintsError(f"EC curve {key.curve.name} is not allowed")
-        elif not family.startswith("GOST"):
+        else:
             raise CryptoConstraintsError(f"unknown key family {family!r}")
+
+
+def _why(uri: str) -> str:
+    reason = REFUSAL_REASONS.get(uri)
+    return f": {reason}" if reason else ""
+
+
+#: signature family -> OID of the key algorithm it needs
+_GOST_FAMILIES = {"GOST2012-256": gost.KEY_2012_256, "GOST2012-512": gost.KEY_2012_512,
+                  "GOST2001": gost.KEY_2001}
 
 
 DEFAULT_POLICY = AlgorithmPolicy()
@@ -203,6 +235,23 @@ def _ecdsa(hash_name: str) -> tuple[Callable, Callable]:
     return sign, verify
 
 
+def _gost(digest_name: str) -> tuple[Callable, Callable]:
+    def sign(key, data: bytes) -> bytes:
+        return gost.sign(key, data, digest_name)
+
+    def verify(certificate: x509.Certificate, value: bytes, data: bytes) -> None:
+        try:
+            spki = gost.certificate_key(certificate).der
+        except ValueError as exc:
+            raise InvalidSignature(str(exc)) from None
+        gost.verify(spki, value, data, digest_name)    # value is s||r, as OpenSSL takes it
+    return sign, verify
+
+
+def _gost_digest(digest_name: str) -> Callable[[bytes], bytes]:
+    return lambda data: gost.digest(digest_name, data)
+
+
 def _default_registry() -> AlgorithmRegistry:
     registry = AlgorithmRegistry()
     for uri, name in ((DIGEST_SHA1, "sha1"), (DIGEST_SHA256, "sha256"),
@@ -230,14 +279,36 @@ def _default_registry() -> AlgorithmRegistry:
         sign, verify = _ecdsa(hash_name)
         registry.register_signature(SignatureAlgorithm(uri, f"ecdsa-{hash_name}", "EC",
                                                        digest_uri, sign, verify, is_ec))
+    for uri, name, digest_name in (
+            (DIGEST_GOST_2012_256, "gostr34112012-256", gost.gost_openssl.DIGEST_256),
+            (DIGEST_GOST_2012_512, "gostr34112012-512", gost.gost_openssl.DIGEST_512),
+            (DIGEST_GOST_94, "gostr3411-94", gost.gost_openssl.DIGEST_94)):
+        registry.register_digest(DigestAlgorithm(uri, name, _gost_digest(digest_name)))
+    for uri, name, family, digest_uri, digest_name, key_type in (
+            (SIG_GOST_2012_256, "gostr34102012-gostr34112012-256", "GOST2012-256",
+             DIGEST_GOST_2012_256, gost.gost_openssl.DIGEST_256, gost.gost_openssl.KEY_2012_256),
+            (SIG_GOST_2012_512, "gostr34102012-gostr34112012-512", "GOST2012-512",
+             DIGEST_GOST_2012_512, gost.gost_openssl.DIGEST_512, gost.gost_openssl.KEY_2012_512),
+            (SIG_GOST_2001, "gostr34102001-gostr3411", "GOST2001", DIGEST_GOST_94,
+             gost.gost_openssl.DIGEST_94, gost.gost_openssl.KEY_2001)):
+        sign, verify = _gost(digest_name)
+        registry.register_signature(SignatureAlgorithm(
+            uri, name, family, digest_uri, sign, verify,
+            lambda key, key_type=key_type: gost.key_type_of(key) == key_type))
     return registry
 
 
 REGISTRY = _default_registry()
 
 
+_GOST_DEFAULT_METHODS = {gost.gost_openssl.KEY_2012_256: SIG_GOST_2012_256,
+                         gost.gost_openssl.KEY_2012_512: SIG_GOST_2012_512,
+                         gost.gost_openssl.KEY_2001: SIG_GOST_2001}
+
+
 def default_signature_method(private_key) -> str:
-    """rsa-sha256 for RSA, ecdsa-sha256 for P-256, ecdsa-sha384 for P-384."""
+    """rsa-sha256 for RSA, ecdsa-sha256 for P-256, ecdsa-sha384 for P-384, the matching
+    GOST R 34.10 method for a GOST key (signing.gost.PrivateKey)."""
     if isinstance(private_key, rsa.RSAPrivateKey):
         return SIG_RSA_SHA256
     if isinstance(private_key, ec.EllipticCurvePrivateKey):
@@ -246,10 +317,20 @@ def default_signature_method(private_key) -> str:
         if private_key.curve.name == "secp384r1":
             return SIG_ECDSA_SHA384
         raise FormatError(f"no default signature method for curve {private_key.curve.name}")
+    gost_method = _GOST_DEFAULT_METHODS.get(gost.key_type_of(private_key))
+    if gost_method is not None:
+        return gost_method
     raise FormatError(f"no default signature method for a {type(private_key).__name__}")
+
+
+def default_digest_method(signature_method: str) -> str:
+    """The reference digest a signer uses by default: the GOST signature's own Streebog for
+    GOST (as SMEV requires), SHA-256 otherwise."""
+    algorithm = REGISTRY.signature(signature_method)
+    return algorithm.digest_uri if algorithm.family.startswith("GOST") else DIGEST_SHA256
 
 
 __all__ = [name for name in dir() if name.isupper() and not name.startswith("_")] + [
     "DigestAlgorithm", "SignatureAlgorithm", "AlgorithmPolicy", "AlgorithmRegistry",
-    "default_signature_method",
+    "default_signature_method", "default_digest_method",
 ]

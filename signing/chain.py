@@ -18,9 +18,12 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 
+from asn1crypto import algos as asn1_algos
 from asn1crypto import crl as asn1_crl
+from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as pkix_errors
@@ -37,8 +40,14 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 from pyhanko_certvalidator.registry import CertificateRegistry, SimpleTrustManager
+from pyhanko_certvalidator.sig_validate import (DEFAULT_VALIDATION_CONTEXT,
+                                                DefaultSignatureValidator,
+                                                SignatureValidationContext)
 
-__all__ = ["ChainValidator", "RevocationMode", "TrustVerdict",
+from signing import gost
+from signing.errors import CryptoConstraintsError
+
+__all__ = ["ChainValidator", "RevocationMode", "TrustVerdict", "GostSignatureValidator",
            "TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE"]
 
 log = logging.getLogger(__name__)
@@ -159,6 +168,40 @@ class _NoCertificateFetcher(CertificateFetcher):
         return ()
 
 
+class GostSignatureValidator(DefaultSignatureValidator):
+    """pyhanko's signature check, plus GOST R 34.10-2012 (and 2001, which the algorithm policy
+    refuses before it gets here) through signing.gost. Every signature pyhanko verifies --
+    certificates, CRLs, OCSP responses -- passes through ``validate_signature``."""
+
+    def validate_signature(self, signature: bytes, signed_data: bytes,
+                           public_key_info: asn1_keys.PublicKeyInfo,
+                           signature_algorithm: asn1_algos.SignedDigestAlgorithm,
+                           context: SignatureValidationContext = DEFAULT_VALIDATION_CONTEXT):
+        oid = signature_algorithm["algorithm"].dotted
+        known = gost.SIGNATURE_OIDS.get(oid) or gost.LEGACY_SIGNATURE_OIDS.get(oid)
+        if known is None:
+            return super().validate_signature(signature, signed_data, public_key_info,
+                                              signature_algorithm, context)
+        key_oid, digest_name = known
+        spki = public_key_info.dump()
+        try:
+            key = gost.public_key_info(spki)
+        except ValueError as exc:
+            raise InvalidSignature(f"a GOST signature with a non-GOST issuer key: {exc}") \
+                from None
+        if key.algorithm_oid != key_oid:
+            raise InvalidSignature(f"signature algorithm {oid} does not fit the issuer's key "
+                                   f"algorithm {key.algorithm_oid}")
+        if context.prehashed:
+            raise InvalidSignature("pre-hashed GOST signatures are not supported")
+        gost.verify(spki, signature, signed_data, digest_name)
+
+
+_GOST_SIGNATURE_VALIDATOR = GostSignatureValidator()
+#: The withdrawn GOST R 34.10-2001 / 34.11-94 certificate signature (1.2.643.2.2.3): refused
+#: like SHA-1, as a weak algorithm (CRYPTO_CONSTRAINTS_FAILURE).
+LEGACY_GOST_SIGNATURES = frozenset(gost.LEGACY_SIGNATURE_OIDS)
+
 _LIMITS = FetchLimits(max_requests=16, max_cert_requests=0, max_aia_urls_per_object=0)
 
 
@@ -196,6 +239,8 @@ class ChainValidator:
                  required_key_usage: frozenset[str] = frozenset({"digital_signature"}),
                  min_rsa_bits: int = 2048, min_ec_bits: int = 256,
                  weak_hash_algos: frozenset[str] = frozenset({"sha1", "md5"}),
+                 weak_signature_algos: frozenset[str] = LEGACY_GOST_SIGNATURES,
+                 gost_paramsets: frozenset[str] = gost.DEFAULT_PARAMSETS,
                  cache_ttl: timedelta = timedelta(minutes=5),
                  failure_ttl: timedelta = timedelta(seconds=30),
                  max_cache_entries: int = 10_000):
@@ -223,8 +268,10 @@ class ChainValidator:
                                     for c in self._intermediates]
         self._trust_manager = SimpleTrustManager.build(
             trust_roots=[asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in self._anchors])
+        self._gost_paramsets = frozenset(gost_paramsets)
         self._algorithms = DisallowWeakAlgorithmsPolicy(
-            weak_hash_algos=self._weak_hashes, rsa_key_size_threshold=min_rsa_bits)
+            weak_hash_algos=self._weak_hashes, weak_signature_algos=frozenset(weak_signature_algos),
+            rsa_key_size_threshold=min_rsa_bits)
         self._revinfo_policy = self._policy_for(self.revocation)
         self._crls = _CrlCache(clock, cache_ttl)
 
@@ -342,7 +389,8 @@ class ChainValidator:
         return ValidationContext(
             trust_manager=self._trust_manager, certificate_registry=registry, moment=now,
             allow_fetching=fetchers is not None, fetchers=fetchers,
-            revinfo_policy=self._revinfo_policy, algorithm_usage_policy=self._algorithms)
+            revinfo_policy=self._revinfo_policy, algorithm_usage_policy=self._algorithms,
+            signature_validator=_GOST_SIGNATURE_VALIDATOR)
 
     def _evaluate(self, leaf: x509.Certificate, extra: tuple, now: datetime) -> _Entry:
         known = dict(self._known)
@@ -376,6 +424,8 @@ class ChainValidator:
         validator = CertificateValidator(leaf_asn1, validation_context=context)
         try:
             path = _run(validator.async_validate_path)
+        except CryptoConstraintsError as exc:   # GOST in the path, but no GOST backend here
+            return failed(INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE", subject, exc.message)
         except pkix_errors.RevokedError as exc:
             who = self._culprit(exc, leaf, known)
             if who is leaf:
@@ -474,6 +524,18 @@ class ChainValidator:
                     f"EC key of {leaf.public_key.bit_size} bits; at least {self.min_ec_bits} required")
         if algo == "dsa":
             return ("CRYPTO_CONSTRAINTS_FAILURE", "DSA signer keys are not accepted")
+        if algo in gost.KEY_OIDS or algo in gost.LEGACY_KEY_OIDS:
+            try:
+                key = gost.public_key_info(leaf.public_key.dump())
+            except ValueError as exc:
+                return ("CRYPTO_CONSTRAINTS_FAILURE", f"unreadable GOST key: {exc}")
+            if key.legacy:
+                return ("CRYPTO_CONSTRAINTS_FAILURE",
+                        "GOST R 34.10-2001 key: the algorithm was withdrawn (signing with it "
+                        "ended on 2019-01-01)")
+            if key.paramset_oid not in self._gost_paramsets:
+                return ("CRYPTO_CONSTRAINTS_FAILURE",
+                        f"GOST parameter set {key.paramset_name} is not allowed")
         return None
 
     def _warnings(self, context: ValidationContext, path: tuple[x509.Certificate, ...]) -> list[str]:

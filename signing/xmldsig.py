@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
 from envelopes.ns import DS
-from signing.algorithms import (DEFAULT_POLICY, DIGEST_SHA256, REGISTRY, AlgorithmPolicy,
-                                default_signature_method)
+from signing.algorithms import (DEFAULT_POLICY, REGISTRY, AlgorithmPolicy,
+                                default_digest_method, default_signature_method)
 from signing.c14n import (C14N_10, C14N_11, ENVELOPED_SIGNATURE, EXC_C14N, canonicalize, exc_c14n,
                           exc_c14n_enveloped,
                           inclusive_prefixes_of)
@@ -147,19 +147,21 @@ def check_unique_ids(root: etree._Element) -> None:
 
 def sign_detached(target: etree._Element, container: etree._Element, private_key, certificate,
                   *, profile: Profile = Profile.SMEV, signature_method: str | None = None,
-                  digest_method: str = DIGEST_SHA256, extra_certificates=(),
+                  digest_method: str | None = None, extra_certificates=(),
                   policy: AlgorithmPolicy = DEFAULT_POLICY) -> etree._Element:
     """Append a ds:Signature to ``container`` with one Reference to '#'+target.get('Id');
     KeyInfo/X509Data with the certificate (then extra_certificates). Returns the Signature.
 
     ``policy`` refuses to produce what verification would refuse (SHA-1, small keys, ...).
     Under the W3C profile a container inside the target gets the enveloped-signature transform.
+    ``digest_method`` defaults to SHA-256, or to the GOST signature's own Streebog.
     """
     target_id = target.get("Id")
     if not target_id:
         raise FormatError("the element to sign has no Id attribute")
     method = signature_method or default_signature_method(private_key)
     policy.check_signature(method)
+    digest_method = digest_method or default_digest_method(method)
     policy.check_digest(digest_method)
     algorithm = REGISTRY.signature(method)
     digest = REGISTRY.digest(digest_method)

@@ -58,3 +58,46 @@ def p384_signer() -> Signer:
 @pytest.fixture(scope="session")
 def p521_signer() -> Signer:
     return make_signer(ec.generate_private_key(ec.SECP521R1()), "p-521 test signer")
+
+
+# ------------------------------------------------------------------ GOST R 34.10-2012
+# Keys come from OpenSSL's GOST engine through signing.gost_openssl; the self-signed
+# certificates from the ``openssl`` command (an independent encoder of the same keys). Without
+# the engine these fixtures ERROR: GOST tests never skip.
+
+def make_gost_signer(tmp_path_factory, key_type: str, paramset: str, name: str) -> Signer:
+    from gost_cli import openssl
+    from signing.gost_openssl import PrivateKey
+
+    key = PrivateKey.generate(key_type, paramset)
+    folder = tmp_path_factory.mktemp("gost")
+    (folder / "key.pem").write_bytes(key.pkcs8_pem())
+    der = openssl("req", "-x509", "-new", "-key", folder / "key.pem", "-subj", f"/CN={name}",
+                  "-days", "30", "-outform", "DER")
+    return Signer(key, x509.load_der_x509_certificate(der))
+
+
+@pytest.fixture(scope="session")
+def gost256_signer(tmp_path_factory) -> Signer:
+    return make_gost_signer(tmp_path_factory, "gost2012_256", "TCA", "gost 2012-256 signer")
+
+
+@pytest.fixture(scope="session")
+def gost256_cpa_signer(tmp_path_factory) -> Signer:
+    return make_gost_signer(tmp_path_factory, "gost2012_256", "A",
+                            "gost 2012-256 CryptoPro-A signer")
+
+
+@pytest.fixture(scope="session")
+def gost512_signer(tmp_path_factory) -> Signer:
+    return make_gost_signer(tmp_path_factory, "gost2012_512", "A", "gost 2012-512 signer")
+
+
+@pytest.fixture(scope="session")
+def gost2001_signer(tmp_path_factory) -> Signer:
+    return make_gost_signer(tmp_path_factory, "gost2001", "A", "legacy gost 2001 signer")
+
+
+@pytest.fixture(scope="session")
+def gost_test_curve_signer(tmp_path_factory) -> Signer:
+    return make_gost_signer(tmp_path_factory, "gost2012_256", "0", "gost test-curve signer")
