@@ -22,6 +22,7 @@ from gateway.http import history
 from gateway.config import CONTRACT_DIRS, ROOT, Settings
 from gateway.pipeline.dispatch import Pipeline
 from gateway.storage.db import ping
+from signing.gost import backend
 from gateway.http import mtom, mtom_answer
 
 log = logging.getLogger("gateway.http.app")
@@ -134,8 +135,10 @@ class GatewayApp:
         except Exception:  # the database is down: say so, do not crash
             log.exception("health check failed")
             status, state = 503, "database unavailable"
+        gost = backend()
         return _reply(start_response, status, "application/json",
-                      json.dumps({"status": state}).encode())
+                      json.dumps({"status": state, "gost": {"available": gost.available,
+                                                            "backend": gost.name}}).encode())
 
     def _soap(self, environ, start_response):
         content_type = environ.get("CONTENT_TYPE", "")

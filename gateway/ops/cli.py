@@ -54,7 +54,10 @@ def run(workers: int | None) -> None:
         _wait_for(f"{settings.registers_url}/health", stubs)
         click.echo(f"\nWSDL:      {settings.endpoint}?wsdl")
         click.echo(f"Endpoint:  {settings.endpoint} (SOAP 1.1 text/xml, SOAP 1.2 application/soap+xml)")
-        click.echo("Demo:      make demo   (sends a signed SendRequest and prints the receipt)\n")
+        click.echo("Demo:      make demo   (sends a signed SendRequest and prints the receipt)")
+        from signing.gost import backend
+
+        click.echo(f"Crypto:    {backend()}\n")
         do_serve(settings, workers=workers)
     finally:
         stubs.send_signal(signal.SIGTERM)

@@ -223,7 +223,8 @@ def test_client_sdk_round_trip(gateway_url, demo_client):
 
 def test_health(gateway_url):
     reply = requests.get(gateway_url.replace("/ws", "/health"), timeout=10)
-    assert reply.status_code == 200 and reply.json() == {"status": "ok"}
+    assert reply.status_code == 200 and reply.json() == {
+        "status": "ok", "gost": {"available": True, "backend": "openssl-engine"}}  # never skipped
 
 
 def test_receipt_is_valid_against_the_contract(gateway_url, demo_client):
