@@ -112,7 +112,8 @@ class GatewayApp:
                                       max_envelope_bytes=settings.max_body_bytes,
                                       max_attachment_bytes=settings.max_attachment_bytes,
                                       max_parts=settings.max_attachment_parts,
-                                      spool_dir=settings.spool_dir)
+                                      spool_dir=settings.spool_dir,
+                                      check_root=self.pipeline.screen)
         except faults.GatewayFault as fault:
             return _reply(start_response, *faults.render(fault))
         try:
@@ -201,12 +202,13 @@ def _read_body(environ: dict, limit: int) -> bytes:
         if len(body) > limit:
             raise faults.RequestTooLarge(f"the request is larger than {limit} bytes")
         return body
-    chunks, left = [], length
-    while left:
-        chunk = stream.read(min(left, 1 << 20))
+    body = bytearray(length)  # filled in place: no chunk list to join
+    view, done = memoryview(body), 0
+    while done < length:
+        chunk = stream.read(min(length - done, 1 << 20))
         if not chunk:
-            raise faults.IncompleteRequest(f"the connection ended after {length - left} of the "
+            raise faults.IncompleteRequest(f"the connection ended after {done} of the "
                                            f"{length} bytes of Content-Length")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
+        view[done:done + len(chunk)] = chunk
+        done += len(chunk)
+    return bytes(body)

@@ -21,7 +21,7 @@ import re
 from email.message import Message
 from email.utils import collapse_rfc2231_value
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 from urllib.parse import unquote
 
 from gateway import faults
@@ -115,8 +115,12 @@ def _too_large(permitted: int, seen: int) -> faults.GatewayFault:
 
 def parse_mtom(stream: BinaryIO, content_type: str, length: int | None = None, *,
                max_envelope_bytes: int, max_attachment_bytes: int, max_parts: int,
-               spool_dir: Path) -> MtomMessage:
+               spool_dir: Path, check_root: Callable[[bytes], None] | None = None) -> MtomMessage:
     """Read a ``multipart/related`` body from ``stream`` (at most ``length`` bytes if given).
+
+    The root part (the envelope) must come first, and ``check_root`` sees it before any
+    attachment part is read: a sender the gateway does not know is refused before it can make
+    the gateway hash and store a hundred megabytes.
 
     Raises ``MalformedRequest`` (400) for a body that is not a sound multipart, ``RequestTooLarge``
     (413) for an envelope over ``max_envelope_bytes`` or more than ``max_parts`` attachment parts,
@@ -155,7 +159,10 @@ def parse_mtom(stream: BinaryIO, content_type: str, length: int | None = None, *
             if encoding not in _IDENTITY_ENCODINGS:
                 raise MalformedRequest(f"Content-Transfer-Encoding {encoding[:40]} is not supported: MTOM "
                                        "parts travel as binary", code="UNSUPPORTED_TRANSFER_ENCODING")
-            if envelope is None and (start is None or cid == start):
+            if envelope is None and start is not None and cid != start:
+                raise MalformedRequest("the root part (the envelope) must be the first part",
+                                       code="ROOT_PART_NOT_FIRST")
+            if envelope is None:
                 root_type, root_params = _params(headers.get("content-type", "text/xml"))
                 if root_type not in _ROOT_TYPES:
                     raise MalformedRequest(f"the root part is {root_type[:80]}, not application/xop+xml",
@@ -163,6 +170,8 @@ def parse_mtom(stream: BinaryIO, content_type: str, length: int | None = None, *
                 if root_type == "application/soap+xml" or root_params.get("type"):
                     soap_version = _soap_version(root_params.get("type") or root_type)
                 envelope, root_cid = _read_root(reader, delimiter, max_envelope_bytes), cid
+                if check_root is not None:
+                    check_root(envelope)
             else:
                 if not cid:
                     raise faults.AttachmentContentMiscoordination(

@@ -14,8 +14,9 @@ from gateway import faults
 from gateway.faults import GatewayFault, MalformedRequest
 from gateway.pipeline.answer import MtomAnswer, OutgoingPart
 from gateway.pipeline.context import Context
-from gateway.pipeline.parse import ParsedEnvelope, parse_envelope
+from gateway.pipeline.parse import ParsedEnvelope, as_utf8, parse_envelope
 from gateway.pipeline.sequence import run
+from gateway.pipeline.stages import known_signer, screen_signer
 from gateway.pipeline.services import Services
 from gateway.registers import RegisterUnavailable
 from gateway.storage import journal
@@ -50,9 +51,11 @@ class Pipeline:
         settings = svc.settings
         envelope = ctx = None
         try:
+            screen_signer(svc, as_utf8(body))
             envelope = parse_envelope(body, max_depth=settings.max_depth,
                                       max_elements=settings.max_elements,
-                                      max_namespaces=settings.max_namespaces)
+                                      max_namespaces=settings.max_namespaces,
+                                      max_attributes=settings.max_attributes)
             soap_version = envelope.soap_version
             operation = svc.operations.get(envelope.body_child.tag)
             if operation is None:
@@ -81,6 +84,28 @@ class Pipeline:
         self._journal_rejection(body, envelope, refused, response,
                                 authenticated=ctx is not None and ctx.caller is not None)
         return response
+
+    def screen(self, body: bytes) -> None:
+        """The cheap checks alone (parse with the limits, the operation, a registered signer),
+        for an MTOM envelope before its attachment parts are read. Raises the GatewayFault (and
+        journals the refusal) or returns."""
+        svc, settings = self.services, self.services.settings
+        envelope = None
+        try:
+            envelope = parse_envelope(body, max_depth=settings.max_depth,
+                                      max_elements=settings.max_elements,
+                                      max_namespaces=settings.max_namespaces,
+                                      max_attributes=settings.max_attributes)
+            operation = svc.operations.get(envelope.body_child.tag)
+            if operation is None or not operation.attachments:
+                raise MalformedRequest("only SendRequest and SendResponse carry attachments",
+                                       code="UNEXPECTED_ATTACHMENTS")
+            known_signer(svc, Context(raw=body, envelope=envelope, now=svc.clock(),
+                                      operation=operation))
+        except GatewayFault as exc:
+            self._journal_rejection(body, envelope, exc, Response(*faults.render(exc)),
+                                    authenticated=False)
+            raise
 
     def _journal_rejection(self, body: bytes, envelope: ParsedEnvelope | None,
                            fault: GatewayFault | None, response: Response, *,

@@ -83,19 +83,37 @@ def as_utf8(data: bytes) -> bytes:
     return _DECLARATION.sub(b"", octets, count=1)
 
 
+#: namespace declarations in a whole document beyond which it is refused unparsed (a legitimate
+#: SOAP message has a few dozen; each element may have ``max_namespaces`` in scope)
+MAX_NAMESPACE_DECLARATIONS = 1024
+PROLOG_BYTES = 64 * 1024  # a DTD sits in the prolog; beyond this the parsed docinfo tells
+
+
 def parse_envelope(data: bytes, *, max_depth: int = 64, max_elements: int = 50_000,
-                   max_namespaces: int = 128) -> ParsedEnvelope:
+                   max_namespaces: int = 128, max_attributes: int = 20_000) -> ParsedEnvelope:
     """Parse and shape-check a SOAP envelope, or raise a client fault saying what is wrong.
 
-    Every limit is checked on the UTF-8 form (:func:`as_utf8`); element floods are refused
-    from a byte count before libxml2 builds a tree of them."""
+    Every limit is checked on the UTF-8 form (:func:`as_utf8`), and floods (elements,
+    attributes, namespace declarations) are refused from byte counts before libxml2 builds a
+    tree of them: what an anonymous sender can make the parser do stays bounded."""
     data = as_utf8(data)
+    head = data[:PROLOG_BYTES]
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise MalformedRequest("DTDs and entity declarations are not allowed in SOAP messages",
+                               code="DTD_FORBIDDEN")
     if data.count(b"<") > 2 * max_elements + 64:  # every element needs a '<' (two, unless empty)
         raise MalformedRequest(f"the message has more than {max_elements} elements",
                                code="TOO_MANY_ELEMENTS")
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise MalformedRequest("DTDs and entity declarations are not allowed in SOAP messages",
-                               code="DTD_FORBIDDEN")
+    # Every attribute and namespace declaration has an '='; one fast byte count bounds both,
+    # and only a document with many '=' pays for the exact counts.
+    equals = data.count(b"=")
+    declarations = data.count(b"xmlns") if equals > max_namespaces else equals
+    if declarations > max(MAX_NAMESPACE_DECLARATIONS, max_namespaces):
+        raise MalformedRequest(f"the message has more than {MAX_NAMESPACE_DECLARATIONS} "
+                               "namespace declarations", code="TOO_MANY_NAMESPACES")
+    if equals > max_attributes and data.count(b'="') + data.count(b"='") > max_attributes:
+        raise MalformedRequest(f"the message has more than {max_attributes} attributes",
+                               code="TOO_MANY_ATTRIBUTES")
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
@@ -112,7 +130,7 @@ def parse_envelope(data: bytes, *, max_depth: int = 64, max_elements: int = 50_0
     if _too_deep(root, max_depth):
         raise MalformedRequest(f"the message is nested deeper than {max_depth} levels",
                                code="TOO_DEEP")
-    if data.count(b"xmlns") > max_namespaces and _namespaces_in_scope(data) > max_namespaces:
+    if declarations > max_namespaces and _namespaces_in_scope(data) > max_namespaces:
         raise MalformedRequest(f"an element has more than {max_namespaces} namespace "
                                "declarations in scope", code="TOO_MANY_NAMESPACES")
 

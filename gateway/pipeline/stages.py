@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from datetime import datetime, timedelta, timezone
 
 from lxml import etree
@@ -36,6 +37,50 @@ MAX_CERTIFICATES = 8  # a signer and its intermediates; more is not a KeyInfo an
 MAX_CERTIFICATE_CHARS = 16_384
 
 
+_RAW_CERTIFICATE = re.compile(rb"X509Certificate(?:\s[^<>]{0,200})?>([^<]{0,20000})<")
+SCREEN_FROM_BYTES = 64 * 1024  # smaller requests cost less to parse than to screen
+
+
+def screen_signer(svc, data: bytes) -> None:
+    """Before a large request is parsed: refuse it if none of the certificates its raw bytes
+    carry belongs to a registered information system. A superset test — a registered
+    certificate in the parsed KeyInfo is always found in the raw bytes — that can only refuse
+    what :func:`known_signer` would refuse later; text it cannot judge (character references,
+    CDATA) leaves the decision to the later stages."""
+    if len(data) < SCREEN_FROM_BYTES:
+        return
+    candidates = _RAW_CERTIFICATE.findall(data)
+    if not candidates and b"X509Certificate" not in data:
+        if b"Signature" not in data:
+            raise faults.SignatureVerificationFault(
+                "the request is not signed: CallerInformationSystemSignature/ds:Signature is missing",
+                code="NO_SIGNATURE")
+        raise faults.SignatureVerificationFault(
+            "KeyInfo/X509Data/X509Certificate with the signer's certificate is missing",
+            code="NO_SIGNING_CERTIFICATE_FOUND")
+    for text in candidates[:MAX_CERTIFICATES * 4]:
+        der = _certificate_der(text)
+        if der is None or svc.participants.known_fingerprint(hashlib.sha256(der).hexdigest()):
+            return  # cannot judge it, or registered: the parsed stages decide
+    if len(candidates) <= MAX_CERTIFICATES * 4 and candidates:
+        raise faults.SenderIsNotRegistered(
+            "no certificate in the request belongs to a registered information system",
+            code="SENDER_IS_NOT_REGISTERED")
+
+
+def _certificate_der(text: bytes | str) -> bytes | None:
+    if isinstance(text, bytes):
+        if b"&" in text:
+            return None
+        text = text.decode("ascii", "replace")
+    if len(text) > MAX_CERTIFICATE_CHARS:
+        return None
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
 def known_signer(svc, ctx: Context) -> None:
     """Cheap first: before any XSD, canonicalization or cryptography, one of the certificates
     in the caller's KeyInfo must belong to a registered information system (a hash and a cached
@@ -53,14 +98,8 @@ def known_signer(svc, ctx: Context) -> None:
             "KeyInfo/X509Data/X509Certificate with the signer's certificate is missing",
             code="NO_SIGNING_CERTIFICATE_FOUND")
     for element in found[:MAX_CERTIFICATES]:
-        text = element.text or ""
-        if len(text) > MAX_CERTIFICATE_CHARS:
-            continue
-        try:
-            der = base64.b64decode("".join(text.split()), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        if svc.participants.known_fingerprint(hashlib.sha256(der).hexdigest()):
+        der = _certificate_der(element.text or "")
+        if der is not None and svc.participants.known_fingerprint(hashlib.sha256(der).hexdigest()):
             return
     raise faults.SenderIsNotRegistered(
         "no certificate in the signature's KeyInfo belongs to a registered information system",

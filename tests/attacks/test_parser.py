@@ -109,33 +109,50 @@ def test_xinclude_inside_the_signed_payload_is_not_processed(gateway_url, engine
 
 # ---------------------------------------------------------------- resource limits
 
+def in_signed_header(demo_client, inner: str) -> bytes:
+    """A genuine signed request (ROMASHKA's registered certificate passes the cheap screen)
+    with ``inner`` in its unsigned SOAP Header: what only the parser's limits can stop."""
+    return signed_bytes(demo_client).replace(b"<soap:Header/>",
+                                             b"<soap:Header>" + inner.encode() + b"</soap:Header>", 1)
+
+
 @pytest.mark.parametrize("depth,code", [(65, "TOO_DEEP"), (300, "MALFORMED_XML"),
                                         (100_000, "TOO_MANY_ELEMENTS")])
-def test_deep_nesting_is_refused(gateway_url, engine, depth, code):
+def test_deep_nesting_is_refused(gateway_url, engine, demo_client, depth, code):
     """Beyond max_depth (64): TOO_DEEP; beyond libxml2's own 256 (huge_tree off): not parsed;
-    more start tags than max_elements could hold: refused from a byte count, before parsing."""
-    body = envelope("<a>" * depth + "</a>" * depth).encode()
-    refused(gateway_url, engine, body, "InvalidContent", code, status=400)
+    more start tags than max_elements could hold: refused from a byte count, before parsing.
+    (Unsigned, the large ones never reach the parser: NO_SIGNATURE from the byte screen.)"""
+    refused(gateway_url, engine, in_signed_header(demo_client, "<a>" * depth + "</a>" * depth),
+            "InvalidContent", code, status=400)
+    if depth == 100_000:
+        refused(gateway_url, engine, envelope("<a>" * depth + "</a>" * depth).encode(),
+                "SignatureVerificationFault", "NO_SIGNATURE")
 
 
-def test_element_count_bomb_is_refused(gateway_url, engine):
-    body = envelope("<a>" + "<b/>" * 60_000 + "</a>").encode()
-    refused(gateway_url, engine, body, "InvalidContent", "TOO_MANY_ELEMENTS", status=400)
+def test_element_count_bomb_is_refused(gateway_url, engine, demo_client):
+    refused(gateway_url, engine, in_signed_header(demo_client, "<a>" + "<b/>" * 60_000 + "</a>"),
+            "InvalidContent", "TOO_MANY_ELEMENTS", status=400)
 
 
 @pytest.mark.parametrize("length", [60_000, 1_000_000])
-def test_very_long_tag_name_is_refused(gateway_url, engine, length):
-    fault = refused(gateway_url, engine, envelope("<" + "a" * length + "/>").encode(),
+def test_very_long_tag_name_is_refused(gateway_url, engine, demo_client, length):
+    fault = refused(gateway_url, engine, in_signed_header(demo_client, "<" + "a" * length + "/>"),
                     "InvalidContent", "MALFORMED_XML", status=400)
     assert "a" * 1000 not in (fault.description or "")  # the name is not echoed back
 
 
-def test_text_node_over_libxml2_limit_is_refused(gateway_url, engine):
-    """One text node just over 10,000,000 bytes, the body still under the 10 MiB cap: libxml2
-    refuses it (huge_tree is off), so no stage ever holds a giant string."""
-    body = envelope("<a>" + "A" * 10_000_001 + "</a>").encode()
-    assert len(body) < 10 * 1024 * 1024
-    refused(gateway_url, engine, body, "InvalidContent", "MALFORMED_XML", status=400)
+def test_text_node_over_libxml2_limit_is_refused(gateway_url, engine, demo_client):
+    """One text node just over 10,000,000 bytes: over the 5 MiB body cap it never reaches the
+    parser (413); given to the parser directly, libxml2 refuses it (huge_tree is off), so no
+    stage ever holds a giant string even if the cap were raised."""
+    from gateway.faults import MalformedRequest
+    from gateway.pipeline.parse import parse_envelope
+
+    body = in_signed_header(demo_client, "<a>" + "A" * 10_000_001 + "</a>")
+    refused(gateway_url, engine, body, "InvalidContent", "REQUEST_TOO_LARGE", status=413)
+    with pytest.raises(MalformedRequest) as refusal:
+        parse_envelope(body)
+    assert refusal.value.code == "MALFORMED_XML"
 
 
 def test_five_megabyte_attribute_is_refused_without_echo(gateway_url, engine, demo_client):

@@ -138,14 +138,37 @@ def test_delimiters_split_across_reads(tmp_path, seed):
     message.cleanup()
 
 
-def test_root_part_may_come_later_and_soap_12_is_recognised(tmp_path):
-    body = (b"--b0\r\nContent-ID: <a@x>\r\nContent-Type: text/plain\r\n\r\nA"
-            b"\r\n--b0\r\nContent-Type: application/xop+xml; type=\"application/soap+xml\"\r\n"
-            b"Content-ID: <root@x>\r\n\r\n" + ENVELOPE + b"\r\n--b0--\r\n")
+def test_the_root_part_must_come_first_and_soap_12_is_recognised(tmp_path):
+    """The root (envelope) part comes first, so an unknown sender is refused before any
+    attachment is hashed and stored; a package that puts a part before it is refused."""
+    later = (b"--b0\r\nContent-ID: <a@x>\r\nContent-Type: text/plain\r\n\r\nA"
+             b"\r\n--b0\r\nContent-Type: application/xop+xml; type=\"application/soap+xml\"\r\n"
+             b"Content-ID: <root@x>\r\n\r\n" + ENVELOPE + b"\r\n--b0--\r\n")
     content_type = CT.replace('"text/xml"', '"application/soap+xml"')
-    with parse(content_type, body, tmp_path) as message:
+    with pytest.raises(faults.MalformedRequest) as refused:
+        parse(content_type, later, tmp_path)
+    assert refused.value.code == "ROOT_PART_NOT_FIRST" and not list(tmp_path.rglob("part-*"))
+    first = (b"--b0\r\nContent-Type: application/xop+xml; type=\"application/soap+xml\"\r\n"
+             b"Content-ID: <root@x>\r\n\r\n" + ENVELOPE
+             + b"\r\n--b0\r\nContent-ID: <a@x>\r\nContent-Type: text/plain\r\n\r\nA\r\n--b0--\r\n")
+    with parse(content_type, first, tmp_path) as message:
         assert message.envelope == ENVELOPE and message.soap_version == faults.SOAP12
         assert message.parts["a@x"].path.read_bytes() == b"A"
+
+
+def test_the_root_is_checked_before_any_attachment_is_read(tmp_path):
+    seen = []
+
+    def check_root(envelope):
+        seen.append((envelope, sorted(p.name for p in tmp_path.rglob("part-*"))))
+        raise faults.SenderIsNotRegistered("stranger", code="SENDER_IS_NOT_REGISTERED")
+
+    body = ROOT + b"\r\n--b0\r\nContent-ID: <a@x>\r\n\r\n" + b"A" * 100_000 + b"\r\n--b0--"
+    with pytest.raises(faults.SenderIsNotRegistered):
+        parse_mtom(io.BytesIO(body), CT, len(body), max_envelope_bytes=1 << 20,
+                        max_attachment_bytes=1 << 30, max_parts=10, spool_dir=tmp_path,
+                        check_root=check_root)
+    assert seen == [(ENVELOPE, [])]  # checked with nothing spooled yet
 
 
 def test_without_start_the_first_part_is_the_root(tmp_path):
@@ -223,7 +246,7 @@ def test_content_ids_must_be_present_and_unique(tmp_path, body, code):
     (CT, ROOT.replace(b"\r\n\r\n", b"\r\n" + b"X-Pad: " + b"x" * 17000 + b"\r\n\r\n") + b"\r\n--b0--",
      "BAD_MULTIPART"),
     (CT, ROOT + b"\r\n--b0" + b" " * 20000 + b"\r\n", "BAD_MULTIPART"),          # endless padding
-    (CT.replace("<root@x>", "<nope@x>"), ROOT + b"\r\n--b0--", "NO_ROOT_PART"),
+    (CT.replace("<root@x>", "<nope@x>"), ROOT + b"\r\n--b0--", "ROOT_PART_NOT_FIRST"),
     (CT, ROOT.replace(b"application/xop+xml", b"application/octet-stream") + b"\r\n--b0--",
      "BAD_ROOT_PART"),
     (CT, ROOT + b"\r\n--b0\r\nContent-ID: <a@x>\r\nContent-Transfer-Encoding: base64\r\n\r\nQQ==\r\n--b0--",
