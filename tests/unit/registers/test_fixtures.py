@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 from envelopes.demo_data import DEMO
-from gateway.pipeline.validate import identifiers
+from envelopes.payloads import identifiers
 from registry_stubs.fixtures import generate
 from registry_stubs.registers import FIXTURES
 
