@@ -1,5 +1,5 @@
-"""The one path every envelope takes (DESIGN.md): parse → validate → verify → authorize →
-route → handle → persist → receipt.
+"""The one path every envelope takes: parse → validate → verify → authorize → route → handle →
+persist → receipt (docs/protocol.md lists the checks in order).
 
 This module parses, dispatches by the operation element, and turns every failure into one
 fault; each operation lives in ``gateway/exchange/<operation>.py`` and uses the shared stages

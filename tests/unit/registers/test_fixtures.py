@@ -1,5 +1,6 @@
-"""The seed data: every identifier passes the checksums of DOMAIN.md, the cross references hold,
-the demo organisations are there exactly, and the files are what the generator makes."""
+"""The seed data: every identifier passes the checksums of docs/payloads.md, the cross
+references hold, the demo organisations are there exactly, and the files are what the generator
+makes."""
 from __future__ import annotations
 
 import json
