@@ -1,5 +1,4 @@
-"""Authorization of the signer for an organisation's operation: its head, or a power of attorney
-(docs/domains.md).
+"""Authorization of the signer for an organisation's operation (docs/domains.md).
 
 The organisation's head (per the legal-entity register) may do everything. Anyone else must
 name a power of attorney that is registered, of the same principal, issued to the signer,
