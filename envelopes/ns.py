@@ -2,6 +2,9 @@
 
 One place for every namespace URI, so that no module spells one by hand.
 """
+# XMLDSig is the trust core's namespace: defined in signing/ns.py (signing imports nothing of
+# envelopes) and re-exported here, so that envelopes and gateway keep writing ``ns.DS``.
+from signing.ns import DS  # noqa: F401
 
 SMEV_TYPES = "urn://x-artefacts-smev-gov-ru/services/message-exchange/types/1.1"
 SMEV_BASIC = "urn://x-artefacts-smev-gov-ru/services/message-exchange/types/basic/1.1"
@@ -11,8 +14,6 @@ SMEV_SERVICE = "urn://x-artefacts-smev-gov-ru/services/message-exchange/1.1"
 SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 XOP = "http://www.w3.org/2004/08/xop/include"
-
-DS = "http://www.w3.org/2000/09/xmldsig#"
 
 #: Business payload namespaces (one per domain, each defined by an XSD in xsd/).
 REGISTRATION = "urn://smev-gateway/services/organisation-registration/1.0"

@@ -1,7 +1,9 @@
 """Gateway settings: one typed object, read from ``GATEWAY_*`` environment variables.
 
 Every default is the safe one; loosening a check is an explicit, documented setting
-(see docs/configuration.md).
+(see docs/configuration.md). This is the only place the gateway reads its environment:
+tests/unit/test_configuration.py fails on a ``GATEWAY_*`` read elsewhere and on a variable
+missing from docs/configuration.md.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ class Settings:
     workers: int = 4
     threads: int = 1  # per worker; more than 1: gunicorn's gthread workers (slow clients hold a thread, not a process)
     public_url: str = ""  # empty: http://host:port
+    access_log: str = ""  # gunicorn access log file, "-" for stdout; empty: none
 
     # transport and parsing limits
     # SMEV 3 caps a message at 5 MB (larger files go as attachments); every byte an anonymous

@@ -1,6 +1,6 @@
 """The certification authority stub: publishes the test PKI's CRLs and CA certificates, answers OCSP.
 
-Plain WSGI over a :class:`signing.pki.Pki` directory::
+Plain WSGI over a :class:`registry_stubs.pki.Pki` directory::
 
     GET  /crl/<issuer>.crl    DER CRL          application/pkix-crl
     GET  /certs/<issuer>.cer  DER certificate  application/pkix-cert   (CA certificates only)
@@ -24,7 +24,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from signing.pki import Pki, PkiError
+from registry_stubs.pki import Pki, PkiError
 
 __all__ = ["CaApp", "CaServer", "make_app", "serve"]
 

@@ -18,7 +18,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from gateway.pipeline.validate import identifiers
+from envelopes.payloads import identifiers
 
 __all__ = ["FIXTURES", "InvalidInput", "RegisterStore"]
 

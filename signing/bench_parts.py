@@ -27,11 +27,16 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from signing import gost
-
-from envelopes.ns import DS, SMEV_BASIC, SMEV_TYPES, SOAP11_ENV
 from signing.c14n import exc_c14n
+from signing.ns import DS
 from signing.smev_transform import smev_transform
 from signing.xmldsig import Profile, check_unique_ids, sign_detached, verify_detached
+
+# The sample envelope's namespaces: those of envelopes/ns.py, spelled here because signing imports
+# nothing of the project (tests/unit/signing/test_ns.py keeps them equal).
+SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SMEV_TYPES = "urn://x-artefacts-smev-gov-ru/services/message-exchange/types/1.1"
+SMEV_BASIC = "urn://x-artefacts-smev-gov-ru/services/message-exchange/types/basic/1.1"
 
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                          huge_tree=False, remove_pis=True)

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 
 from lxml import etree
 
-from envelopes.ns import DS
 from signing.errors import FormatError
+from signing.ns import DS
+from signing.ns import XML as _XML_NS
 
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 EXC_C14N_WITH_COMMENTS = "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"
@@ -40,7 +41,6 @@ C14N_METHODS: dict[str, tuple[bool, bool]] = {
     C14N_11_WITH_COMMENTS: (False, True),
 }
 
-_XML_NS = "http://www.w3.org/XML/1998/namespace"
 _INCLUSIVE_NAMESPACES = f"{{{EXC_C14N}}}InclusiveNamespaces"
 
 

@@ -30,10 +30,9 @@ import re
 from lxml import etree
 
 from signing.errors import SmevTransformError
+from signing.ns import SMEV_TRANSFORM as ALGORITHM
+from signing.ns import XML as _XML_NS
 
-ALGORITHM = "urn://smev-gov-ru/xmldsig/transform"
-
-_XML_NS = "http://www.w3.org/XML/1998/namespace"
 _XML_WS = " \t\n\r"  # Java String.trim() on XML text: the only chars <= U+0020 XML allows
 
 _Comment = etree.Comment

@@ -24,7 +24,6 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
-from envelopes.ns import DS
 from signing.algorithms import (DEFAULT_POLICY, REGISTRY, AlgorithmPolicy,
                                 default_digest_method, default_signature_method)
 from signing.c14n import (C14N_10, C14N_11, ENVELOPED_SIGNATURE, EXC_C14N, canonicalize, exc_c14n,
@@ -34,6 +33,7 @@ from signing.identity import describe
 from signing.errors import (CryptoConstraintsError, DuplicateIdError, FormatError, HashError,
                             NoSigningCertificateError, ReferenceFailureError,
                             SignatureCryptoError)
+from signing.ns import DS
 from signing.smev_transform import ALGORITHM as SMEV_TRANSFORM
 from signing.smev_transform import smev_transform
 

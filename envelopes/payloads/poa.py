@@ -1,4 +1,4 @@
-"""Powers of attorney, МЧД (xsd/power-of-attorney-1.0.xsd, DOMAIN.md §4).
+"""Powers of attorney, МЧД (xsd/power-of-attorney-1.0.xsd, docs/payloads.md).
 
 A registration carries either this gateway's simple structure (:class:`PowerOfAttorney`) or an
 EMCHD_1 document (:class:`~envelopes.payloads.emchd.EmchdDocument`, embedded as it is). Either

@@ -1,4 +1,4 @@
-"""Organisation and head registration (xsd/organisation-registration-1.0.xsd, DOMAIN.md §1).
+"""Organisation and head registration (xsd/organisation-registration-1.0.xsd, docs/payloads.md).
 
 The request dataclasses :class:`~envelopes.registration.Organisation` and
 :class:`~envelopes.registration.Head` and the request builder live in

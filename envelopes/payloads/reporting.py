@@ -1,4 +1,4 @@
-"""Reporting (xsd/reporting-1.0.xsd, DOMAIN.md §2): the submission, the receipt (квитанция),
+"""Reporting (xsd/reporting-1.0.xsd, docs/payloads.md): the submission, the receipt (квитанция),
 the refusal notice and the provider's "processed"; and report kinds with their own content XSD.
 
 The report content travels as one namespace-qualified element; the dataclass keeps it as its

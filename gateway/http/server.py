@@ -1,8 +1,6 @@
 """Production serving with gunicorn (several worker processes, each with its own engine)."""
 from __future__ import annotations
 
-import os
-
 from gunicorn.app.base import BaseApplication
 
 from gateway.config import Settings
@@ -34,7 +32,7 @@ def serve(settings: Settings, *, workers: int | None = None) -> None:
         "threads": max(1, settings.threads),
         "timeout": 60,
         "graceful_timeout": 20,
-        "accesslog": os.environ.get("GATEWAY_ACCESS_LOG") or None,
+        "accesslog": settings.access_log or None,
         "limit_request_line": 8190,
         "preload_app": False,  # each worker opens its own database connections
     }

@@ -25,7 +25,7 @@ from gateway.pipeline.participants import SEND, SERVE, add_system, grant
 from gateway.domains.base import discover
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
-from signing.pki import Pki
+from registry_stubs.pki import Pki
 
 
 #: external providers of the demo: (mnemonic, name, organisation in the certificate)

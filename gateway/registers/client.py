@@ -34,8 +34,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from envelopes.payloads import identifiers
 from gateway.registers.records import LegalEntity, Licence, MalformedRecord, Person, PowerOfAttorney
-from gateway.pipeline.validate import identifiers
 
 __all__ = ["RegisterRejected", "RegisterUnavailable", "Registers"]
 

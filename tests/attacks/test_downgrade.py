@@ -306,7 +306,7 @@ def test_self_signed_certificate_with_the_victims_identity_is_refused(gateway_ur
 def test_certificate_from_a_rogue_ca_with_the_same_names_is_refused(gateway_url, engine, tmp_path):
     """A rogue PKI whose root and intermediate carry the demo CA's names: chains by name, fails
     by signature."""
-    from signing.pki import Pki
+    from registry_stubs.pki import Pki
 
     rogue = Pki.init(tmp_path / "rogue", base_url="http://127.0.0.1:9")
     issued = rogue.issue("victim", common_name="Иванов Иван Иванович", inn_le=ROMASHKA.inn,

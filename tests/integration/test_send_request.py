@@ -17,7 +17,7 @@ from envelopes.registration import registration_request
 from gateway.config import CONTRACT_DIRS
 from gateway.storage import journal
 from gateway.storage.schema import applications, messages
-from signing.pki import Pki
+from registry_stubs.pki import Pki
 
 SOAP11 = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "urn:SendRequest"}
 

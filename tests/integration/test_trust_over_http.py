@@ -94,7 +94,7 @@ def test_revocation_responder_down_hard_and_soft_fail(demo_settings, engine):
     """A CA whose CRL/OCSP server is unreachable: hard-fail refuses, soft-fail accepts."""
     from gateway.pipeline.participants import add_system
     from gateway.wiring import build_app
-    from signing.pki import Pki
+    from registry_stubs.pki import Pki
 
     silent = Pki.init(demo_settings.data_dir / f"silent-{uuid.uuid4().hex[:6]}",
                       base_url="http://127.0.0.1:9")  # nothing listens on port 9

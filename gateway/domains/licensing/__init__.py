@@ -1,4 +1,4 @@
-"""Domain 3: licence and permit applications (DOMAIN.md §3)."""
+"""Domain 3: licence and permit applications (docs/domains.md)."""
 from envelopes import ns
 from gateway.domains.licensing.handler import (apply, authority_decision, authority_status, supplement,
                                        withdraw)

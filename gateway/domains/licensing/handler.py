@@ -1,4 +1,4 @@
-"""Handlers of licence applications (DOMAIN.md §3).
+"""Handlers of licence applications (docs/domains.md).
 
 Consumers apply, supplement and withdraw; the licensing authority (an external provider holding
 a ``serve`` permission for LicenceApplication) takes complete applications with GetRequest and

@@ -1,4 +1,4 @@
-"""Domain 4: powers of attorney, МЧД (DOMAIN.md §4)."""
+"""Domain 4: powers of attorney, МЧД (docs/domains.md)."""
 from envelopes import ns
 from gateway.domains.poa.handler import register, revoke
 from gateway.domains.poa.states import MACHINE

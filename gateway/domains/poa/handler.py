@@ -1,4 +1,4 @@
-"""Handlers of powers of attorney (DOMAIN.md §4): registration and revocation, both by the
+"""Handlers of powers of attorney (docs/domains.md): registration and revocation, both by the
 principal's head, checked against the legal-entity and persons registers and entered in the
 power-of-attorney register."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Domain 1: organisation and head registration (DOMAIN.md §1)."""
+"""Domain 1: organisation and head registration (docs/domains.md)."""
 from envelopes import ns
 from gateway.domains.registration.handler import change_status, confirm_head, register_organisation
 from gateway.domains.registration.states import MACHINE

@@ -1,4 +1,4 @@
-"""Handlers of organisation registration (DOMAIN.md §1).
+"""Handlers of organisation registration (docs/domains.md).
 
 A registration request is checked against the legal-entity register (ЕГРЮЛ): every field that
 differs is reported (field, XPath, submitted, register, rule) and the organisation is

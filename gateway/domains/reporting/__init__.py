@@ -1,4 +1,4 @@
-"""Domain 2: reporting (DOMAIN.md §2)."""
+"""Domain 2: reporting (docs/domains.md)."""
 from envelopes import ns
 from gateway.domains.reporting.handler import provider_processed, provider_refused, submit
 from gateway.domains.reporting.states import MACHINE

@@ -1,4 +1,4 @@
-"""Handler of report submissions (DOMAIN.md §2).
+"""Handler of report submissions (docs/domains.md).
 
 Accepted reports get a receipt (квитанция) with a control code, the time of receipt and the
 deadline, flagged late after it; refused ones a notice with error codes. The content is

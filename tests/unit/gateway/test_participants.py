@@ -4,7 +4,7 @@ import time
 from gateway.pipeline.participants import SEND, Participants, add_system, grant, set_enabled
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
-from signing.pki import Pki
+from registry_stubs.pki import Pki
 
 
 def test_cache_holds_for_ttl_then_sees_changes(tmp_path):

@@ -5,9 +5,9 @@ from lxml import etree
 
 from envelopes import ns
 from gateway.pipeline.receipt import ReceiptSigner
+from registry_stubs.pki import Pki
 from signing.algorithms import SIG_ECDSA_SHA384, SIG_RSA_PSS_SHA256, SIG_RSA_SHA1
 from signing.errors import SignatureError
-from signing.pki import Pki
 from signing.xmldsig import verify_detached
 
 

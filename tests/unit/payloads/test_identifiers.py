@@ -1,12 +1,12 @@
 """The identifier XPaths of envelopes/payloads/identifiers.py point at real fields of the samples,
-every value there passes the gateway's checksum rule, and a wrong check digit is caught there."""
+every value there passes its checksum rule, and a wrong check digit is caught there."""
 from __future__ import annotations
 
 import pytest
 from lxml import etree
 
 from envelopes.payloads.identifiers import IDENTIFIERS, NAMESPACES
-from gateway.pipeline.validate import identifiers as rules
+from envelopes.payloads import identifiers as rules
 
 #: Fields that only documents of another shape carry (an entrepreneur principal, an organisation
 #: as representative); their XPaths are still compiled and checked below.

@@ -1,5 +1,6 @@
-"""The seed data: every identifier passes the checksums of DOMAIN.md, the cross references hold,
-the demo organisations are there exactly, and the files are what the generator makes."""
+"""The seed data: every identifier passes the checksums of docs/payloads.md, the cross
+references hold, the demo organisations are there exactly, and the files are what the generator
+makes."""
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ import re
 from datetime import date
 
 from envelopes.demo_data import DEMO
-from gateway.pipeline.validate import identifiers
+from envelopes.payloads import identifiers
 from registry_stubs.fixtures import generate
 from registry_stubs.registers import FIXTURES
 

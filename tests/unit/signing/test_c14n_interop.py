@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from lxml import etree
 
 from envelopes import ns
+from registry_stubs.pki import Pki
 from signing.c14n import C14N_10, C14N_11, EXC_C14N
 from signing.errors import HashError
-from signing.pki import Pki
 from signing.xmldsig import verify_detached
 
 DS, T = ns.DS, ns.SMEV_TYPES

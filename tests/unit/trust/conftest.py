@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from registry_stubs.ca import serve
-from signing.pki import Pki
+from registry_stubs.pki import Pki
 
 
 class FakeClock:

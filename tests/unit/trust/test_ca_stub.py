@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
 from registry_stubs.ca import serve
-from signing.pki import Pki
+from registry_stubs.pki import Pki
 
 
 def test_serves_crls_and_ca_certificates(pki, ca):

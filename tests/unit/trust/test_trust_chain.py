@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from registry_stubs.pki import Pki
 from signing.chain import (
     INDETERMINATE,
     TOTAL_FAILED,
@@ -14,7 +15,6 @@ from signing.chain import (
     RevocationMode,
     TrustVerdict,
 )
-from signing.pki import Pki
 
 
 def validator(pki: Pki, **kwargs) -> ChainValidator:

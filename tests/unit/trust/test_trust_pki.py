@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
 
-from signing.pki import Pki, PkiError
+from registry_stubs.pki import Pki, PkiError
 
 URL = "http://127.0.0.1:8090"
 

@@ -1,5 +1,8 @@
 """A small file-based test/demo PKI: root CA → issuing (intermediate) CA → signer certificates.
 
+A stand-in for a real certification authority, like the CA stub that serves it (ca.py beside
+this file); the trust core (``signing/``) validates what it issues and knows nothing of it.
+
 Why it exists: tests and the demo need real certificates with Russian qualified-certificate
 subject attributes, real CRLs and real OCSP answers, including deliberately bad certificates
 (expired, weak key, SHA-1, wrong key usage, self-signed, foreign CA). Nothing here is meant to

@@ -1,7 +1,8 @@
-"""Checksums of DOMAIN.md, on known-good values and single-digit corruptions."""
+"""The checksum rules of envelopes/payloads/identifiers.py (docs/payloads.md, "Checksum rules"),
+on known-good values and single-digit corruptions."""
 import pytest
 
-from gateway.pipeline.validate import identifiers as ids
+from envelopes.payloads import identifiers as ids
 
 GOOD = [
     (ids.inn_legal_entity, "7707083893"),  # a well-known real legal-entity ИНН
