@@ -1,4 +1,4 @@
-"""Powers of attorney, МЧД (xsd/power-of-attorney-1.0.xsd, DOMAIN.md §4).
+"""Powers of attorney, МЧД (xsd/power-of-attorney-1.0.xsd, docs/payloads.md).
 
 A registration carries either this gateway's simple structure (:class:`PowerOfAttorney`) or an
 EMCHD_1 document (:class:`~envelopes.payloads.emchd.EmchdDocument`, embedded as it is). Either
@@ -20,7 +20,6 @@ from envelopes.payloads import _xml as x
 from envelopes.payloads import emchd
 from envelopes.payloads.ns import EMCHD
 from envelopes.payloads.ns import POWER_OF_ATTORNEY as P
-from envelopes.poa import Representative
 
 __all__ = ["Representative", "Principal", "PowerOfAttorney", "PowerOfAttorneyRegistration",
            "PowerOfAttorneyRevocation", "PowerOfAttorneyRegistered", "PowerOfAttorneyRejected",
@@ -42,12 +41,28 @@ def power_codes() -> dict[str, PowerCode]:
 
 
 @dataclasses.dataclass(frozen=True)
+class Representative:
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    inn: str
+    snils: str  # 11 digits
+
+
+@dataclasses.dataclass(frozen=True)
 class Principal:
     inn: str
     ogrn: str
     kpp: str
     name: str
     head_inn: str  # the head who signs the power of attorney
+
+    @classmethod
+    def of(cls, organisation) -> "Principal":
+        """The principal as a registration request (:class:`~envelopes.payloads.registration.
+        Organisation`) declares it: its short name if it has one, and its head."""
+        return cls(organisation.inn, organisation.ogrn, organisation.kpp,
+                   organisation.short_name or organisation.full_name, organisation.head.inn)
 
 
 @dataclasses.dataclass(frozen=True)
