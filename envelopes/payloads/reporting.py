@@ -1,5 +1,6 @@
-"""Reporting (xsd/reporting-1.0.xsd, DOMAIN.md §2): the submission, the receipt (квитанция),
-the refusal notice and the provider's "processed"; and report kinds with their own content XSD.
+"""Reporting (xsd/reporting-1.0.xsd, docs/payloads.md): the submission, the receipt (квитанция),
+the refusal notice and the provider's "processed"; and report kinds with their own content XSD
+(``REPORT_KINDS``, defined in :mod:`envelopes.payloads.descriptors`).
 
 The report content travels as one namespace-qualified element; the dataclass keeps it as its
 exclusive canonical form (bytes), so equal content compares equal whatever namespace
@@ -15,23 +16,11 @@ from typing import Literal
 from lxml import etree
 
 from envelopes.payloads import _xml as x
+from envelopes.payloads.descriptors import REPORT_KINDS, ReportKind  # noqa: F401 (re-exported)
 from envelopes.payloads.ns import REPORT_BALANCE as BAL
 from envelopes.payloads.ns import REPORTING as R
 
 PeriodCode = Literal["21", "31", "33", "34"]  # first quarter, half-year, nine months, year
-
-
-@dataclasses.dataclass(frozen=True)
-class ReportKind:
-    """A report kind: the root element of its content and the XSD (in xsd/) that defines it."""
-
-    code: str
-    namespace: str
-    root: str
-    xsd: str
-
-
-REPORT_KINDS = {"BALANCE": ReportKind("BALANCE", BAL, "Balance", "report-balance-1.0.xsd")}
 
 
 def canonical(element: etree._Element) -> bytes:

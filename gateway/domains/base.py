@@ -1,7 +1,8 @@
 """Stage: route a payload to its business domain by the payload's root element QName.
 
-Domains are discovered: every sub-package of ``gateway`` that exposes a ``DOMAIN`` object is a
-domain. Adding a domain means adding one package and one XSD, nothing else.
+Domains are discovered: every sub-package of ``gateway.domains`` that exposes a ``DOMAIN`` object
+is a domain. Adding a domain means adding its XSD, its descriptor and payload codecs in
+``envelopes/payloads/`` and one package here (docs/domains.md).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Callable, Mapping
 
 from lxml import etree
 
+from envelopes.payloads.descriptors import DomainDescriptor
 from gateway.domains.statemachine import StateMachine
 
 
@@ -78,17 +80,47 @@ class Decision:
 
 @dataclasses.dataclass(frozen=True)
 class Domain:
-    name: str
-    namespace: str
-    prefix: str
-    xsd: str
+    """A business domain as the gateway runs it: the payloads' descriptor (name, namespace,
+    prefix, XSD, roots; :mod:`envelopes.payloads.descriptors`), its transition table and its
+    handlers."""
+
+    descriptor: DomainDescriptor
     machine: StateMachine
-    handlers: Mapping[str, Callable[[HandlerContext], Decision]]  # root local name -> handler
-    #: request root -> business roots a provider may answer it with (IncorrectResponseContentType)
-    response_roots: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    handlers: Mapping[str, Callable[[HandlerContext], Decision]]  # request root -> handler
     #: answer root -> handler of a provider's answer (drives the state machine onwards)
     response_handlers: Mapping[str, Callable[[HandlerContext], Decision]] = dataclasses.field(
         default_factory=dict)
+
+    def __post_init__(self):
+        d = self.descriptor
+        if set(self.handlers) != set(d.requests):
+            raise ValueError(f"{d.name}: handlers for {sorted(self.handlers)}, requests are {sorted(d.requests)}")
+        provider_answers = set().union(*d.provider_answers.values())
+        if not set(self.response_handlers) <= provider_answers:
+            raise ValueError(f"{d.name}: {sorted(set(self.response_handlers) - provider_answers)} "
+                             "is not an answer a provider may send")
+
+    @property
+    def name(self) -> str:
+        return self.descriptor.name
+
+    @property
+    def namespace(self) -> str:
+        return self.descriptor.namespace
+
+    @property
+    def prefix(self) -> str:
+        return self.descriptor.prefix
+
+    @property
+    def xsd(self) -> str:
+        return self.descriptor.xsd
+
+    @property
+    def response_roots(self) -> Mapping[str, frozenset[str]]:
+        """request root -> business roots a provider may answer it with (any other root is
+        IncorrectResponseContentType)."""
+        return self.descriptor.provider_answers
 
 
 def discover() -> dict[str, Domain]:

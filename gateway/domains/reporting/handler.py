@@ -19,6 +19,7 @@ from datetime import date
 from lxml import etree
 
 from envelopes import ns
+from envelopes.payloads.reporting import REPORT_KINDS
 from gateway.domains.authorize import authorize
 from gateway.pipeline.persist import registration_number
 from gateway.domains.reporting.states import MACHINE
@@ -27,8 +28,6 @@ from gateway.domains.statemachine import IllegalTransition
 from gateway.pipeline.validate import SchemaSet
 
 R = ns.REPORTING
-#: report kind -> (content namespace, root element, XSD)
-KINDS = {"BALANCE": (ns.REPORT_BALANCE, "Balance", "report-balance-1.0.xsd")}
 _SCHEMAS = SchemaSet()
 LIVE = ("accepted", "processed")
 
@@ -66,14 +65,14 @@ def submit(ctx: HandlerContext) -> Decision:
     if entity is not None and entity.kpp != _t(p, "r:KPP"):
         errors.append(("KPP_MISMATCH", f"КПП {_t(p, 'r:KPP')} is not {entity.kpp} as in ЕГРЮЛ"))
     content = [c for c in p.find(ns.q(R, "Content")) if isinstance(c.tag, str)][0]
-    expected = KINDS.get(kind)
+    expected = REPORT_KINDS.get(kind)
     if expected is None:
         errors.append(("UNKNOWN_REPORT_KIND", f"report kind {kind} is not accepted; known: "
-                                              f"{', '.join(sorted(KINDS))}"))
-    elif etree.QName(content).namespace != expected[0] or etree.QName(content).localname != expected[1]:
-        errors.append(("WRONG_CONTENT", f"a {kind} report holds {{{expected[0]}}}{expected[1]}"))
+                                              f"{', '.join(sorted(REPORT_KINDS))}"))
+    elif etree.QName(content).namespace != expected.namespace or etree.QName(content).localname != expected.root:
+        errors.append(("WRONG_CONTENT", f"a {kind} report holds {{{expected.namespace}}}{expected.root}"))
     else:
-        for issue in _SCHEMAS.get(expected[2]).errors(content):
+        for issue in _SCHEMAS.get(expected.xsd).errors(content):
             errors.append(("CONTENT_INVALID", f"{issue.xpath}: {issue.description}"))
 
     chain = [a for a in ctx.applications.of_kind(inn, key) if a.state in LIVE]
