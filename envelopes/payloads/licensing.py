@@ -1,4 +1,4 @@
-"""Licence and permit applications (xsd/licensing-1.0.xsd, DOMAIN.md §3).
+"""Licence and permit applications (xsd/licensing-1.0.xsd, docs/payloads.md).
 
 Requests from the applicant: application, supplement, withdrawal. Answers: the gateway's
 checklist of missing documents and status; the licensing authority's decision and status (an

@@ -18,12 +18,14 @@ from lxml import etree
 
 from envelopes.payloads import _xml as x
 from envelopes.payloads import emchd
+from envelopes.payloads.identifiers import EMCHD_DOC, EMCHD_ORG, EMCHD_REP
 from envelopes.payloads.ns import EMCHD
 from envelopes.payloads.ns import POWER_OF_ATTORNEY as P
 
 __all__ = ["Representative", "Principal", "PowerOfAttorney", "PowerOfAttorneyRegistration",
            "PowerOfAttorneyRevocation", "PowerOfAttorneyRegistered", "PowerOfAttorneyRejected",
-           "Rejection", "PowerOfAttorneyResult", "PowerCode", "power_codes", "terms"]
+           "Rejection", "PowerOfAttorneyResult", "PowerCode", "power_codes", "terms", "TERM_XPATHS",
+           "term_xpath"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,6 +176,29 @@ def terms(document: PowerOfAttorney | emchd.EmchdDocument) -> PowerOfAttorney:
         representative=Representative(rep.last_name, rep.first_name, rep.middle_name, rep.inn,
                                       emchd.snils_digits(rep.snils)),
         powers=granted, substitution=d.substitution != "1")
+
+
+#: where each term of :func:`terms` sits in a ``PowerOfAttorneyRegistration``, relative to its
+#: root, in either structure (see :func:`envelopes.payloads.schemas.field_node`)
+TERM_XPATHS = {
+    "simple": {"number": "poa:Number", "issue_date": "poa:IssueDate", "valid_until": "poa:ValidUntil",
+               "principal": "poa:Principal/poa:INN", "ogrn": "poa:Principal/poa:OGRN",
+               "kpp": "poa:Principal/poa:KPP", "head": "poa:Principal/poa:HeadINN",
+               "representative": "poa:Representative/poa:INN", "snils": "poa:Representative/poa:SNILS",
+               "powers": "poa:Power", "parent": "poa:ParentNumber"},
+    "emchd": {"number": f"{EMCHD_DOC}/e:СвДов/@НомДовер", "issue_date": f"{EMCHD_DOC}/e:СвДов/@ДатаВыдДовер",
+              "valid_until": f"{EMCHD_DOC}/e:СвДов/@СрокДейст",
+              "principal": f"{EMCHD_ORG}/e:СвРосОрг/@ИННЮЛ", "ogrn": f"{EMCHD_ORG}/e:СвРосОрг/@ОГРН",
+              "kpp": f"{EMCHD_ORG}/e:СвРосОрг/@КПП", "head": f"{EMCHD_ORG}/e:ЛицоБезДов/e:СвФЛ/@ИННФЛ",
+              "representative": f"{EMCHD_REP}/e:СведФизЛ/@ИННФЛ", "snils": f"{EMCHD_REP}/e:СведФизЛ/@СНИЛС"},
+}
+
+
+def term_xpath(element: etree._Element, term: str) -> str | None:
+    """The path of ``term`` (a key of :data:`TERM_XPATHS`) in this registration's structure, or
+    None when that structure has no such term (an EMCHD_1 document names no parent)."""
+    structure = "emchd" if element.find(f"{{{EMCHD}}}Доверенность") is not None else "simple"
+    return TERM_XPATHS[structure].get(term)
 
 
 @dataclasses.dataclass(frozen=True)

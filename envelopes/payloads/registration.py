@@ -53,6 +53,12 @@ class Organisation:
     power_of_attorney: str | None = None  # the number, when a representative signs
 
 
+#: where each field checked against ЕГРЮЛ sits in ``OrganisationRegistrationRequest``, relative
+#: to its root (see :func:`envelopes.payloads.schemas.field_node`)
+FIELD_XPATHS = {"inn": "reg:INN", "ogrn": "reg:OGRN", "kpp": "reg:KPP", "full_name": "reg:FullName",
+                "head.inn": "reg:Head/reg:INN", "head.last_name": "reg:Head/reg:LastName"}
+
+
 def build_organisation_registration(org: Organisation) -> etree._Element:
     root = x.root(R, "OrganisationRegistrationRequest")
     x.sub(root, "FullName", org.full_name)

@@ -74,11 +74,18 @@ def build_report_submission(s: ReportSubmission) -> etree._Element:
     return root
 
 
-def parse_report_submission(element: etree._Element) -> ReportSubmission:
+def submission_content(element: etree._Element) -> etree._Element:
+    """The report content element of a ``ReportSubmission`` where it sits (so that what is said
+    about it, e.g. by its kind's XSD, names its place in the request)."""
     x.expect_root(element, R, "ReportSubmission")
     content = [c for c in x.need(element, "Content") if isinstance(c.tag, str)]
     if len(content) != 1:
         raise x.PayloadError("Content", "must hold exactly one element")
+    return content[0]
+
+
+def parse_report_submission(element: etree._Element) -> ReportSubmission:
+    content = submission_content(element)
     return ReportSubmission(
         inn=x.text(element, "OrganisationINN"), kpp=x.text(element, "KPP"),
         ogrn=x.text_opt(element, "OGRN"), kind=x.text(element, "ReportKind"),
@@ -86,7 +93,7 @@ def parse_report_submission(element: etree._Element) -> ReportSubmission:
         period=x.text(element, "Period"),  # type: ignore[arg-type]
         correction=x.to_int(x.text(element, "CorrectionNumber"), "CorrectionNumber"),
         power_of_attorney=x.text_opt(element, "PowerOfAttorneyNumber"),
-        content=canonical(content[0]),
+        content=canonical(content),
         attachments=tuple(Attachment(x.text(a, "FileName"), x.text(a, "SHA256"),
                                      x.text(a, "AttachmentId"), x.text_opt(a, "SignatureAttachmentId"))
                           for a in x.children(element, "Attachment")))

@@ -1,4 +1,4 @@
-"""Authorization of the signer for an organisation's operation (DOMAIN.md "Use").
+"""Authorization of the signer for an organisation's operation (docs/domains.md).
 
 The organisation's head (per the legal-entity register) may do everything. Anyone else must
 name a power of attorney that is registered, of the same principal, issued to the signer,

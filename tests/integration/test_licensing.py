@@ -71,6 +71,7 @@ def test_checklist_supplement_review_grant(gateway_url, demo_settings, engine, a
         hk, hc, message_id=apply_id, **hkw))
     number = receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
     [checklist] = answers(gateway_url, head, apply_id)
+    assert lic.parse_missing_documents_checklist(checklist) == lic.checklist_for(number, "ALCOHOL_RETAIL", partial)
     assert {kind for kind, _ in lic.parse_missing_documents_checklist(checklist).missing} == \
         {"PREMISES_RIGHT", "CASH_REGISTER"}
     assert state_of(engine, number) == "incomplete"

@@ -1,4 +1,4 @@
-"""A licence application's life cycle as a transition table (DOMAIN.md §3)."""
+"""A licence application's life cycle as a transition table (docs/domains.md)."""
 from gateway.domains.statemachine import StateMachine
 
 MACHINE = StateMachine("licence application", {

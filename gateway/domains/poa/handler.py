@@ -1,65 +1,32 @@
-"""Handlers of powers of attorney (DOMAIN.md §4): registration and revocation, both by the
+"""Handlers of powers of attorney (docs/domains.md): registration and revocation, both by the
 principal's head, checked against the legal-entity and persons registers and entered in the
 power-of-attorney register."""
 from __future__ import annotations
 
-from datetime import date
-
-from lxml import etree
-
-from envelopes import ns
-from envelopes.payloads.ns import EMCHD
-from envelopes.payloads.identifiers import EMCHD_DOC, EMCHD_ORG, EMCHD_REP, NAMESPACES
-from envelopes.payloads.poa import (PowerOfAttorneyRegistered, PowerOfAttorneyRejected, Rejection,
-                                    build_power_of_attorney_registered,
-                                    build_power_of_attorney_rejected,
-                                    parse_power_of_attorney_registration, terms)
 from envelopes.payloads._xml import PayloadError
+from envelopes.payloads.poa import (PowerOfAttorneyRegistered, PowerOfAttorneyRejected, PowerOfAttorneyResult,
+                                    Rejection, build_power_of_attorney_registered,
+                                    build_power_of_attorney_rejected, build_power_of_attorney_result,
+                                    parse_power_of_attorney_registration, parse_power_of_attorney_revocation,
+                                    term_xpath, terms)
+from envelopes.payloads.schemas import field_node
+from gateway.domains.base import Decision, HandlerContext
+from gateway.domains.poa.states import MACHINE
+from gateway.domains.statemachine import IllegalTransition
 from gateway.faults import InvalidContent
 from gateway.pipeline.persist import registration_number
-from gateway.domains.poa.states import MACHINE
-from gateway.domains.base import Decision, HandlerContext
 from gateway.pipeline.validate.fields import locate
-from gateway.domains.statemachine import IllegalTransition
-
-P = ns.POWER_OF_ATTORNEY
 
 
-def _t(element: etree._Element, path: str) -> str:
-    node = element.find(path, {"p": P})
-    return (node.text or "").strip() if node is not None else ""
+def _result(number: str, state: str, reasons=()):
+    return build_power_of_attorney_result(PowerOfAttorneyResult(number, state, tuple(reasons)))
 
 
-def _result(number: str, state: str, reasons=()) -> etree._Element:
-    result = etree.Element(ns.q(P, "PowerOfAttorneyResult"), nsmap={None: P})
-    etree.SubElement(result, ns.q(P, "Number")).text = number
-    etree.SubElement(result, ns.q(P, "State")).text = state
-    for reason in reasons:
-        etree.SubElement(result, ns.q(P, "Reason")).text = reason
-    return result
-
-
-#: where each checked term sits, relative to the payload root, in either structure
-_WHERE = {
-    "simple": {"number": "poa:Number", "issue_date": "poa:IssueDate", "valid_until": "poa:ValidUntil",
-               "principal": "poa:Principal/poa:INN", "ogrn": "poa:Principal/poa:OGRN",
-               "kpp": "poa:Principal/poa:KPP", "head": "poa:Principal/poa:HeadINN",
-               "representative": "poa:Representative/poa:INN", "snils": "poa:Representative/poa:SNILS",
-               "powers": "poa:Power", "parent": "poa:ParentNumber"},
-    "emchd": {"number": f"{EMCHD_DOC}/e:СвДов/@НомДовер", "issue_date": f"{EMCHD_DOC}/e:СвДов/@ДатаВыдДовер",
-              "valid_until": f"{EMCHD_DOC}/e:СвДов/@СрокДейст",
-              "principal": f"{EMCHD_ORG}/e:СвРосОрг/@ИННЮЛ", "ogrn": f"{EMCHD_ORG}/e:СвРосОрг/@ОГРН",
-              "kpp": f"{EMCHD_ORG}/e:СвРосОрг/@КПП", "head": f"{EMCHD_ORG}/e:ЛицоБезДов/e:СвФЛ/@ИННФЛ",
-              "representative": f"{EMCHD_REP}/e:СведФизЛ/@ИННФЛ", "snils": f"{EMCHD_REP}/e:СведФизЛ/@СНИЛС"},
-}
-
-
-def _xpath_of(payload: etree._Element, term: str | None) -> str | None:
+def _xpath_of(payload, term: str | None) -> str | None:
     """The readable XPath of ``term`` in this payload (None if it cannot be found)."""
-    structure = "emchd" if payload.find(f"{{{EMCHD}}}Доверенность") is not None else "simple"
-    path = _WHERE[structure].get(term) if term else None
-    found = payload.xpath(path, namespaces=NAMESPACES) if path else []
-    return locate(found[0])[1] if found else None
+    path = term_xpath(payload, term) if term else None
+    node = field_node(payload, path) if path else None
+    return locate(node)[1] if node is not None else None
 
 
 def _substitution_reasons(ctx: HandlerContext, t) -> list[tuple[str, str, str | None]]:
@@ -165,8 +132,8 @@ def register(ctx: HandlerContext) -> Decision:
 
 
 def revoke(ctx: HandlerContext) -> Decision:
-    p = ctx.payload
-    number, principal_inn = _t(p, "p:Number"), _t(p, "p:PrincipalINN")
+    revocation = parse_power_of_attorney_revocation(ctx.payload)
+    number, principal_inn = revocation.number, revocation.principal_inn
     poa = ctx.registers.power_of_attorney(number)
     entity = ctx.registers.legal_entity(principal_inn)
     if poa is None or poa.principal_inn != principal_inn:
@@ -186,6 +153,6 @@ def revoke(ctx: HandlerContext) -> Decision:
         "expired" if poa.valid_until < ctx.now.date() else "registered")
     state = MACHINE.next(current, "revoke")  # refuses a second revocation, or of an expired one
     if not ctx.test_message:
-        ctx.registers.revoke_power_of_attorney(number, date.fromisoformat(_t(p, "p:RevocationDate")))
+        ctx.registers.revoke_power_of_attorney(number, revocation.revocation_date)
     return Decision("power-of-attorney-revocation", principal_inn, state,
                     response=_result(number, state))

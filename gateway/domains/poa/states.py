@@ -1,4 +1,4 @@
-"""A power of attorney's life cycle as a transition table (DOMAIN.md §4).
+"""A power of attorney's life cycle as a transition table (docs/domains.md).
 
 ``expired`` is also decided at use time: a registered power past its end date is treated as
 expired whether or not the transition has been recorded yet.

@@ -1,4 +1,4 @@
-"""The organisation's life cycle as a transition table (DOMAIN.md §1)."""
+"""The organisation's life cycle as a transition table (docs/domains.md)."""
 from gateway.domains.statemachine import StateMachine
 
 MACHINE = StateMachine("organisation registration", {

@@ -1,4 +1,4 @@
-"""A report's life cycle as a transition table (DOMAIN.md §2)."""
+"""A report's life cycle as a transition table (docs/domains.md)."""
 from gateway.domains.statemachine import StateMachine
 
 MACHINE = StateMachine("report", {
