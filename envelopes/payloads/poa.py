@@ -13,6 +13,8 @@ import functools
 import json
 from datetime import date, datetime
 from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
 
 from lxml import etree
 
@@ -36,10 +38,11 @@ class PowerCode:
 
 
 @functools.cache
-def power_codes() -> dict[str, PowerCode]:
-    """The fixed list of power codes, from ``powers.json`` beside this module."""
+def power_codes() -> Mapping[str, PowerCode]:
+    """The fixed list of power codes, from ``powers.json`` beside this module (read-only: shared)."""
     raw = json.loads(Path(__file__).with_name("powers.json").read_text(encoding="utf-8"))
-    return {code: PowerCode(code, item["name"], tuple(item["emchd_codes"])) for code, item in raw.items()}
+    return MappingProxyType({code: PowerCode(code, item["name"], tuple(item["emchd_codes"]))
+                             for code, item in raw.items()})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pkgutil
+from types import MappingProxyType
 from typing import Callable, Mapping
 
 from lxml import etree
@@ -19,17 +20,27 @@ from gateway.domains.statemachine import StateMachine
 
 @dataclasses.dataclass(frozen=True)
 class HandlerContext:
-    """What a handler may read: the verified payload element and who signed it."""
+    """What a handler may read: the verified payload element and who signed it.
+
+    A handler is a pure function of this context: it reads the payload (through the codecs of
+    ``envelopes.payloads``), the caller, the registers and the applications (reads only, before
+    the transaction) and the clock ``now``, and returns a :class:`Decision`. It never writes:
+    register changes are :class:`RegisterWrite` items of the decision, carried out after the
+    commit; it never asks the system clock (``date.today()``), only ``now``; and it keeps no state
+    between calls."""
 
     payload: etree._Element
     message_id: str
     sender: str
     signer: object  # signing.identity.SignerIdentity
     test_message: bool
-    registers: object = None  # gateway.registers.Registers: read BEFORE the transaction
+    registers: object = None  # gateway.registers.Registers: read BEFORE the transaction, never written
     applications: object = None  # gateway.storage.applications.Applications: current states, read-only
     now: object = None  # datetime (UTC) of the request, from the gateway's clock
     person: object = None  # SignerIdentity of a verified PersonalSignature over the payload
+    #: gateway.pipeline.validate.SchemaSet: the pipeline's compiled XSDs, for content a payload's
+    #: own XSD leaves unchecked (a report kind's content)
+    schemas: object = None
 
     @property
     def acting_person(self):
@@ -92,6 +103,8 @@ class Domain:
         default_factory=dict)
 
     def __post_init__(self):
+        object.__setattr__(self, "handlers", MappingProxyType(dict(self.handlers)))
+        object.__setattr__(self, "response_handlers", MappingProxyType(dict(self.response_handlers)))
         d = self.descriptor
         if set(self.handlers) != set(d.requests):
             raise ValueError(f"{d.name}: handlers for {sorted(self.handlers)}, requests are {sorted(d.requests)}")

@@ -12,6 +12,7 @@ import hashlib
 import re
 import uuid
 from datetime import datetime, timedelta
+from datetime import date  # TEMPORARY until the outbox lands
 
 from lxml import etree
 
@@ -194,7 +195,7 @@ def send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received: 
                                           sender=sender.mnemonic, signer=caller.verified.identity,
                                           test_message=test_message, registers=svc.registers,
                                           applications=Applications(svc.engine), now=now,
-                                          person=person))
+                                          person=person, schemas=svc.schemas))
     digest = hashlib.sha256(exc_c14n(data)).hexdigest()
     reply_to = uuid.uuid4().hex
     consumer = Party(sender.mnemonic, sender.name)
@@ -262,4 +263,8 @@ def send_request(svc: Services, envelope: ParsedEnvelope, raw: bytes, received: 
     change = None
     if decision is not None:
         change = change_of(domain, decision)
-    return store_request(svc.engine, incoming, build_receipt, change, also).receipt
+    receipt = store_request(svc.engine, incoming, build_receipt, change, also).receipt
+    for w in decision.register_writes if decision is not None else ():  # TEMPORARY until the outbox lands
+        getattr(svc.registers, w.action)(**{**w.args, **({"at": date.fromisoformat(w.args["at"])}
+                                                         if "at" in w.args else {})})
+    return receipt

@@ -8,6 +8,7 @@ The answer goes to the consumer's GetResponse queue in the same transaction as t
 from __future__ import annotations
 
 import hashlib
+from datetime import date  # TEMPORARY until the outbox lands
 
 from lxml import etree
 from sqlalchemy import select
@@ -60,7 +61,7 @@ def send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes, received:
 
     content = data.find(ns.q(B, "MessagePrimaryContent"))
     namespace, root = original.namespace_uri, original.root_element
-    change = None
+    change = decision = None
     if content is not None:
         payload = business_payload(data, "the response")
         qname = etree.QName(payload)
@@ -113,4 +114,8 @@ def send_response(svc: Services, envelope: ParsedEnvelope, raw: bytes, received:
                        namespace_uri=namespace, root_element=root, body=body, now=now,
                        node_id=original.node_id, related_message_id=original.message_id)
 
-    return store_request(svc.engine, incoming, build_receipt, change, also).receipt
+    receipt = store_request(svc.engine, incoming, build_receipt, change, also).receipt
+    for w in decision.register_writes if decision is not None else ():  # TEMPORARY until the outbox lands
+        getattr(svc.registers, w.action)(**{**w.args, **({"at": date.fromisoformat(w.args["at"])}
+                                                         if "at" in w.args else {})})
+    return receipt

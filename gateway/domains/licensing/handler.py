@@ -2,14 +2,13 @@
 
 Consumers apply, supplement and withdraw; the licensing authority (an external provider holding
 a ``serve`` permission for LicenceApplication) takes complete applications with GetRequest and
-answers with SendResponse: a status (under_review) or a decision (granted: the licence is
-entered in the licence register; refused). An incomplete application gets a checklist of the
+answers with SendResponse: a status (under_review) or a decision (granted: the decision names
+the licence to enter in the licence register, a RegisterWrite carried out after the commit;
+refused). An incomplete application gets a checklist of the
 missing documents and is held back from the authority until a supplement completes it. The
 licence kinds and the documents each requires: ``envelopes.payloads.licensing.licence_kinds()``.
 """
 from __future__ import annotations
-
-from datetime import date
 
 from envelopes.payloads.licensing import (LicenceApplicationStatus, build_licence_application_status,
                                           build_missing_documents_checklist, checklist_for,
@@ -18,7 +17,7 @@ from envelopes.payloads.licensing import (LicenceApplicationStatus, build_licenc
                                           parse_licence_application_supplement,
                                           parse_licence_application_withdrawal, parse_licence_decision)
 from gateway.domains.authorize import authorize
-from gateway.domains.base import Decision, HandlerContext
+from gateway.domains.base import Decision, HandlerContext, RegisterWrite
 from gateway.domains.licensing.states import MACHINE
 from gateway.domains.statemachine import IllegalTransition
 from gateway.pipeline.persist import registration_number
@@ -113,16 +112,19 @@ def authority_decision(ctx: HandlerContext) -> Decision:
     number, granted = decision.application_number, decision.granted
     application = _answered(ctx, number)
     state = MACHINE.next(application.state, "granted" if granted is not None else "refused")
+    writes = ()
     if granted is not None:
+        existing = ctx.registers.licence(granted.licence_number)
+        if existing is not None and existing.holder_inn != application.organisation_inn:
+            raise IllegalTransition(f"licence number {granted.licence_number} belongs to another holder",
+                                    code="LICENCE_NUMBER_TAKEN")
         original, _ = _original(ctx, application)
         record = {"number": granted.licence_number, "holder_inn": application.organisation_inn,
                   "kind": application.kind[len(KIND_PREFIX):], "activity": original.activity,
                   "address": original.addresses[0], "valid_from": granted.valid_from.isoformat(),
                   "valid_until": granted.valid_until.isoformat() if granted.valid_until else None,
-                  "application_number": number, "granted_on": date.today().isoformat()}
-        existing = ctx.registers.licence(record["number"]) if not ctx.registers.enter_licence(record) else None
-        if existing is not None and existing.holder_inn != application.organisation_inn:
-            raise IllegalTransition(f"licence number {record['number']} belongs to another holder",
-                                    code="LICENCE_NUMBER_TAKEN")
+                  "application_number": number, "granted_on": ctx.now.date().isoformat()}
+        if existing is None and not ctx.test_message:  # entered already: this very grant, repeated
+            writes = (RegisterWrite("enter_licence", {"record": record}),)
     return Decision(application.kind, application.organisation_inn, state,
-                    application_id=application.id, from_state=application.state)
+                    application_id=application.id, from_state=application.state, register_writes=writes)

@@ -1,6 +1,7 @@
 """Handlers of powers of attorney (docs/domains.md): registration and revocation, both by the
-principal's head, checked against the legal-entity and persons registers and entered in the
-power-of-attorney register."""
+principal's head, checked against the legal-entity and persons registers. Entering a power in the
+power-of-attorney register, or revoking it there, is named in the decision (a RegisterWrite,
+carried out after the commit), never done here."""
 from __future__ import annotations
 
 from envelopes.payloads._xml import PayloadError
@@ -10,7 +11,7 @@ from envelopes.payloads.poa import (PowerOfAttorneyRegistered, PowerOfAttorneyRe
                                     parse_power_of_attorney_registration, parse_power_of_attorney_revocation,
                                     term_xpath, terms)
 from envelopes.payloads.schemas import field_node
-from gateway.domains.base import Decision, HandlerContext
+from gateway.domains.base import Decision, HandlerContext, RegisterWrite
 from gateway.domains.poa.states import MACHINE
 from gateway.domains.statemachine import IllegalTransition
 from gateway.faults import InvalidContent
@@ -103,32 +104,39 @@ def register(ctx: HandlerContext) -> Decision:
                         "valid_until"))
     if issued > ctx.now.date():
         reasons.append(("ISSUED_IN_FUTURE", f"IssueDate {issued} is in the future", "issue_date"))
-    if not reasons and not ctx.test_message:
-        record = {"number": number, "issued_on": issued.isoformat(), "valid_until": until.isoformat(),
-                  "principal": {"inn": principal_inn, "ogrn": t.principal.ogrn,
-                                "kpp": t.principal.kpp, "name": t.principal.name,
-                                "head_inn": head_inn},
-                  "representative": {"last_name": t.representative.last_name,
-                                     "first_name": t.representative.first_name,
-                                     "middle_name": t.representative.middle_name,
-                                     "inn": rep_inn, "snils": t.representative.snils},
-                  "powers": list(t.powers), "substitution": t.substitution,
-                  "parent_number": t.parent_number}
-        created, existing = ctx.registers.register_power_of_attorney(record)
-        same = existing is not None and (existing.principal_inn, existing.representative_inn,
-                                         existing.powers) == (principal_inn, rep_inn,
-                                                              frozenset(record["powers"]))
-        if not created and not same:  # a repeat of this very POA is fine (idempotent)
-            reasons.append(("NUMBER_TAKEN", f"another power of attorney is registered under {number}",
-                            "number"))
+    existing = ctx.registers.power_of_attorney(number)
+    same = existing is not None and (existing.principal_inn, existing.representative_inn,
+                                     existing.powers) == (principal_inn, rep_inn, frozenset(t.powers))
+    if existing is not None and not same:  # a repeat of this very POA is fine (idempotent)
+        reasons.append(("NUMBER_TAKEN", f"another power of attorney is registered under {number}",
+                        "number"))
     event = "checks_failed" if reasons else "checks_passed"
     state = MACHINE.next(None, event)
-    answer = (build_power_of_attorney_rejected(PowerOfAttorneyRejected(number, tuple(
-                  Rejection(code, description[:1000], _xpath_of(ctx.payload, term))
-                  for code, description, term in reasons))) if reasons else
-              build_power_of_attorney_registered(PowerOfAttorneyRegistered(
-                  number, registration_number(ctx.now, ctx.message_id), ctx.now, until)))
-    return Decision("power-of-attorney", principal_inn, state, response=answer)
+    if reasons:
+        return Decision("power-of-attorney", principal_inn, state,
+                        response=build_power_of_attorney_rejected(PowerOfAttorneyRejected(number, tuple(
+                            Rejection(code, description[:1000], _xpath_of(ctx.payload, term))
+                            for code, description, term in reasons))))
+    writes = ()
+    if existing is None and not ctx.test_message:
+        writes = (RegisterWrite("register_power_of_attorney", {"record": _record(t)}),)
+    answer = build_power_of_attorney_registered(PowerOfAttorneyRegistered(
+        number, registration_number(ctx.now, ctx.message_id), ctx.now, until))
+    return Decision("power-of-attorney", principal_inn, state, response=answer, register_writes=writes)
+
+
+def _record(t) -> dict:
+    """The register's record of the terms ``t`` (JSON, as ``Registers.register_power_of_attorney``
+    takes it)."""
+    return {"number": t.number, "issued_on": t.issue_date.isoformat(),
+            "valid_until": t.valid_until.isoformat(),
+            "principal": {"inn": t.principal.inn, "ogrn": t.principal.ogrn, "kpp": t.principal.kpp,
+                          "name": t.principal.name, "head_inn": t.principal.head_inn},
+            "representative": {"last_name": t.representative.last_name,
+                               "first_name": t.representative.first_name,
+                               "middle_name": t.representative.middle_name,
+                               "inn": t.representative.inn, "snils": t.representative.snils},
+            "powers": list(t.powers), "substitution": t.substitution, "parent_number": t.parent_number}
 
 
 def revoke(ctx: HandlerContext) -> Decision:
@@ -152,7 +160,7 @@ def revoke(ctx: HandlerContext) -> Decision:
     current = "revoked" if poa.status == "revoked" else (
         "expired" if poa.valid_until < ctx.now.date() else "registered")
     state = MACHINE.next(current, "revoke")  # refuses a second revocation, or of an expired one
-    if not ctx.test_message:
-        ctx.registers.revoke_power_of_attorney(number, revocation.revocation_date)
+    writes = () if ctx.test_message else (RegisterWrite(
+        "revoke_power_of_attorney", {"number": number, "at": revocation.revocation_date.isoformat()}),)
     return Decision("power-of-attorney-revocation", principal_inn, state,
-                    response=_result(number, state))
+                    response=_result(number, state), register_writes=writes)

@@ -2,7 +2,7 @@
 
 Accepted reports get a receipt (квитанция) with a control code, the time of receipt and the
 deadline, flagged late after it; refused ones a notice with error codes. The content is
-validated against its report kind's XSD. Correction n+1 supersedes correction n (both moves in
+validated against its report kind's XSD (from the pipeline's schemas, ``ctx.schemas``). Correction n+1 supersedes correction n (both moves in
 one transaction); a second submission of an accepted report, or a correction out of sequence,
 is refused.
 
@@ -25,9 +25,7 @@ from gateway.domains.base import Decision, HandlerContext
 from gateway.domains.reporting.states import MACHINE
 from gateway.domains.statemachine import IllegalTransition
 from gateway.pipeline.persist import registration_number
-from gateway.pipeline.validate import SchemaSet
 
-_SCHEMAS = SchemaSet()
 LIVE = ("accepted", "processed")
 
 
@@ -58,7 +56,7 @@ def submit(ctx: HandlerContext) -> Decision:
         errors.append(ReportError("WRONG_CONTENT",
                                   f"a {kind} report holds {{{expected.namespace}}}{expected.root}"))
     else:
-        for issue in _SCHEMAS.get(expected.xsd).errors(content):
+        for issue in ctx.schemas.get(expected.xsd).errors(content):
             errors.append(ReportError("CONTENT_INVALID", f"{issue.xpath}: {issue.description}",
                                       issue.xpath))
 
