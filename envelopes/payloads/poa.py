@@ -183,18 +183,18 @@ def terms(document: PowerOfAttorney | emchd.EmchdDocument) -> PowerOfAttorney:
 
 #: where each term of :func:`terms` sits in a ``PowerOfAttorneyRegistration``, relative to its
 #: root, in either structure (see :func:`envelopes.payloads.schemas.field_node`)
-TERM_XPATHS = {
-    "simple": {"number": "poa:Number", "issue_date": "poa:IssueDate", "valid_until": "poa:ValidUntil",
+TERM_XPATHS = MappingProxyType({
+    "simple": MappingProxyType({"number": "poa:Number", "issue_date": "poa:IssueDate", "valid_until": "poa:ValidUntil",
                "principal": "poa:Principal/poa:INN", "ogrn": "poa:Principal/poa:OGRN",
                "kpp": "poa:Principal/poa:KPP", "head": "poa:Principal/poa:HeadINN",
                "representative": "poa:Representative/poa:INN", "snils": "poa:Representative/poa:SNILS",
-               "powers": "poa:Power", "parent": "poa:ParentNumber"},
-    "emchd": {"number": f"{EMCHD_DOC}/e:СвДов/@НомДовер", "issue_date": f"{EMCHD_DOC}/e:СвДов/@ДатаВыдДовер",
+               "powers": "poa:Power", "parent": "poa:ParentNumber"}),
+    "emchd": MappingProxyType({"number": f"{EMCHD_DOC}/e:СвДов/@НомДовер", "issue_date": f"{EMCHD_DOC}/e:СвДов/@ДатаВыдДовер",
               "valid_until": f"{EMCHD_DOC}/e:СвДов/@СрокДейст",
               "principal": f"{EMCHD_ORG}/e:СвРосОрг/@ИННЮЛ", "ogrn": f"{EMCHD_ORG}/e:СвРосОрг/@ОГРН",
               "kpp": f"{EMCHD_ORG}/e:СвРосОрг/@КПП", "head": f"{EMCHD_ORG}/e:ЛицоБезДов/e:СвФЛ/@ИННФЛ",
-              "representative": f"{EMCHD_REP}/e:СведФизЛ/@ИННФЛ", "snils": f"{EMCHD_REP}/e:СведФизЛ/@СНИЛС"},
-}
+              "representative": f"{EMCHD_REP}/e:СведФизЛ/@ИННФЛ", "snils": f"{EMCHD_REP}/e:СведФизЛ/@СНИЛС"}),
+})
 
 
 def term_xpath(element: etree._Element, term: str) -> str | None:

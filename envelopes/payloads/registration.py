@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from types import MappingProxyType
 from typing import Literal
 
 from lxml import etree
@@ -55,8 +56,9 @@ class Organisation:
 
 #: where each field checked against ЕГРЮЛ sits in ``OrganisationRegistrationRequest``, relative
 #: to its root (see :func:`envelopes.payloads.schemas.field_node`)
-FIELD_XPATHS = {"inn": "reg:INN", "ogrn": "reg:OGRN", "kpp": "reg:KPP", "full_name": "reg:FullName",
-                "head.inn": "reg:Head/reg:INN", "head.last_name": "reg:Head/reg:LastName"}
+FIELD_XPATHS = MappingProxyType({
+    "inn": "reg:INN", "ogrn": "reg:OGRN", "kpp": "reg:KPP", "full_name": "reg:FullName",
+    "head.inn": "reg:Head/reg:INN", "head.last_name": "reg:Head/reg:LastName"})
 
 
 def build_organisation_registration(org: Organisation) -> etree._Element:
