@@ -4,7 +4,7 @@ Their certificates are issued by the demo PKI with the same ИНН/ОГРН/СН
 """
 from datetime import date
 
-from envelopes.registration import Head, Organisation
+from envelopes.payloads.registration import Head, Organisation
 
 ROMASHKA = Organisation(
     full_name="Общество с ограниченной ответственностью «Ромашка»",

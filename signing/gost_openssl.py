@@ -328,7 +328,7 @@ def load() -> Library:
             if _failure is not None:
                 raise GostUnavailable(_failure)
             try:
-                _library = Library(os.environ.get("GATEWAY_LIBCRYPTO") or None)
+                _library = Library(os.environ.get("SIGNING_LIBCRYPTO") or None)
             except GostUnavailable as exc:
                 _failure = str(exc)
                 raise

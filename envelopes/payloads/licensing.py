@@ -13,7 +13,8 @@ import hashlib
 import json
 from datetime import date
 from pathlib import Path
-from typing import Iterable, Literal
+from types import MappingProxyType
+from typing import Iterable, Literal, Mapping
 
 from lxml import etree
 
@@ -27,14 +28,16 @@ State = Literal["incomplete", "submitted", "under_review", "granted", "refused",
 class LicenceKind:
     code: str
     name: str
-    documents: dict[str, str]  # required document kind code → description
+    documents: Mapping[str, str]  # required document kind code → description
 
 
 @functools.cache
-def licence_kinds() -> dict[str, LicenceKind]:
-    """Licence kinds (code → kind), from ``licence_kinds.json`` beside this module."""
+def licence_kinds() -> Mapping[str, LicenceKind]:
+    """Licence kinds (code → kind), from ``licence_kinds.json`` beside this module; read once and
+    shared, so read-only."""
     raw = json.loads(Path(__file__).with_name("licence_kinds.json").read_text(encoding="utf-8"))
-    return {code: LicenceKind(code, item["name"], dict(item["documents"])) for code, item in raw.items()}
+    return MappingProxyType({code: LicenceKind(code, item["name"], MappingProxyType(dict(item["documents"])))
+                             for code, item in raw.items()})
 
 
 def missing_documents(kind: str, present: Iterable[str]) -> dict[str, str]:

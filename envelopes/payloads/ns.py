@@ -1,30 +1,27 @@
 """Namespaces of the business payloads.
 
 The four domain namespaces are defined once in :mod:`envelopes.ns` and re-exported here (never
-respelled); what only the payloads need, the tax service's EMCHD_1 namespace, lives here.
+respelled); what only the payloads need, the tax service's EMCHD_1 namespace, lives here. The
+readable prefixes and the XSD of each namespace come from the domain descriptors
+(:mod:`envelopes.payloads.descriptors`), so each is spelled once.
 """
 from envelopes.ns import (LICENSING, POWER_OF_ATTORNEY, REGISTRATION, REPORT_BALANCE,  # noqa: F401
                           REPORTING)
+from envelopes.payloads.descriptors import DOMAINS, REPORT_KINDS
 
 #: The tax service's machine-readable power of attorney, format version EMCHD_1 (xsd/emchd-1.xsd).
 EMCHD = "urn://x-artefacts/EMCHD_1"
 
-#: Readable prefixes for XPaths in docs and error reports.
+#: Readable prefixes for XPaths in docs and error reports: reg, rep, lic, poa, bal, e.
 PREFIXES = {
-    "reg": REGISTRATION,
-    "rep": REPORTING,
-    "lic": LICENSING,
-    "poa": POWER_OF_ATTORNEY,
-    "bal": REPORT_BALANCE,
+    **{d.prefix: d.namespace for d in DOMAINS.values()},
+    **{k.prefix: k.namespace for k in REPORT_KINDS.values()},
     "e": EMCHD,
 }
 
 #: The XSD (file in xsd/) that defines each payload namespace.
 SCHEMA_FILES = {
-    REGISTRATION: "organisation-registration-1.0.xsd",
-    REPORTING: "reporting-1.0.xsd",
-    LICENSING: "licensing-1.0.xsd",
-    POWER_OF_ATTORNEY: "power-of-attorney-1.0.xsd",
-    REPORT_BALANCE: "report-balance-1.0.xsd",
+    **{d.namespace: d.xsd for d in DOMAINS.values()},
+    **{k.namespace: k.xsd for k in REPORT_KINDS.values()},
     EMCHD: "emchd-1.xsd",
 }

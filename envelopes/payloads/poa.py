@@ -13,18 +13,21 @@ import functools
 import json
 from datetime import date, datetime
 from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
 
 from lxml import etree
 
 from envelopes.payloads import _xml as x
 from envelopes.payloads import emchd
+from envelopes.payloads.identifiers import EMCHD_DOC, EMCHD_ORG, EMCHD_REP
 from envelopes.payloads.ns import EMCHD
 from envelopes.payloads.ns import POWER_OF_ATTORNEY as P
-from envelopes.poa import Representative
 
 __all__ = ["Representative", "Principal", "PowerOfAttorney", "PowerOfAttorneyRegistration",
            "PowerOfAttorneyRevocation", "PowerOfAttorneyRegistered", "PowerOfAttorneyRejected",
-           "Rejection", "PowerOfAttorneyResult", "PowerCode", "power_codes", "terms"]
+           "Rejection", "PowerOfAttorneyResult", "PowerCode", "power_codes", "terms", "TERM_XPATHS",
+           "term_xpath"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,10 +38,20 @@ class PowerCode:
 
 
 @functools.cache
-def power_codes() -> dict[str, PowerCode]:
-    """The fixed list of power codes, from ``powers.json`` beside this module."""
+def power_codes() -> Mapping[str, PowerCode]:
+    """The fixed list of power codes, from ``powers.json`` beside this module (read-only: shared)."""
     raw = json.loads(Path(__file__).with_name("powers.json").read_text(encoding="utf-8"))
-    return {code: PowerCode(code, item["name"], tuple(item["emchd_codes"])) for code, item in raw.items()}
+    return MappingProxyType({code: PowerCode(code, item["name"], tuple(item["emchd_codes"]))
+                             for code, item in raw.items()})
+
+
+@dataclasses.dataclass(frozen=True)
+class Representative:
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    inn: str
+    snils: str  # 11 digits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +61,13 @@ class Principal:
     kpp: str
     name: str
     head_inn: str  # the head who signs the power of attorney
+
+    @classmethod
+    def of(cls, organisation) -> "Principal":
+        """The principal as a registration request (:class:`~envelopes.payloads.registration.
+        Organisation`) declares it: its short name if it has one, and its head."""
+        return cls(organisation.inn, organisation.ogrn, organisation.kpp,
+                   organisation.short_name or organisation.full_name, organisation.head.inn)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,6 +179,29 @@ def terms(document: PowerOfAttorney | emchd.EmchdDocument) -> PowerOfAttorney:
         representative=Representative(rep.last_name, rep.first_name, rep.middle_name, rep.inn,
                                       emchd.snils_digits(rep.snils)),
         powers=granted, substitution=d.substitution != "1")
+
+
+#: where each term of :func:`terms` sits in a ``PowerOfAttorneyRegistration``, relative to its
+#: root, in either structure (see :func:`envelopes.payloads.schemas.field_node`)
+TERM_XPATHS = MappingProxyType({
+    "simple": MappingProxyType({"number": "poa:Number", "issue_date": "poa:IssueDate", "valid_until": "poa:ValidUntil",
+               "principal": "poa:Principal/poa:INN", "ogrn": "poa:Principal/poa:OGRN",
+               "kpp": "poa:Principal/poa:KPP", "head": "poa:Principal/poa:HeadINN",
+               "representative": "poa:Representative/poa:INN", "snils": "poa:Representative/poa:SNILS",
+               "powers": "poa:Power", "parent": "poa:ParentNumber"}),
+    "emchd": MappingProxyType({"number": f"{EMCHD_DOC}/e:СвДов/@НомДовер", "issue_date": f"{EMCHD_DOC}/e:СвДов/@ДатаВыдДовер",
+              "valid_until": f"{EMCHD_DOC}/e:СвДов/@СрокДейст",
+              "principal": f"{EMCHD_ORG}/e:СвРосОрг/@ИННЮЛ", "ogrn": f"{EMCHD_ORG}/e:СвРосОрг/@ОГРН",
+              "kpp": f"{EMCHD_ORG}/e:СвРосОрг/@КПП", "head": f"{EMCHD_ORG}/e:ЛицоБезДов/e:СвФЛ/@ИННФЛ",
+              "representative": f"{EMCHD_REP}/e:СведФизЛ/@ИННФЛ", "snils": f"{EMCHD_REP}/e:СведФизЛ/@СНИЛС"}),
+})
+
+
+def term_xpath(element: etree._Element, term: str) -> str | None:
+    """The path of ``term`` (a key of :data:`TERM_XPATHS`) in this registration's structure, or
+    None when that structure has no such term (an EMCHD_1 document names no parent)."""
+    structure = "emchd" if element.find(f"{{{EMCHD}}}Доверенность") is not None else "simple"
+    return TERM_XPATHS[structure].get(term)
 
 
 @dataclasses.dataclass(frozen=True)

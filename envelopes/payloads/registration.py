@@ -1,28 +1,99 @@
 """Organisation and head registration (xsd/organisation-registration-1.0.xsd, docs/payloads.md).
 
-The request dataclasses :class:`~envelopes.registration.Organisation` and
-:class:`~envelopes.registration.Head` and the request builder live in
-:mod:`envelopes.registration` (the gateway and its tests use them); this module adds their
-parser and the other requests and the answer.
+Requests: :class:`Organisation` (``OrganisationRegistrationRequest``), :class:`HeadConfirmation`,
+:class:`StatusChange`; the answer: :class:`RegistrationResult`.
 """
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
+from types import MappingProxyType
 from typing import Literal
 
 from lxml import etree
 
 from envelopes.payloads import _xml as x
 from envelopes.payloads.ns import REGISTRATION as R
-from envelopes.registration import Head, Organisation, registration_request
 
 Action = Literal["suspend", "resume", "close"]
 State = Literal["received", "verified", "rejected", "active", "suspended", "closed"]
 
 
+@dataclasses.dataclass(frozen=True)
+class Head:
+    last_name: str
+    first_name: str
+    middle_name: str | None
+    inn: str
+    passport_series: str
+    passport_number: str
+    birth_date: date
+    position: str
+    appointment_kind: str = "Решение единственного участника"
+    appointment_number: str = "1"
+    appointment_date: date = date(2020, 1, 15)
+
+
+@dataclasses.dataclass(frozen=True)
+class Organisation:
+    """Request ``OrganisationRegistrationRequest``: the organisation as its head declares it."""
+
+    full_name: str
+    short_name: str | None
+    inn: str
+    ogrn: str
+    kpp: str
+    legal_address: str
+    okved: tuple[str, ...]
+    bik: str
+    account: str
+    phone: str
+    email: str
+    head: Head
+    postal_code: str | None = None
+    power_of_attorney: str | None = None  # the number, when a representative signs
+
+
+#: where each field checked against ЕГРЮЛ sits in ``OrganisationRegistrationRequest``, relative
+#: to its root (see :func:`envelopes.payloads.schemas.field_node`)
+FIELD_XPATHS = MappingProxyType({
+    "inn": "reg:INN", "ogrn": "reg:OGRN", "kpp": "reg:KPP", "full_name": "reg:FullName",
+    "head.inn": "reg:Head/reg:INN", "head.last_name": "reg:Head/reg:LastName"})
+
+
 def build_organisation_registration(org: Organisation) -> etree._Element:
-    """``OrganisationRegistrationRequest`` (request); the one builder the gateway already uses."""
-    return registration_request(org)
+    root = x.root(R, "OrganisationRegistrationRequest")
+    x.sub(root, "FullName", org.full_name)
+    x.sub_opt(root, "ShortName", org.short_name or None)
+    x.sub(root, "INN", org.inn)
+    x.sub(root, "OGRN", org.ogrn)
+    x.sub(root, "KPP", org.kpp)
+    address = x.sub(root, "LegalAddress")
+    x.sub_opt(address, "PostalCode", org.postal_code or None)
+    x.sub(address, "Text", org.legal_address)
+    x.each(root, "OKVED", org.okved)
+    bank = x.sub(root, "BankDetails")
+    x.sub(bank, "BIK", org.bik)
+    x.sub(bank, "Account", org.account)
+    x.sub(root, "Phone", org.phone)
+    x.sub(root, "Email", org.email)
+    h = org.head
+    head = x.sub(root, "Head")
+    x.sub(head, "LastName", h.last_name)
+    x.sub(head, "FirstName", h.first_name)
+    x.sub_opt(head, "MiddleName", h.middle_name or None)
+    x.sub(head, "INN", h.inn)
+    passport = x.sub(head, "Passport")
+    x.sub(passport, "Series", h.passport_series)
+    x.sub(passport, "Number", h.passport_number)
+    x.sub(head, "BirthDate", h.birth_date.isoformat())
+    x.sub(head, "Position", h.position)
+    document = x.sub(head, "AppointmentDocument")
+    x.sub(document, "Kind", h.appointment_kind)
+    x.sub(document, "Number", h.appointment_number)
+    x.sub(document, "Date", h.appointment_date.isoformat())
+    x.sub_opt(root, "PowerOfAttorneyNumber", org.power_of_attorney or None)
+    return root
 
 
 def parse_organisation_registration(element: etree._Element) -> Organisation:

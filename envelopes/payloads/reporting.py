@@ -1,5 +1,6 @@
 """Reporting (xsd/reporting-1.0.xsd, docs/payloads.md): the submission, the receipt (квитанция),
-the refusal notice and the provider's "processed"; and report kinds with their own content XSD.
+the refusal notice and the provider's "processed"; and report kinds with their own content XSD
+(``REPORT_KINDS``, defined in :mod:`envelopes.payloads.descriptors`).
 
 The report content travels as one namespace-qualified element; the dataclass keeps it as its
 exclusive canonical form (bytes), so equal content compares equal whatever namespace
@@ -15,23 +16,11 @@ from typing import Literal
 from lxml import etree
 
 from envelopes.payloads import _xml as x
+from envelopes.payloads.descriptors import REPORT_KINDS, ReportKind  # noqa: F401 (re-exported)
 from envelopes.payloads.ns import REPORT_BALANCE as BAL
 from envelopes.payloads.ns import REPORTING as R
 
 PeriodCode = Literal["21", "31", "33", "34"]  # first quarter, half-year, nine months, year
-
-
-@dataclasses.dataclass(frozen=True)
-class ReportKind:
-    """A report kind: the root element of its content and the XSD (in xsd/) that defines it."""
-
-    code: str
-    namespace: str
-    root: str
-    xsd: str
-
-
-REPORT_KINDS = {"BALANCE": ReportKind("BALANCE", BAL, "Balance", "report-balance-1.0.xsd")}
 
 
 def canonical(element: etree._Element) -> bytes:
@@ -85,11 +74,18 @@ def build_report_submission(s: ReportSubmission) -> etree._Element:
     return root
 
 
-def parse_report_submission(element: etree._Element) -> ReportSubmission:
+def submission_content(element: etree._Element) -> etree._Element:
+    """The report content element of a ``ReportSubmission`` where it sits (so that what is said
+    about it, e.g. by its kind's XSD, names its place in the request)."""
     x.expect_root(element, R, "ReportSubmission")
     content = [c for c in x.need(element, "Content") if isinstance(c.tag, str)]
     if len(content) != 1:
         raise x.PayloadError("Content", "must hold exactly one element")
+    return content[0]
+
+
+def parse_report_submission(element: etree._Element) -> ReportSubmission:
+    content = submission_content(element)
     return ReportSubmission(
         inn=x.text(element, "OrganisationINN"), kpp=x.text(element, "KPP"),
         ogrn=x.text_opt(element, "OGRN"), kind=x.text(element, "ReportKind"),
@@ -97,7 +93,7 @@ def parse_report_submission(element: etree._Element) -> ReportSubmission:
         period=x.text(element, "Period"),  # type: ignore[arg-type]
         correction=x.to_int(x.text(element, "CorrectionNumber"), "CorrectionNumber"),
         power_of_attorney=x.text_opt(element, "PowerOfAttorneyNumber"),
-        content=canonical(content[0]),
+        content=canonical(content),
         attachments=tuple(Attachment(x.text(a, "FileName"), x.text(a, "SHA256"),
                                      x.text(a, "AttachmentId"), x.text_opt(a, "SignatureAttachmentId"))
                           for a in x.children(element, "Attachment")))

@@ -79,6 +79,15 @@ def readable_xpath(element: etree._Element, prefixes: dict[str, str] | None = No
     return "/" + "/".join(reversed(steps))
 
 
+def field_node(element: etree._Element, path: str):
+    """The first node ``path`` selects relative to ``element`` (an element, or an attribute's
+    value as lxml's smart string), prefixes of :data:`~envelopes.payloads.ns.PREFIXES`; None if
+    it selects nothing. For naming a field at fault, e.g. with the tables ``FIELD_XPATHS`` of
+    the payload modules."""
+    found = element.xpath(path, namespaces=PREFIXES)
+    return found[0] if found else None
+
+
 def issues(element: etree._Element, filename: str | None = None) -> list[SchemaIssue]:
     """Every violation of ``element`` against its schema; empty when valid."""
     filename = filename or schema_file(element)

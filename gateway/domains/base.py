@@ -1,33 +1,46 @@
 """Stage: route a payload to its business domain by the payload's root element QName.
 
-Domains are discovered: every sub-package of ``gateway`` that exposes a ``DOMAIN`` object is a
-domain. Adding a domain means adding one package and one XSD, nothing else.
+Domains are discovered: every sub-package of ``gateway.domains`` that exposes a ``DOMAIN`` object
+is a domain. Adding a domain means adding its XSD, its descriptor and payload codecs in
+``envelopes/payloads/`` and one package here (docs/domains.md).
 """
 from __future__ import annotations
 
 import dataclasses
 import importlib
 import pkgutil
+from types import MappingProxyType
 from typing import Callable, Mapping
 
 from lxml import etree
 
+from envelopes.payloads.descriptors import DomainDescriptor
 from gateway.domains.statemachine import StateMachine
 
 
 @dataclasses.dataclass(frozen=True)
 class HandlerContext:
-    """What a handler may read: the verified payload element and who signed it."""
+    """What a handler may read: the verified payload element and who signed it.
+
+    A handler is a pure function of this context: it reads the payload (through the codecs of
+    ``envelopes.payloads``), the caller, the registers and the applications (reads only, before
+    the transaction) and the clock ``now``, and returns a :class:`Decision`. It never writes:
+    register changes are :class:`RegisterWrite` items of the decision, carried out after the
+    commit; it never asks the system clock (``date.today()``), only ``now``; and it keeps no state
+    between calls."""
 
     payload: etree._Element
     message_id: str
     sender: str
     signer: object  # signing.identity.SignerIdentity
     test_message: bool
-    registers: object = None  # gateway.registers.Registers: read BEFORE the transaction
+    registers: object = None  # gateway.registers.Registers: read BEFORE the transaction, never written
     applications: object = None  # gateway.storage.applications.Applications: current states, read-only
     now: object = None  # datetime (UTC) of the request, from the gateway's clock
     person: object = None  # SignerIdentity of a verified PersonalSignature over the payload
+    #: gateway.pipeline.validate.SchemaSet: the pipeline's compiled XSDs, for content a payload's
+    #: own XSD leaves unchecked (a report kind's content)
+    schemas: object = None
 
     @property
     def acting_person(self):
@@ -78,17 +91,49 @@ class Decision:
 
 @dataclasses.dataclass(frozen=True)
 class Domain:
-    name: str
-    namespace: str
-    prefix: str
-    xsd: str
+    """A business domain as the gateway runs it: the payloads' descriptor (name, namespace,
+    prefix, XSD, roots; :mod:`envelopes.payloads.descriptors`), its transition table and its
+    handlers."""
+
+    descriptor: DomainDescriptor
     machine: StateMachine
-    handlers: Mapping[str, Callable[[HandlerContext], Decision]]  # root local name -> handler
-    #: request root -> business roots a provider may answer it with (IncorrectResponseContentType)
-    response_roots: Mapping[str, frozenset[str]] = dataclasses.field(default_factory=dict)
+    handlers: Mapping[str, Callable[[HandlerContext], Decision]]  # request root -> handler
     #: answer root -> handler of a provider's answer (drives the state machine onwards)
     response_handlers: Mapping[str, Callable[[HandlerContext], Decision]] = dataclasses.field(
         default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "handlers", MappingProxyType(dict(self.handlers)))
+        object.__setattr__(self, "response_handlers", MappingProxyType(dict(self.response_handlers)))
+        d = self.descriptor
+        if set(self.handlers) != set(d.requests):
+            raise ValueError(f"{d.name}: handlers for {sorted(self.handlers)}, requests are {sorted(d.requests)}")
+        provider_answers = set().union(*d.provider_answers.values())
+        if not set(self.response_handlers) <= provider_answers:
+            raise ValueError(f"{d.name}: {sorted(set(self.response_handlers) - provider_answers)} "
+                             "is not an answer a provider may send")
+
+    @property
+    def name(self) -> str:
+        return self.descriptor.name
+
+    @property
+    def namespace(self) -> str:
+        return self.descriptor.namespace
+
+    @property
+    def prefix(self) -> str:
+        return self.descriptor.prefix
+
+    @property
+    def xsd(self) -> str:
+        return self.descriptor.xsd
+
+    @property
+    def response_roots(self) -> Mapping[str, frozenset[str]]:
+        """request root -> business roots a provider may answer it with (any other root is
+        IncorrectResponseContentType)."""
+        return self.descriptor.provider_answers
 
 
 def discover() -> dict[str, Domain]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from types import MappingProxyType
 from typing import Mapping
 
 from gateway.faults import GatewayFault
@@ -20,6 +21,9 @@ class StateMachine:
 
     name: str
     table: Mapping[tuple[str | None, str], str]
+
+    def __post_init__(self):
+        object.__setattr__(self, "table", MappingProxyType(dict(self.table)))  # shared: read-only
 
     def next(self, state: str | None, event: str) -> str:
         try:

@@ -15,8 +15,8 @@ from gateway import faults
 from gateway.config import Settings
 from gateway.storage import attachments as rows
 from gateway.pipeline.answer import OutgoingPart, content_id
-from gateway.http import xop
-from gateway.http.xop import ReceivedAttachment
+from gateway.exchange import xop
+from gateway.exchange.xop import ReceivedAttachment
 
 B = ns.SMEV_BASIC
 XOP = "http://www.w3.org/2004/08/xop/include"

@@ -54,7 +54,7 @@ def decide(svc, ctx: Context) -> None:
         payload=ctx.payload, message_id=ctx.message_id, sender=ctx.caller.system.mnemonic,
         signer=ctx.caller.verified.identity, test_message=is_test(ctx),
         registers=svc.registers, applications=Applications(svc.engine), now=ctx.now,
-        person=ctx.person))
+        person=ctx.person, schemas=svc.schemas))
 
 
 def is_test(ctx: Context) -> bool:

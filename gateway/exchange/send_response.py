@@ -68,7 +68,7 @@ def decide(svc, ctx: Context) -> None:
             payload=ctx.payload, message_id=ctx.original.message_id,
             sender=ctx.caller.system.mnemonic, signer=ctx.caller.verified.identity,
             test_message=False, registers=svc.registers, applications=Applications(svc.engine),
-            now=ctx.now))
+            now=ctx.now, schemas=svc.schemas))
 
 
 def prepare(svc, ctx: Context) -> None:

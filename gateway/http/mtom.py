@@ -13,7 +13,6 @@ whole message), hence this small reader.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import tempfile
@@ -22,47 +21,16 @@ from email.message import Message
 from email.utils import collapse_rfc2231_value
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
-from urllib.parse import unquote
 
 from gateway import faults
 from gateway.faults import MalformedRequest
+from gateway.pipeline.parts import Attachment, MtomMessage, cid_url  # noqa: F401 (the reader's types)
 
 CHUNK = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024  # the headers of one part, and the preamble before the first part
 _BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")  # RFC 2046
 _IDENTITY_ENCODINGS = {"", "binary", "8bit", "7bit"}  # MTOM parts travel as raw octets
 _ROOT_TYPES = {"application/xop+xml", "text/xml", "application/soap+xml"}
-
-
-@dataclasses.dataclass(frozen=True)
-class Attachment:
-    """One non-root MIME part, spooled to ``path`` (owned by the message until moved away)."""
-
-    content_id: str  # without the angle brackets
-    content_type: str  # as the part's Content-Type header says (application/octet-stream if none)
-    size: int
-    sha256_hex: str
-    path: Path
-
-
-@dataclasses.dataclass
-class MtomMessage:
-    """The root part (the envelope, in memory) and the spooled attachment parts by Content-ID."""
-
-    envelope: bytes
-    soap_version: str
-    parts: dict[str, Attachment]
-
-    def cleanup(self) -> None:
-        """Remove the spool files that were not moved away; safe to call more than once."""
-        for part in self.parts.values():
-            part.path.unlink(missing_ok=True)
-
-    def __enter__(self) -> "MtomMessage":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.cleanup()
 
 
 def _params(content_type: str) -> tuple[str, dict[str, str]]:
@@ -83,16 +51,6 @@ def content_id(header: str) -> str:
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1].strip()
     return value
-
-
-def cid_url(href: str) -> str | None:
-    """The Content-ID a ``cid:`` URL names (RFC 2392: the URL is the %-encoded Content-ID), or
-    None when ``href`` is not a cid URL. Decoded octet for octet (latin-1), exactly as part
-    headers are read, so a non-ASCII id compares byte for byte."""
-    value = href.strip()
-    if value[:4].lower() != "cid:":
-        return None
-    return unquote(value[4:], encoding="latin-1", errors="strict")
 
 
 def is_mtom(content_type: str) -> bool:

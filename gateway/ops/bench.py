@@ -55,11 +55,11 @@ def _presign(args) -> list[bytes]:
     from gateway.ops.demo import load_client
     from envelopes.build import send_request
     from envelopes.demo_data import ROMASHKA
-    from envelopes.registration import registration_request
+    from envelopes.payloads.registration import build_organisation_registration
 
     key, cert, chain = load_client(Settings(data_dir=Path(data_dir)), "ROMASHKA")
-    return [send_request(registration_request(ROMASHKA), key, cert, extra_certificates=chain)
-            for _ in range(count)]
+    return [send_request(build_organisation_registration(ROMASHKA), key, cert,
+                         extra_certificates=chain) for _ in range(count)]
 
 
 async def _drive(port: int, bodies: list[bytes], concurrency: int) -> tuple[list[float], int, float]:

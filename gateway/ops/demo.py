@@ -13,7 +13,7 @@ from envelopes import build, ns
 from envelopes.build import send_request
 from envelopes.client import GatewayClient, GatewayFault
 from envelopes.demo_data import DEMO
-from envelopes.registration import registration_request
+from envelopes.payloads import licensing, poa, registration, reporting
 from gateway.config import Settings
 from gateway.ops.setup import client_identity
 
@@ -31,7 +31,8 @@ def run_demo(settings: Settings, url: str | None, sender: str, *, echo=print) ->
     client = GatewayClient(url or settings.endpoint)
 
     echo(f"1. {sender} sends a signed registration request for {org.short_name} (ИНН {org.inn})")
-    envelope = send_request(registration_request(org), key, cert, extra_certificates=chain)
+    envelope = send_request(registration.build_organisation_registration(org), key, cert,
+                            extra_certificates=chain)
     meta, verified = client.send_request(envelope)
     _print_receipt(meta, verified, echo)
     first = meta
@@ -44,7 +45,8 @@ def run_demo(settings: Settings, url: str | None, sender: str, *, echo=print) ->
     echo("3. a request with a wrong ОГРН check digit is refused, naming the field")
     bad = dataclasses.replace(org, ogrn=org.ogrn[:-1] + str((int(org.ogrn[-1]) + 1) % 10))
     try:
-        client.send_request(send_request(registration_request(bad), key, cert, extra_certificates=chain))
+        client.send_request(send_request(registration.build_organisation_registration(bad), key, cert,
+                                         extra_certificates=chain))
         echo("   unexpectedly accepted!")
     except GatewayFault as exc:
         fault = exc.fault
@@ -54,19 +56,18 @@ def run_demo(settings: Settings, url: str | None, sender: str, *, echo=print) ->
                  f"{error.get('message')}")
 
     echo("\n4. the result comes through GetResponse (checked against ЕГРЮЛ), acknowledged with Ack")
-    result = _result_for(client, key, cert, chain, first.message_id)
-    echo(f"   organisation {_r(result, 'INN')}: {_r(result, 'State')}")
+    result = registration.parse_registration_result(_answer(client, (key, cert, chain), first.message_id))
+    echo(f"   organisation {result.inn}: {result.state}")
 
     echo("5. the head confirms the registration (signed by the head); the organisation becomes active")
-    confirm = etree.Element(ns.q(ns.REGISTRATION, "HeadConfirmationRequest"), nsmap={None: ns.REGISTRATION})
-    for tag, value in (("INN", org.inn), ("OGRN", org.ogrn), ("HeadINN", org.head.inn),
-                       ("RegistrationNumber", first.registration_number)):
-        etree.SubElement(confirm, ns.q(ns.REGISTRATION, tag)).text = value
+    confirm = registration.build_head_confirmation(registration.HeadConfirmation(
+        org.inn, org.ogrn, org.head.inn, first.registration_number))
     confirmed, _ = client.send_request(send_request(confirm, key, cert, extra_certificates=chain))
-    result = _result_for(client, key, cert, chain, confirmed.message_id)
-    echo(f"   organisation {_r(result, 'INN')}: {_r(result, 'State')}")
-    for mismatch in result.findall(ns.q(ns.REGISTRATION, "Mismatch")):
-        echo(f"   - {_r(mismatch, 'Field')}: {_r(mismatch, 'Rule')}")
+    result = registration.parse_registration_result(
+        _answer(client, (key, cert, chain), confirmed.message_id))
+    echo(f"   organisation {result.inn}: {result.state}")
+    for mismatch in result.mismatches:
+        echo(f"   - {mismatch.field}: {mismatch.rule}")
 
     _reporting_story(client, settings, org, (key, cert, chain), echo)
     _licensing_story(client, settings, org, (key, cert, chain), echo)
@@ -95,48 +96,53 @@ def _answer(client, creds, message_id):
     raise SystemExit("the answer did not arrive")
 
 
-def _reporting_story(client, settings, org, creds, echo):
-    from envelopes.payloads import reporting as codec
-    from envelopes.reporting import balance, submission
+def _report(org, year: int, balance: reporting.Balance, correction: int = 0) -> etree._Element:
+    return reporting.build_report_submission(reporting.ReportSubmission(
+        org.inn, org.kpp, "BALANCE", year, "34", reporting.canonical(reporting.build_balance(balance)),
+        correction))
 
-    R = ns.REPORTING
+
+def _reporting_story(client, settings, org, creds, echo):
+    first, corrected = reporting.Balance(900, 300, 1000, 200), reporting.Balance(900, 300, 1100, 100)
     year = datetime.now(timezone.utc).year - 2  # surely past its deadline: accepted, flagged late
     echo(f"\n6. the head submits the {year} annual balance sheet after its deadline")
-    _, receipt = _ask(client, creds, submission(org.inn, org.kpp, year, "34", balance(900, 300, 1000, 200)))
-    if receipt.tag != f"{{{R}}}ReportReceipt":
-        echo("   refused: " + "; ".join(e.findtext(f"{{{R}}}Code") for e in receipt.iter(f"{{{R}}}Error")))
+    _, answer = _ask(client, creds, _report(org, year, first))
+    if etree.QName(answer).localname != "ReportReceipt":
+        refusal = reporting.parse_report_refusal(answer)
+        echo("   refused: " + "; ".join(e.code for e in refusal.errors))
         echo("   (make demo ran before: a report is accepted once; the correction below follows it)")
     else:
-        echo(f"   receipt {receipt.findtext(f'{{{R}}}RegistrationNumber')}, control code "
-             f"{receipt.findtext(f'{{{R}}}ControlCode')}, late: {receipt.findtext(f'{{{R}}}Late')} "
-             f"(deadline {receipt.findtext(f'{{{R}}}Deadline')})")
+        receipt = reporting.parse_report_receipt(answer)
+        echo(f"   receipt {receipt.registration_number}, control code {receipt.control_code}, "
+             f"late: {'true' if receipt.late else 'false'} (deadline {receipt.deadline.isoformat()})")
     echo("7. the same report again is refused; a correction supersedes the accepted one")
-    _, refusal = _ask(client, creds, submission(org.inn, org.kpp, year, "34", balance(900, 300, 1000, 200)))
-    echo("   " + "; ".join(f"{e.findtext(f'{{{R}}}Code')}: {e.findtext(f'{{{R}}}Description')}"
-                          for e in refusal.iter(f"{{{R}}}Error")))
+    _, answer = _ask(client, creds, _report(org, year, first))
+    refusal = reporting.parse_report_refusal(answer)
+    echo("   " + "; ".join(f"{e.code}: {e.description}" for e in refusal.errors))
     for correction in range(1, 100):
-        meta, answer = _ask(client, creds, submission(org.inn, org.kpp, year, "34",
-                                                      balance(900, 300, 1100, 100), correction=correction))
-        if answer.tag == f"{{{R}}}ReportReceipt":
-            echo(f"   correction {correction}: receipt {answer.findtext(f'{{{R}}}RegistrationNumber')}, "
-                 f"supersedes {answer.findtext(f'{{{R}}}Supersedes')}")
+        meta, answer = _ask(client, creds, _report(org, year, corrected, correction))
+        if etree.QName(answer).localname == "ReportReceipt":
+            receipt = reporting.parse_report_receipt(answer)
+            echo(f"   correction {correction}: receipt {receipt.registration_number}, "
+                 f"supersedes {receipt.supersedes}")
             break
     else:
         return
     echo("   the tax office takes the correction with GetRequest and processes it (SendResponse)")
     office = load_client(settings, "TAXOFFICE")
-    reply_to = _provider_takes(client, office, R, "ReportSubmission", meta.message_id)
+    reply_to = _provider_takes(client, office, ns.REPORTING, "ReportSubmission", meta.message_id)
     if reply_to is None:
         echo("   (the report is not in the tax office's queue)")
         return
     okey, ocert, ochain = office
-    number = answer.findtext(f"{{{R}}}RegistrationNumber")
     client.post(build.send_response(reply_to, okey, ocert, extra_certificates=ochain,
-                                    payload=codec.build_report_processed(codec.ReportProcessed(
-                                        number, datetime.now(timezone.utc), "обработан"))))
+                                    payload=reporting.build_report_processed(reporting.ReportProcessed(
+                                        receipt.registration_number, datetime.now(timezone.utc),
+                                        "обработан"))))
     word = _answer(client, creds, meta.message_id)
+    processed = reporting.parse_report_processed(word)
     echo(f"   the consumer reads {etree.QName(word).localname}: report "
-         f"{word.findtext(f'{{{R}}}RegistrationNumber')} at {word.findtext(f'{{{R}}}ProcessedAt')}")
+         f"{processed.registration_number} at {processed.processed_at.isoformat()}")
 
 
 def _provider_takes(client, provider, namespace, root, message_id):
@@ -156,33 +162,38 @@ def _provider_takes(client, provider, namespace, root, message_id):
             return request.findtext(f"{{{ns.SMEV_TYPES}}}ReplyTo")
 
 
-def _licensing_story(client, settings, org, creds, echo):
-    from envelopes import licensing
+def _documents(**files: bytes) -> tuple[licensing.Document, ...]:
+    return tuple(licensing.Document.of(kind, f"{kind.lower()}.pdf", data) for kind, data in files.items())
 
-    L = ns.LICENSING
+
+def _licensing_story(client, settings, org, creds, echo):
     echo("\n8. the head applies for an alcohol retail licence without two documents")
-    meta, checklist = _ask(client, creds, licensing.application(
-        org.inn, "ALCOHOL_RETAIL", "Розничная продажа алкогольной продукции", [org.legal_address],
-        {"CHARTER": b"charter", "STATE_FEE": b"fee"}))
+    meta, answer = _ask(client, creds, licensing.build_licence_application(licensing.LicenceApplication(
+        org.inn, "ALCOHOL_RETAIL", "Розничная продажа алкогольной продукции", (org.legal_address,),
+        _documents(CHARTER=b"charter", STATE_FEE=b"fee"))))
     number = meta.registration_number
-    missing = [m.findtext(f"{{{L}}}Kind") for m in checklist.iter(f"{{{L}}}MissingDocument")]
-    echo(f"   application {number}: checklist of missing documents: {', '.join(missing)}")
-    _, status = _ask(client, creds, licensing.supplement(
-        org.inn, number, {"PREMISES_RIGHT": b"lease", "CASH_REGISTER": b"kkt"}))
-    echo(f"9. supplemented: {status.findtext(f'{{{L}}}State')}; the licensing authority takes it")
+    checklist = licensing.parse_missing_documents_checklist(answer)
+    echo(f"   application {number}: checklist of missing documents: "
+         f"{', '.join(kind for kind, _ in checklist.missing)}")
+    _, answer = _ask(client, creds, licensing.build_licence_application_supplement(
+        licensing.LicenceApplicationSupplement(org.inn, number,
+                                               _documents(PREMISES_RIGHT=b"lease", CASH_REGISTER=b"kkt"))))
+    status = licensing.parse_licence_application_status(answer)
+    echo(f"9. supplemented: {status.state}; the licensing authority takes it")
     authority = load_client(settings, "LICENSOR")
     akey, acert, achain = authority
-    reply_to = _provider_takes(client, authority, L, "LicenceApplication", meta.message_id)
+    reply_to = _provider_takes(client, authority, ns.LICENSING, "LicenceApplication", meta.message_id)
     if reply_to is None:
         echo("   (the application is not in the authority's queue)")
         return
     client.post(build.send_response(reply_to, akey, acert, extra_certificates=achain,
-                                    payload=licensing.status(number, "under_review")))
+                                    payload=licensing.build_licence_application_status(
+                                        licensing.LicenceApplicationStatus(number, "under_review"))))
     licence_number = f"77РПА{int(meta.message_id.replace('-', ''), 16) % 10**7:07d}"
     client.post(build.send_response(reply_to, akey, acert, extra_certificates=achain,
-                                    payload=licensing.decision_granted(
-                                        number, licence_number,
-                                        datetime.now(timezone.utc).date().isoformat())))
+                                    payload=licensing.build_licence_decision(licensing.LicenceDecision(
+                                        number, granted=licensing.LicenceGrant(
+                                            licence_number, datetime.now(timezone.utc).date())))))
     echo(f"   the authority granted licence {licence_number}; it is in the licence register: "
          f"{_in_register(settings, licence_number)}")
 
@@ -198,38 +209,29 @@ def _poa_story(client, org, creds, echo):
     import uuid
     from datetime import timedelta
 
-    from envelopes.poa import Representative, registration, revocation
     from registry_stubs.registers import FIXTURES
 
-    P = ns.POWER_OF_ATTORNEY
     person = json.loads((FIXTURES / "persons.json").read_text("utf-8"))[-1]
-    rep = Representative(person["last_name"], person["first_name"], person["middle_name"],
-                         person["inn"], person["snils"])
+    rep = poa.Representative(person["last_name"], person["first_name"], person["middle_name"],
+                             person["inn"], person["snils"])
     number = str(uuid.uuid4())
     today = datetime.now(timezone.utc).date()
     echo(f"\n10. the head issues a power of attorney to {rep.last_name} {rep.first_name} "
          "(REPORTS_SUBMIT)")
-    _, result = _ask(client, creds, registration(number, org, rep, ["REPORTS_SUBMIT"], today,
-                                                 today + timedelta(days=365)))
-    if result.tag == f"{{{P}}}PowerOfAttorneyRegistered":
-        echo(f"   power {number}: registered, registration number "
-             f"{result.findtext(f'{{{P}}}RegistrationNumber')}, valid until "
-             f"{result.findtext(f'{{{P}}}ValidUntil')}")
+    _, answer = _ask(client, creds, poa.build_power_of_attorney_registration(poa.PowerOfAttorneyRegistration(
+        poa.PowerOfAttorney(number, today, today + timedelta(days=365), poa.Principal.of(org), rep,
+                            ("REPORTS_SUBMIT",)))))
+    if etree.QName(answer).localname == "PowerOfAttorneyRegistered":
+        registered = poa.parse_power_of_attorney_registered(answer)
+        echo(f"   power {number}: registered, registration number {registered.registration_number}, "
+             f"valid until {registered.valid_until.isoformat()}")
     else:
+        rejected = poa.parse_power_of_attorney_rejected(answer)
         echo(f"   power {number}: rejected: " + "; ".join(
-            f"{r.findtext(f'{{{P}}}Code')} {r.findtext(f'{{{P}}}Description')}"
-            for r in result.findall(f"{{{P}}}Reason")))
-    _, result = _ask(client, creds, revocation(number, org.inn, today, "поручение выполнено"))
-    echo(f"11. revoked by the head: {result.findtext(f'{{{P}}}State')}")
-
-
-def _r(element, tag):
-    return element.findtext(ns.q(ns.REGISTRATION, tag))
-
-
-def _result_for(client, key, cert, chain, message_id):
-    """The RegistrationResult answering ``message_id``."""
-    return _answer(client, (key, cert, chain), message_id)
+            f"{r.code} {r.description}" for r in rejected.reasons))
+    _, answer = _ask(client, creds, poa.build_power_of_attorney_revocation(
+        poa.PowerOfAttorneyRevocation(number, org.inn, today, "поручение выполнено")))
+    echo(f"11. revoked by the head: {poa.parse_power_of_attorney_result(answer).state}")
 
 
 def _print_receipt(meta, verified, echo) -> None:

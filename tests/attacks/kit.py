@@ -19,7 +19,7 @@ from envelopes.build import send_request
 from envelopes.client import parse_fault
 from envelopes.demo_data import ROMASHKA
 from envelopes.model import Fault
-from envelopes.registration import registration_request
+from envelopes.payloads.registration import build_organisation_registration
 from gateway.storage.schema import applications, messages
 from signing.algorithms import REGISTRY
 from signing.c14n import canonicalize
@@ -161,7 +161,7 @@ def http_request(url: str, method: str, path: str, body: bytes = b"",
 
 def signed_bytes(demo_client, payload: etree._Element | None = None, **kwargs) -> bytes:
     key, cert, chain = demo_client
-    payload = registration_request(ROMASHKA) if payload is None else payload
+    payload = build_organisation_registration(ROMASHKA) if payload is None else payload
     return send_request(payload, key, cert, extra_certificates=chain, **kwargs)
 
 

@@ -19,7 +19,7 @@ from lxml import etree
 
 from attacks.kit import DS, ds, parts, refused, refused_even_when_registered, resign, signed_tree
 from envelopes.demo_data import ROMASHKA
-from envelopes.registration import registration_request
+from envelopes.payloads.registration import build_organisation_registration
 from envelopes.build import send_request
 from gateway.ops.setup import open_pki
 from signing import algorithms as alg
@@ -33,12 +33,12 @@ LOOSE = alg.AlgorithmPolicy(digests=alg.DEFAULT_POLICY.digests | {alg.DIGEST_SHA
                             min_rsa_bits=1024)
 HMAC_SHA1 = "http://www.w3.org/2000/09/xmldsig#hmac-sha1"
 HMAC_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"
-ROMASHKA_NS = registration_request(ROMASHKA).nsmap[None]
+ROMASHKA_NS = build_organisation_registration(ROMASHKA).nsmap[None]
 
 
 def _signed_with(key, cert, chain=(), **kwargs) -> bytes:
     """A SendRequest signed by ``sign_detached`` with the loosened policy and ``kwargs``."""
-    root = etree.fromstring(send_request(registration_request(ROMASHKA), key, cert, sign=False))
+    root = etree.fromstring(send_request(build_organisation_registration(ROMASHKA), key, cert, sign=False))
     p = parts(root)
     sign_detached(p.data, p.holder, key, cert, extra_certificates=chain, policy=LOOSE, **kwargs)
     return etree.tostring(root)

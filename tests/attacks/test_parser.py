@@ -13,7 +13,7 @@ from attacks.kit import (F, T, accepted_once, check_refused, post, refused, sign
                          stored)
 from envelopes import ns
 from envelopes.demo_data import ROMASHKA
-from envelopes.registration import registration_request
+from envelopes.payloads.registration import build_organisation_registration
 
 SOAP = ns.SOAP11_ENV
 XI = "http://www.w3.org/2001/XInclude"
@@ -97,7 +97,7 @@ def test_xinclude_inside_the_signed_payload_is_not_processed(gateway_url, engine
                                                              canary):
     """xi:include signed into the registration payload (in place of the e-mail text): the payload
     XSD sees an unexpected element; nothing is fetched or included."""
-    payload = registration_request(ROMASHKA)
+    payload = build_organisation_registration(ROMASHKA)
     email = payload.find(f"{{{ns.REGISTRATION}}}Email")
     email.text = None
     etree.SubElement(email, f"{{{XI}}}include", href=canary.url, parse="text")

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from attacks.kit import SOAP11, T, read_answer, refused, signed_bytes, stored
 from envelopes.build import get_request
 from envelopes.demo_data import ROMASHKA
-from envelopes.registration import registration_request
+from envelopes.payloads.registration import build_organisation_registration
 from gateway.storage.schema import applications, messages
 
 THREADS = 8
@@ -71,7 +71,7 @@ def test_one_message_id_with_8_different_contents_at_once_stores_exactly_one(gat
     """The race of a thief who captured a MessageID: 8 differently signed contents under it."""
     message_id = str(uuid.uuid1())
     bodies = [signed_bytes(demo_client, message_id=message_id,
-                           payload=registration_request(dataclasses.replace(
+                           payload=build_organisation_registration(dataclasses.replace(
                                ROMASHKA, phone=f"+7495000000{i}")))
               for i in range(THREADS)]
     before = stored(engine)
@@ -154,7 +154,7 @@ def test_a_replayed_get_response_takes_nothing_off_the_queue(gateway_url, engine
         _fire(gateway_url, [ack(message_id, key, cert, extra_certificates=chain)])
         drain = get_response(key, cert, extra_certificates=chain)
     for _ in range(2):  # two answers waiting
-        _fire(gateway_url, [send_request(registration_request(ROMASHKA), key, cert,
+        _fire(gateway_url, [send_request(build_organisation_registration(ROMASHKA), key, cert,
                                          extra_certificates=chain)])
     poll = get_response(key, cert, extra_certificates=chain)
     first = _fire(gateway_url, [poll])[0]

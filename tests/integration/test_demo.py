@@ -12,6 +12,6 @@ def test_demo_walks_through_registration(gateway_url, demo_settings):
     assert "organisation 7702123454: active" in text
     assert "late: true" in text and "supersedes" in text and "DUPLICATE" in text
     assert "the consumer reads ReportProcessed: report" in text
-    assert "checklist of missing documents: CASH_REGISTER, PREMISES_RIGHT" in text
+    assert "checklist of missing documents: PREMISES_RIGHT, CASH_REGISTER" in text
     assert "supplemented: submitted" in text and "it is in the licence register: True" in text
     assert "registered" in text and "revoked by the head: revoked" in text

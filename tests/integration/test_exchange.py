@@ -14,7 +14,7 @@ from lxml import etree
 from conftest import serve_wsgi
 from envelopes import build, ns
 from envelopes.demo_data import ROMASHKA
-from envelopes.registration import registration_request
+from envelopes.payloads.registration import build_organisation_registration, parse_registration_result
 from gateway.pipeline.participants import SEND, SERVE, add_system, grant, set_enabled
 from gateway.ops.setup import open_pki
 from support import T, fault, ok, taken
@@ -138,11 +138,11 @@ def test_builtin_handler_answers_through_get_response(url, parties):
     drain(url, parties, "ROMASHKA", build.get_response)
     key, cert, kw = creds(parties, "ROMASHKA")
     message_id = build.new_message_id()
-    ok(url, build.send_request(registration_request(ROMASHKA), key, cert, message_id=message_id, **kw))
+    ok(url, build.send_request(build_organisation_registration(ROMASHKA), key, cert, message_id=message_id, **kw))
     inner, data = taken(ok(url, build.get_response(key, cert, **kw)), "Response")
     assert inner.findtext(f"{{{T}}}OriginalMessageId") == message_id
-    result = data.find(f".//{{{ns.REGISTRATION}}}RegistrationResult")
-    assert result.findtext(f"{{{ns.REGISTRATION}}}State") == "verified"
+    result = parse_registration_result(data.find(f"{{{ns.SMEV_BASIC}}}MessagePrimaryContent")[0])
+    assert (result.inn, result.state) == (ROMASHKA.inn, "verified")
     ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
 
 
@@ -230,7 +230,7 @@ def test_send_response_to_an_unknown_or_foreign_request(url, parties):
     # a request another provider served (the gateway itself): not this provider's to answer
     ck, cc, ckw = creds(parties, "ROMASHKA")
     drain(url, parties, "ROMASHKA", build.get_response)
-    ok(url, build.send_request(registration_request(ROMASHKA), ck, cc, **ckw))
+    ok(url, build.send_request(build_organisation_registration(ROMASHKA), ck, cc, **ckw))
     inner, data = taken(ok(url, build.get_response(ck, cc, **ckw)), "Response")
     reply_to = data.findtext(f"{{{T}}}To")
     f = fault(url, build.send_response(reply_to, pk, pc, status=(1, "mine?"), **pkw))
@@ -244,11 +244,11 @@ def test_incorrect_response_content_type(url, parties, engine):
         drain(url, parties, "PROVIDER", build.get_request)
         ck, cc, ckw = creds(parties, "ROMASHKA")
         pk, pc, pkw = creds(parties, "PROVIDER")
-        ok(url, build.send_request(registration_request(ROMASHKA), ck, cc, **ckw))
+        ok(url, build.send_request(build_organisation_registration(ROMASHKA), ck, cc, **ckw))
         inner, data = taken(ok(url, build.get_request(pk, pc, namespace=ns.REGISTRATION,
                                                       root="OrganisationRegistrationRequest", **pkw)),
                             "Request")
-        wrong = registration_request(ROMASHKA)  # a request is no answer to a request
+        wrong = build_organisation_registration(ROMASHKA)  # a request is no answer to a request
         f = fault(url, build.send_response(inner.findtext(f"{{{T}}}ReplyTo"), pk, pc, payload=wrong, **pkw))
         assert f.element == "IncorrectResponseContentType"
         ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), pk, pc, **pkw))
@@ -266,7 +266,7 @@ def _uuid1_at(moment: datetime) -> str:
 
 def test_message_id_format_and_window(url, parties):
     key, cert, kw = creds(parties, "ROMASHKA")
-    payload = registration_request(ROMASHKA)
+    payload = build_organisation_registration(ROMASHKA)
     bad = fault(url, build.send_request(payload, key, cert, message_id=str(uuid.uuid4()), **kw))
     assert bad.element == "InvalidMessageIdFormat"
     old = _uuid1_at(datetime.now(timezone.utc) - timedelta(days=3))
@@ -277,11 +277,11 @@ def test_message_id_format_and_window(url, parties):
 
 def test_transaction_code_and_end_of_life(url, parties):
     key, cert, kw = creds(parties, "ROMASHKA")
-    f = fault(url, build.send_request(registration_request(ROMASHKA), key, cert,
+    f = fault(url, build.send_request(build_organisation_registration(ROMASHKA), key, cert,
                                       transaction_code="bad code with spaces", **kw))
     assert f.element == "TransactionCodeInvalid"
     past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
-    f = fault(url, build.send_request(registration_request(ROMASHKA), key, cert, eol=past, **kw))
+    f = fault(url, build.send_request(build_organisation_registration(ROMASHKA), key, cert, eol=past, **kw))
     assert f.element == "EndOfLifeReached"
 
 
@@ -315,7 +315,7 @@ def test_database_failure_is_a_retryable_smev_failure(demo_settings):
         import requests
 
         key, cert, chain = load_client(demo_settings, "ROMASHKA")
-        body = build.send_request(registration_request(ROMASHKA), key, cert, extra_certificates=chain)
+        body = build.send_request(build_organisation_registration(ROMASHKA), key, cert, extra_certificates=chain)
         reply = requests.post(f"{base}/ws", data=body, headers={"Content-Type": "text/xml"}, timeout=30)
         f = parse_fault(reply.status_code, etree.fromstring(reply.content))
         assert f.element == "SMEVFailure" and f.faultcode == "soap:Server"
@@ -333,7 +333,7 @@ def test_test_message_gets_receipt_and_answer_but_changes_no_state(url, parties,
     with engine.connect() as conn:
         before = conn.execute(select(func.count()).select_from(applications)).scalar_one()
     message_id = build.new_message_id()
-    receipt = ok(url, build.send_request(registration_request(ROMASHKA), key, cert,
+    receipt = ok(url, build.send_request(build_organisation_registration(ROMASHKA), key, cert,
                                          message_id=message_id, test_message=True, **kw))
     assert receipt.findtext(f".//{{{T}}}MessageMetadata/{{{T}}}Status") == "requestIsQueued"
     inner, data = taken(ok(url, build.get_response(key, cert, **kw)), "Response")
@@ -362,7 +362,7 @@ def test_every_message_in_and_out_is_journaled(url, parties, engine, demo_settin
 
     add_system(engine, "ROMASHKA", "", [revoked.certificate])  # an IS whose certificate was revoked
     message_id = build.new_message_id()
-    refused = build.send_request(registration_request(ROMASHKA), revoked.private_key,
+    refused = build.send_request(build_organisation_registration(ROMASHKA), revoked.private_key,
                                  revoked.certificate, message_id=message_id,
                                  extra_certificates=tuple(pki.intermediates()))
     assert fault(url, refused).code == "REVOKED"
@@ -385,7 +385,7 @@ def test_every_message_in_and_out_is_journaled(url, parties, engine, demo_settin
 def test_a_builtin_answer_is_signed_once_and_redelivered_byte_for_byte(url, parties, clock):
     drain(url, parties, "ROMASHKA", build.get_response)
     key, cert, kw = creds(parties, "ROMASHKA")
-    ok(url, build.send_request(registration_request(ROMASHKA), key, cert, **kw))
+    ok(url, build.send_request(build_organisation_registration(ROMASHKA), key, cert, **kw))
     first = etree.tostring(ok(url, build.get_response(key, cert, **kw)).find(f".//{{{T}}}ResponseMessage"))
     clock.offset += timedelta(seconds=61)
     again = ok(url, build.get_response(key, cert, **kw))

@@ -10,7 +10,7 @@ import requests
 
 from envelopes import build
 from envelopes.demo_data import ROMASHKA, VASILEK
-from envelopes.registration import registration_request
+from envelopes.payloads.registration import build_organisation_registration
 from gateway.http.history import new_token
 from support import ok
 
@@ -24,7 +24,7 @@ def api(gateway_url):
 def token(engine, gateway_url, demo_client):
     key, cert, chain = demo_client
     for _ in range(3):
-        ok(gateway_url, build.send_request(registration_request(ROMASHKA), key, cert,
+        ok(gateway_url, build.send_request(build_organisation_registration(ROMASHKA), key, cert,
                                            extra_certificates=chain))
     return new_token(engine, "ROMASHKA")
 

@@ -9,8 +9,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from envelopes import build, licensing, ns
+from envelopes import build, ns
 from envelopes.demo_data import ROMASHKA
+from envelopes.payloads import codec, licensing as lic
 from gateway.pipeline.participants import SERVE, add_system, grant
 from gateway.registers import Registers
 from gateway.ops.setup import open_pki
@@ -19,6 +20,23 @@ from support import T, answers, fault, ok, taken
 
 L = ns.LICENSING
 DOCS = {"CHARTER": b"charter", "PREMISES_RIGHT": b"lease", "STATE_FEE": b"fee", "CASH_REGISTER": b"kkt"}
+
+
+def documents(files: dict[str, bytes]) -> tuple[lic.Document, ...]:
+    return tuple(lic.Document.of(kind, f"{kind.lower()}.pdf", data) for kind, data in files.items())
+
+
+def application(kind, activity, addresses, files):
+    return lic.build_licence_application(lic.LicenceApplication(ROMASHKA.inn, kind, activity, tuple(addresses),
+                                                                documents(files)))
+
+
+def withdrawal(number, reason):
+    return lic.build_licence_application_withdrawal(lic.LicenceApplicationWithdrawal(ROMASHKA.inn, number, reason))
+
+
+def status(number, state):
+    return lic.build_licence_application_status(lic.LicenceApplicationStatus(number, state))
 
 
 @pytest.fixture(scope="module")
@@ -49,52 +67,51 @@ def test_checklist_supplement_review_grant(gateway_url, demo_settings, engine, a
     partial = {k: DOCS[k] for k in ("CHARTER", "STATE_FEE")}
     apply_id = build.new_message_id()
     receipt = ok(gateway_url, build.send_request(
-        licensing.application(ROMASHKA.inn, "ALCOHOL_RETAIL", "Розничная продажа алкоголя",
-                              ["г. Москва, ул. Тверская, д. 1"], partial), hk, hc, message_id=apply_id, **hkw))
+        application("ALCOHOL_RETAIL", "Розничная продажа алкоголя", ["г. Москва, ул. Тверская, д. 1"], partial),
+        hk, hc, message_id=apply_id, **hkw))
     number = receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
     [checklist] = answers(gateway_url, head, apply_id)
-    assert checklist.tag == f"{{{L}}}MissingDocumentsChecklist"
-    assert {m.findtext(f"{{{L}}}Kind") for m in checklist.iter(f"{{{L}}}MissingDocument")} == \
+    assert lic.parse_missing_documents_checklist(checklist) == lic.checklist_for(number, "ALCOHOL_RETAIL", partial)
+    assert {kind for kind, _ in lic.parse_missing_documents_checklist(checklist).missing} == \
         {"PREMISES_RIGHT", "CASH_REGISTER"}
     assert state_of(engine, number) == "incomplete"
     assert taken(ok(gateway_url, build.get_request(ak, ac, **akw)), "Request") is None  # held back
 
     supplement_id = build.new_message_id()
-    ok(gateway_url, build.send_request(
-        licensing.supplement(ROMASHKA.inn, number, {k: DOCS[k] for k in ("PREMISES_RIGHT", "CASH_REGISTER")}),
+    ok(gateway_url, build.send_request(lic.build_licence_application_supplement(lic.LicenceApplicationSupplement(
+        ROMASHKA.inn, number, documents({k: DOCS[k] for k in ("PREMISES_RIGHT", "CASH_REGISTER")}))),
         hk, hc, message_id=supplement_id, **hkw))
-    [status] = answers(gateway_url, head, supplement_id)
-    assert status.findtext(f"{{{L}}}State") == "submitted" and state_of(engine, number) == "submitted"
+    [answer] = answers(gateway_url, head, supplement_id)
+    assert lic.parse_licence_application_status(answer) == lic.LicenceApplicationStatus(number, "submitted")
+    assert state_of(engine, number) == "submitted"
 
     inner, data = taken(ok(gateway_url, build.get_request(ak, ac, **akw)), "Request")  # the authority
     assert data.findtext(f"{{{T}}}MessageID") == apply_id  # the original, its signature verified
     ok(gateway_url, build.ack(apply_id, ak, ac, **akw))
     reply_to = inner.findtext(f"{{{T}}}ReplyTo")
 
-    ok(gateway_url, build.send_response(reply_to, ak, ac, payload=licensing.status(number, "under_review"), **akw))
+    ok(gateway_url, build.send_response(reply_to, ak, ac, payload=status(number, "under_review"), **akw))
     assert state_of(engine, number) == "under_review"
     licence_number = f"77РПА{uuid.uuid4().int % 10**7:07d}"
-    ok(gateway_url, build.send_response(reply_to, ak, ac, payload=licensing.decision_granted(
-        number, licence_number, date.today().isoformat()), **akw))
+    decision = lic.LicenceDecision(number, granted=lic.LicenceGrant(licence_number, date.today()))
+    ok(gateway_url, build.send_response(reply_to, ak, ac, payload=lic.build_licence_decision(decision), **akw))
     assert state_of(engine, number) == "granted"
     licence = Registers(demo_settings.registers_url).licence(licence_number)
     assert licence.holder_inn == ROMASHKA.inn and licence.kind == "ALCOHOL_RETAIL"
 
     got = answers(gateway_url, head, apply_id)  # the consumer sees the authority's answers
-    assert [a.tag.split("}")[1] for a in got] == ["LicenceApplicationStatus", "LicenceDecision"]
+    assert [codec.parse(a) for a in got] == [lic.LicenceApplicationStatus(number, "under_review"), decision]
 
-    late = fault(gateway_url, build.send_request(licensing.withdrawal(ROMASHKA.inn, number, "передумали"),
-                                                 hk, hc, **hkw))
+    late = fault(gateway_url, build.send_request(withdrawal(number, "передумали"), hk, hc, **hkw))
     assert "withdraw" in late.description and "granted" in late.description
 
 
 def test_withdrawal_before_a_decision(gateway_url, engine, head):
     hk, hc, hkw = head
     receipt = ok(gateway_url, build.send_request(
-        licensing.application(ROMASHKA.inn, "PHARMACY", "Аптека", ["г. Москва"], {"CHARTER": b"c"}),
-        hk, hc, **hkw))
+        application("PHARMACY", "Аптека", ["г. Москва"], {"CHARTER": b"c"}), hk, hc, **hkw))
     number = receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
-    ok(gateway_url, build.send_request(licensing.withdrawal(ROMASHKA.inn, number, "не нужно"), hk, hc, **hkw))
+    ok(gateway_url, build.send_request(withdrawal(number, "не нужно"), hk, hc, **hkw))
     assert state_of(engine, number) == "withdrawn"
 
 
@@ -105,8 +122,7 @@ def test_an_answer_must_concern_the_request_it_answers(gateway_url, engine, auth
     for _ in range(2):
         message_id = build.new_message_id()
         receipt = ok(gateway_url, build.send_request(
-            licensing.application(ROMASHKA.inn, "ALCOHOL_RETAIL", "Алкоголь", ["г. Москва"], DOCS),
-            hk, hc, message_id=message_id, **hkw))
+            application("ALCOHOL_RETAIL", "Алкоголь", ["г. Москва"], DOCS), hk, hc, message_id=message_id, **hkw))
         numbers.append((message_id, receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")))
     while True:
         got = taken(ok(gateway_url, build.get_request(ak, ac, **akw)), "Request")
@@ -117,6 +133,6 @@ def test_an_answer_must_concern_the_request_it_answers(gateway_url, engine, auth
         ok(gateway_url, build.ack(data.findtext(f"{{{T}}}MessageID"), ak, ac, **akw))
     (first_id, first_number), (second_id, _) = numbers
     f = fault(gateway_url, build.send_response(reply_tos[second_id], ak, ac,
-                                               payload=licensing.status(first_number, "under_review"), **akw))
+                                               payload=status(first_number, "under_review"), **akw))
     assert "is not the request this answers" in f.description
     assert state_of(engine, first_number) == "submitted"

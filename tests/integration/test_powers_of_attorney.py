@@ -13,40 +13,47 @@ from sqlalchemy import func, select
 
 from envelopes import build, ns
 from envelopes.demo_data import DEMO, ROMASHKA
-from envelopes.poa import Representative, registration, revocation
-from envelopes.registration import registration_request
+from envelopes.payloads import codec, poa as codec_poa, reporting
+from envelopes.payloads.poa import (PowerOfAttorney, PowerOfAttorneyRegistered, PowerOfAttorneyRegistration,
+                                    PowerOfAttorneyRejected, PowerOfAttorneyResult, PowerOfAttorneyRevocation,
+                                    Principal, Representative)
+from envelopes.payloads.registration import build_organisation_registration
 from gateway.pipeline.participants import add_system
 from gateway.ops.setup import open_pki
 from gateway.storage.schema import applications, messages
 from registry_stubs.registers import FIXTURES
-from support import T, fault, ok, taken
+from support import T, answers, fault, ok
 
-P = ns.POWER_OF_ATTORNEY
 TODAY = date.today()
 
 
-def answer(url, key, cert, kw, message_id, tag):
-    for _ in range(100):
-        inner, data = taken(ok(url, build.get_response(key, cert, **kw)), "Response")
-        ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
-        if inner.findtext(f"{{{T}}}OriginalMessageId") == message_id:
-            return data.find(f".//{tag}")
-    raise AssertionError("no answer")
+def registration(number, principal, representative, powers, issued, valid_until, *, substitution=False,
+                 parent_number=None):
+    return codec.build(PowerOfAttorneyRegistration(PowerOfAttorney(
+        number, issued, valid_until, Principal.of(principal), representative, tuple(powers), substitution,
+        parent_number)))
+
+
+def revocation(number, principal_inn, on, reason):
+    return codec.build(PowerOfAttorneyRevocation(number, principal_inn, on, reason))
 
 
 def outcome(url, key, cert, kw, message_id):
-    """The answer to a registration: PowerOfAttorneyRegistered or PowerOfAttorneyRejected."""
-    for _ in range(100):
-        inner, data = taken(ok(url, build.get_response(key, cert, **kw)), "Response")
-        ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
-        if inner.findtext(f"{{{T}}}OriginalMessageId") == message_id:
-            return data.find(f"{{{ns.SMEV_BASIC}}}MessagePrimaryContent")[0]
-    raise AssertionError("no answer")
+    """The one answer to ``message_id``, parsed: PowerOfAttorneyRegistered or PowerOfAttorneyRejected
+    to a registration, PowerOfAttorneyResult to a revocation, ReportReceipt to a report."""
+    [answer] = answers(url, (key, cert, kw), message_id)
+    return codec.parse(answer)
 
 
-def reasons(rejected):
-    return {r.findtext(f"{{{P}}}Code"): (r.findtext(f"{{{P}}}Description"), r.findtext(f"{{{P}}}XPath"))
-            for r in rejected.findall(f"{{{P}}}Reason")}
+def reasons(rejected: PowerOfAttorneyRejected) -> dict[str, tuple[str, str | None]]:
+    assert isinstance(rejected, PowerOfAttorneyRejected), rejected
+    return {r.code: (r.description, r.xpath) for r in rejected.reasons}
+
+
+def report(year, period, power_of_attorney):
+    balance = reporting.canonical(reporting.build_balance(reporting.Balance(1, 1, 1, 1)))
+    return codec.build(reporting.ReportSubmission(ROMASHKA.inn, ROMASHKA.kpp, "BALANCE", year, period, balance,
+                                                  power_of_attorney=power_of_attorney))
 
 
 def persons():
@@ -80,29 +87,26 @@ def test_register_act_revoke_refuse(gateway_url, demo_settings, engine, head):
         registration(number, ROMASHKA, rep, ["REGISTRATION_CHANGE"], TODAY, TODAY + timedelta(days=90)),
         hk, hc, message_id=message_id, **hkw))
     result = outcome(gateway_url, hk, hc, hkw, message_id)
-    assert result.tag == f"{{{P}}}PowerOfAttorneyRegistered", reasons(result)
-    assert result.findtext(f"{{{P}}}Number") == number
-    assert result.findtext(f"{{{P}}}ValidUntil") == (TODAY + timedelta(days=90)).isoformat()
+    assert isinstance(result, PowerOfAttorneyRegistered), result
+    assert (result.number, result.valid_until) == (number, TODAY + timedelta(days=90))
     with engine.connect() as conn:  # the registration number is the one the history shows
         assert conn.execute(select(applications.c.state).where(
-            applications.c.registration_number == result.findtext(f"{{{P}}}RegistrationNumber"))
-        ).scalar_one() == "registered"
+            applications.c.registration_number == result.registration_number)).scalar_one() == "registered"
 
     rk, rc, rkw = representative_credentials(demo_settings, engine, person)
     with_power = dataclasses.replace(ROMASHKA, power_of_attorney=number)
-    ok(gateway_url, build.send_request(registration_request(with_power), rk, rc, **rkw))
-    f = fault(gateway_url, build.send_request(registration_request(ROMASHKA), rk, rc, **rkw))
+    ok(gateway_url, build.send_request(build_organisation_registration(with_power), rk, rc, **rkw))
+    f = fault(gateway_url, build.send_request(build_organisation_registration(ROMASHKA), rk, rc, **rkw))
     assert f.element == "AccessDenied" and f.code == "POWER_OF_ATTORNEY_REQUIRED"
 
     revoke_id = build.new_message_id()
     ok(gateway_url, build.send_request(revocation(number, ROMASHKA.inn, TODAY, "уволен"), hk, hc,
                                        message_id=revoke_id, **hkw))
-    result = answer(gateway_url, hk, hc, hkw, revoke_id, f"{{{P}}}PowerOfAttorneyResult")
-    assert result.findtext(f"{{{P}}}State") == "revoked"
+    assert outcome(gateway_url, hk, hc, hkw, revoke_id) == PowerOfAttorneyResult(number, "revoked")
 
     with engine.connect() as conn:
         before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
-    f = fault(gateway_url, build.send_request(registration_request(with_power), rk, rc, **rkw))
+    f = fault(gateway_url, build.send_request(build_organisation_registration(with_power), rk, rc, **rkw))
     assert f.element == "AccessDenied" and f.code == "POA_REVOKED"
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == before
@@ -117,7 +121,7 @@ def test_fixture_powers_that_do_not_allow_it(gateway_url, demo_settings, engine,
     poa = json.loads((FIXTURES / "powers_of_attorney.json").read_text("utf-8"))[which]
     person = next(p for p in persons() if p["inn"] == poa["representative"]["inn"])
     rk, rc, rkw = representative_credentials(demo_settings, engine, person)
-    request = registration_request(dataclasses.replace(ROMASHKA, power_of_attorney=poa["number"]))
+    request = build_organisation_registration(dataclasses.replace(ROMASHKA, power_of_attorney=poa["number"]))
     f = fault(gateway_url, build.send_request(request, rk, rc, **rkw))
     assert f.element == "AccessDenied" and f.code == code, f.description
 
@@ -131,7 +135,6 @@ def test_a_power_not_signed_by_the_head_is_rejected(gateway_url, demo_settings, 
         registration(number, ROMASHKA, rep, ["REPORTS_SUBMIT"], TODAY, TODAY + timedelta(days=9)),
         rk, rc, message_id=message_id, **rkw))  # a representative tries to empower himself
     result = outcome(gateway_url, rk, rc, rkw, message_id)
-    assert result.tag == f"{{{P}}}PowerOfAttorneyRejected"
     description, xpath = reasons(result)["NOT_SIGNED_BY_HEAD"]
     assert "signed by the principal's head" in description
     assert xpath.endswith("/poa:PowerOfAttorneyRegistration/poa:Principal/poa:HeadINN"), xpath
@@ -164,10 +167,10 @@ def test_the_heads_personal_signature_over_the_document_suffices(gateway_url, de
     ok(gateway_url, build.send_request(document(), sk, sc, message_id=signed_id,
                                        personal_signer=demo_client, **skw))
     result = outcome(gateway_url, sk, sc, skw, signed_id)
-    assert result.tag == f"{{{P}}}PowerOfAttorneyRegistered", reasons(result)
+    assert isinstance(result, PowerOfAttorneyRegistered), result
 
     tampered = etree.fromstring(build.send_request(document(), sk, sc, personal_signer=demo_client, **skw))
-    tampered.find(f".//{{{P}}}Power").text = "REGISTRATION_CHANGE"  # not what the head signed
+    tampered.find(f".//{{{ns.POWER_OF_ATTORNEY}}}Power").text = "REGISTRATION_CHANGE"  # not what the head signed
     from signing.xmldsig import sign_detached
 
     holder = tampered.find(f".//{{{T}}}CallerInformationSystemSignature")
@@ -195,15 +198,14 @@ def test_the_emchd_1_samples_register_as_they_are(gateway_url, demo_settings, sa
     terms = emchd.parse_emchd(document)
     mnemonic = next(m for m, (org, _) in DEMO.items() if org.inn == terms.principal.inn)
     key, cert, chain = load_client(demo_settings, mnemonic)
-    request = etree.Element(f"{{{P}}}PowerOfAttorneyRegistration", nsmap={None: P})
-    request.append(document)
+    request = codec_poa.build_power_of_attorney_registration(PowerOfAttorneyRegistration(terms), document)
     message_id = build.new_message_id()
     ok(gateway_url, build.send_request(request, key, cert, message_id=message_id, extra_certificates=chain))
     result = outcome(gateway_url, key, cert, {"extra_certificates": chain}, message_id)
     if terms.valid_until < TODAY:  # the samples outlive their validity one day
-        assert set(reasons(result)) == {"VALIDITY_ENDED"}, etree_text(result)
+        assert set(reasons(result)) == {"VALIDITY_ENDED"}, result
     else:
-        assert result.tag == f"{{{P}}}PowerOfAttorneyRegistered", etree_text(result)
+        assert isinstance(result, PowerOfAttorneyRegistered), result
         entry = Registers(demo_settings.registers_url).power_of_attorney(terms.number)
         assert (entry.principal_inn, entry.representative_inn, entry.valid_until) == \
             (terms.principal.inn, terms.representatives[0].inn, terms.valid_until)
@@ -229,45 +231,34 @@ def _emchd_for(representative: dict, number: str, powers=(("2_FNS02", "Пред�
 def test_an_emchd_1_power_of_attorney_is_registered_and_used(gateway_url, demo_settings, engine, head):
     """The tax service's format as issued: the head registers it, the representative submits a
     report by it (2_FNS02 grants REPORTS_SUBMIT), the head revokes it and the same is refused."""
-    from envelopes.payloads import poa as codec
-    from envelopes.reporting import balance, submission
-
     hk, hc, hkw = head
     holders = {o["head"]["inn"] for o in json.loads((FIXTURES / "legal_entities.json").read_text("utf-8"))}
     person = next(p for p in persons() if p["inn"] not in holders)
     number = str(uuid.uuid4())
-    request = codec.build_power_of_attorney_registration(
-        codec.PowerOfAttorneyRegistration(_emchd_for(person, number)))
+    request = codec.build(PowerOfAttorneyRegistration(_emchd_for(person, number)))
     message_id = build.new_message_id()
     ok(gateway_url, build.send_request(request, hk, hc, message_id=message_id, **hkw))
-    result = outcome(gateway_url, hk, hc, hkw, message_id)
-    assert result.tag == f"{{{P}}}PowerOfAttorneyRegistered", etree_text(result)
+    assert isinstance(outcome(gateway_url, hk, hc, hkw, message_id), PowerOfAttorneyRegistered)
 
     pki = open_pki(demo_settings)
     issued = pki.issue(f"emchd-rep-{uuid.uuid4().hex[:6]}", common_name=person["last_name"],
                        inn=person["inn"], key_type="ec-p256")
     add_system(engine, "ROMASHKA", ROMASHKA.full_name, [issued.certificate])
     rk, rc, rkw = issued.private_key, issued.certificate, {"extra_certificates": tuple(pki.intermediates())}
-    report = submission(ROMASHKA.inn, ROMASHKA.kpp, 2019, "21", balance(1, 1, 1, 1), power_of_attorney=number)
     message_id = build.new_message_id()
-    ok(gateway_url, build.send_request(report, rk, rc, message_id=message_id, **rkw))
-    receipt = answer(gateway_url, rk, rc, rkw, message_id, f"{{{ns.REPORTING}}}ReportReceipt")
-    assert receipt is not None
+    ok(gateway_url, build.send_request(report(2019, "21", number), rk, rc, message_id=message_id, **rkw))
+    assert isinstance(outcome(gateway_url, rk, rc, rkw, message_id), reporting.ReportReceipt)
 
     ok(gateway_url, build.send_request(revocation(number, ROMASHKA.inn, TODAY, "отозвана"), hk, hc, **hkw))
-    again = submission(ROMASHKA.inn, ROMASHKA.kpp, 2019, "31", balance(1, 1, 1, 1), power_of_attorney=number)
-    f = fault(gateway_url, build.send_request(again, rk, rc, **rkw))
+    f = fault(gateway_url, build.send_request(report(2019, "31", number), rk, rc, **rkw))
     assert f.element == "AccessDenied" and "revoked" in f.description
 
 
 def test_an_emchd_1_identifier_with_a_wrong_check_digit_is_named_by_its_attribute(gateway_url, engine, head):
-    from envelopes.payloads import poa as codec
-
     hk, hc, hkw = head
     person = dict(persons()[-1])
     person["inn"] = person["inn"][:-1] + str((int(person["inn"][-1]) + 1) % 10)
-    request = codec.build_power_of_attorney_registration(
-        codec.PowerOfAttorneyRegistration(_emchd_for(person, str(uuid.uuid4()))))
+    request = codec.build(PowerOfAttorneyRegistration(_emchd_for(person, str(uuid.uuid4()))))
     with engine.connect() as conn:
         before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
     f = fault(gateway_url, build.send_request(request, hk, hc, **hkw))
@@ -279,17 +270,9 @@ def test_an_emchd_1_identifier_with_a_wrong_check_digit_is_named_by_its_attribut
         assert conn.execute(select(func.count()).select_from(messages)).scalar_one() == before
 
 
-def etree_text(element) -> str:
-    from lxml import etree
-
-    return etree.tostring(element, encoding="unicode")
-
-
 def test_an_emchd_1_rejection_names_each_term_by_its_attribute(gateway_url, head):
     """Valid checksums, wrong facts: a СНИЛС that is not the persons register's and a validity
     already over. Each reason has its code and the XPath of the EMCHD_1 attribute."""
-    from envelopes.payloads import poa as codec
-
     hk, hc, hkw = head
     holders = {o["head"]["inn"] for o in json.loads((FIXTURES / "legal_entities.json").read_text("utf-8"))}
     person = dict(next(p for p in persons() if p["inn"] not in holders))
@@ -297,11 +280,9 @@ def test_an_emchd_1_rejection_names_each_term_by_its_attribute(gateway_url, head
     document = dataclasses.replace(_emchd_for(person, str(uuid.uuid4())),
                                    issue_date=TODAY - timedelta(days=30), valid_until=TODAY - timedelta(days=1))
     message_id = build.new_message_id()
-    ok(gateway_url, build.send_request(codec.build_power_of_attorney_registration(
-        codec.PowerOfAttorneyRegistration(document)), hk, hc, message_id=message_id, **hkw))
-    result = outcome(gateway_url, hk, hc, hkw, message_id)
-    assert result.tag == f"{{{P}}}PowerOfAttorneyRejected"
-    found = reasons(result)
+    ok(gateway_url, build.send_request(codec.build(PowerOfAttorneyRegistration(document)), hk, hc,
+                                       message_id=message_id, **hkw))
+    found = reasons(outcome(gateway_url, hk, hc, hkw, message_id))
     assert set(found) == {"SNILS_MISMATCH", "VALIDITY_ENDED"}, found
     assert found["SNILS_MISMATCH"][1].endswith("/e:СвУпПред/e:Пред/e:СведФизЛ/@СНИЛС")
     assert found["VALIDITY_ENDED"][1].endswith("/e:Довер/e:СвДов/@СрокДейст")
@@ -312,8 +293,6 @@ def test_substitution_within_the_parent_power_and_only_while_it_lives(gateway_ur
     """The head empowers A with the right of substitution; A substitutes B for part of it (signed
     by A); B acts. More powers or a longer term than A's, or a parent without the right, are
     rejected with coded reasons. Once the head revokes A's power, B's is refused at use."""
-    from envelopes.reporting import balance, submission
-
     hk, hc, hkw = head
     holders = {o["head"]["inn"] for o in json.loads((FIXTURES / "legal_entities.json").read_text("utf-8"))}
     free = [p for p in persons() if p["inn"] not in holders]
@@ -327,12 +306,14 @@ def test_substitution_within_the_parent_power_and_only_while_it_lives(gateway_ur
         ok(gateway_url, build.send_request(document, key, cert, message_id=message_id, **kw))
         return outcome(gateway_url, key, cert, kw, message_id)
 
+    def registered(document, creds) -> bool:
+        return isinstance(register(document, creds), PowerOfAttorneyRegistered)
+
     parent, plain = str(uuid.uuid4()), str(uuid.uuid4())
     until = TODAY + timedelta(days=60)
-    assert register(registration(parent, ROMASHKA, rep_a, ["REPORTS_SUBMIT", "LICENCE_APPLY"], TODAY, until,
-                                 substitution=True), head).tag == f"{{{P}}}PowerOfAttorneyRegistered"
-    assert register(registration(plain, ROMASHKA, rep_a, ["REPORTS_SUBMIT"], TODAY, until), head).tag \
-        == f"{{{P}}}PowerOfAttorneyRegistered"
+    assert registered(registration(parent, ROMASHKA, rep_a, ["REPORTS_SUBMIT", "LICENCE_APPLY"], TODAY, until,
+                                  substitution=True), head)
+    assert registered(registration(plain, ROMASHKA, rep_a, ["REPORTS_SUBMIT"], TODAY, until), head)
     creds_a = representative_credentials(demo_settings, engine, a)
 
     too_much = register(registration(str(uuid.uuid4()), ROMASHKA, rep_b, ["REPORTS_SUBMIT", "LICENCE_WITHDRAW"],
@@ -350,23 +331,21 @@ def test_substitution_within_the_parent_power_and_only_while_it_lives(gateway_ur
     assert found["NOT_SIGNED_BY_REPRESENTATIVE"][1].endswith("/poa:PowerOfAttorneyRegistration/poa:ParentNumber")
 
     child = str(uuid.uuid4())
-    assert register(registration(child, ROMASHKA, rep_b, ["REPORTS_SUBMIT"], TODAY, until,
-                                 parent_number=parent), creds_a).tag == f"{{{P}}}PowerOfAttorneyRegistered"
+    assert registered(registration(child, ROMASHKA, rep_b, ["REPORTS_SUBMIT"], TODAY, until,
+                                  parent_number=parent), creds_a)
     bk, bc, bkw = representative_credentials(demo_settings, engine, b)
-    report = submission(ROMASHKA.inn, ROMASHKA.kpp, 2018, "21", balance(1, 1, 1, 1), power_of_attorney=child)
-    ok(gateway_url, build.send_request(report, bk, bc, **bkw))
+    ok(gateway_url, build.send_request(report(2018, "21", child), bk, bc, **bkw))
 
     # who substituted may take it back; the substitute may not revoke his own power
     second = str(uuid.uuid4())
-    assert register(registration(second, ROMASHKA, rep_b, ["REPORTS_SUBMIT"], TODAY, until,
-                                 parent_number=parent), creds_a).tag == f"{{{P}}}PowerOfAttorneyRegistered"
+    assert registered(registration(second, ROMASHKA, rep_b, ["REPORTS_SUBMIT"], TODAY, until,
+                                  parent_number=parent), creds_a)
     own = register(revocation(second, ROMASHKA.inn, TODAY, "сам"), (bk, bc, bkw))
-    assert own.findtext(f"{{{P}}}State") == "registered" and "who substituted it" in own.findtext(f"{{{P}}}Reason")
-    back = register(revocation(second, ROMASHKA.inn, TODAY, "не нужна"), creds_a)
-    assert back.findtext(f"{{{P}}}State") == "revoked"
+    assert own.state == "registered" and "who substituted it" in own.reasons[0]
+    assert register(revocation(second, ROMASHKA.inn, TODAY, "не нужна"), creds_a) == \
+        PowerOfAttorneyResult(second, "revoked")
 
     ok(gateway_url, build.send_request(revocation(parent, ROMASHKA.inn, TODAY, "отозвана"), hk, hc, **hkw))
-    again = submission(ROMASHKA.inn, ROMASHKA.kpp, 2018, "31", balance(1, 1, 1, 1), power_of_attorney=child)
-    f = fault(gateway_url, build.send_request(again, bk, bc, **bkw))
+    f = fault(gateway_url, build.send_request(report(2018, "31", child), bk, bc, **bkw))
     assert (f.element, f.code) == ("AccessDenied", "POA_PARENT_REVOKED"), f.description
     assert parent in f.description

@@ -7,36 +7,27 @@ import dataclasses
 import json
 
 import pytest
-from lxml import etree
 from sqlalchemy import func, select
 
 from conftest import serve_wsgi
 from envelopes import build, ns
 from envelopes.demo_data import ROMASHKA
-from envelopes.registration import registration_request
+from envelopes.payloads.registration import (HeadConfirmation, RegistrationResult, StatusChange,
+                                             build_head_confirmation, build_organisation_registration,
+                                             build_status_change, parse_registration_result)
 from gateway.storage.schema import applications, messages
 from registry_stubs.registers import FIXTURES
-from support import T, fault, ok, taken
-
-R = ns.REGISTRATION
+from support import answers, fault, ok
 
 
-def answer(url, key, cert, kw, message_id):
+def answer(url, key, cert, kw, message_id) -> RegistrationResult:
     """The RegistrationResult for ``message_id`` from the consumer's GetResponse queue."""
-    for _ in range(50):
-        inner, data = taken(ok(url, build.get_response(key, cert, **kw)), "Response")
-        ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
-        if inner.findtext(f"{{{T}}}OriginalMessageId") == message_id:
-            return data.find(f".//{{{R}}}RegistrationResult")
-    raise AssertionError("no answer")
+    [result] = answers(url, (key, cert, kw), message_id)
+    return parse_registration_result(result)
 
 
 def confirmation(org, number, head_inn=None):
-    request = etree.Element(ns.q(R, "HeadConfirmationRequest"), nsmap={None: R})
-    for tag, value in (("INN", org.inn), ("OGRN", org.ogrn), ("HeadINN", head_inn or org.head.inn),
-                       ("RegistrationNumber", number)):
-        etree.SubElement(request, ns.q(R, tag)).text = value
-    return request
+    return build_head_confirmation(HeadConfirmation(org.inn, org.ogrn, head_inn or org.head.inn, number))
 
 
 @pytest.fixture
@@ -49,14 +40,14 @@ def test_wrong_ogrn_is_rejected_naming_the_field_and_the_register_value(gateway_
     key, cert, kw = client
     other = "1027700132195"  # a valid ОГРН (checksum), but not ROMASHKA's
     message_id = build.new_message_id()
-    ok(gateway_url, build.send_request(registration_request(dataclasses.replace(ROMASHKA, ogrn=other)),
+    ok(gateway_url, build.send_request(build_organisation_registration(dataclasses.replace(ROMASHKA, ogrn=other)),
                                        key, cert, message_id=message_id, **kw))
     result = answer(gateway_url, key, cert, kw, message_id)
-    assert result.findtext(f"{{{R}}}State") == "rejected"
-    [mismatch] = result.findall(f"{{{R}}}Mismatch")
-    assert mismatch.findtext(f"{{{R}}}Field") == "ОГРН"
-    assert mismatch.findtext(f"{{{R}}}XPath").endswith("reg:OrganisationRegistrationRequest/reg:OGRN")
-    assert (mismatch.findtext(f"{{{R}}}Submitted"), mismatch.findtext(f"{{{R}}}Register")) == (other, ROMASHKA.ogrn)
+    assert result.state == "rejected"
+    [mismatch] = result.mismatches
+    assert mismatch.field == "ОГРН"
+    assert mismatch.xpath.endswith("reg:OrganisationRegistrationRequest/reg:OGRN")
+    assert (mismatch.submitted, mismatch.register) == (other, ROMASHKA.ogrn)
 
 
 def test_liquidated_organisation_is_rejected(gateway_url, demo_settings, engine):
@@ -70,33 +61,31 @@ def test_liquidated_organisation_is_rejected(gateway_url, demo_settings, engine)
     issued = pki.issue(f"liq-{liquidated['inn']}", common_name=head["last_name"], inn=head["inn"],
                        inn_le=liquidated["inn"], ogrn=liquidated["ogrn"], key_type="ec-p256")
     add_system(engine, "LIQUIDATED", "A liquidated company's ERP", [issued.certificate])
-    grant(engine, "LIQUIDATED", SEND, R)
+    grant(engine, "LIQUIDATED", SEND, ns.REGISTRATION)
     key, cert, kw = issued.private_key, issued.certificate, {"extra_certificates": tuple(pki.intermediates())}
     org = dataclasses.replace(ROMASHKA, inn=liquidated["inn"], ogrn=liquidated["ogrn"],
                               kpp=liquidated["kpp"], full_name=liquidated["full_name"],
                               head=dataclasses.replace(ROMASHKA.head, inn=head["inn"],
                                                        last_name=head["last_name"]))
     message_id = build.new_message_id()
-    ok(gateway_url, build.send_request(registration_request(org), key, cert, message_id=message_id, **kw))
+    ok(gateway_url, build.send_request(build_organisation_registration(org), key, cert, message_id=message_id, **kw))
     result = answer(gateway_url, key, cert, kw, message_id)
-    fields = {m.findtext(f"{{{R}}}Field"): m.findtext(f"{{{R}}}Register")
-              for m in result.findall(f"{{{R}}}Mismatch")}
-    assert fields.get("статус") == "liquidated"
+    assert {m.field: m.register for m in result.mismatches}.get("статус") == "liquidated"
 
 
 def test_head_confirms_and_the_organisation_becomes_active(gateway_url, client, engine):
     key, cert, kw = client  # ROMASHKA's certificate is its head's (Иванов, ИНН 771234567859)
     message_id = build.new_message_id()
-    receipt = ok(gateway_url, build.send_request(registration_request(ROMASHKA), key, cert,
+    receipt = ok(gateway_url, build.send_request(build_organisation_registration(ROMASHKA), key, cert,
                                                  message_id=message_id, **kw))
     number = receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
-    assert answer(gateway_url, key, cert, kw, message_id).findtext(f"{{{R}}}State") == "verified"
+    assert answer(gateway_url, key, cert, kw, message_id).state == "verified"
 
     confirm_id = build.new_message_id()
     ok(gateway_url, build.send_request(confirmation(ROMASHKA, number), key, cert,
                                        message_id=confirm_id, **kw))
     result = answer(gateway_url, key, cert, kw, confirm_id)
-    assert result.findtext(f"{{{R}}}State") == "active"
+    assert (result.state, result.registration_number) == ("active", number)
     with engine.connect() as conn:
         state = conn.execute(select(applications.c.state)
                              .where(applications.c.registration_number == number)).scalar_one()
@@ -112,7 +101,7 @@ def test_confirmation_by_someone_else_than_the_head_changes_nothing(gateway_url,
 
     key, cert, kw = client
     message_id = build.new_message_id()
-    receipt = ok(gateway_url, build.send_request(registration_request(ROMASHKA), key, cert,
+    receipt = ok(gateway_url, build.send_request(build_organisation_registration(ROMASHKA), key, cert,
                                                  message_id=message_id, **kw))
     number = receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
     answer(gateway_url, key, cert, kw, message_id)
@@ -121,8 +110,8 @@ def test_confirmation_by_someone_else_than_the_head_changes_nothing(gateway_url,
     ok(gateway_url, build.send_request(confirmation(ROMASHKA, number), vkey, vcert,
                                        message_id=confirm_id, extra_certificates=vchain))
     result = answer(gateway_url, vkey, vcert, {"extra_certificates": vchain}, confirm_id)
-    assert result.findtext(f"{{{R}}}State") == "verified"
-    assert "подпись" in {m.findtext(f"{{{R}}}Field") for m in result.findall(f"{{{R}}}Mismatch")}
+    assert result.state == "verified"
+    assert "подпись" in {m.field for m in result.mismatches}
 
 
 def test_register_down_is_a_retryable_failure_and_nothing_is_written(demo_settings, engine, client):
@@ -135,7 +124,7 @@ def test_register_down_is_a_retryable_failure_and_nothing_is_written(demo_settin
         key, cert, kw = client
         with engine.connect() as conn:
             before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
-        f = fault(f"{base}/ws", build.send_request(registration_request(ROMASHKA), key, cert, **kw))
+        f = fault(f"{base}/ws", build.send_request(build_organisation_registration(ROMASHKA), key, cert, **kw))
         assert f.element == "SMEVFailure" and f.code == "REGISTER_UNAVAILABLE"
         assert f.faultcode == "soap:Server"
         with engine.connect() as conn:
@@ -145,17 +134,13 @@ def test_register_down_is_a_retryable_failure_and_nothing_is_written(demo_settin
 
 
 def status_change(org, number, action):
-    request = etree.Element(ns.q(R, "OrganisationStatusChangeRequest"), nsmap={None: R})
-    for tag, value in (("INN", org.inn), ("RegistrationNumber", number), ("Action", action),
-                       ("Reason", "проверка")):
-        etree.SubElement(request, ns.q(R, tag)).text = value
-    return request
+    return build_status_change(StatusChange(org.inn, number, action, "проверка"))
 
 
 def test_suspend_resume_close_along_the_transition_table(gateway_url, client, engine):
     key, cert, kw = client
     message_id = build.new_message_id()
-    receipt = ok(gateway_url, build.send_request(registration_request(ROMASHKA), key, cert,
+    receipt = ok(gateway_url, build.send_request(build_organisation_registration(ROMASHKA), key, cert,
                                                  message_id=message_id, **kw))
     number = receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
     answer(gateway_url, key, cert, kw, message_id)
@@ -166,7 +151,7 @@ def test_suspend_resume_close_along_the_transition_table(gateway_url, client, en
         change_id = build.new_message_id()
         ok(gateway_url, build.send_request(status_change(ROMASHKA, number, action), key, cert,
                                            message_id=change_id, **kw))
-        assert answer(gateway_url, key, cert, kw, change_id).findtext(f"{{{R}}}State") == expected
+        assert answer(gateway_url, key, cert, kw, change_id).state == expected
     with engine.connect() as conn:
         assert conn.execute(select(applications.c.state)
                             .where(applications.c.registration_number == number)).scalar_one() == "closed"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from envelopes import build, ns
 from envelopes.demo_data import ROMASHKA
 from envelopes.payloads import reporting as codec
-from envelopes.reporting import balance, submission
+from envelopes.payloads.codec import parse
 from gateway.ops.demo import load_client
 from gateway.storage.schema import applications
 from support import T, answers, fault, ok, taken
@@ -36,10 +36,11 @@ def submit(url, creds, year, period, correction=0):
     """(MessageID, the gateway's answer) of a BALANCE report."""
     key, cert, kw = creds
     message_id = build.new_message_id()
-    ok(url, build.send_request(submission(ROMASHKA.inn, ROMASHKA.kpp, year, period,
-                                          balance(1, 2, 3, 0), correction=correction),
-                               key, cert, message_id=message_id, **kw))
-    return message_id, answers(url, creds, message_id)[0]
+    content = codec.canonical(codec.build_balance(codec.Balance(1, 2, 3, 0)))
+    report = codec.ReportSubmission(ROMASHKA.inn, ROMASHKA.kpp, "BALANCE", year, period, content, correction)
+    ok(url, build.send_request(codec.build_report_submission(report), key, cert, message_id=message_id, **kw))
+    [answer] = answers(url, creds, message_id)
+    return message_id, parse(answer)  # ReportReceipt or ReportRefusal
 
 
 def take_all(url, creds) -> dict[str, str]:
@@ -61,8 +62,8 @@ def state_of(engine, number):
                             .where(applications.c.registration_number == number)).scalar_one()
 
 
-def number_of(receipt):
-    return receipt.findtext(f"{{{R}}}RegistrationNumber")
+def number_of(receipt: codec.ReportReceipt) -> str:
+    return receipt.registration_number
 
 
 def processed(number):
@@ -114,7 +115,7 @@ def test_refused_reports_never_reach_the_tax_office(gateway_url, head, tax):
     take_all(gateway_url, tax)
     first_id, _ = submit(gateway_url, head, 2024, "21")
     duplicate_id, notice = submit(gateway_url, head, 2024, "21")
-    assert notice.tag == f"{{{R}}}ReportRefusal"
+    assert isinstance(notice, codec.ReportRefusal)
     assert set(take_all(gateway_url, tax)) == {first_id}
 
 

@@ -13,7 +13,7 @@ from envelopes import ns
 from envelopes.build import send_request
 from envelopes.client import GatewayClient, GatewayFault, parse_fault, read_receipt
 from envelopes.demo_data import ROMASHKA
-from envelopes.registration import registration_request
+from envelopes.payloads.registration import build_organisation_registration
 from gateway.config import CONTRACT_DIRS
 from gateway.storage import journal
 from gateway.storage.schema import applications, messages
@@ -29,7 +29,7 @@ def post(url, body, headers=SOAP11):
 
 def signed(demo_client, org=ROMASHKA, **kwargs) -> bytes:
     key, cert, chain = demo_client
-    return send_request(registration_request(org), key, cert, extra_certificates=chain, **kwargs)
+    return send_request(build_organisation_registration(org), key, cert, extra_certificates=chain, **kwargs)
 
 
 def fault_of(reply, root):
@@ -140,7 +140,7 @@ def test_certificate_from_unknown_ca_is_refused(gateway_url, engine, tmp_path):
 
     rogue = Pki.init(tmp_path / "rogue", base_url="http://127.0.0.1:9")
     issued = rogue.issue("rogue", common_name="Rogue", inn_le=ROMASHKA.inn, ogrn=ROMASHKA.ogrn)
-    body = send_request(registration_request(ROMASHKA), issued.private_key, issued.certificate,
+    body = send_request(build_organisation_registration(ROMASHKA), issued.private_key, issued.certificate,
                         extra_certificates=tuple(rogue.intermediates()))
     reply, root = post(gateway_url, body)
     assert fault_of(reply, root).code == "SENDER_IS_NOT_REGISTERED"  # refused before any crypto
@@ -156,7 +156,7 @@ def test_trusted_but_unregistered_signer_is_refused(gateway_url, demo_settings):
 
     issued = open_pki(demo_settings).issue(f"stranger-{uuid.uuid4().hex[:6]}", common_name="Stranger",
                                            inn_le=ROMASHKA.inn, ogrn=ROMASHKA.ogrn)
-    body = send_request(registration_request(ROMASHKA), issued.private_key, issued.certificate,
+    body = send_request(build_organisation_registration(ROMASHKA), issued.private_key, issued.certificate,
                         extra_certificates=tuple(open_pki(demo_settings).intermediates()))
     reply, root = post(gateway_url, body)
     assert fault_of(reply, root).element == "SenderIsNotRegistered"

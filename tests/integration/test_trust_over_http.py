@@ -16,7 +16,7 @@ from lxml import etree
 from conftest import serve_wsgi
 from envelopes import build, ns
 from envelopes.demo_data import ROMASHKA
-from envelopes.registration import registration_request
+from envelopes.payloads.registration import build_organisation_registration
 from gateway.ops.setup import open_pki
 from support import T, fault, ok
 
@@ -38,7 +38,7 @@ def _issue(demo_settings, **kwargs):
 
 
 def _send(url, issued, pki, **kwargs):
-    return build.send_request(registration_request(ROMASHKA), issued.private_key, issued.certificate,
+    return build.send_request(build_organisation_registration(ROMASHKA), issued.private_key, issued.certificate,
                               extra_certificates=tuple(pki.intermediates()), **kwargs)
 
 
@@ -81,7 +81,7 @@ def test_self_signed_leaf(gateway_url, demo_settings):
 
 def test_tampered_signed_info(gateway_url, demo_client):
     key, cert, chain = demo_client
-    root = etree.fromstring(build.send_request(registration_request(ROMASHKA), key, cert,
+    root = etree.fromstring(build.send_request(build_organisation_registration(ROMASHKA), key, cert,
                                                extra_certificates=chain))
     digest = root.find(f".//{{{ns.DS}}}DigestValue")
     digest.text = "A" + digest.text[1:] if digest.text[0] != "A" else "B" + digest.text[1:]
@@ -110,7 +110,7 @@ def test_revocation_responder_down_hard_and_soft_fail(demo_settings, engine):
         app.pipeline.services.verifier.chain = _chain_with(anchors, mode)  # trusts the silent CA
         return serve_wsgi(app)
 
-    body = build.send_request(registration_request(ROMASHKA), issued.private_key, issued.certificate,
+    body = build.send_request(build_organisation_registration(ROMASHKA), issued.private_key, issued.certificate,
                               extra_certificates=tuple(silent.intermediates()))
     server, base = gateway("hard-fail")
     try:
@@ -148,7 +148,7 @@ def w3c_gateway(demo_settings, engine):
 
 def _receipt(url, demo_client) -> tuple[bytes, etree._Element]:
     key, cert, chain = demo_client
-    root = ok(url, build.send_request(registration_request(ROMASHKA), key, cert, extra_certificates=chain))
+    root = ok(url, build.send_request(build_organisation_registration(ROMASHKA), key, cert, extra_certificates=chain))
     return etree.tostring(root), root
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from envelopes import build, ns
 from envelopes.demo_data import ROMASHKA
-from envelopes.registration import registration_request
+from envelopes.payloads.registration import build_organisation_registration
 from gateway.storage.schema import messages
 from signing.xmldsig import sign_detached
 from support import post
@@ -24,7 +24,7 @@ EVIL = dataclasses.replace(ROMASHKA, inn="7707083893", full_name="Evil Corp")
 
 def signed_tree(demo_client):
     key, cert, chain = demo_client
-    return etree.fromstring(build.send_request(registration_request(ROMASHKA), key, cert,
+    return etree.fromstring(build.send_request(build_organisation_registration(ROMASHKA), key, cert,
                                                extra_certificates=chain))
 
 
@@ -40,7 +40,7 @@ def evil_copy(data, keep_id=True):
     forged = copy.deepcopy(data)
     content = forged.find(f"{{{B}}}MessagePrimaryContent")
     content.remove(content[0])
-    content.append(registration_request(EVIL))
+    content.append(build_organisation_registration(EVIL))
     if not keep_id:
         forged.set("Id", "ATTACKER")
     return forged
@@ -167,7 +167,7 @@ def test_comment_inside_a_signed_value_cannot_truncate_what_is_read(gateway_url,
     """A comment splitting the ИНН: the signature (c14n drops comments) still covers the whole
     value, and the gateway reads the whole value, not the part before the comment."""
     key, cert, chain = demo_client
-    payload = registration_request(ROMASHKA)
+    payload = build_organisation_registration(ROMASHKA)
     inn = payload.find(f"{{{ns.REGISTRATION}}}INN")
     inn.text = ROMASHKA.inn[:2]
     inn.append(etree.Comment(" split "))

@@ -16,7 +16,7 @@ from zeep.exceptions import Fault
 from envelopes import ns
 from envelopes.client import read_receipt
 from envelopes.demo_data import ROMASHKA
-from envelopes.registration import registration_request
+from envelopes.payloads.registration import build_organisation_registration
 from signing.xmldsig import sign_detached
 
 
@@ -76,7 +76,7 @@ def _call(client, message_id, payload):
 def test_zeep_loads_the_served_wsdl_and_sends_a_signed_request(gateway_url, demo_client):
     client, raw = _client(gateway_url, demo_client)
     message_id = str(uuid.uuid1())
-    result = _call(client, message_id, registration_request(ROMASHKA))
+    result = _call(client, message_id, build_organisation_registration(ROMASHKA))
     assert result.MessageMetadata.MessageId == message_id
     assert result.MessageMetadata.Status == "requestIsQueued"
     meta, _ = read_receipt(raw.last)  # the gateway's signature verifies on what zeep received
@@ -86,7 +86,7 @@ def test_zeep_loads_the_served_wsdl_and_sends_a_signed_request(gateway_url, demo
 def test_zeep_sees_a_typed_fault(gateway_url, demo_client):
     client, _ = _client(gateway_url, demo_client)
     with pytest.raises(Fault) as err:
-        _call(client, str(uuid.uuid4()), registration_request(ROMASHKA))
+        _call(client, str(uuid.uuid4()), build_organisation_registration(ROMASHKA))
     detail = err.value.detail
     assert detail is not None and etree.QName(detail[0]).localname == "InvalidMessageIdFormat"
 
@@ -100,7 +100,7 @@ def test_zeep_calls_every_operation(gateway_url, demo_client):
     service = client.create_service(BINDING, gateway_url)
     placeholder = {"_value_1": etree.Element(f"{{{ns.DS}}}Signature")}
     now = datetime.now(timezone.utc)
-    _call(client, str(uuid.uuid1()), registration_request(ROMASHKA))
+    _call(client, str(uuid.uuid1()), build_organisation_registration(ROMASHKA))
 
     from zeep import xsd
 

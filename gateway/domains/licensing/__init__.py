@@ -1,19 +1,15 @@
 """Domain 3: licence and permit applications (docs/domains.md)."""
-from envelopes import ns
-from gateway.domains.licensing.handler import (apply, authority_decision, authority_status, supplement,
-                                       withdraw)
-from gateway.domains.licensing.states import MACHINE
+from envelopes.payloads.descriptors import LICENSING_DOMAIN
 from gateway.domains.base import Domain
+from gateway.domains.licensing.handler import (apply, authority_decision, authority_status, supplement,
+                                               withdraw)
+from gateway.domains.licensing.states import MACHINE
 
 DOMAIN = Domain(
-    name="licensing",
-    namespace=ns.LICENSING,
-    prefix="lic",
-    xsd="licensing-1.0.xsd",
-    machine=MACHINE,
+    LICENSING_DOMAIN, MACHINE,
     handlers={"LicenceApplication": apply, "LicenceApplicationSupplement": supplement,
               "LicenceApplicationWithdrawal": withdraw},
-    response_roots={"LicenceApplication": frozenset({"LicenceDecision", "LicenceApplicationStatus"})},
+    # the licensing authority's answers (SendResponse)
     response_handlers={"LicenceDecision": authority_decision,
                        "LicenceApplicationStatus": authority_status},
 )

@@ -1,65 +1,33 @@
 """Handlers of powers of attorney (docs/domains.md): registration and revocation, both by the
-principal's head, checked against the legal-entity and persons registers and entered in the
-power-of-attorney register."""
+principal's head, checked against the legal-entity and persons registers. Entering a power in the
+power-of-attorney register, or revoking it there, is named in the decision (a RegisterWrite,
+carried out after the commit), never done here."""
 from __future__ import annotations
 
-from datetime import date
-
-from lxml import etree
-
-from envelopes import ns
-from envelopes.payloads.ns import EMCHD
-from envelopes.payloads.identifiers import EMCHD_DOC, EMCHD_ORG, EMCHD_REP, NAMESPACES
-from envelopes.payloads.poa import (PowerOfAttorneyRegistered, PowerOfAttorneyRejected, Rejection,
-                                    build_power_of_attorney_registered,
-                                    build_power_of_attorney_rejected,
-                                    parse_power_of_attorney_registration, terms)
 from envelopes.payloads._xml import PayloadError
+from envelopes.payloads.poa import (PowerOfAttorneyRegistered, PowerOfAttorneyRejected, PowerOfAttorneyResult,
+                                    Rejection, build_power_of_attorney_registered,
+                                    build_power_of_attorney_rejected, build_power_of_attorney_result,
+                                    parse_power_of_attorney_registration, parse_power_of_attorney_revocation,
+                                    term_xpath, terms)
+from envelopes.payloads.schemas import field_node
+from gateway.domains.base import Decision, HandlerContext, RegisterWrite
+from gateway.domains.poa.states import MACHINE
+from gateway.domains.statemachine import IllegalTransition
 from gateway.faults import InvalidContent
 from gateway.pipeline.persist import registration_number
-from gateway.domains.poa.states import MACHINE
-from gateway.domains.base import Decision, HandlerContext
 from gateway.pipeline.validate.fields import locate
-from gateway.domains.statemachine import IllegalTransition
-
-P = ns.POWER_OF_ATTORNEY
 
 
-def _t(element: etree._Element, path: str) -> str:
-    node = element.find(path, {"p": P})
-    return (node.text or "").strip() if node is not None else ""
+def _result(number: str, state: str, reasons=()):
+    return build_power_of_attorney_result(PowerOfAttorneyResult(number, state, tuple(reasons)))
 
 
-def _result(number: str, state: str, reasons=()) -> etree._Element:
-    result = etree.Element(ns.q(P, "PowerOfAttorneyResult"), nsmap={None: P})
-    etree.SubElement(result, ns.q(P, "Number")).text = number
-    etree.SubElement(result, ns.q(P, "State")).text = state
-    for reason in reasons:
-        etree.SubElement(result, ns.q(P, "Reason")).text = reason
-    return result
-
-
-#: where each checked term sits, relative to the payload root, in either structure
-_WHERE = {
-    "simple": {"number": "poa:Number", "issue_date": "poa:IssueDate", "valid_until": "poa:ValidUntil",
-               "principal": "poa:Principal/poa:INN", "ogrn": "poa:Principal/poa:OGRN",
-               "kpp": "poa:Principal/poa:KPP", "head": "poa:Principal/poa:HeadINN",
-               "representative": "poa:Representative/poa:INN", "snils": "poa:Representative/poa:SNILS",
-               "powers": "poa:Power", "parent": "poa:ParentNumber"},
-    "emchd": {"number": f"{EMCHD_DOC}/e:СвДов/@НомДовер", "issue_date": f"{EMCHD_DOC}/e:СвДов/@ДатаВыдДовер",
-              "valid_until": f"{EMCHD_DOC}/e:СвДов/@СрокДейст",
-              "principal": f"{EMCHD_ORG}/e:СвРосОрг/@ИННЮЛ", "ogrn": f"{EMCHD_ORG}/e:СвРосОрг/@ОГРН",
-              "kpp": f"{EMCHD_ORG}/e:СвРосОрг/@КПП", "head": f"{EMCHD_ORG}/e:ЛицоБезДов/e:СвФЛ/@ИННФЛ",
-              "representative": f"{EMCHD_REP}/e:СведФизЛ/@ИННФЛ", "snils": f"{EMCHD_REP}/e:СведФизЛ/@СНИЛС"},
-}
-
-
-def _xpath_of(payload: etree._Element, term: str | None) -> str | None:
+def _xpath_of(payload, term: str | None) -> str | None:
     """The readable XPath of ``term`` in this payload (None if it cannot be found)."""
-    structure = "emchd" if payload.find(f"{{{EMCHD}}}Доверенность") is not None else "simple"
-    path = _WHERE[structure].get(term) if term else None
-    found = payload.xpath(path, namespaces=NAMESPACES) if path else []
-    return locate(found[0])[1] if found else None
+    path = term_xpath(payload, term) if term else None
+    node = field_node(payload, path) if path else None
+    return locate(node)[1] if node is not None else None
 
 
 def _substitution_reasons(ctx: HandlerContext, t) -> list[tuple[str, str, str | None]]:
@@ -136,37 +104,44 @@ def register(ctx: HandlerContext) -> Decision:
                         "valid_until"))
     if issued > ctx.now.date():
         reasons.append(("ISSUED_IN_FUTURE", f"IssueDate {issued} is in the future", "issue_date"))
-    if not reasons and not ctx.test_message:
-        record = {"number": number, "issued_on": issued.isoformat(), "valid_until": until.isoformat(),
-                  "principal": {"inn": principal_inn, "ogrn": t.principal.ogrn,
-                                "kpp": t.principal.kpp, "name": t.principal.name,
-                                "head_inn": head_inn},
-                  "representative": {"last_name": t.representative.last_name,
-                                     "first_name": t.representative.first_name,
-                                     "middle_name": t.representative.middle_name,
-                                     "inn": rep_inn, "snils": t.representative.snils},
-                  "powers": list(t.powers), "substitution": t.substitution,
-                  "parent_number": t.parent_number}
-        created, existing = ctx.registers.register_power_of_attorney(record)
-        same = existing is not None and (existing.principal_inn, existing.representative_inn,
-                                         existing.powers) == (principal_inn, rep_inn,
-                                                              frozenset(record["powers"]))
-        if not created and not same:  # a repeat of this very POA is fine (idempotent)
-            reasons.append(("NUMBER_TAKEN", f"another power of attorney is registered under {number}",
-                            "number"))
+    existing = ctx.registers.power_of_attorney(number)
+    same = existing is not None and (existing.principal_inn, existing.representative_inn,
+                                     existing.powers) == (principal_inn, rep_inn, frozenset(t.powers))
+    if existing is not None and not same:  # a repeat of this very POA is fine (idempotent)
+        reasons.append(("NUMBER_TAKEN", f"another power of attorney is registered under {number}",
+                        "number"))
     event = "checks_failed" if reasons else "checks_passed"
     state = MACHINE.next(None, event)
-    answer = (build_power_of_attorney_rejected(PowerOfAttorneyRejected(number, tuple(
-                  Rejection(code, description[:1000], _xpath_of(ctx.payload, term))
-                  for code, description, term in reasons))) if reasons else
-              build_power_of_attorney_registered(PowerOfAttorneyRegistered(
-                  number, registration_number(ctx.now, ctx.message_id), ctx.now, until)))
-    return Decision("power-of-attorney", principal_inn, state, response=answer)
+    if reasons:
+        return Decision("power-of-attorney", principal_inn, state,
+                        response=build_power_of_attorney_rejected(PowerOfAttorneyRejected(number, tuple(
+                            Rejection(code, description[:1000], _xpath_of(ctx.payload, term))
+                            for code, description, term in reasons))))
+    writes = ()
+    if existing is None and not ctx.test_message:
+        writes = (RegisterWrite("register_power_of_attorney", {"record": _record(t)}),)
+    answer = build_power_of_attorney_registered(PowerOfAttorneyRegistered(
+        number, registration_number(ctx.now, ctx.message_id), ctx.now, until))
+    return Decision("power-of-attorney", principal_inn, state, response=answer, register_writes=writes)
+
+
+def _record(t) -> dict:
+    """The register's record of the terms ``t`` (JSON, as ``Registers.register_power_of_attorney``
+    takes it)."""
+    return {"number": t.number, "issued_on": t.issue_date.isoformat(),
+            "valid_until": t.valid_until.isoformat(),
+            "principal": {"inn": t.principal.inn, "ogrn": t.principal.ogrn, "kpp": t.principal.kpp,
+                          "name": t.principal.name, "head_inn": t.principal.head_inn},
+            "representative": {"last_name": t.representative.last_name,
+                               "first_name": t.representative.first_name,
+                               "middle_name": t.representative.middle_name,
+                               "inn": t.representative.inn, "snils": t.representative.snils},
+            "powers": list(t.powers), "substitution": t.substitution, "parent_number": t.parent_number}
 
 
 def revoke(ctx: HandlerContext) -> Decision:
-    p = ctx.payload
-    number, principal_inn = _t(p, "p:Number"), _t(p, "p:PrincipalINN")
+    revocation = parse_power_of_attorney_revocation(ctx.payload)
+    number, principal_inn = revocation.number, revocation.principal_inn
     poa = ctx.registers.power_of_attorney(number)
     entity = ctx.registers.legal_entity(principal_inn)
     if poa is None or poa.principal_inn != principal_inn:
@@ -185,7 +160,7 @@ def revoke(ctx: HandlerContext) -> Decision:
     current = "revoked" if poa.status == "revoked" else (
         "expired" if poa.valid_until < ctx.now.date() else "registered")
     state = MACHINE.next(current, "revoke")  # refuses a second revocation, or of an expired one
-    if not ctx.test_message:
-        ctx.registers.revoke_power_of_attorney(number, date.fromisoformat(_t(p, "p:RevocationDate")))
+    writes = () if ctx.test_message else (RegisterWrite(
+        "revoke_power_of_attorney", {"number": number, "at": revocation.revocation_date.isoformat()}),)
     return Decision("power-of-attorney-revocation", principal_inn, state,
-                    response=_result(number, state))
+                    response=_result(number, state), register_writes=writes)

@@ -9,98 +9,83 @@ SMEVFailure and nothing is written.
 """
 from __future__ import annotations
 
-from lxml import etree
-
-from envelopes import ns
+from envelopes.payloads.registration import (FIELD_XPATHS, Mismatch, RegistrationResult,
+                                              build_registration_result, parse_head_confirmation,
+                                              parse_organisation_registration, parse_status_change)
+from envelopes.payloads.schemas import field_node
 from gateway.domains.authorize import authorize
-from gateway.domains.registration.states import MACHINE
 from gateway.domains.base import Decision, HandlerContext
+from gateway.domains.registration.states import MACHINE
 from gateway.domains.statemachine import IllegalTransition
 from gateway.pipeline.validate import readable_xpath
 
-R = ns.REGISTRATION
 KIND = "organisation-registration"
-
-
-def _text(payload: etree._Element, path: str) -> str:
-    node = payload.find(path, {"r": R})
-    return (node.text or "").strip() if node is not None else ""
 
 
 def _normal(value: str) -> str:
     return " ".join(value.replace("«", '"').replace("»", '"').split()).casefold()
 
 
-def _result(inn: str, state: str, mismatches=(), number: str | None = None) -> etree._Element:
-    result = etree.Element(ns.q(R, "RegistrationResult"), nsmap={None: R})
-    etree.SubElement(result, ns.q(R, "INN")).text = inn
-    etree.SubElement(result, ns.q(R, "State")).text = state
-    if number:
-        etree.SubElement(result, ns.q(R, "RegistrationNumber")).text = number
-    for field, xpath, submitted, register, rule in mismatches:
-        item = etree.SubElement(result, ns.q(R, "Mismatch"))
-        for tag, value in (("Field", field), ("XPath", xpath), ("Submitted", submitted),
-                           ("Register", register), ("Rule", rule)):
-            etree.SubElement(item, ns.q(R, tag)).text = value
-    return result
+def _result(inn: str, state: str, mismatches=(), number: str | None = None):
+    return build_registration_result(RegistrationResult(inn, state, number, tuple(mismatches)))
 
 
 def register_organisation(ctx: HandlerContext) -> Decision:
-    payload = ctx.payload
-    inn = _text(payload, "r:INN")
+    org = parse_organisation_registration(ctx.payload)
     state = MACHINE.next(None, "submit")
-    entity = ctx.registers.legal_entity(inn)
+    entity = ctx.registers.legal_entity(org.inn)
 
-    def at(path):
-        return readable_xpath(payload.find(path, {"r": R}))
+    def at(field: str) -> str:
+        return readable_xpath(field_node(ctx.payload, FIELD_XPATHS[field]))
 
     if entity is not None:  # about an existing organisation: only its head, or by its power
-        authorize(ctx, inn, "REGISTRATION_CHANGE", _text(payload, "r:PowerOfAttorneyNumber") or None)
+        authorize(ctx, org.inn, "REGISTRATION_CHANGE", org.power_of_attorney or None)
     mismatches = []
     if entity is None:
-        mismatches.append(("ИНН", at("r:INN"), inn, "", "no legal entity with this ИНН in ЕГРЮЛ"))
+        mismatches.append(Mismatch("ИНН", at("inn"), org.inn, "", "no legal entity with this ИНН in ЕГРЮЛ"))
     else:
-        for field, path, register, normal in (
-                ("ОГРН", "r:OGRN", entity.ogrn, str), ("КПП", "r:KPP", entity.kpp, str),
-                ("полное наименование", "r:FullName", entity.full_name, _normal),
-                ("ИНН руководителя", "r:Head/r:INN", entity.head.inn, str),
-                ("фамилия руководителя", "r:Head/r:LastName", entity.head.last_name, _normal)):
-            submitted = _text(payload, path)
+        for name, field, submitted, register, normal in (
+                ("ОГРН", "ogrn", org.ogrn, entity.ogrn, str), ("КПП", "kpp", org.kpp, entity.kpp, str),
+                ("полное наименование", "full_name", org.full_name, entity.full_name, _normal),
+                ("ИНН руководителя", "head.inn", org.head.inn, entity.head.inn, str),
+                ("фамилия руководителя", "head.last_name", org.head.last_name, entity.head.last_name,
+                 _normal)):
             if normal(submitted) != normal(register):
-                mismatches.append((field, at(path), submitted, register,
-                                   f"must equal the {field} in ЕГРЮЛ"))
+                mismatches.append(Mismatch(name, at(field), submitted, register,
+                                           f"must equal the {name} in ЕГРЮЛ"))
         if entity.status != "active":
-            mismatches.append(("статус", at("r:INN"), inn, entity.status,
-                               "the organisation must be active in ЕГРЮЛ"))
+            mismatches.append(Mismatch("статус", at("inn"), org.inn, entity.status,
+                                       "the organisation must be active in ЕГРЮЛ"))
     if mismatches:
         state = MACHINE.next(state, "register_mismatch")
-        return Decision(KIND, inn, state, response=_result(inn, state, mismatches))
+        return Decision(KIND, org.inn, state, response=_result(org.inn, state, mismatches))
     state = MACHINE.next(state, "register_matches")
-    return Decision(KIND, inn, state, response=_result(inn, state))
+    return Decision(KIND, org.inn, state, response=_result(org.inn, state))
+
+
+def _registration(ctx: HandlerContext, inn: str, number: str):
+    application = ctx.applications.by_number(number)
+    if application is None or application.kind != KIND or application.organisation_inn != inn:
+        raise IllegalTransition(f"no registration {number} of the organisation {inn}",
+                                code="UNKNOWN_APPLICATION")
+    return application
 
 
 def change_status(ctx: HandlerContext) -> Decision:
     """suspend / resume / close, along the transition table (anything else is refused)."""
-    payload = ctx.payload
-    inn, number = _text(payload, "r:INN"), _text(payload, "r:RegistrationNumber")
-    authorize(ctx, inn, "REGISTRATION_CHANGE", _text(payload, "r:PowerOfAttorneyNumber") or None)
-    application = ctx.applications.by_number(number)
-    if application is None or application.kind != KIND or application.organisation_inn != inn:
-        raise IllegalTransition(f"no registration {number} of the organisation {inn}",
-                                code="UNKNOWN_APPLICATION")
-    state = MACHINE.next(application.state, _text(payload, "r:Action"))
-    return Decision(KIND, inn, state, response=_result(inn, state, number=number),
+    change = parse_status_change(ctx.payload)
+    authorize(ctx, change.inn, "REGISTRATION_CHANGE", change.power_of_attorney or None)
+    application = _registration(ctx, change.inn, change.registration_number)
+    state = MACHINE.next(application.state, change.action)
+    return Decision(KIND, change.inn, state,
+                    response=_result(change.inn, state, number=change.registration_number),
                     application_id=application.id, from_state=application.state)
 
 
 def confirm_head(ctx: HandlerContext) -> Decision:
-    payload = ctx.payload
-    inn, head_inn = _text(payload, "r:INN"), _text(payload, "r:HeadINN")
-    number = _text(payload, "r:RegistrationNumber")
-    application = ctx.applications.by_number(number)
-    if application is None or application.kind != KIND or application.organisation_inn != inn:
-        raise IllegalTransition(f"no registration {number} of the organisation {inn}",
-                                code="UNKNOWN_APPLICATION")
+    confirmation = parse_head_confirmation(ctx.payload)
+    inn, head_inn, number = confirmation.inn, confirmation.head_inn, confirmation.registration_number
+    application = _registration(ctx, inn, number)
     entity = ctx.registers.legal_entity(inn)
     reasons = []
     if entity is None or entity.head.inn != head_inn:
@@ -109,8 +94,8 @@ def confirm_head(ctx: HandlerContext) -> Decision:
         reasons.append(("подпись", "the confirmation must be signed by the head "
                                    f"(the signer's ИНН is {getattr(ctx.acting_person, 'inn', None)})"))
     if reasons:
-        mismatches = [(field, readable_xpath(payload), head_inn, entity.head.inn if entity else "",
-                       rule) for field, rule in reasons]
+        mismatches = [Mismatch(field, readable_xpath(ctx.payload), head_inn,
+                               entity.head.inn if entity else "", rule) for field, rule in reasons]
         return Decision(KIND, inn, application.state,
                         response=_result(inn, application.state, mismatches, number),
                         application_id=application.id, from_state=application.state)

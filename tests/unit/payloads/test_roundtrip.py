@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import dataclasses
+
 import pytest
 from lxml import etree
 
-from envelopes import licensing as gw_licensing, poa as gw_poa, reporting as gw_reporting
 from envelopes.demo_data import ROMASHKA
-from envelopes.payloads import codec, licensing, poa, reporting, samples, schemas
+from envelopes.payloads import codec, licensing, poa, registration, reporting, samples, schemas
 from envelopes.payloads.ns import SCHEMA_FILES
 
 NAMES = sorted(samples.payloads())
@@ -53,21 +54,40 @@ def test_every_global_element_has_a_sample_and_a_parser(sample_elements):
     assert declared - sampled == embedded  # those two travel inside other payloads' samples
 
 
-def test_the_gateways_existing_builders_still_validate_and_parse():
-    """envelopes/{reporting,licensing,poa}.py (used by the running gateway) against the grown XSDs."""
-    submission = gw_reporting.submission(ROMASHKA.inn, ROMASHKA.kpp, 2026, "21", gw_reporting.balance(1, 2, 3, 4))
-    parsed = reporting.parse_report_submission(submission)
-    assert (parsed.inn, parsed.kind, parsed.period, parsed.ogrn, parsed.attachments) == \
-        (ROMASHKA.inn, "BALANCE", "21", None, ())
-    application = gw_licensing.application(ROMASHKA.inn, "PHARMACY", "Аптека", ["г. Москва"], {"CHARTER": b"c"})
-    assert licensing.parse_licence_application(application).documents[0].kind == "CHARTER"
-    rep = gw_poa.Representative("Михайлов", "Александр", "Олегович", "161164104516", "04079337962")
-    registration = gw_poa.registration("7c9e6679-7425-40de-944b-e07fc1f90ae7", ROMASHKA, rep,
-                                       ["REPORTS_SUBMIT"], date(2026, 11, 1), date(2027, 11, 1))
-    terms = poa.terms(poa.parse_power_of_attorney_registration(registration).document)
-    assert terms.representative == rep and terms.principal.head_inn == ROMASHKA.head.inn
-    for element in (submission, application, registration, gw_licensing.decision_granted("N1", "L1", "2026-12-01")):
-        assert schemas.issues(element) == []
+REPRESENTATIVE = poa.Representative("Михайлов", "Александр", None, "161164104516", "04079337962")
+
+
+def test_minimal_payloads_leave_every_optional_field_out_and_round_trip():
+    """What the samples do not show: each optional field left out (None, or empty where the old
+    builders treated empty as absent) is not written, validates, and parses back as left out."""
+    bare_head = dataclasses.replace(ROMASHKA.head, middle_name=None)
+    organisation = dataclasses.replace(ROMASHKA, short_name=None, postal_code=None, head=bare_head)
+    content = reporting.canonical(reporting.build_balance(reporting.Balance(1, 2, 3, 4)))
+    minimal = (
+        organisation,
+        reporting.ReportSubmission(ROMASHKA.inn, ROMASHKA.kpp, "BALANCE", 2026, "21", content),
+        licensing.LicenceApplication(ROMASHKA.inn, "PHARMACY", "Аптека", ("г. Москва",),
+                                     (licensing.Document.of("CHARTER", "charter.pdf", b"c"),)),
+        licensing.LicenceDecision("N1", granted=licensing.LicenceGrant("L1", date(2026, 12, 1))),
+        poa.PowerOfAttorneyRegistration(poa.PowerOfAttorney(
+            "7c9e6679-7425-40de-944b-e07fc1f90ae7", date(2026, 11, 1), date(2027, 11, 1),
+            poa.Principal.of(ROMASHKA), REPRESENTATIVE, ("REPORTS_SUBMIT",))),
+    )
+    for payload in minimal:
+        element = codec.build(payload)
+        assert schemas.issues(element) == [], etree.tostring(element)
+        assert codec.parse(element) == payload
+    empty = codec.build(dataclasses.replace(organisation, short_name="", postal_code=""))
+    assert codec.parse(empty) == organisation
+
+
+def test_principal_of_an_organisation_is_what_its_registration_declares():
+    principal = poa.Principal.of(ROMASHKA)
+    assert principal == poa.Principal(ROMASHKA.inn, ROMASHKA.ogrn, ROMASHKA.kpp, ROMASHKA.short_name,
+                                      ROMASHKA.head.inn)
+    assert poa.Principal.of(dataclasses.replace(ROMASHKA, short_name=None)).name == ROMASHKA.full_name
+    parsed = registration.parse_organisation_registration(codec.build(ROMASHKA))
+    assert poa.Principal.of(parsed) == principal
 
 
 def test_codec_refuses_unknown_types_and_roots():
@@ -104,10 +124,10 @@ def test_parsers_name_the_missing_field(fresh):
 
 
 def test_a_substituted_power_keeps_its_parent_through_build_schema_and_parse():
-    rep = gw_poa.Representative("Михайлов", "Александр", None, "161164104516", "04079337962")
     parent = "7C9E6679-7425-40DE-944B-E07FC1F90AE7"
-    element = gw_poa.registration("0b1f8e2a-5c3d-4e6f-8a9b-0c1d2e3f4a5b", ROMASHKA, rep, ["REPORTS_SUBMIT"],
-                                  date(2026, 11, 1), date(2027, 11, 1), parent_number=parent.lower())
+    element = codec.build(poa.PowerOfAttorneyRegistration(poa.PowerOfAttorney(
+        "0b1f8e2a-5c3d-4e6f-8a9b-0c1d2e3f4a5b", date(2026, 11, 1), date(2027, 11, 1), poa.Principal.of(ROMASHKA),
+        REPRESENTATIVE, ("REPORTS_SUBMIT",), parent_number=parent.lower())))
     assert schemas.issues(element) == []
     document = poa.parse_power_of_attorney_registration(element).document
     assert poa.terms(document).parent_number == parent.lower()

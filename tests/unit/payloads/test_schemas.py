@@ -79,13 +79,6 @@ def test_licence_kinds_file_is_the_schema_list():
         assert kind.name and kind.documents
 
 
-def test_licence_kinds_file_matches_the_gateways_copy():
-    """The gateway reads gateway/domains/licensing/kinds.json today; both must say the same."""
-    gateway_copy = json.loads((ROOT / "gateway" / "domains" / "licensing" / "kinds.json").read_text(encoding="utf-8"))
-    ours = json.loads((ROOT / "envelopes" / "payloads" / "licence_kinds.json").read_text(encoding="utf-8"))
-    assert ours == gateway_copy
-
-
 def test_power_codes_file_is_the_schema_list_and_the_registers():
     codes = sorted(poa.power_codes())
     assert codes == sorted(_enumeration("power-of-attorney-1.0.xsd", "Power"))

@@ -9,7 +9,7 @@ from envelopes import ns
 from envelopes.mtom import File, cid_href, send_request_with_files
 from gateway import faults
 from gateway.pipeline.parse import parse_envelope
-from gateway.http import xop
+from gateway.exchange import xop
 from gateway.http.mtom import cid_url, is_mtom, parse_mtom
 from gateway.pipeline.validate import SchemaSet
 from signing.xmldsig import verify_detached

@@ -9,7 +9,7 @@ from envelopes import ns
 from envelopes.mtom import multipart
 from gateway import faults
 from gateway.pipeline.parse import parse_envelope
-from gateway.http import xop
+from gateway.exchange import xop
 from gateway.http.mtom import parse_mtom
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC

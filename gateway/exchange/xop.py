@@ -26,7 +26,7 @@ from lxml import etree
 
 from envelopes import ns
 from gateway import faults
-from gateway.http.mtom import Attachment, MtomMessage, cid_url
+from gateway.pipeline.parts import Attachment, MtomMessage, cid_url
 
 B = ns.SMEV_BASIC
 INCLUDE = ns.q(ns.XOP, "Include")
