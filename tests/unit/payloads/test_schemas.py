@@ -87,4 +87,4 @@ def test_power_codes_file_is_the_schema_list_and_the_registers():
     fixture = json.loads((ROOT / "registry_stubs" / "fixtures" / "powers.json").read_text(encoding="utf-8"))
     assert codes == sorted(fixture)
     assert set(codes) == {"REGISTRATION_CHANGE", "REPORTS_SUBMIT", "LICENCE_APPLY", "LICENCE_WITHDRAW",
-                          "POA_SUBSTITUTE"}
+                          "POA_SUBSTITUTE", "DETAILS_CHANGE"}
