@@ -74,6 +74,17 @@ def mismatches(ctx: HandlerContext, payload, change: DetailsChange, entity) -> l
     return found
 
 
+def _register_spelling(ctx: HandlerContext, change: DetailsChange) -> dict:
+    """The changes to enter; a new head's names as the persons register spells them (the
+    comparison above forgives case, spacing and ё/е; ЕГРЮЛ takes the register's spelling only)."""
+    changes = change.register_changes()
+    if change.new_head is not None:
+        person = ctx.registers.person(change.new_head.inn)
+        changes["head"] = {**changes["head"], "last_name": person.last_name,
+                           "first_name": person.first_name, "middle_name": person.middle_name}
+    return changes
+
+
 def request_change(ctx: HandlerContext) -> Decision:
     change = parse_details_change(ctx.payload)
     state = MACHINE.next(None, "submit")
@@ -102,7 +113,7 @@ def confirm_change(ctx: HandlerContext) -> Decision:
         return Decision(KIND, inn, state, response=_result(inn, state, found, number),
                         application_id=application.id, from_state=application.state)
     writes = () if ctx.test_message else (RegisterWrite(
-        "change_legal_entity_details", {"inn": inn, "changes": change.register_changes()}),)
+        "change_legal_entity_details", {"inn": inn, "changes": _register_spelling(ctx, change)}),)
     return Decision(KIND, inn, applied, response=_result(inn, applied, number=number),
                     application_id=application.id, from_state=application.state,
                     register_writes=writes)

@@ -75,6 +75,18 @@ def test_a_new_head_from_the_persons_register_is_entered(context, registers, app
     assert (head.inn, head.last_name, head.position) == (YAKOVLEVA.inn, "Яковлева", "Генеральный директор")
 
 
+def test_a_head_spelt_loosely_is_entered_as_the_persons_register_spells_it(context, registers, applications):
+    loose = NewHead("яковлева", "КСЕНИЯ", "владимировна", YAKOVLEVA.inn, "Директор")
+    decision, application = submitted(context, applications, change(new_head=loose))
+    assert decision.state == "verified"
+    confirmed = confirm_change(context(DetailsChangeConfirmation(ROMASHKA.inn, application.registration_number),
+                                       signed_by=HEAD))
+    (write,) = confirmed.register_writes
+    assert write.args["changes"]["head"] == {"inn": YAKOVLEVA.inn, "last_name": "Яковлева", "first_name": "Ксения",
+                                             "middle_name": "Владимировна", "position": "Директор"}
+    carry_out(registers, confirmed.register_writes)  # the register, which compares exactly, takes it
+
+
 def test_every_field_at_fault_is_reported_with_its_xpath(context):
     wrong_name = NewHead("Яковлев", "Ксения", None, YAKOVLEVA.inn, "Директор")
     decision = request_change(context(change(ogrn=VASILEK.ogrn, kpp="770201002", new_head=wrong_name),
