@@ -381,10 +381,18 @@ def _power_of_attorney(body: Any, power_codes: frozenset[str]) -> Record:
             "parent_number": parent, "status": "active", "revoked_at": None}
 
 
-_DETAILS = {"address": _text, "postal_code": lambda v: None if isinstance(v, str) and _POSTAL_CODE.fullmatch(v)
-            else "6 digits", "phone": lambda v: None if isinstance(v, str) and _PHONE.fullmatch(v)
-            else "+7 and 10 digits", "email": lambda v: None if isinstance(v, str) and len(v) <= 254
-            and _EMAIL.fullmatch(v) else "an e-mail address of at most 254 characters"}
+def _matching(pattern: re.Pattern[str], rule: str, max_length: int = 1000) -> Check:
+    def check(value: Any) -> str | None:
+        ok = isinstance(value, str) and len(value) <= max_length and pattern.fullmatch(value)
+        return None if ok else rule
+    return check
+
+
+#: the details a change may name (besides ``head``), each with its check
+_DETAILS: dict[str, Check] = {
+    "address": _text, "postal_code": _matching(_POSTAL_CODE, "6 digits"),
+    "phone": _matching(_PHONE, "+7 and 10 digits"),
+    "email": _matching(_EMAIL, "an e-mail address of at most 254 characters", 254)}
 
 
 def _details(body: Any) -> Record:
