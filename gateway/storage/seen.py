@@ -1,7 +1,7 @@
 """Repository of seen signed read requests (GetRequest, GetResponse, GetStatus, queue
 statistics, Ack): each accepted once inside its freshness window.
 
-``INSERT … ON CONFLICT DO NOTHING`` on both databases (SQLite ≥ 3.24, PostgreSQL), so a
+``INSERT … ON CONFLICT DO NOTHING RETURNING`` on both databases (SQLite ≥ 3.35, PostgreSQL), so a
 duplicate neither raises nor aborts the transaction; the unique key is the arbiter across
 workers and nodes."""
 from __future__ import annotations
@@ -26,8 +26,10 @@ def first_time(engine: Engine, key: str, now: datetime, expires_at: datetime) ->
 def remember(conn: Connection, key: str, now: datetime, expires_at: datetime) -> bool:
     conn.execute(delete(seen).where(seen.c.key == key, seen.c.expires_at <= now))
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    # RETURNING, not rowcount: with psycopg 3 and SQLAlchemy 2.1 the rowcount of
+    # INSERT … ON CONFLICT DO NOTHING is -1, which refused every first request on PostgreSQL
     return conn.execute(insert(seen).values(key=key, expires_at=expires_at)
-                        .on_conflict_do_nothing()).rowcount == 1
+                        .on_conflict_do_nothing().returning(seen.c.key)).first() is not None
 
 
 def forget_expired(engine: Engine, now: datetime) -> int:
