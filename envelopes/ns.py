@@ -22,6 +22,7 @@ POWER_OF_ATTORNEY = "urn://smev-gateway/services/power-of-attorney/1.0"
 REPORTING = "urn://smev-gateway/services/reporting/1.0"
 REPORT_BALANCE = "urn://smev-gateway/reports/balance/1.0"
 LICENSING = "urn://smev-gateway/services/licensing/1.0"
+DETAILS = "urn://smev-gateway/services/organisation-details/1.0"
 
 #: Gateway extension inside MessageMetadata: registration number and digest of what was received.
 RECEIPT = "urn://smev-gateway/receipt/1.0"

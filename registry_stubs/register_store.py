@@ -2,7 +2,7 @@
 
 Records are JSON-ready dicts that are never changed in place — a write replaces the record —
 so a reader may serialise what it got outside the lock. Writes (registered and revoked powers of
-attorney, entered licences) can be kept in a state file that overlays the fixtures, so a
+attorney, entered licences, changed details of legal entities) can be kept in a state file that overlays the fixtures, so a
 restarted stub remembers them.
 """
 from __future__ import annotations
@@ -31,6 +31,9 @@ _KPP = re.compile(r"[0-9]{4}[0-9A-Z]{2}[0-9]{3}")
 _DIGITS = {n: re.compile(f"[0-9]{{{n}}}") for n in (10, 11, 12, 13, 15)}
 _LICENCE_NUMBER = re.compile(r"[^\x00-\x1f\x7f]{1,40}")
 _KIND = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
+_POSTAL_CODE = re.compile(r"[0-9]{6}")
+_PHONE = re.compile(r"\+7[0-9]{10}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class InvalidInput(ValueError):
@@ -66,7 +69,8 @@ class RegisterStore:
         self._persons: dict[str, Record] = {p["inn"]: p for p in load("persons.json")}
         self._powers: dict[str, Record] = {p["number"]: p for p in load("powers_of_attorney.json")}
         self._licences: dict[str, Record] = {lic["number"]: lic for lic in load("licences.json")}
-        self._written: dict[str, dict[str, Record]] = {"powers_of_attorney": {}, "licences": {}}
+        self._written: dict[str, dict[str, Record]] = {"powers_of_attorney": {}, "licences": {},
+                                                       "legal_entities": {}}
         #: Idempotency-Key -> the answer first given to a write that carried it
         self._answers: dict[str, Record] = {}
         if self.state_file is not None and self.state_file.exists():
@@ -81,20 +85,24 @@ class RegisterStore:
             raise ValueError(f"{self.state_file}: not a registers state file")
         powers = state.get("powers_of_attorney", state.get("powers", {}))  # "powers": before v1
         licences = state.get("licences", {})
-        if not isinstance(powers, dict) or not isinstance(licences, dict):
+        entities = state.get("legal_entities", {})
+        if not all(isinstance(t, dict) for t in (powers, licences, entities)):
             raise ValueError(f"{self.state_file}: not a registers state file")
         answers = state.get("idempotency", {})
         if not isinstance(answers, dict):
             raise ValueError(f"{self.state_file}: not a registers state file")
         self._powers.update(powers)
         self._licences.update(licences)
-        self._written = {"powers_of_attorney": dict(powers), "licences": dict(licences)}
+        self._entities.update(entities)
+        self._written = {"powers_of_attorney": dict(powers), "licences": dict(licences),
+                         "legal_entities": dict(entities)}
         self._answers = dict(answers)
 
-    def _save(self, table: str | None = None, record: Record | None = None) -> None:
-        """Under the lock: remember the write, then replace the state file atomically."""
+    def _save(self, table: str | None = None, record: Record | None = None, key: str = "number") -> None:
+        """Under the lock: remember the write (``record[key]`` names it), then replace the state
+        file atomically."""
         if table is not None:
-            self._written[table][record["number"]] = record
+            self._written[table][record[key]] = record
         if self.state_file is None:
             return
         tmp = self.state_file.with_name(f".{self.state_file.name}.{os.getpid()}.tmp")
@@ -202,6 +210,31 @@ class RegisterStore:
             self._powers[key] = record
             self._save("powers_of_attorney", record)
         return "revoked", record
+
+    def change_legal_entity_details(self, inn: str, body: Any) -> Record | None:
+        """Enter a change of details (address, postal code, phone, e-mail, head); the changed
+        record, or None for an unknown ИНН. A new head must be in the persons register under
+        that ИНН and name."""
+        _need(("inn", inn, _inn_le))
+        changes = _details(body)
+        head = changes.get("head")
+        if head is not None:
+            with self._lock:
+                person = self._persons.get(head["inn"])
+            if person is None:
+                raise InvalidInput([("head.inn", "not in the persons register")])
+            wrong = [(f"head.{k}", "not the persons register's") for k in
+                     ("last_name", "first_name", "middle_name") if (person.get(k) or None) != head[k]]
+            if wrong:
+                raise InvalidInput(wrong)
+        with self._lock:
+            existing = self._entities.get(inn)
+            if existing is None:
+                return None
+            record = {**existing, **changes}
+            self._entities[inn] = record
+            self._save("legal_entities", record, key="inn")
+        return record
 
     def enter_licence(self, body: Any) -> tuple[bool, Record]:
         record = _licence(body)
@@ -346,6 +379,45 @@ def _power_of_attorney(body: Any, power_codes: frozenset[str]) -> Record:
             "powers": list(dict.fromkeys(powers)), "issued_on": issued_on.isoformat(),
             "valid_until": valid_until.isoformat(), "substitution": body.get("substitution", False),
             "parent_number": parent, "status": "active", "revoked_at": None}
+
+
+def _matching(pattern: re.Pattern[str], rule: str, max_length: int = 1000) -> Check:
+    def check(value: Any) -> str | None:
+        ok = isinstance(value, str) and len(value) <= max_length and pattern.fullmatch(value)
+        return None if ok else rule
+    return check
+
+
+#: the details a change may name (besides ``head``), each with its check
+_DETAILS: dict[str, Check] = {
+    "address": _text, "postal_code": _matching(_POSTAL_CODE, "6 digits"),
+    "phone": _matching(_PHONE, "+7 and 10 digits"),
+    "email": _matching(_EMAIL, "an e-mail address of at most 254 characters", 254)}
+
+
+def _details(body: Any) -> Record:
+    """A change of details: only the known fields, at least one, each checked."""
+    if not isinstance(body, dict):
+        raise InvalidInput([("", "a JSON object is expected")])
+    problems = [(field, "unknown field") for field in body if field not in {*_DETAILS, "head"}]
+    if not body:
+        problems.append(("", "name at least one of address, postal_code, phone, email, head"))
+    problems += [(field, rule) for field, check in _DETAILS.items()
+                 if field in body and (rule := check(body[field]))]
+    changes = {field: body[field] for field in _DETAILS if field in body}
+    if "head" in body:
+        head = body["head"] if isinstance(body["head"], dict) else {}
+        if not isinstance(body["head"], dict):
+            problems.append(("head", "a JSON object is expected"))
+        for field, check in (("inn", _inn_person), ("last_name", _text), ("first_name", _text),
+                             ("middle_name", _optional(_text)), ("position", _text)):
+            if rule := check(head.get(field)):
+                problems.append((f"head.{field}", rule))
+        changes["head"] = {k: head.get(k) for k in ("inn", "last_name", "first_name", "middle_name",
+                                                    "position")}
+    if problems:
+        raise InvalidInput(problems)
+    return changes
 
 
 def _licence(body: Any) -> Record:

@@ -2,6 +2,9 @@
 
     GET  /egrul/legal-entities/{inn}                  legal entity (ЕГРЮЛ)
     GET  /egrul/legal-entities?ogrn=                  search by ОГРН (a list)
+    POST /egrul/legal-entities/{inn}/details          change details {"address", "postal_code",
+                                                      "phone", "email", "head"} (any, at least one)
+                                                      200 the record | 404 | 400
     GET  /fns/persons/{inn}                           person (ФНС)
     GET  /poa/powers-of-attorney/{number}             power of attorney (МЧД register)
     GET  /poa/powers-of-attorney?principal_inn=&representative_inn=
@@ -78,6 +81,7 @@ class RegistersApp:
              lambda m, q, e: _found(self.store.legal_entity(m[1]))),
             ("GET", re.compile(r"/egrul/legal-entities"),
              lambda m, q, e: (200, self.store.legal_entities_by_ogrn(_param(q, "ogrn")))),
+            ("POST", re.compile(r"/egrul/legal-entities/([^/]+)/details"), self._change_details),
             ("GET", re.compile(r"/fns/persons/([^/]+)"),
              lambda m, q, e: _found(self.store.person(m[1]))),
             ("GET", re.compile(r"/poa/powers-of-attorney/([^/]+)"),
@@ -158,6 +162,9 @@ class RegistersApp:
         if outcome == "already":
             return 409, {"error": f"revoked already on {record['revoked_at']}", "existing": record}
         return 200, record
+
+    def _change_details(self, match: re.Match, query: list, environ: dict) -> Answer:
+        return _found(self.store.change_legal_entity_details(match[1], _body(environ)))
 
     def _enter_licence(self, match: re.Match, query: list, environ: dict) -> Answer:
         created, record = self.store.enter_licence(_body(environ))

@@ -88,6 +88,8 @@ def carry_out(registers: ReadOnlyRegisters, writes) -> None:
             registers.store.enter_licence(args.pop("record"))
         elif w.action == "revoke_power_of_attorney":
             registers.store.revoke_power_of_attorney(args.pop("number"), {"revoked_at": args.pop("at")})
+        elif w.action == "change_legal_entity_details":
+            registers.store.change_legal_entity_details(args.pop("inn"), args.pop("changes"))
         else:
             raise AssertionError(f"unknown register action {w.action}")
         assert args == {}, f"{w.action}: unexpected arguments {args}"

@@ -6,9 +6,9 @@ from typing import Any, Callable
 
 from lxml import etree
 
-from envelopes.payloads import emchd, licensing as lic, poa, registration as reg, reporting as rep
+from envelopes.payloads import details as det, emchd, licensing as lic, poa, registration as reg, reporting as rep
 from envelopes.payloads._xml import PayloadError
-from envelopes.payloads.descriptors import (LICENSING_DOMAIN as LIC, POA_DOMAIN as POA,
+from envelopes.payloads.descriptors import (DETAILS_DOMAIN as DET, LICENSING_DOMAIN as LIC, POA_DOMAIN as POA,
                                             REGISTRATION_DOMAIN as REG, REPORTING_DOMAIN as REP)
 from envelopes.payloads.ns import EMCHD
 
@@ -61,6 +61,13 @@ CODECS: dict[type, tuple[str, Callable[[Any], etree._Element], Callable[[etree._
                                   poa.parse_power_of_attorney_rejected),
     poa.PowerOfAttorneyResult: (POA.qname("PowerOfAttorneyResult"),
                                 poa.build_power_of_attorney_result, poa.parse_power_of_attorney_result),
+    det.DetailsChange: (DET.qname("DetailsChangeRequest"),
+                        det.build_details_change, det.parse_details_change),
+    det.DetailsChangeConfirmation: (DET.qname("DetailsChangeConfirmation"),
+                                    det.build_details_change_confirmation,
+                                    det.parse_details_change_confirmation),
+    det.DetailsChangeResult: (DET.qname("DetailsChangeResult"),
+                              det.build_details_change_result, det.parse_details_change_result),
     emchd.EmchdDocument: (f"{{{EMCHD}}}Доверенность", emchd.build_emchd, emchd.parse_emchd),
 }
 

@@ -11,7 +11,7 @@ import dataclasses
 from types import MappingProxyType
 from typing import Mapping
 
-from envelopes.ns import LICENSING, POWER_OF_ATTORNEY, REGISTRATION, REPORT_BALANCE, REPORTING
+from envelopes.ns import DETAILS, LICENSING, POWER_OF_ATTORNEY, REGISTRATION, REPORT_BALANCE, REPORTING
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,9 +83,18 @@ POA_DOMAIN = DomainDescriptor(
                       "PowerOfAttorneyRevocation": frozenset({"PowerOfAttorneyResult"})},
 )
 
-#: the four domains, by name
+DETAILS_DOMAIN = DomainDescriptor(
+    name="details", namespace=DETAILS, prefix="det", xsd="organisation-details-1.0.xsd",
+    requests=("DetailsChangeRequest", "DetailsChangeConfirmation"),
+    answers=("DetailsChangeResult",),
+    provider_answers={"DetailsChangeRequest": frozenset({"DetailsChangeResult"}),
+                      "DetailsChangeConfirmation": frozenset({"DetailsChangeResult"})},
+)
+
+#: the five domains, by name
 DOMAINS: Mapping[str, DomainDescriptor] = MappingProxyType(
-    {d.name: d for d in (REGISTRATION_DOMAIN, REPORTING_DOMAIN, LICENSING_DOMAIN, POA_DOMAIN)})
+    {d.name: d for d in (REGISTRATION_DOMAIN, REPORTING_DOMAIN, LICENSING_DOMAIN, POA_DOMAIN,
+                         DETAILS_DOMAIN)})
 
 
 @dataclasses.dataclass(frozen=True)

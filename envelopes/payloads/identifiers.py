@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
-from envelopes.payloads.ns import (LICENSING, POWER_OF_ATTORNEY, REGISTRATION,
+from envelopes.payloads.ns import (DETAILS, LICENSING, POWER_OF_ATTORNEY, REGISTRATION,
                                    REPORTING, PREFIXES)
 
 
@@ -86,6 +86,14 @@ IDENTIFIERS: dict[str, tuple[IdentifierField, ...]] = {
     ),
     f"{{{POWER_OF_ATTORNEY}}}PowerOfAttorneyRevocation": (
         _f("ИНН доверителя", "inn_legal_entity", "poa:PrincipalINN"),
+    ),
+    f"{{{DETAILS}}}DetailsChangeRequest": (
+        _f("ИНН организации", "inn_legal_entity", "det:INN"),
+        _f("ОГРН организации", "ogrn", "det:OGRN"),
+        _f("ИНН нового руководителя", "inn_person", "det:NewHead/det:INN"),
+    ),
+    f"{{{DETAILS}}}DetailsChangeConfirmation": (
+        _f("ИНН организации", "inn_legal_entity", "det:INN"),
     ),
 }
 

@@ -17,7 +17,7 @@ from typing import Any
 from lxml import etree
 
 from envelopes.demo_data import ROMASHKA, VASILEK
-from envelopes.payloads import codec, emchd, licensing as lic, poa, registration as reg, reporting as rep
+from envelopes.payloads import codec, details as det, emchd, licensing as lic, poa, registration as reg, reporting as rep
 
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
 EMCHD_DIR = SAMPLES_DIR / "emchd"
@@ -108,6 +108,17 @@ def payloads() -> dict[str, Any]:
             poa.Rejection("SNILS_MISMATCH", "Representative/SNILS does not match the persons register",
                           "/poa:PowerOfAttorneyRegistration/poa:Representative/poa:SNILS"))),
         "power-of-attorney/PowerOfAttorneyResult.xml": poa.PowerOfAttorneyResult(POA_NUMBER, "registered"),
+        # change of details
+        "details/DetailsChangeRequest.xml": det.DetailsChange(
+            r.inn, r.ogrn, r.kpp, det.Address("г. Москва, ул. Новый Арбат, д. 15", "119019"),
+            "+74951234567", "office@romashka.example",
+            det.NewHead("Яковлева", "Ксения", "Владимировна", "770701164152", "Генеральный директор"),
+            "Переезд и смена руководителя", POA_NUMBER),
+        "details/DetailsChangeConfirmation.xml": det.DetailsChangeConfirmation(r.inn, "DET-20261123-000031"),
+        "details/DetailsChangeResult-applied.xml": det.DetailsChangeResult(r.inn, "applied", "DET-20261123-000031"),
+        "details/DetailsChangeResult-rejected.xml": det.DetailsChangeResult(r.inn, "rejected", None, (
+            det.Mismatch("ОГРН", "/det:DetailsChangeRequest/det:OGRN", "1035000123454", "1027700123450",
+                         "must equal the ОГРН in ЕГРЮЛ"),)),
     }
 
 

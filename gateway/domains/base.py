@@ -55,9 +55,8 @@ class RegisterWrite:
     carried out after the commit, retried until done, with an idempotency key the register
     honours, so a failed commit never leaves a register changed and a retry never writes twice.
 
-    ``action`` names a method of :class:`gateway.registers.Registers` that writes
-    (``register_power_of_attorney``, ``revoke_power_of_attorney``, ``enter_licence``); ``args``
-    are its JSON-able keyword arguments."""
+    ``action`` names a method of :class:`gateway.registers.Registers` that writes, one of
+    ``gateway.registers.outbox.ACTIONS``; ``args`` are its JSON-able keyword arguments."""
 
     action: str
     args: Mapping

@@ -13,7 +13,7 @@ from envelopes import build, ns
 from envelopes.build import send_request
 from envelopes.client import GatewayClient, GatewayFault
 from envelopes.demo_data import DEMO
-from envelopes.payloads import licensing, poa, registration, reporting
+from envelopes.payloads import details, licensing, poa, registration, reporting
 from gateway.config import Settings
 from gateway.ops.setup import client_identity
 
@@ -72,6 +72,7 @@ def run_demo(settings: Settings, url: str | None, sender: str, *, echo=print) ->
     _reporting_story(client, settings, org, (key, cert, chain), echo)
     _licensing_story(client, settings, org, (key, cert, chain), echo)
     _poa_story(client, org, (key, cert, chain), echo)
+    _details_story(client, settings, org, (key, cert, chain), echo)
 
 
 def _ask(client, creds, payload):
@@ -232,6 +233,31 @@ def _poa_story(client, org, creds, echo):
     _, answer = _ask(client, creds, poa.build_power_of_attorney_revocation(
         poa.PowerOfAttorneyRevocation(number, org.inn, today, "поручение выполнено")))
     echo(f"11. revoked by the head: {poa.parse_power_of_attorney_result(answer).state}")
+
+
+def _details_story(client, settings, org, creds, echo):
+    import requests
+
+    phone = f"+7495{datetime.now(timezone.utc):%H%M%S}0"  # another number on every run
+    address = details.Address("г. Москва, ул. Новый Арбат, д. 15", "119019")
+    echo(f"\n12. the head changes the phone to {phone} and the legal address to «{address.text}»")
+    meta, answer = _ask(client, creds, details.build_details_change(details.DetailsChange(
+        org.inn, org.ogrn, org.kpp, legal_address=address, phone=phone)))
+    result = details.parse_details_change_result(answer)
+    echo(f"   change {meta.registration_number}: {result.state} (checked against ЕГРЮЛ)")
+    _, answer = _ask(client, creds, details.build_details_change_confirmation(
+        details.DetailsChangeConfirmation(org.inn, meta.registration_number)))
+    result = details.parse_details_change_result(answer)
+    record = requests.get(f"{settings.registers_url}/egrul/legal-entities/{org.inn}", timeout=5).json()
+    echo(f"   confirmed: {result.state}; ЕГРЮЛ now has phone {record.get('phone')}, "
+         f"address «{record.get('address')}»")
+    wrong = next(o for o, _ in DEMO.values() if o.inn != org.inn).ogrn  # a real ОГРН, not this one's
+    echo(f"13. a change naming another organisation's ОГРН ({wrong}) is rejected, naming the field")
+    _, answer = _ask(client, creds, details.build_details_change(details.DetailsChange(
+        org.inn, wrong, org.kpp, phone=phone)))
+    result = details.parse_details_change_result(answer)
+    echo(f"   {result.state}: " + "; ".join(f"{m.field} at {m.xpath.rsplit('/', 2)[-1]}: submitted "
+                                          f"{m.submitted}, ЕГРЮЛ {m.register}" for m in result.mismatches))
 
 
 def _print_receipt(meta, verified, echo) -> None:

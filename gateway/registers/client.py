@@ -197,6 +197,18 @@ class Registers:
         status, _ = self._post(LICENCES, "/licences/licences", body, idempotency_key=idempotency_key)
         return status != 409
 
+    def change_legal_entity_details(self, inn: str, changes: Mapping[str, Any], *,
+                                    idempotency_key: str | None = None) -> LegalEntity | None:
+        """Enter a change of details (``address``, ``postal_code``, ``phone``, ``email``,
+        ``head``) in ЕГРЮЛ; the record as it is now, or None if there is no such entity."""
+        if not (_INN_LE.fullmatch(inn) and identifiers.inn_legal_entity(inn) is None):
+            return None
+        status, data = self._post(LEGAL_ENTITIES, f"/egrul/legal-entities/{inn}/details",
+                                  dict(changes), allow_404=True, idempotency_key=idempotency_key)
+        with self._lock:  # this process reads the change at once; others when their cache expires
+            self._cache.pop(f"le:{inn}", None)
+        return None if status == 404 else _parse(LEGAL_ENTITIES, LegalEntity.from_json, data)
+
     # -- HTTP --------------------------------------------------------------------------------
     def _cached(self, key: str, load: Callable[[], T]) -> T:
         if self.cache_seconds <= 0:

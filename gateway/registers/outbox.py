@@ -19,7 +19,8 @@ from gateway.storage import outbox as rows
 log = logging.getLogger("gateway.registers.outbox")
 
 #: the writes a decision may name (``RegisterWrite.action``)
-ACTIONS = frozenset({"register_power_of_attorney", "revoke_power_of_attorney", "enter_licence"})
+ACTIONS = frozenset({"register_power_of_attorney", "revoke_power_of_attorney", "enter_licence",
+                     "change_legal_entity_details"})
 
 
 class Conflict(Exception):
@@ -94,3 +95,5 @@ class Outbox:
                         record.get("representative", {}).get("inn"),
                         sorted(record.get("powers", [])))):
                 raise Conflict(f"another power of attorney is registered under {record.get('number')}")
+        if item.action == "change_legal_entity_details" and result is None:
+            raise Conflict(f"no legal entity {item.args.get('inn')} in ЕГРЮЛ to change")

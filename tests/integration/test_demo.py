@@ -15,3 +15,6 @@ def test_demo_walks_through_registration(gateway_url, demo_settings):
     assert "checklist of missing documents: PREMISES_RIGHT, CASH_REGISTER" in text
     assert "supplemented: submitted" in text and "it is in the licence register: True" in text
     assert "registered" in text and "revoked by the head: revoked" in text
+    assert "verified (checked against ЕГРЮЛ)" in text
+    assert "confirmed: applied; ЕГРЮЛ now has phone +7495" in text
+    assert "rejected: ОГРН at det:OGRN: submitted" in text

@@ -46,7 +46,8 @@ def test_every_field_is_found_in_the_samples_and_valid(sample_elements):
 def test_every_request_root_is_listed(sample_elements):
     requests = {"OrganisationRegistrationRequest", "HeadConfirmationRequest", "OrganisationStatusChangeRequest",
                 "ReportSubmission", "LicenceApplication", "LicenceApplicationSupplement",
-                "LicenceApplicationWithdrawal", "PowerOfAttorneyRegistration", "PowerOfAttorneyRevocation"}
+                "LicenceApplicationWithdrawal", "PowerOfAttorneyRegistration", "PowerOfAttorneyRevocation",
+                "DetailsChangeRequest", "DetailsChangeConfirmation"}
     assert {etree.QName(tag).localname for tag in IDENTIFIERS} == requests
     assert set(IDENTIFIERS) <= {e.tag for e in sample_elements.values()}
 

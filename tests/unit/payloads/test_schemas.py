@@ -23,6 +23,7 @@ REQUESTS_AND_ANSWERS = {
                           "LicenceDecision", "MissingDocumentsChecklist", "LicenceApplicationStatus"},
     "power-of-attorney-1.0.xsd": {"PowerOfAttorneyRegistration", "PowerOfAttorneyRevocation",
                                   "PowerOfAttorneyRegistered", "PowerOfAttorneyRejected", "PowerOfAttorneyResult"},
+    "organisation-details-1.0.xsd": {"DetailsChangeRequest", "DetailsChangeConfirmation", "DetailsChangeResult"},
     "emchd-1.xsd": {"Доверенность"},
     "report-balance-1.0.xsd": {"Balance"},
 }
@@ -57,7 +58,8 @@ def test_own_namespace_qualified_elements_sibling_imports(namespace, filename):
 
 def test_domain_namespaces_follow_the_pattern():
     for domain, namespace in (("organisation-registration", ns.REGISTRATION), ("reporting", ns.REPORTING),
-                              ("licensing", ns.LICENSING), ("power-of-attorney", ns.POWER_OF_ATTORNEY)):
+                              ("licensing", ns.LICENSING), ("power-of-attorney", ns.POWER_OF_ATTORNEY),
+                              ("organisation-details", ns.DETAILS)):
         assert namespace == f"urn://smev-gateway/services/{domain}/1.0"
     assert ns.EMCHD == "urn://x-artefacts/EMCHD_1"
 
@@ -85,4 +87,4 @@ def test_power_codes_file_is_the_schema_list_and_the_registers():
     fixture = json.loads((ROOT / "registry_stubs" / "fixtures" / "powers.json").read_text(encoding="utf-8"))
     assert codes == sorted(fixture)
     assert set(codes) == {"REGISTRATION_CHANGE", "REPORTS_SUBMIT", "LICENCE_APPLY", "LICENCE_WITHDRAW",
-                          "POA_SUBSTITUTE"}
+                          "POA_SUBSTITUTE", "DETAILS_CHANGE"}
