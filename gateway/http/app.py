@@ -4,6 +4,7 @@ Routes:
   POST /ws              SOAP 1.1 (text/xml) or SOAP 1.2 (application/soap+xml) requests
   GET  /ws?wsdl         the WSDL, served as it is in wsdl/
   GET  /ws/xsd/<file>   the XSDs, served as they are in xsd/
+  GET  /ws/xsd/         every schema with its version and SHA-256 (JSON)
   GET  /health          liveness and database check
   GET  /api/v1/organisations/{inn}/applications   history of applications (JSON or CSV)
   POST /api/v1/validate                           the QA kit's validator (JSON report per file)
@@ -22,6 +23,7 @@ from gateway import faults
 from gateway.http import history, validate
 from gateway.config import CONTRACT_DIRS, ROOT, Settings
 from gateway.pipeline.dispatch import Pipeline
+from gateway.qa import schemas
 from gateway.qa.engine import Validator
 from gateway.storage.db import ping
 from signing.gost import backend
@@ -61,6 +63,7 @@ class GatewayApp:
         for kind, directory in CONTRACT_DIRS.items():
             for path in Path(directory).glob(f"*.{kind}"):
                 self.contract[(kind, path.name)] = path.read_bytes()
+        self.schema_index = json.dumps(schemas.listing(), indent=2).encode()
 
     def __call__(self, environ, start_response: StartResponse):
         """Route; whatever escapes a route becomes a SOAP fault (or a JSON 503), never a bare
@@ -89,6 +92,8 @@ class GatewayApp:
                 return self._contract(start_response, "wsdl", WSDL_FILE)
             return _reply(start_response, 405, "text/plain; charset=utf-8",
                           b"POST a SOAP envelope here, or GET /ws?wsdl\n", [("Allow", "GET, POST")])
+        if path == "/ws/xsd/" and method in ("GET", "HEAD"):
+            return _reply(start_response, 200, "application/json", self.schema_index)
         if path.startswith("/ws/xsd/") and method in ("GET", "HEAD"):
             return self._contract(start_response, "xsd", path[len("/ws/xsd/"):])
         if path == "/health" and method == "GET":

@@ -114,3 +114,18 @@ def conformance_run(target, offline, folders, mnemonic, junit_path, summary_path
     click.echo(f"{report['cases']} cases: {report['passed']} passed, {report['failed']} failed, "
                f"{report['skipped']} skipped")
     sys.exit(1 if report["failed"] else 0)
+
+
+@click.group()
+def schemas() -> None:
+    """The contract's schemas (xsd/, wsdl/)."""
+
+
+@schemas.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def schemas_export(directory: Path) -> None:
+    """Copy every XSD and the WSDL into DIRECTORY with index.json (version, SHA-256)."""
+    from gateway.qa.schemas import export
+
+    for entry in export(directory):
+        click.echo(f"{entry['sha256']}  {entry['file']}  {entry['version'] or '-'}")
