@@ -9,7 +9,7 @@ TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install setup run serve demo test test-sqlite test-postgres bench system-test-deps clean
+.PHONY: help install setup run serve demo test test-sqlite test-postgres bench conformance system-test-deps clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ test-postgres: install ## Run the suite on PostgreSQL only (TEST_POSTGRES_URL)
 
 bench: install ## Start the gateway, drive it with concurrent signed requests, print figures
 	$(BIN)/python -m gateway.ops.bench
+
+conformance: setup ## Check every case of conformance/ offline through the validator (JUnit in var/conformance.xml)
+	$(BIN)/gateway conformance run --offline --revocation soft-fail --junit var/conformance.xml
 
 clean: ## Remove the virtualenv and the local data folder (var/)
 	rm -rf $(VENV) var

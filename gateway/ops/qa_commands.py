@@ -71,7 +71,9 @@ def conformance() -> None:
 @click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the JSON summary here (default: beside --junit, .json).")
 @click.option("--only", help="Run only the cases whose id starts with this.")
-def conformance_run(target, offline, folders, mnemonic, junit_path, summary_path, only) -> None:
+@click.option("--revocation", type=click.Choice(["hard-fail", "soft-fail", "off"]),
+              help="--offline: revocation checking of the certificate path; default GATEWAY_REVOCATION.")
+def conformance_run(target, offline, folders, mnemonic, junit_path, summary_path, only, revocation) -> None:
     """Sign each case, send it, compare the outcome with the manifest, report.
 
     Exit code: 0 every case passed (or was skipped as offline only), 1 some failed, 2 usage error."""
@@ -98,7 +100,8 @@ def conformance_run(target, offline, folders, mnemonic, junit_path, summary_path
         raise click.UsageError(f"no key of {mnemonic} in {settings.data_dir}: {exc}") from None
     signer = runner.Signer(key, cert, tuple(chain))
     if offline:
-        results = runner.run_offline(cases, Validator(verifier=LazyVerifier(settings), require_signature=True), signer)
+        results = runner.run_offline(cases, Validator(verifier=LazyVerifier(settings, revocation=revocation),
+                                                       require_signature=True), signer)
     else:
         results = runner.run_online(cases, target, signer)
     about = {"target": target or "offline", "signer": mnemonic, "corpus": [str(f) for f in folders or [SHIPPED]]}

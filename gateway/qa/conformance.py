@@ -78,6 +78,11 @@ def signed_case(case: Case, signer: Signer, untrusted: Signer | None = None) -> 
 # -- offline ---------------------------------------------------------------------------------------
 
 def _first_match(expect: dict, report) -> dict | None:
+    """The problem ``expect`` names (``signature``, if given, is the report's verdict on the
+    caller's signature: VALID, NOT_CHECKED or a code)."""
+    expect = dict(expect)
+    if "signature" in expect and expect.pop("signature") != report.signature:
+        return None
     if expect.get("valid"):
         return {"valid": True} if report.valid else None
     for problem in report.problems:
@@ -177,7 +182,8 @@ def _short(outcome: dict | None) -> str:
     if not outcome:
         return "nothing"
     return " ".join(f"{k}={v}" for k, v in outcome.items() if k in
-                    ("valid", "outcome", "fault", "code", "rule", "xpath", "http_status"))
+                    ("valid", "signature", "outcome", "fault", "code", "rule", "xpath",
+                                          "http_status"))
 
 
 def _short_report(report) -> str:

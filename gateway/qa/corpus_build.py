@@ -340,7 +340,8 @@ def envelope() -> Domain:
     sig = "SignatureVerificationFault"
     cases = [
         ("env-signature-valid", "none", "a valid signature: the payload's own fault comes through",
-         {"code": "FIELD_RULE", "rule": "ogrn"}, {"outcome": "fault", "fault": "InvalidContent", "code": "FIELD_RULE"}),
+         {"signature": "VALID", "code": "FIELD_RULE", "rule": "ogrn"},
+         {"outcome": "fault", "fault": "InvalidContent", "code": "FIELD_RULE"}),
         ("env-payload-changed", "payload-changed", "the signed content changed after signing",
          {"code": "HASH_FAILURE", "fault": sig}, {"outcome": "fault", "fault": sig, "code": "HASH_FAILURE"}),
         ("env-signature-value-broken", "signature-value-broken", "the SignatureValue altered",
