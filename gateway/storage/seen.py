@@ -26,8 +26,10 @@ def first_time(engine: Engine, key: str, now: datetime, expires_at: datetime) ->
 def remember(conn: Connection, key: str, now: datetime, expires_at: datetime) -> bool:
     conn.execute(delete(seen).where(seen.c.key == key, seen.c.expires_at <= now))
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    # RETURNING, not rowcount: SQLAlchemy 2.1 with psycopg 3 reports rowcount -1 for an
+    # INSERT … ON CONFLICT DO NOTHING that did insert (SQLite has RETURNING since 3.35)
     return conn.execute(insert(seen).values(key=key, expires_at=expires_at)
-                        .on_conflict_do_nothing()).rowcount == 1
+                        .on_conflict_do_nothing().returning(seen.c.key)).first() is not None
 
 
 def forget_expired(engine: Engine, now: datetime) -> int:
