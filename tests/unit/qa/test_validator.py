@@ -92,8 +92,8 @@ def test_no_trust_checks_the_signature_but_not_the_path(engine, demo_client):
 
 @pytest.fixture
 def cli(tmp_path):
-    def invoke(*args, code):
-        result = CliRunner().invoke(main, ["validate", *args],
+    def invoke(*args, code, stdin=None):
+        result = CliRunner().invoke(main, ["validate", *args], input=stdin,
                                     env={"GATEWAY_DATA_DIR": str(tmp_path / "none")})
         assert result.exit_code == code, result.output
         return result.output
@@ -116,6 +116,7 @@ def test_cli_exit_codes_and_formats(cli, tmp_path):
     suite = junit.find("testsuite")
     assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
     assert suite.find("testcase/failure").get("type") == "FIELD_RULE"
+    assert "-:" in cli("-", code=1, stdin=bad) and "1 files, 0 valid, 1 invalid" in cli("-", code=1, stdin=bad)
     cli(str(tmp_path / "missing.xml"), code=2)
     cli(str(good), "--format", "yaml", code=2)
 
@@ -126,3 +127,14 @@ def test_cli_signed_envelope_without_anchors_says_so(cli, tmp_path, demo_client)
     path.write_bytes(build.send_request(build_organisation_registration(ROMASHKA), key, cert))
     assert "NO_TRUST_ANCHORS" in cli(str(path), code=1)
     assert "signature VALID" in cli(str(path), "--no-trust", code=0)
+
+
+def test_schema_option_forces_the_xsd_of_bare_payloads(cli, tmp_path):
+    from gateway.config import CONTRACT_DIRS
+
+    path = tmp_path / "doc.xml"
+    path.write_bytes(_registration())
+    right, wrong = (CONTRACT_DIRS["xsd"] / name for name in
+                    ("organisation-registration-1.0.xsd", "licensing-1.0.xsd"))
+    assert "valid (organisation-registration-1.0.xsd)" in cli(str(path), "--schema", str(right), code=0)
+    assert "XSD_VIOLATION" in cli(str(path), "--schema", str(wrong), code=1)
