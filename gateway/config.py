@@ -73,6 +73,9 @@ class Settings:
     revocation_timeout: float = 3.0
     ca_url: str = "http://127.0.0.1:8090"  # where the demo CA stub serves CRL/OCSP
 
+    # POST /api/v1/validate without a bearer token from 127.0.0.1/::1 (a demo on one machine)
+    validate_open_on_loopback: bool = False
+
     # state registers (registry_stubs/registers.py in the demo)
     registers_url: str = "http://127.0.0.1:8091"
     registers_timeout: float = 2.0

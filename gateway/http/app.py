@@ -4,8 +4,10 @@ Routes:
   POST /ws              SOAP 1.1 (text/xml) or SOAP 1.2 (application/soap+xml) requests
   GET  /ws?wsdl         the WSDL, served as it is in wsdl/
   GET  /ws/xsd/<file>   the XSDs, served as they are in xsd/
+  GET  /ws/xsd/         every schema with its version and SHA-256 (JSON)
   GET  /health          liveness and database check
   GET  /api/v1/organisations/{inn}/applications   history of applications (JSON or CSV)
+  POST /api/v1/validate                           the QA kit's validator (JSON report per file)
   GET  /api/v1/openapi.yaml                       its OpenAPI description
 The same app runs under gunicorn (production, several workers) and in-process for tests.
 """
@@ -18,9 +20,11 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from gateway import faults
-from gateway.http import history
+from gateway.http import history, validate
 from gateway.config import CONTRACT_DIRS, ROOT, Settings
 from gateway.pipeline.dispatch import Pipeline
+from gateway.qa import schemas
+from gateway.qa.engine import Validator
 from gateway.storage.db import ping
 from signing.gost import backend
 from gateway.http import mtom, mtom_answer
@@ -54,9 +58,12 @@ class GatewayApp:
         self.engine = engine
         self.contract = {}
         self.openapi = (ROOT / "docs" / "openapi.yaml").read_bytes()
+        # the gateway's own XSDs and verifier: the same verdicts as POST /ws, nothing stored
+        self.validator = Validator(pipeline.services.schemas, pipeline.services.verifier)
         for kind, directory in CONTRACT_DIRS.items():
             for path in Path(directory).glob(f"*.{kind}"):
                 self.contract[(kind, path.name)] = path.read_bytes()
+        self.schema_index = json.dumps(schemas.listing(), indent=2).encode()
 
     def __call__(self, environ, start_response: StartResponse):
         """Route; whatever escapes a route becomes a SOAP fault (or a JSON 503), never a bare
@@ -85,12 +92,16 @@ class GatewayApp:
                 return self._contract(start_response, "wsdl", WSDL_FILE)
             return _reply(start_response, 405, "text/plain; charset=utf-8",
                           b"POST a SOAP envelope here, or GET /ws?wsdl\n", [("Allow", "GET, POST")])
+        if path == "/ws/xsd/" and method in ("GET", "HEAD"):
+            return _reply(start_response, 200, "application/json", self.schema_index)
         if path.startswith("/ws/xsd/") and method in ("GET", "HEAD"):
             return self._contract(start_response, "xsd", path[len("/ws/xsd/"):])
         if path == "/health" and method == "GET":
             return self._health(start_response)
         if path == "/api/v1/openapi.yaml" and method in ("GET", "HEAD"):
             return _reply(start_response, 200, "application/yaml; charset=utf-8", self.openapi)
+        if path == "/api/v1/validate":
+            return self._validate(environ, start_response, method)
         match = _HISTORY.match(path)
         if match and method in ("GET", "HEAD"):
             status, content_type, body = history.handle(
@@ -101,6 +112,22 @@ class GatewayApp:
                               f'attachment; filename="applications-{match.group(1)}.csv"'))
             return _reply(start_response, status, content_type, body, extra)
         return _reply(start_response, 404, "text/plain; charset=utf-8", b"not found\n")
+
+    def _validate(self, environ, start_response, method: str):
+        if method != "POST":
+            return _reply(start_response, 405, "application/json",
+                          b'{"error": "POST documents to validate"}', [("Allow", "POST")])
+        try:
+            body = _read_body(environ, self.settings.max_body_bytes)
+        except faults.GatewayFault as fault:
+            status = 413 if isinstance(fault, faults.RequestTooLarge) else 411 \
+                if isinstance(fault, faults.LengthRequired) else 400
+            return _reply(start_response, status, "application/json",
+                          json.dumps({"error": fault.description}).encode())
+        status, content_type, answer = validate.handle(self.engine, self.settings, self.validator,
+                                                       environ, body)
+        extra = [("WWW-Authenticate", "Bearer")] if status == 401 else []
+        return _reply(start_response, status, content_type, answer, extra)
 
     def _mtom(self, environ, start_response, content_type: str):
         """MTOM: the envelope part in memory, attachments streamed to spool files."""

@@ -386,5 +386,12 @@ def outbox_dispatch() -> None:
     click.echo(f"{done} register write(s) attempted")
 
 
+from gateway.ops.qa_commands import conformance, schemas, validate  # noqa: E402  (the QA kit's commands)
+
+main.add_command(validate)
+main.add_command(conformance)
+main.add_command(schemas)
+
+
 if __name__ == "__main__":
     main()
