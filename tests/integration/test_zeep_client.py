@@ -145,7 +145,11 @@ def test_zeep_takes_a_request_with_files_delivered_as_mtom(gateway_url, demo_set
     add_system(engine, "ZEEPPROV", "zeep provider", [issued.certificate])
     grant(engine, "ZEEPPROV", SERVE, namespace)
     grant(engine, "ROMASHKA", SEND, namespace)
-    files = [File("a1", "application/pdf", os.urandom(70_000)), File("a2", "text/plain", b"hello")]
+    # zeep strips CR and LF from both ends of a part marked Content-Transfer-Encoding: binary
+    # (zeep/wsdl/attachments.py, Attachment.content; docs/attachments.md): random bytes that
+    # happened to start with b"\r" made this test fail about once in a hundred runs
+    files = [File("a1", "application/pdf", b"%PDF-1.7 " + os.urandom(70_000) + b" %%EOF"),
+             File("a2", "text/plain", b"hello")]
     payload = etree.Element(f"{{{namespace}}}Files")
     content_type, body = send_request_with_files(payload, files, *demo_client[:2],
                                                  extra_certificates=demo_client[2])
