@@ -69,6 +69,9 @@ class Settings:
     transaction_code_pattern: str = r"^[0-9A-Za-z_.:/-]{1,100}$"
 
     # trust
+    # which signature algorithms are accepted and used: smev (GOST R 34.10/34.11-2012 only, as
+    # on the real bus) | international (RSA/ECDSA only) | all (both)
+    algorithms: str = "all"
     revocation: str = "hard-fail"  # hard-fail | soft-fail | off
     revocation_timeout: float = 3.0
     ca_url: str = "http://127.0.0.1:8090"  # where the demo CA stub serves CRL/OCSP
@@ -87,7 +90,7 @@ class Settings:
     human_readable_name: str = "SMEV-style integration gateway"
     receipt_profile: str = "smev"  # smev | w3c
     receipt_signature_method: str = ""  # XMLDSig URI; empty: rsa-sha256 / ecdsa-sha256|384 by key
-    receipt_digest_method: str = "http://www.w3.org/2001/04/xmlenc#sha256"
+    receipt_digest_method: str = ""  # XMLDSig URI; empty: the method's Streebog for GOST, else SHA-256
     signing_key: str = ""  # empty: data_dir/pki/gateway.key
     signing_cert: str = ""  # empty: data_dir/pki/gateway.pem
 
@@ -148,6 +151,9 @@ class Settings:
         settings = cls(**values)
         if settings.revocation not in ("hard-fail", "soft-fail", "off"):
             raise ValueError(f"GATEWAY_REVOCATION must be hard-fail, soft-fail or off, not {settings.revocation!r}")
+        if settings.algorithms not in ("smev", "international", "all"):
+            raise ValueError("GATEWAY_ALGORITHMS must be smev, international or all, not "
+                             f"{settings.algorithms!r}")
         if settings.receipt_profile not in ("smev", "w3c"):
             raise ValueError(f"GATEWAY_RECEIPT_PROFILE must be smev or w3c, not {settings.receipt_profile!r}")
         if settings.attachment_delivery not in ("mtom", "inline"):
