@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_DIRS = {"wsdl": ROOT / "wsdl", "xsd": ROOT / "xsd"}
+DEMO_ALGORITHMS = ("rsa-ec", "gost2012-256", "gost2012-512")
 
 
 def _bool(value: str) -> bool:
@@ -75,6 +76,10 @@ class Settings:
     revocation: str = "hard-fail"  # hard-fail | soft-fail | off
     revocation_timeout: float = 3.0
     ca_url: str = "http://127.0.0.1:8090"  # where the demo CA stub serves CRL/OCSP
+    # key type of the demo PKI made by `gateway setup`: rsa-ec (EC CAs, RSA/EC leaves) |
+    # gost2012-256 | gost2012-512 (every certificate, CRL and OCSP answer in GOST); empty: the
+    # existing PKI's kind, rsa-ec for a new one. A PKI of another kind is refused, not mixed.
+    demo_algorithm: str = ""
 
     # state registers (registry_stubs/registers.py in the demo)
     registers_url: str = "http://127.0.0.1:8091"
@@ -154,6 +159,9 @@ class Settings:
         if settings.algorithms not in ("smev", "international", "all"):
             raise ValueError("GATEWAY_ALGORITHMS must be smev, international or all, not "
                              f"{settings.algorithms!r}")
+        if settings.demo_algorithm and settings.demo_algorithm not in DEMO_ALGORITHMS:
+            raise ValueError(f"GATEWAY_DEMO_ALGORITHM must be one of {', '.join(DEMO_ALGORITHMS)}, "
+                             f"not {settings.demo_algorithm!r}")
         if settings.receipt_profile not in ("smev", "w3c"):
             raise ValueError(f"GATEWAY_RECEIPT_PROFILE must be smev or w3c, not {settings.receipt_profile!r}")
         if settings.attachment_delivery not in ("mtom", "inline"):

@@ -346,12 +346,14 @@ class Pki:
     # ----------------------------------------------------------------- creation / loading
     @classmethod
     def init(cls, directory: Path, *, base_url: str, crl_validity: timedelta = timedelta(days=1),
-             ca_key_type: str = "ec-p384", clock: Clock | None = None) -> Pki:
+             ca_key_type: str = "ec-p384", clock: Clock | None = None,
+             reuse_any_key_type: bool = False) -> Pki:
         """Create the root and issuing CAs and their CRLs, or load them if they exist (idempotent).
 
         ``base_url`` is baked into the certificates (CRL distribution points, AIA), so opening an
         existing PKI with a different one is refused rather than silently producing certificates
-        whose revocation data lives somewhere else.
+        whose revocation data lives somewhere else; likewise another ``ca_key_type`` (unless
+        ``reuse_any_key_type``: open whatever is there).
         """
         base_url = base_url.rstrip("/")
         if not re.match(r"^https?://[^/]+", base_url):
@@ -364,8 +366,11 @@ class Pki:
                 if pki.base_url != base_url:
                     raise PkiError(f"the PKI in {pki.directory} serves {pki.base_url}, not {base_url}; "
                                    f"use that URL or a new directory")
+                if pki.ca_key_type not in (None, ca_key_type) and not reuse_any_key_type:
+                    raise PkiError(f"the PKI in {pki.directory} has {pki.ca_key_type} CAs, not "
+                                   f"{ca_key_type}; use a new directory")
                 return pki
-            pki._index = {"format": _FORMAT, "base_url": base_url,
+            pki._index = {"format": _FORMAT, "base_url": base_url, "ca_key_type": ca_key_type,
                           "crl_validity_seconds": int(crl_validity.total_seconds()),
                           "names": {}, "serials": {}, "revoked": {}, "crl_number": {},
                           "crl_pinned": {}}
@@ -397,6 +402,11 @@ class Pki:
     @property
     def base_url(self) -> str:
         return self._index["base_url"]
+
+    @property
+    def ca_key_type(self) -> str | None:
+        """The CAs' key type (None for a PKI made before it was recorded)."""
+        return self._index.get("ca_key_type")
 
     @property
     def crl_validity(self) -> timedelta:

@@ -220,12 +220,18 @@ def pki() -> None:
 
 
 @pki.command("init")
-def pki_init() -> None:
+@click.option("--algorithm", type=click.Choice(["rsa-ec", "gost2012-256", "gost2012-512"]),
+              default=None, help="key type of the CAs (default GATEWAY_DEMO_ALGORITHM); `gateway "
+              "setup` then issues the gateway's and the demo organisations' keys of the same kind")
+def pki_init(algorithm) -> None:
     """Create the root and intermediate CAs and their CRLs (or reuse them)."""
     from gateway.ops.setup import open_pki
 
     settings = _settings()
-    ca = open_pki(settings)
+    try:
+        ca = open_pki(settings, algorithm)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     for cert in [*ca.trust_anchors(), *ca.intermediates()]:
         click.echo(f"{cert.subject.rfc4514_string()}  serial {cert.serial_number:x}")
     click.echo(f"CRLs and OCSP are served from {settings.ca_url} by `gateway stubs serve`")
@@ -241,7 +247,8 @@ def pki_init() -> None:
 @click.option("--ogrn", default=None, help="ОГРН (OID 1.2.643.100.1)")
 @click.option("--snils", default=None, help="СНИЛС (OID 1.2.643.100.3)")
 @click.option("--key-type", default="rsa2048",
-              type=click.Choice(["rsa2048", "rsa3072", "ec-p256", "ec-p384"]), show_default=True)
+              type=click.Choice(["rsa2048", "rsa3072", "ec-p256", "ec-p384", "gost2012-256",
+                                 "gost2012-512"]), show_default=True)
 @click.option("--days", type=int, default=365, show_default=True)
 def pki_issue(name, common_name, organization, title, inn, inn_le, ogrn, snils, key_type, days) -> None:
     """Issue a leaf certificate NAME (key and certificate written as PEM in the PKI folder)."""
