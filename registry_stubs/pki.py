@@ -198,6 +198,14 @@ def _spki_der(key) -> bytes:
                                          serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
+def _public_key_bits(cert: x509.Certificate) -> bytes:
+    """The subjectPublicKey BIT STRING's bytes, read as plain DER: neither ``cryptography`` nor
+    asn1crypto's key classes load a GOST key (asn1crypto knows no GOST key OIDs)."""
+    parsed = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    spki = parsed["tbs_certificate"]["subject_public_key_info"].dump()
+    return asn1_core.Sequence.load(spki)[1].contents[1:]
+
+
 def _key_identifier(key) -> x509.SubjectKeyIdentifier:
     """RFC 5280 method 1 (SHA-1 of the subjectPublicKey bits), for any key type."""
     bits = asn1_core.Sequence.load(_spki_der(key))[1].contents[1:]
@@ -225,7 +233,7 @@ def _finish_certificate(cert: x509.Certificate, subject_key, issuer_key) -> x509
         tbs["subject_public_key_info"] = asn1_keys.PublicKeyInfo.load(subject_key.public_key_der())
     algo, _ = _sign_tbs(issuer_key, b"")
     tbs["signature"] = algo
-    tbs_der = tbs.dump(force=True)
+    tbs_der = tbs.dump()
     algo, signature = _sign_tbs(issuer_key, tbs_der)
     rebuilt = asn1_x509.Certificate({"tbs_certificate": asn1_x509.TbsCertificate.load(tbs_der),
                                      "signature_algorithm": algo, "signature_value": signature})
@@ -237,7 +245,7 @@ def _finish_crl(der: bytes, issuer_key) -> bytes:
     tbs = parsed["tbs_cert_list"]
     algo, _ = _sign_tbs(issuer_key, b"")
     tbs["signature"] = algo
-    tbs_der = tbs.dump(force=True)
+    tbs_der = tbs.dump()
     algo, signature = _sign_tbs(issuer_key, tbs_der)
     return asn1_crl.CertificateList({"tbs_cert_list": asn1_crl.TbsCertList.load(tbs_der),
                                      "signature_algorithm": algo, "signature": signature}).dump()
@@ -253,7 +261,8 @@ def _gost_ocsp_response(request_der: bytes, issuer_cert: x509.Certificate, issue
         cert_status = asn1_ocsp.CertStatus(name="good", value=asn1_core.Null())
     elif status == "revoked":
         cert_status = asn1_ocsp.CertStatus(name="revoked", value=asn1_ocsp.RevokedInfo(
-            {"revocation_time": revoked[0], "revocation_reason": revoked[1]}))
+            {"revocation_time": revoked[0].replace(microsecond=0),  # DER: no fractions
+             "revocation_reason": revoked[1]}))
     else:
         cert_status = asn1_ocsp.CertStatus(name="unknown", value=asn1_core.Null())
     extensions = [ext for ext in (tbs_request["request_extensions"] or [])
@@ -726,9 +735,7 @@ class Pki:
                 continue
             cert = self.certificate(name)
             subject_der = cert.subject.public_bytes()
-            # read with asn1crypto: ``cryptography`` cannot load a GOST public key
-            parsed = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-            key_bits = parsed["tbs_certificate"]["subject_public_key_info"]["public_key"].contents[1:]
+            key_bits = _public_key_bits(cert)
             if (hashlib.new(algo, subject_der).digest() == name_hash
                     and hashlib.new(algo, key_bits).digest() == key_hash):
                 return name
