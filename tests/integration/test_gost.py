@@ -4,8 +4,12 @@ certificates, CRLs and OCSP answers), a gateway under the ``smev`` algorithm pro
 hard-fail revocation, and the SDK verifying its GOST receipts; plus the profiles' refusals."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
+import re
 import uuid
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -145,3 +149,18 @@ def test_gateway_with_a_key_outside_its_profile_does_not_start(demo_settings, en
 def test_a_pki_of_another_kind_is_refused(demo_settings):
     with pytest.raises(PkiError, match="ec-p384 CAs, not gost2012-256"):
         open_pki(demo_settings, "gost2012-256")
+
+
+def test_the_readme_gost_snippet_runs(gost_url, gost_settings):
+    """README's GOST snippet, as written, against this GOST gateway (settings and URL swapped)."""
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), flags=re.S)
+    [code] = [b for b in blocks if 'PROFILES["smev"]' in b]
+    assert code.count("Settings()") == 1 and code.count('"http://127.0.0.1:8080/ws"') == 1
+    code = code.replace("Settings()", "TEST_SETTINGS").replace('"http://127.0.0.1:8080/ws"',
+                                                                "TEST_URL")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, str(readme), "exec"), {"TEST_SETTINGS": gost_settings,
+                                                  "TEST_URL": gost_url})
+    assert printed.getvalue().split() == ["requestIsQueued", GOST_256]
