@@ -589,8 +589,9 @@ class Pki:
         if key_usage:
             builder = builder.add_extension(_key_usage(key_usage), critical=True)
         if extended_key_usage:
+            # RFC 3161 2.3: a TSA certificate's only purpose, marked critical
             builder = builder.add_extension(x509.ExtendedKeyUsage(_eku(extended_key_usage)),
-                                            critical=False)
+                                            critical=tuple(extended_key_usage) == ("time_stamping",))
         if issuer_cert is not None:
             builder = builder.add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
