@@ -81,6 +81,10 @@ class Settings:
     # existing PKI's kind, rsa-ec for a new one. A PKI of another kind is refused, not mixed.
     demo_algorithm: str = ""
 
+    # trusted time: an RFC 3161 token per batch of receipts, obtained off the request path
+    tsa_url: str = ""  # empty: no tokens; the demo's TSA stub serves http://127.0.0.1:8092/tsr
+    timestamp_interval_seconds: float = 1.0  # one token per this many seconds (when receipts wait)
+
     # state registers (registry_stubs/registers.py in the demo)
     registers_url: str = "http://127.0.0.1:8091"
     registers_timeout: float = 2.0

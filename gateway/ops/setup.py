@@ -54,6 +54,15 @@ def _write_key_pair(issued, key_path: Path, cert_path: Path, chain: list[x509.Ce
     cert_path.write_bytes(pem)
 
 
+def demo_tsa(settings: Settings):
+    """The demo TSA (registry_stubs/tsa.py) with the time-stamping certificate setup issued."""
+    from registry_stubs.tsa import TimestampAuthority
+
+    pki = open_pki(settings)
+    tsa = pki.issued("tsa")
+    return TimestampAuthority(tsa.private_key, tsa.certificate, pki.intermediates())
+
+
 def client_identity(settings: Settings, mnemonic: str) -> ClientIdentity:
     base = settings.data_dir / "clients"
     return ClientIdentity(mnemonic, base / f"{mnemonic}.key", base / f"{mnemonic}.pem")
@@ -86,6 +95,12 @@ def setup(settings: Settings, *, echo=print) -> None:
                            organization="Gateway operator", key_type=own_key_type)
         _write_key_pair(issued, settings.signing_key_path, settings.signing_cert_path, chain)
         echo(f"issued the gateway's signing certificate: {settings.signing_cert_path}")
+
+    if "tsa" not in pki.names():  # the demo time-stamping authority's certificate (RFC 3161)
+        pki.issue("tsa", common_name="Demo time-stamping authority", organization="Demo TSA",
+                  key_type=own_key_type, key_usage=("digital_signature", "non_repudiation"),
+                  extended_key_usage=("time_stamping",))
+        echo("issued the demo TSA's certificate")
 
     clients = {}
     for mnemonic, (org, snils) in DEMO.items():

@@ -164,3 +164,38 @@ def test_the_readme_gost_snippet_runs(gost_url, gost_settings):
         exec(compile(code, str(readme), "exec"), {"TEST_SETTINGS": gost_settings,
                                                   "TEST_URL": gost_url})
     assert printed.getvalue().split() == ["requestIsQueued", GOST_256]
+
+
+def test_a_gost_receipt_gets_a_gost_token_and_is_proven(gost_url, gost_settings, tmp_path):
+    """The demo TSA of a GOST PKI signs its tokens in GOST; the proof validates GOST paths."""
+    from datetime import datetime, timezone
+
+    import requests
+    from click.testing import CliRunner
+
+    from gateway.ops.cli import main
+    from gateway.ops.setup import demo_tsa
+    from gateway.ops.timestamps import stamp_round
+    from registry_stubs.tsa import serve as serve_tsa
+
+    key, cert, chain = load_client(gost_settings, "ROMASHKA")
+    envelope = build.send_request(build_organisation_registration(ROMASHKA), key, cert,
+                                  extra_certificates=chain)
+    reply = requests.post(gost_url, data=envelope, timeout=30,
+                          headers={"Content-Type": "text/xml; charset=utf-8",
+                                   "SOAPAction": "urn:SendRequest"})
+    assert reply.status_code == 200, reply.text
+    tsa = serve_tsa(demo_tsa(gost_settings))
+    engine = make_engine(gost_settings.resolved_database_url)
+    try:
+        assert stamp_round(engine, tsa.url, datetime.now(timezone.utc)) >= 1
+    finally:
+        tsa.stop()
+        engine.dispose()
+    path = tmp_path / "receipt.xml"
+    path.write_bytes(reply.content)
+    result = CliRunner().invoke(main, ["receipts", "verify", str(path)], env={
+        "GATEWAY_DATA_DIR": str(gost_settings.data_dir), "GATEWAY_ALGORITHMS": "smev",
+        "GATEWAY_DATABASE_URL": gost_settings.resolved_database_url})
+    assert result.exit_code == 0, result.output
+    assert GOST_256 in result.output and "PROVEN" in result.output
