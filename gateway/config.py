@@ -98,7 +98,7 @@ class Settings:
     mnemonic: str = "GATEWAY"
     human_readable_name: str = "SMEV-style integration gateway"
     receipt_profile: str = "smev"  # smev | w3c
-    receipt_signature_method: str = ""  # XMLDSig URI; empty: rsa-sha256 / ecdsa-sha256|384 by key
+    receipt_signature_method: str = ""  # XMLDSig URI; empty: rsa-sha256 / ecdsa-sha256|384 / GOST 2012-256|512 by key
     receipt_digest_method: str = ""  # XMLDSig URI; empty: the method's Streebog for GOST, else SHA-256
     signing_key: str = ""  # empty: data_dir/pki/gateway.key
     signing_cert: str = ""  # empty: data_dir/pki/gateway.pem

@@ -56,13 +56,22 @@ def signature_value(receipt: bytes) -> bytes:
     return base64.b64decode("".join(signature.findtext(f"{{{ns.DS}}}SignatureValue").split()))
 
 
+def leaf_data(receipt: bytes) -> bytes:
+    """What a receipt's Merkle leaf covers: its SignatureValue; a stored answer that carries no
+    signature (none is expected, but a round must not stall on one) is covered as its bytes."""
+    try:
+        return signature_value(receipt)
+    except (ValueError, TypeError, etree.XMLSyntaxError):
+        return receipt
+
+
 def stamp_round(engine, tsa_url: str, now: datetime, *, timeout: float = 5.0,
                 session: requests.Session | None = None) -> int:
     """One batch: how many receipts it covered (0 when there was nothing to stamp)."""
     pending = store.unstamped(engine, BATCH_LIMIT)
     if not pending:
         return 0
-    leaves = [timestamp.leaf_hash(signature_value(receipt)) for _id, receipt in pending]
+    leaves = [timestamp.leaf_hash(leaf_data(receipt)) for _id, receipt in pending]
     root = timestamp.merkle_root(leaves)
     query, nonce = timestamp.request(hashlib.sha256(root).digest())
     reply = (session or requests).post(tsa_url, data=query, timeout=timeout,
@@ -108,7 +117,7 @@ def verify_receipt(settings: Settings, engine, receipt: bytes, at: datetime) -> 
     stamp = store.stamp_of(engine, message_id)
     if stamp is None:
         return fail(f"no time-stamp token for MessageId {message_id} yet", message_id)
-    leaf = timestamp.leaf_hash(signature_value(receipt))
+    leaf = timestamp.leaf_hash(leaf_data(receipt))
     if leaf != stamp.leaf or timestamp.root_from_path(leaf, stamp.path) != stamp.merkle_root:
         return fail("the receipt's SignatureValue is not under the token's Merkle root "
                     "(not the stored receipt)", message_id)

@@ -102,3 +102,11 @@ def test_a_tsa_that_is_down_delays_only_the_proof(gateway_url, demo_settings, en
         tsa.app.offline = False
     stamp_round(engine, tsa.url, datetime.now(timezone.utc))
     assert store.stamp_of(engine, message_id) is not None
+
+
+def test_an_answer_without_a_signature_is_covered_as_its_bytes():
+    """A round must not stall on a stored answer it cannot parse (none is expected)."""
+    from gateway.ops.timestamps import leaf_data
+
+    assert leaf_data(b"<receipt/>") == b"<receipt/>"
+    assert leaf_data(b"not xml") == b"not xml"
