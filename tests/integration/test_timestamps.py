@@ -3,7 +3,6 @@ off the request path, and `gateway receipts verify FILE --at DATE` proves a stor
 signed while the gateway's certificate was valid — also at a date after it expired."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 
 import pytest

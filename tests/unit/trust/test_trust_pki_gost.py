@@ -4,7 +4,6 @@ engine (the independent implementation, tests/gost_cli.py) and by ChainValidator
 revocation through the CA stub; and the algorithm profiles' refusals of certificate paths."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from asn1crypto import ocsp as asn1_ocsp
