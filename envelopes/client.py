@@ -13,6 +13,7 @@ from lxml import etree
 from envelopes import ns
 from envelopes.model import Fault, MessageMetadata, Party
 from envelopes.mtom import answer_root
+from signing.algorithms import DEFAULT_POLICY, AlgorithmPolicy
 from signing.xmldsig import verify_detached
 
 T, F = ns.SMEV_TYPES, ns.SMEV_FAULTS
@@ -60,13 +61,16 @@ def _party(el: etree._Element | None) -> Party | None:
     return Party(el.findtext(f"{{{T}}}Mnemonic"), el.findtext(f"{{{T}}}HumanReadableName"))
 
 
-def read_receipt(root: etree._Element) -> tuple[MessageMetadata, object]:
-    """Find ``MessageMetadata``, verify the gateway's signature over it, return both."""
+def read_receipt(root: etree._Element, *,
+                 policy: AlgorithmPolicy = DEFAULT_POLICY) -> tuple[MessageMetadata, object]:
+    """Find ``MessageMetadata``, verify the gateway's signature over it (RSA, ECDSA or GOST
+    R 34.10-2012; ``policy``, e.g. ``signing.algorithms.PROFILES["smev"]``, narrows that),
+    return both."""
     meta = root.find(f".//{{{T}}}MessageMetadata")
     signature = root.find(f".//{{{T}}}SMEVSignature/{{{ns.DS}}}Signature")
     if meta is None or signature is None:
         raise ValueError("the response holds no signed MessageMetadata")
-    verified = verify_detached(signature, meta)
+    verified = verify_detached(signature, meta, policy=policy)
     metadata = MessageMetadata(
         message_id=meta.findtext(f"{{{T}}}MessageId"),
         message_type=meta.findtext(f"{{{T}}}MessageType"),
@@ -81,8 +85,10 @@ def read_receipt(root: etree._Element) -> tuple[MessageMetadata, object]:
 
 
 class GatewayClient:
-    def __init__(self, endpoint: str, *, timeout: float = 30.0, session: requests.Session | None = None):
+    def __init__(self, endpoint: str, *, timeout: float = 30.0, session: requests.Session | None = None,
+                 policy: AlgorithmPolicy = DEFAULT_POLICY):
         self.endpoint = endpoint
+        self.policy = policy  # the algorithms a receipt signature may use
         self.timeout = timeout
         self.session = session or requests.Session()
 
@@ -102,4 +108,4 @@ class GatewayClient:
         fault = parse_fault(status, root)
         if fault is not None:
             raise GatewayFault(fault)
-        return read_receipt(root)
+        return read_receipt(root, policy=self.policy)

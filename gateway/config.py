@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_DIRS = {"wsdl": ROOT / "wsdl", "xsd": ROOT / "xsd"}
+DEMO_ALGORITHMS = ("rsa-ec", "gost2012-256", "gost2012-512")
 
 
 def _bool(value: str) -> bool:
@@ -69,9 +70,20 @@ class Settings:
     transaction_code_pattern: str = r"^[0-9A-Za-z_.:/-]{1,100}$"
 
     # trust
+    # which signature algorithms are accepted and used: smev (GOST R 34.10/34.11-2012 only, as
+    # on the real bus) | international (RSA/ECDSA only) | all (both)
+    algorithms: str = "all"
     revocation: str = "hard-fail"  # hard-fail | soft-fail | off
     revocation_timeout: float = 3.0
     ca_url: str = "http://127.0.0.1:8090"  # where the demo CA stub serves CRL/OCSP
+    # key type of the demo PKI made by `gateway setup`: rsa-ec (EC CAs, RSA/EC leaves) |
+    # gost2012-256 | gost2012-512 (every certificate, CRL and OCSP answer in GOST); empty: the
+    # existing PKI's kind, rsa-ec for a new one. A PKI of another kind is refused, not mixed.
+    demo_algorithm: str = ""
+
+    # trusted time: an RFC 3161 token per batch of receipts, obtained off the request path
+    tsa_url: str = ""  # empty: no tokens; the demo's TSA stub serves http://127.0.0.1:8092/tsr
+    timestamp_interval_seconds: float = 1.0  # one token per this many seconds (when receipts wait)
 
     # POST /api/v1/validate without a bearer token from 127.0.0.1/::1 (a demo on one machine)
     validate_open_on_loopback: bool = False
@@ -89,8 +101,8 @@ class Settings:
     mnemonic: str = "GATEWAY"
     human_readable_name: str = "SMEV-style integration gateway"
     receipt_profile: str = "smev"  # smev | w3c
-    receipt_signature_method: str = ""  # XMLDSig URI; empty: rsa-sha256 / ecdsa-sha256|384 by key
-    receipt_digest_method: str = "http://www.w3.org/2001/04/xmlenc#sha256"
+    receipt_signature_method: str = ""  # XMLDSig URI; empty: rsa-sha256 / ecdsa-sha256|384 / GOST 2012-256|512 by key
+    receipt_digest_method: str = ""  # XMLDSig URI; empty: the method's Streebog for GOST, else SHA-256
     signing_key: str = ""  # empty: data_dir/pki/gateway.key
     signing_cert: str = ""  # empty: data_dir/pki/gateway.pem
 
@@ -151,6 +163,12 @@ class Settings:
         settings = cls(**values)
         if settings.revocation not in ("hard-fail", "soft-fail", "off"):
             raise ValueError(f"GATEWAY_REVOCATION must be hard-fail, soft-fail or off, not {settings.revocation!r}")
+        if settings.algorithms not in ("smev", "international", "all"):
+            raise ValueError("GATEWAY_ALGORITHMS must be smev, international or all, not "
+                             f"{settings.algorithms!r}")
+        if settings.demo_algorithm and settings.demo_algorithm not in DEMO_ALGORITHMS:
+            raise ValueError(f"GATEWAY_DEMO_ALGORITHM must be one of {', '.join(DEMO_ALGORITHMS)}, "
+                             f"not {settings.demo_algorithm!r}")
         if settings.receipt_profile not in ("smev", "w3c"):
             raise ValueError(f"GATEWAY_RECEIPT_PROFILE must be smev or w3c, not {settings.receipt_profile!r}")
         if settings.attachment_delivery not in ("mtom", "inline"):

@@ -21,6 +21,7 @@ from gateway.domains.base import Router, discover
 from gateway.storage.db import make_engine
 from gateway.pipeline.validate import SchemaSet
 from gateway.pipeline.verify import Verifier
+from signing.algorithms import policy_for
 from signing.chain import ChainValidator, RevocationMode
 
 
@@ -39,7 +40,8 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
     anchors = load_certificates(settings.trust_dir / "anchors")
     if not anchors:
         raise SystemExit(f"no trust anchors in {settings.trust_dir / 'anchors'}: run `gateway setup` first")
-    chain_kwargs = {"revocation": RevocationMode(settings.revocation),
+    algorithms = policy_for(settings.algorithms)  # one profile for verifying, paths and signing
+    chain_kwargs = {"algorithms": algorithms, "revocation": RevocationMode(settings.revocation),
                     "fetch_timeout": settings.revocation_timeout}
     if clock is not None:
         chain_kwargs["clock"] = clock
@@ -53,11 +55,11 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
                           cache_seconds=settings.registers_cache_seconds)
     outbox = Outbox(engine, registers, lease=timedelta(seconds=settings.outbox_lease_seconds),
                     **({"clock": clock} if clock else {}))
-    services = Services(settings, engine, schemas, router, Verifier(chain),
+    services = Services(settings, engine, schemas, router, Verifier(chain, algorithms),
                         Participants(engine, ttl=settings.participants_cache_seconds),
                         ReceiptSigner(settings.signing_key_path, settings.signing_cert_path,
                                       settings.receipt_profile, settings.receipt_signature_method,
-                                      settings.receipt_digest_method),
+                                      settings.receipt_digest_method, policy=algorithms),
                         registers=registers, operations=operations(), outbox=outbox)
     if clock is not None:
         services.clock = clock

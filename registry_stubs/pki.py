@@ -33,6 +33,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from asn1crypto import algos as asn1_algos
+from asn1crypto import core as asn1_core
+from asn1crypto import crl as asn1_crl
+from asn1crypto import keys as asn1_keys
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -41,11 +45,13 @@ from cryptography.x509 import ocsp
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
+from signing import gost
+from signing.algorithms import load_private_key
 from signing.identity import INN, INN_LE, OGRN, SNILS
 
 __all__ = [
     "INN", "INN_LE", "OGRN", "SNILS", "KEY_TYPES", "REVOCATION_REASONS",
-    "IssuedCertificate", "Pki", "PkiError",
+    "IssuedCertificate", "Pki", "PkiError", "key_pem",
 ]
 
 # Subject attributes of Russian qualified certificates (Приказ ФСБ России № 795), all written as
@@ -53,14 +59,19 @@ __all__ = [
 
 ROOT = "root"
 INTERMEDIATE = "intermediate"
-KEY_TYPES = ("rsa2048", "rsa3072", "rsa1024", "ec-p256", "ec-p384")
+KEY_TYPES = ("rsa2048", "rsa3072", "rsa1024", "ec-p256", "ec-p384", "gost2012-256", "gost2012-512")
+#: key type -> (engine key type, certificate/CRL/OCSP signature OID, engine digest); TC26 curve A
+_GOST = {"gost2012-256": (gost.gost_openssl.KEY_2012_256, gost.SIGNATURE_2012_256,
+                          gost.gost_openssl.DIGEST_256),
+         "gost2012-512": (gost.gost_openssl.KEY_2012_512, gost.SIGNATURE_2012_512,
+                          gost.gost_openssl.DIGEST_512)}
 REVOCATION_REASONS = tuple(r.name for r in x509.ReasonFlags if r is not x509.ReasonFlags.remove_from_crl)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _FORMAT = 1
 _OCSP_VALIDITY = timedelta(hours=1)
 
 Clock = Callable[[], datetime]
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | gost.PrivateKey
 
 _KEY_USAGE_FIELDS = ("digital_signature", "content_commitment", "key_encipherment",
                      "data_encipherment", "key_agreement", "key_cert_sign", "crl_sign",
@@ -104,6 +115,8 @@ def _generate_key(key_type: str) -> PrivateKey:
         return ec.generate_private_key(ec.SECP256R1())
     if key_type == "ec-p384":
         return ec.generate_private_key(ec.SECP384R1())
+    if key_type in _GOST:
+        return gost.PrivateKey.generate(_GOST[key_type][0], "A")
     raise PkiError(f"unknown key type {key_type!r}; one of {', '.join(KEY_TYPES)}")
 
 
@@ -160,6 +173,130 @@ def _sign_hash(key: PrivateKey) -> hashes.HashAlgorithm:
     return hashes.SHA256()
 
 
+# -- GOST R 34.10-2012: ``cryptography`` can neither hold a GOST public key nor sign with a GOST
+# key, so a certificate, CRL or OCSP answer involving one is built by ``cryptography`` around a
+# placeholder key and then finished with asn1crypto: the GOST SubjectPublicKeyInfo put in, the
+# signature algorithm set, the to-be-signed part signed again by the real issuer key (the same
+# route as _resign_sha1 below; signing/bench_parts.py builds a GOST certificate likewise).
+_PLACEHOLDER: list[ec.EllipticCurvePrivateKey] = []
+
+
+def _placeholder() -> ec.EllipticCurvePrivateKey:
+    if not _PLACEHOLDER:
+        _PLACEHOLDER.append(ec.generate_private_key(ec.SECP256R1()))
+    return _PLACEHOLDER[0]
+
+
+def _is_gost(key) -> bool:
+    return gost.key_type_of(key) is not None
+
+
+def _spki_der(key) -> bytes:
+    if _is_gost(key):
+        return key.public_key_der()
+    return key.public_key().public_bytes(serialization.Encoding.DER,
+                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _public_key_bits(cert: x509.Certificate) -> bytes:
+    """The subjectPublicKey BIT STRING's bytes, read as plain DER: neither ``cryptography`` nor
+    asn1crypto's key classes load a GOST key (asn1crypto knows no GOST key OIDs)."""
+    parsed = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    spki = parsed["tbs_certificate"]["subject_public_key_info"].dump()
+    return asn1_core.Sequence.load(spki)[1].contents[1:]
+
+
+def _key_identifier(key) -> x509.SubjectKeyIdentifier:
+    """RFC 5280 method 1 (SHA-1 of the subjectPublicKey bits), for any key type."""
+    bits = asn1_core.Sequence.load(_spki_der(key))[1].contents[1:]
+    return x509.SubjectKeyIdentifier(hashlib.sha1(bits).digest())
+
+
+def _sign_tbs(key, tbs_der: bytes) -> tuple[asn1_algos.SignedDigestAlgorithm, bytes]:
+    """(signature algorithm, signature) of DER by any issuer key; GOST as s||r (docs/gost.md)."""
+    key_type = gost.key_type_of(key)
+    if key_type is not None:
+        _kind, oid, digest = next(v for v in _GOST.values() if v[0] == key_type)
+        return asn1_algos.SignedDigestAlgorithm({"algorithm": oid}), key.sign(tbs_der, digest)
+    algorithm = _sign_hash(key)
+    if isinstance(key, rsa.RSAPrivateKey):
+        return (asn1_algos.SignedDigestAlgorithm({"algorithm": f"{algorithm.name}_rsa"}),
+                key.sign(tbs_der, padding.PKCS1v15(), algorithm))
+    return (asn1_algos.SignedDigestAlgorithm({"algorithm": f"{algorithm.name}_ecdsa"}),
+            key.sign(tbs_der, ec.ECDSA(algorithm)))
+
+
+def _finish_certificate(cert: x509.Certificate, subject_key, issuer_key) -> x509.Certificate:
+    parsed = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    tbs = parsed["tbs_certificate"]
+    if _is_gost(subject_key):
+        tbs["subject_public_key_info"] = asn1_keys.PublicKeyInfo.load(subject_key.public_key_der())
+    algo, _ = _sign_tbs(issuer_key, b"")
+    tbs["signature"] = algo
+    tbs_der = tbs.dump()
+    algo, signature = _sign_tbs(issuer_key, tbs_der)
+    rebuilt = asn1_x509.Certificate({"tbs_certificate": asn1_x509.TbsCertificate.load(tbs_der),
+                                     "signature_algorithm": algo, "signature_value": signature})
+    return x509.load_der_x509_certificate(rebuilt.dump())
+
+
+def _finish_crl(der: bytes, issuer_key) -> bytes:
+    parsed = asn1_crl.CertificateList.load(der)
+    tbs = parsed["tbs_cert_list"]
+    algo, _ = _sign_tbs(issuer_key, b"")
+    tbs["signature"] = algo
+    tbs_der = tbs.dump()
+    algo, signature = _sign_tbs(issuer_key, tbs_der)
+    return asn1_crl.CertificateList({"tbs_cert_list": asn1_crl.TbsCertList.load(tbs_der),
+                                     "signature_algorithm": algo, "signature": signature}).dump()
+
+
+def _gost_ocsp_response(request_der: bytes, issuer_cert: x509.Certificate, issuer_key,
+                        status: str, now: datetime, revoked: tuple[datetime, str] | None) -> bytes:
+    """The OCSP answer of a GOST CA, built with asn1crypto (``cryptography``'s builder needs the
+    responder's public key, which it cannot load for GOST): the request's CertID echoed, the
+    responder named by its subject, the nonce echoed, signed by the CA itself."""
+    tbs_request = asn1_ocsp.OCSPRequest.load(request_der)["tbs_request"]
+    if status == "good":
+        cert_status = asn1_ocsp.CertStatus(name="good", value=asn1_core.Null())
+    elif status == "revoked":
+        cert_status = asn1_ocsp.CertStatus(name="revoked", value=asn1_ocsp.RevokedInfo(
+            {"revocation_time": revoked[0].replace(microsecond=0),  # DER: no fractions
+             "revocation_reason": revoked[1]}))
+    else:
+        cert_status = asn1_ocsp.CertStatus(name="unknown", value=asn1_core.Null())
+    extensions = [ext for ext in (tbs_request["request_extensions"] or [])
+                  if ext["extn_id"].native == "nonce"]
+    subject = asn1_x509.Certificate.load(issuer_cert.public_bytes(serialization.Encoding.DER)).subject
+    data = {"version": "v1", "responder_id": asn1_ocsp.ResponderId(name="by_name", value=subject),
+            "produced_at": now.replace(microsecond=0),
+            "responses": [{"cert_id": tbs_request["request_list"][0]["req_cert"],
+                           "cert_status": cert_status, "this_update": now.replace(microsecond=0),
+                           "next_update": (now + _OCSP_VALIDITY).replace(microsecond=0)}]}
+    if extensions:
+        data["response_extensions"] = [{"extn_id": "nonce", "critical": False,
+                                        "extn_value": extensions[0]["extn_value"].native}]
+    tbs_der = asn1_ocsp.ResponseData(data).dump()
+    algo, signature = _sign_tbs(issuer_key, tbs_der)
+    basic = asn1_ocsp.BasicOCSPResponse({
+        "tbs_response_data": asn1_ocsp.ResponseData.load(tbs_der),
+        "signature_algorithm": algo, "signature": signature})
+    return asn1_ocsp.OCSPResponse({"response_status": "successful", "response_bytes": {
+        "response_type": "basic_ocsp_response", "response": basic}}).dump()
+
+
+def key_pem(key: PrivateKey) -> bytes:
+    """PKCS#8 PEM, unencrypted, of any key this PKI issues."""
+    if _is_gost(key):
+        return key.pkcs8_pem()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _ski_of(cert: x509.Certificate) -> x509.SubjectKeyIdentifier:
+    return cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+
+
 def _resign_sha1(cert: x509.Certificate, key: PrivateKey) -> x509.Certificate:
     """Re-sign a certificate with SHA-1: ``cryptography`` refuses to, tests need such certificates."""
     parsed = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
@@ -197,9 +334,7 @@ def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-def _key_pem(key: PrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+_key_pem = key_pem
 
 
 def _iso(value: datetime) -> str:
@@ -220,12 +355,14 @@ class Pki:
     # ----------------------------------------------------------------- creation / loading
     @classmethod
     def init(cls, directory: Path, *, base_url: str, crl_validity: timedelta = timedelta(days=1),
-             ca_key_type: str = "ec-p384", clock: Clock | None = None) -> Pki:
+             ca_key_type: str = "ec-p384", clock: Clock | None = None,
+             reuse_any_key_type: bool = False) -> Pki:
         """Create the root and issuing CAs and their CRLs, or load them if they exist (idempotent).
 
         ``base_url`` is baked into the certificates (CRL distribution points, AIA), so opening an
         existing PKI with a different one is refused rather than silently producing certificates
-        whose revocation data lives somewhere else.
+        whose revocation data lives somewhere else; likewise another ``ca_key_type`` (unless
+        ``reuse_any_key_type``: open whatever is there).
         """
         base_url = base_url.rstrip("/")
         if not re.match(r"^https?://[^/]+", base_url):
@@ -238,8 +375,11 @@ class Pki:
                 if pki.base_url != base_url:
                     raise PkiError(f"the PKI in {pki.directory} serves {pki.base_url}, not {base_url}; "
                                    f"use that URL or a new directory")
+                if pki.ca_key_type not in (None, ca_key_type) and not reuse_any_key_type:
+                    raise PkiError(f"the PKI in {pki.directory} has {pki.ca_key_type} CAs, not "
+                                   f"{ca_key_type}; use a new directory")
                 return pki
-            pki._index = {"format": _FORMAT, "base_url": base_url,
+            pki._index = {"format": _FORMAT, "base_url": base_url, "ca_key_type": ca_key_type,
                           "crl_validity_seconds": int(crl_validity.total_seconds()),
                           "names": {}, "serials": {}, "revoked": {}, "crl_number": {},
                           "crl_pinned": {}}
@@ -271,6 +411,11 @@ class Pki:
     @property
     def base_url(self) -> str:
         return self._index["base_url"]
+
+    @property
+    def ca_key_type(self) -> str | None:
+        """The CAs' key type (None for a PKI made before it was recorded)."""
+        return self._index.get("ca_key_type")
 
     @property
     def crl_validity(self) -> timedelta:
@@ -362,7 +507,7 @@ class Pki:
         cached = self._keys.get(name)
         if cached and cached[0] == serial:
             return cached[1]
-        key = serialization.load_pem_private_key(self.key_path(name).read_bytes(), password=None)
+        key = load_private_key(self.key_path(name).read_bytes())
         self._keys[name] = (serial, key)  # type: ignore[assignment]
         return key  # type: ignore[return-value]
 
@@ -431,22 +576,26 @@ class Pki:
             issuer_name, issuer_key = issuer_cert.subject, self.private_key(issuer)
         nb = not_before or now - timedelta(minutes=5)
         na = not_after or now + timedelta(days=365)
+        gost_involved = _is_gost(key) or _is_gost(issuer_key)
+        if gost_involved and hash != "sha256":
+            raise PkiError("GOST certificates are signed with Streebog; hash must be sha256")
         builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .public_key(_placeholder().public_key() if _is_gost(key) else key.public_key())
+                   .serial_number(x509.random_serial_number())
                    .not_valid_before(nb).not_valid_after(na)
                    .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None),
                                   critical=True)
-                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                                  critical=False))
+                   .add_extension(_key_identifier(key), critical=False))
         if key_usage:
             builder = builder.add_extension(_key_usage(key_usage), critical=True)
         if extended_key_usage:
+            # RFC 3161 2.3: a TSA certificate's only purpose, marked critical
             builder = builder.add_extension(x509.ExtendedKeyUsage(_eku(extended_key_usage)),
-                                            critical=False)
+                                            critical=tuple(extended_key_usage) == ("time_stamping",))
         if issuer_cert is not None:
             builder = builder.add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()),
-                critical=False)
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                    _ski_of(issuer_cert)), critical=False)
             want_crl, want_ocsp = ((revocation_info, revocation_info)
                                    if isinstance(revocation_info, bool) else revocation_info)
             if want_crl:
@@ -459,7 +608,11 @@ class Pki:
                 access.insert(0, x509.AccessDescription(AuthorityInformationAccessOID.OCSP,
                                                         x509.UniformResourceIdentifier(self.ocsp_url)))
             builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
-        cert = builder.sign(issuer_key, _sign_hash(issuer_key))
+        if gost_involved:
+            cert = _finish_certificate(builder.sign(_placeholder(), hashes.SHA256()), key,
+                                       issuer_key)
+        else:
+            cert = builder.sign(issuer_key, _sign_hash(issuer_key))
         if hash == "sha1":
             cert = _resign_sha1(cert, issuer_key)
 
@@ -536,8 +689,8 @@ class Pki:
         builder = (x509.CertificateRevocationListBuilder().issuer_name(issuer_cert.subject)
                    .last_update(now).next_update(next_update or now + self.crl_validity)
                    .add_extension(x509.CRLNumber(number), critical=False)
-                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                       issuer_cert.public_key()), critical=False))
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                       _ski_of(issuer_cert)), critical=False))
         for rev_serial, entry in self._index["revoked"].items():
             record = self._index["serials"].get(rev_serial)
             if record is None or record["issuer"] != issuer_name:
@@ -547,7 +700,12 @@ class Pki:
                 .revocation_date(datetime.fromisoformat(entry["at"]))
                 .add_extension(x509.CRLReason(x509.ReasonFlags[entry["reason"]]), critical=False)
                 .build())
-        der = builder.sign(issuer_key, _sign_hash(issuer_key)).public_bytes(serialization.Encoding.DER)
+        if _is_gost(issuer_key):
+            der = _finish_crl(builder.sign(_placeholder(), hashes.SHA256())
+                              .public_bytes(serialization.Encoding.DER), issuer_key)
+        else:
+            der = builder.sign(issuer_key, _sign_hash(issuer_key)).public_bytes(
+                serialization.Encoding.DER)
         _atomic_write(self.crl_path(issuer_name), der)
         return der
 
@@ -578,9 +736,7 @@ class Pki:
                 continue
             cert = self.certificate(name)
             subject_der = cert.subject.public_bytes()
-            spki = cert.public_key().public_bytes(serialization.Encoding.DER,
-                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
-            key_bits = asn1_x509.PublicKeyInfo.load(spki)["public_key"].contents[1:]
+            key_bits = _public_key_bits(cert)
             if (hashlib.new(algo, subject_der).digest() == name_hash
                     and hashlib.new(algo, key_bits).digest() == key_hash):
                 return name
@@ -619,11 +775,16 @@ class Pki:
         else:
             status = ocsp.OCSPCertStatus.GOOD
         issuer_cert, issuer_key = self.certificate(issuer), self.private_key(issuer)
+        if _is_gost(issuer_key):
+            return _gost_ocsp_response(
+                request_der, issuer_cert, issuer_key, status.name.lower(), now,
+                (rev_time, rev_reason.name) if rev_time is not None else None)
+        encoding = ocsp.OCSPResponderEncoding.HASH
         builder = (ocsp.OCSPResponseBuilder()
                    .add_response_by_hash(request.issuer_name_hash, request.issuer_key_hash,
                                          request.serial_number, request.hash_algorithm, status,
                                          now, now + _OCSP_VALIDITY, rev_time, rev_reason)
-                   .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer_cert))
+                   .responder_id(encoding, issuer_cert))
         with contextlib.suppress(x509.ExtensionNotFound):
             nonce = request.extensions.get_extension_for_class(x509.OCSPNonce).value
             builder = builder.add_extension(nonce, critical=False)

@@ -107,14 +107,31 @@ class AlgorithmPolicy:
     # GOST curves by OID (signing.gost.PARAMSETS): TC26 256 A-D, CryptoPro A/B/C/XchA/XchB,
     # TC26 512 A-C; not the standard's test curve.
     gost_paramsets: frozenset[str] = gost.DEFAULT_PARAMSETS
+    #: The profile's name (GATEWAY_ALGORITHMS), named in every refusal it alone causes.
+    profile: str = "all"
+    #: Key and certificate-signature families a certificate path may use (signing.chain):
+    #: "rsa", "ec", "gost2012".
+    certificate_families: frozenset[str] = frozenset({"rsa", "ec", "gost2012"})
 
     def check_digest(self, uri: str) -> None:
         if uri not in self.digests:
-            raise CryptoConstraintsError(f"digest method {uri!r} is not allowed{_why(uri)}")
+            raise CryptoConstraintsError(f"digest method {uri!r} is not allowed"
+                                         f"{self._why(uri, DEFAULT_POLICY.digests)}")
 
     def check_signature(self, uri: str) -> None:
         if uri not in self.signatures:
-            raise CryptoConstraintsError(f"signature method {uri!r} is not allowed{_why(uri)}")
+            raise CryptoConstraintsError(f"signature method {uri!r} is not allowed"
+                                         f"{self._why(uri, DEFAULT_POLICY.signatures)}")
+
+    def _why(self, uri: str, allowed_by_default: frozenset[str]) -> str:
+        if self.profile != "all" and uri in allowed_by_default:
+            return f" by the algorithm profile {self.refusal_name}"
+        return _why(uri)
+
+    @property
+    def refusal_name(self) -> str:
+        """'smev' (GOST R 34.10/34.11-2012 only) -- how refusals name the profile."""
+        return f"'{self.profile}' ({PROFILE_DESCRIPTIONS.get(self.profile, '')})"
 
     def check_c14n(self, uri: str) -> None:
         if uri not in self.c14n:
@@ -161,6 +178,36 @@ _GOST_FAMILIES = {"GOST2012-256": gost.KEY_2012_256, "GOST2012-512": gost.KEY_20
 
 
 DEFAULT_POLICY = AlgorithmPolicy()
+
+PROFILE_DESCRIPTIONS = {
+    "all": "RSA, ECDSA and GOST R 34.10/34.11-2012",
+    "smev": "GOST R 34.10/34.11-2012 only",
+    "international": "RSA and ECDSA only",
+}
+_GOST_DIGESTS = frozenset({DIGEST_GOST_2012_256, DIGEST_GOST_2012_512})
+_GOST_SIGNATURES = frozenset({SIG_GOST_2012_256, SIG_GOST_2012_512})
+
+#: GATEWAY_ALGORITHMS: ``smev`` is what the real bus accepts (GOST 2012 only), ``international``
+#: the RSA/ECDSA world without GOST, ``all`` both (the default, so existing set-ups keep working).
+PROFILES = {
+    "all": DEFAULT_POLICY,
+    "smev": dataclasses.replace(DEFAULT_POLICY, profile="smev", digests=_GOST_DIGESTS,
+                                signatures=_GOST_SIGNATURES,
+                                certificate_families=frozenset({"gost2012"})),
+    "international": dataclasses.replace(
+        DEFAULT_POLICY, profile="international", digests=DEFAULT_POLICY.digests - _GOST_DIGESTS,
+        signatures=DEFAULT_POLICY.signatures - _GOST_SIGNATURES,
+        certificate_families=frozenset({"rsa", "ec"})),
+}
+
+
+def policy_for(profile: str) -> AlgorithmPolicy:
+    """The AlgorithmPolicy of a GATEWAY_ALGORITHMS value; ValueError names the choices."""
+    try:
+        return PROFILES[profile]
+    except KeyError:
+        raise ValueError(f"unknown algorithm profile {profile!r}; one of "
+                         f"{', '.join(PROFILES)}") from None
 
 
 class AlgorithmRegistry:
@@ -323,6 +370,23 @@ def default_signature_method(private_key) -> str:
     raise FormatError(f"no default signature method for a {type(private_key).__name__}")
 
 
+def load_private_key(pem: bytes):
+    """A PEM private key (PKCS#8) for sign_detached: a ``cryptography`` RSA/EC key, or a
+    signing.gost.PrivateKey when the PKCS#8 algorithm is GOST R 34.10-2012 (which
+    ``cryptography`` cannot load)."""
+    from asn1crypto import core as asn1_core, pem as asn1_pem
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    if asn1_pem.detect(pem):
+        kind, _headers, der = asn1_pem.unarmor(pem)
+        if kind == "PRIVATE KEY":
+            # PrivateKeyInfo: version, AlgorithmIdentifier (OID, parameters), key
+            algorithm = asn1_core.Sequence.load(der)[1]
+            oid = asn1_core.ObjectIdentifier.load(algorithm[0].dump()).dotted
+            if oid in gost.KEY_OIDS or oid in gost.LEGACY_KEY_OIDS:
+                return gost.PrivateKey.from_pem(pem)
+    return load_pem_private_key(pem, password=None)
+
+
 def default_digest_method(signature_method: str) -> str:
     """The reference digest a signer uses by default: the GOST signature's own Streebog for
     GOST (as SMEV requires), SHA-256 otherwise."""
@@ -332,5 +396,5 @@ def default_digest_method(signature_method: str) -> str:
 
 __all__ = [name for name in dir() if name.isupper() and not name.startswith("_")] + [
     "DigestAlgorithm", "SignatureAlgorithm", "AlgorithmPolicy", "AlgorithmRegistry",
-    "default_signature_method", "default_digest_method",
+    "default_signature_method", "default_digest_method", "policy_for", "load_private_key",
 ]

@@ -34,6 +34,7 @@ from pyhanko_certvalidator.fetchers.requests_fetchers.crl_client import Requests
 from pyhanko_certvalidator.fetchers.requests_fetchers.ocsp_client import RequestsOCSPFetcher
 from pyhanko_certvalidator.policy_decl import (
     NO_REVOCATION,
+    AlgorithmUsageConstraint,
     CertRevTrustPolicy,
     DisallowWeakAlgorithmsPolicy,
     RevocationCheckingPolicy,
@@ -45,6 +46,7 @@ from pyhanko_certvalidator.sig_validate import (DEFAULT_VALIDATION_CONTEXT,
                                                 SignatureValidationContext)
 
 from signing import gost
+from signing.algorithms import DEFAULT_POLICY, AlgorithmPolicy
 from signing.errors import CryptoConstraintsError
 
 __all__ = ["ChainValidator", "RevocationMode", "TrustVerdict", "GostSignatureValidator",
@@ -198,6 +200,49 @@ class GostSignatureValidator(DefaultSignatureValidator):
 
 
 _GOST_SIGNATURE_VALIDATOR = GostSignatureValidator()
+
+
+def _signature_family(algo: asn1_algos.SignedDigestAlgorithm) -> str:
+    """rsa / ec / gost2012 / gost2001 / other, for the algorithm profile."""
+    oid = algo["algorithm"].dotted
+    if oid in gost.SIGNATURE_OIDS:
+        return "gost2012"
+    if oid in gost.LEGACY_SIGNATURE_OIDS:
+        return "gost2001"
+    try:
+        name = algo.signature_algo
+    except ValueError:
+        return "other"
+    return {"rsassa_pkcs1v15": "rsa", "rsassa_pss": "rsa", "ecdsa": "ec"}.get(name, "other")
+
+
+def _key_family(algorithm: str) -> str:
+    if algorithm in ("rsa", "rsassa_pss"):
+        return "rsa"
+    if algorithm == "ec":
+        return "ec"
+    if algorithm in gost.KEY_OIDS:
+        return "gost2012"
+    return "gost2001" if algorithm in gost.LEGACY_KEY_OIDS else "other"
+
+
+class _ProfileAlgorithms(DisallowWeakAlgorithmsPolicy):
+    """pyhanko's weak-algorithm policy plus the algorithm profile (signing.algorithms.PROFILES):
+    a certificate, CRL or OCSP signature of a family the profile leaves out is refused like a
+    weak one (CRYPTO_CONSTRAINTS_FAILURE), its reason naming the profile."""
+
+    def __init__(self, profile: AlgorithmPolicy, **kwargs):
+        super().__init__(**kwargs)
+        self._profile = profile
+
+    def signature_algorithm_allowed(self, algo, moment, public_key):
+        family = _signature_family(algo)
+        if family in ("rsa", "ec", "gost2012") and \
+                family not in self._profile.certificate_families:
+            return AlgorithmUsageConstraint(
+                allowed=False, failure_reason=f"{family} signatures are not allowed by the "
+                                              f"algorithm profile {self._profile.refusal_name}")
+        return super().signature_algorithm_allowed(algo, moment, public_key)
 #: The withdrawn GOST R 34.10-2001 / 34.11-94 certificate signature (1.2.643.2.2.3): refused
 #: like SHA-1, as a weak algorithm (CRYPTO_CONSTRAINTS_FAILURE).
 LEGACY_GOST_SIGNATURES = frozenset(gost.LEGACY_SIGNATURE_OIDS)
@@ -241,6 +286,7 @@ class ChainValidator:
                  weak_hash_algos: frozenset[str] = frozenset({"sha1", "md5"}),
                  weak_signature_algos: frozenset[str] = LEGACY_GOST_SIGNATURES,
                  gost_paramsets: frozenset[str] = gost.DEFAULT_PARAMSETS,
+                 algorithms: AlgorithmPolicy = DEFAULT_POLICY,
                  cache_ttl: timedelta = timedelta(minutes=5),
                  failure_ttl: timedelta = timedelta(seconds=30),
                  max_cache_entries: int = 10_000):
@@ -269,8 +315,9 @@ class ChainValidator:
         self._trust_manager = SimpleTrustManager.build(
             trust_roots=[asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in self._anchors])
         self._gost_paramsets = frozenset(gost_paramsets)
-        self._algorithms = DisallowWeakAlgorithmsPolicy(
-            weak_hash_algos=self._weak_hashes, weak_signature_algos=frozenset(weak_signature_algos),
+        self.algorithm_profile = algorithms
+        self._algorithms = _ProfileAlgorithms(
+            algorithms, weak_hash_algos=self._weak_hashes, weak_signature_algos=frozenset(weak_signature_algos),
             rsa_key_size_threshold=min_rsa_bits)
         self._revinfo_policy = self._policy_for(self.revocation)
         self._crls = _CrlCache(clock, cache_ttl)
@@ -420,6 +467,13 @@ class ChainValidator:
             return _Entry(TrustVerdict(indication, sub, cert_subject, detail, crypto_path),
                           failure_until, windows)
 
+        family = _key_family(leaf_asn1.public_key.algorithm)
+        if family in ("rsa", "ec", "gost2012") and \
+                family not in self.algorithm_profile.certificate_families:
+            # before any path building or revocation fetch: the answer cannot change
+            return failed(INDETERMINATE, "CRYPTO_CONSTRAINTS_FAILURE", subject,
+                          f"a {family} signer key is not allowed by the algorithm profile "
+                          f"{self.algorithm_profile.refusal_name}")
         context = self._context(leaf_asn1, extra_asn1, now)
         validator = CertificateValidator(leaf_asn1, validation_context=context)
         try:

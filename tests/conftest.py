@@ -6,6 +6,7 @@ GATEWAY_TEST_POSTGRES_URL; an unreachable server FAILS the run, it never skips).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -46,8 +47,9 @@ def serve_wsgi(app, port: int = 0):
     return server, f"http://127.0.0.1:{server.server_port}"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+@contextlib.contextmanager
+def new_database(tmp_path_factory):
+    """A URL of an empty database of the kind GATEWAY_TEST_DB names, dropped afterwards."""
     kind = os.environ.get("GATEWAY_TEST_DB", "sqlite")
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'gateway.db'}"
@@ -70,9 +72,15 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def demo_settings(tmp_path_factory, database_url) -> Settings:
-    """A complete demo environment (PKI, gateway key, two demo IS, migrated database) whose
-    CA stub serves CRLs and OCSP on a real loopback port."""
+def database_url(tmp_path_factory):
+    with new_database(tmp_path_factory) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def demo_environment(tmp_path_factory, database_url, **overrides):
+    """``gateway setup`` in a fresh data folder, with the CA stub serving its CRLs and OCSP and
+    the registers' stub running; yields the Settings (``overrides`` applied)."""
     from gateway.ops.setup import setup
     from registry_stubs.ca import serve as serve_ca
     from registry_stubs.registers import serve as serve_registers
@@ -83,12 +91,22 @@ def demo_settings(tmp_path_factory, database_url) -> Settings:
     # participants_cache_seconds=0: registrations made by a test apply at once (no waiting)
     settings = Settings(data_dir=data_dir, database_url=database_url,
                         ca_url=f"http://127.0.0.1:{port}", registers_url=registers.url,
-                        participants_cache_seconds=0.0)
+                        participants_cache_seconds=0.0, **overrides)
     setup(settings, echo=lambda *_: None)
     server = serve_ca(settings.pki_dir / "ca", "127.0.0.1", port)
-    yield settings
-    server.shutdown()
-    registers.shutdown()
+    try:
+        yield settings
+    finally:
+        server.shutdown()
+        registers.shutdown()
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory, database_url) -> Settings:
+    """A complete demo environment (PKI, gateway key, two demo IS, migrated database) whose
+    CA stub serves CRLs and OCSP on a real loopback port."""
+    with demo_environment(tmp_path_factory, database_url) as settings:
+        yield settings
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import timedelta
 
+from gateway.ops.timestamps import stamp_round
 from gateway.storage import journal, seen
 from gateway.storage.db import write_transaction
 
@@ -47,7 +48,16 @@ class Background:
     def _loop(self) -> None:
         # the first housekeeping at a random moment in the first hour: workers do not all start it at once
         next_housekeeping = time.monotonic() + random.uniform(0, HOUSEKEEPING_SECONDS)
-        while not self._stop.wait(self.settings.outbox_poll_seconds * random.uniform(0.8, 1.2)):
+        next_stamp = time.monotonic()
+        wait = min(self.settings.outbox_poll_seconds, self.settings.timestamp_interval_seconds) \
+            if self.settings.tsa_url else self.settings.outbox_poll_seconds
+        while not self._stop.wait(wait * random.uniform(0.8, 1.2)):
+            if self.settings.tsa_url and time.monotonic() >= next_stamp:
+                next_stamp = time.monotonic() + self.settings.timestamp_interval_seconds
+                try:  # a TSA that is down delays the proof, never a receipt
+                    stamp_round(self.engine, self.settings.tsa_url, self.clock())
+                except Exception:
+                    log.exception("time-stamping round failed; the receipts wait for the next")
             try:
                 self.outbox.dispatch_due()
                 if time.monotonic() >= next_housekeeping:

@@ -220,12 +220,18 @@ def pki() -> None:
 
 
 @pki.command("init")
-def pki_init() -> None:
+@click.option("--algorithm", type=click.Choice(["rsa-ec", "gost2012-256", "gost2012-512"]),
+              default=None, help="key type of the CAs (default GATEWAY_DEMO_ALGORITHM); `gateway "
+              "setup` then issues the gateway's and the demo organisations' keys of the same kind")
+def pki_init(algorithm) -> None:
     """Create the root and intermediate CAs and their CRLs (or reuse them)."""
     from gateway.ops.setup import open_pki
 
     settings = _settings()
-    ca = open_pki(settings)
+    try:
+        ca = open_pki(settings, algorithm)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     for cert in [*ca.trust_anchors(), *ca.intermediates()]:
         click.echo(f"{cert.subject.rfc4514_string()}  serial {cert.serial_number:x}")
     click.echo(f"CRLs and OCSP are served from {settings.ca_url} by `gateway stubs serve`")
@@ -241,7 +247,8 @@ def pki_init() -> None:
 @click.option("--ogrn", default=None, help="ОГРН (OID 1.2.643.100.1)")
 @click.option("--snils", default=None, help="СНИЛС (OID 1.2.643.100.3)")
 @click.option("--key-type", default="rsa2048",
-              type=click.Choice(["rsa2048", "rsa3072", "ec-p256", "ec-p384"]), show_default=True)
+              type=click.Choice(["rsa2048", "rsa3072", "ec-p256", "ec-p384", "gost2012-256",
+                                 "gost2012-512"]), show_default=True)
 @click.option("--days", type=int, default=365, show_default=True)
 def pki_issue(name, common_name, organization, title, inn, inn_le, ogrn, snils, key_type, days) -> None:
     """Issue a leaf certificate NAME (key and certificate written as PEM in the PKI folder)."""
@@ -298,6 +305,13 @@ def stubs_serve() -> None:
                serve_registers(registers.hostname, registers.port or 80,
                                state_file=settings.data_dir / "registers-state.json")]
     click.echo(f"CA stub on {settings.ca_url}; registers on {settings.registers_url}")
+    if settings.tsa_url:  # the demo TSA, with the certificate `gateway setup` issued it
+        from gateway.ops.setup import demo_tsa
+        from registry_stubs.tsa import serve as serve_tsa
+
+        tsa = urlsplit(settings.tsa_url)
+        servers.append(serve_tsa(demo_tsa(settings), tsa.hostname, tsa.port or 80))
+        click.echo(f"TSA stub on {settings.tsa_url}")
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     try:
         while True:
@@ -305,6 +319,52 @@ def stubs_serve() -> None:
     except KeyboardInterrupt:
         for server in servers:
             server.shutdown()
+
+
+@main.group()
+def receipts() -> None:
+    """Receipts and their trusted time (RFC 3161 tokens, GATEWAY_TSA_URL)."""
+
+
+@receipts.command("stamp")
+def receipts_stamp() -> None:
+    """Obtain one token now for the receipts that have none (serving processes do it anyway)."""
+    from datetime import datetime, timezone
+
+    from gateway.ops.timestamps import stamp_round
+    from gateway.storage.db import make_engine
+
+    settings = _settings()
+    if not settings.tsa_url:
+        raise click.ClickException("GATEWAY_TSA_URL is not set")
+    count = stamp_round(make_engine(settings.resolved_database_url), settings.tsa_url,
+                        datetime.now(timezone.utc))
+    click.echo(f"time-stamped {count} receipts")
+
+
+@receipts.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--at", "at", default=None,
+              help="the moment to judge at (ISO 8601, default now), e.g. after the certificate expired")
+def receipts_verify(file: Path, at: str | None) -> None:
+    """Prove that the receipt in FILE (as returned, or its MessageMetadata) was signed while the
+    gateway's certificate was valid: signature, Merkle path, token, paths at the token's time."""
+    from datetime import datetime, timezone
+
+    from gateway.ops.timestamps import verify_receipt
+    from gateway.storage.db import make_engine
+
+    moment = datetime.now(timezone.utc)
+    if at:
+        moment = datetime.fromisoformat(at)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    settings = _settings()
+    proof = verify_receipt(settings, make_engine(settings.resolved_database_url),
+                           file.read_bytes(), moment)
+    for line in proof.lines:
+        click.echo(line)
+    if not proof.proven:
+        sys.exit(1)
 
 
 @main.group()

@@ -5,7 +5,6 @@ import dataclasses
 from datetime import datetime, timezone
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from lxml import etree
 
@@ -16,11 +15,12 @@ from envelopes.demo_data import DEMO
 from envelopes.payloads import details, licensing, poa, registration, reporting
 from gateway.config import Settings
 from gateway.ops.setup import client_identity
+from signing.algorithms import load_private_key
 
 
 def load_client(settings: Settings, mnemonic: str):
     ident = client_identity(settings, mnemonic)
-    key = serialization.load_pem_private_key(ident.key_path.read_bytes(), password=None)
+    key = load_private_key(ident.key_path.read_bytes())  # RSA, EC or GOST
     certs = x509.load_pem_x509_certificates(ident.cert_path.read_bytes())
     return key, certs[0], tuple(certs[1:])
 

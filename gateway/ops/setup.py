@@ -25,7 +25,11 @@ from gateway.pipeline.participants import SEND, SERVE, add_system, grant
 from gateway.domains.base import discover
 from gateway.storage.db import make_engine
 from gateway.storage.migrate import upgrade
-from registry_stubs.pki import Pki
+from registry_stubs.pki import Pki, key_pem
+
+#: GATEWAY_DEMO_ALGORITHM -> the CAs' key type
+_CA_KEY_TYPES = {"rsa-ec": "ec-p384", "gost2012-256": "gost2012-256",
+                 "gost2012-512": "gost2012-512"}
 
 
 #: external providers of the demo: (mnemonic, name, organisation in the certificate)
@@ -42,9 +46,7 @@ class ClientIdentity:
 
 def _write_key_pair(issued, key_path: Path, cert_path: Path, chain: list[x509.Certificate]) -> None:
     key_path.parent.mkdir(parents=True, exist_ok=True)
-    key_bytes = issued.private_key.private_bytes(serialization.Encoding.PEM,
-                                                 serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption())
+    key_bytes = key_pem(issued.private_key)
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(key_bytes)
@@ -52,25 +54,53 @@ def _write_key_pair(issued, key_path: Path, cert_path: Path, chain: list[x509.Ce
     cert_path.write_bytes(pem)
 
 
+def demo_tsa(settings: Settings):
+    """The demo TSA (registry_stubs/tsa.py) with the time-stamping certificate setup issued."""
+    from registry_stubs.tsa import TimestampAuthority
+
+    pki = open_pki(settings)
+    tsa = pki.issued("tsa")
+    return TimestampAuthority(tsa.private_key, tsa.certificate, pki.intermediates())
+
+
 def client_identity(settings: Settings, mnemonic: str) -> ClientIdentity:
     base = settings.data_dir / "clients"
     return ClientIdentity(mnemonic, base / f"{mnemonic}.key", base / f"{mnemonic}.pem")
 
 
-def open_pki(settings: Settings) -> Pki:
-    return Pki.init(settings.pki_dir / "ca", base_url=settings.ca_url)
+def open_pki(settings: Settings, algorithm: str | None = None) -> Pki:
+    """The demo PKI, created if there is none. ``algorithm`` (else GATEWAY_DEMO_ALGORITHM)
+    chooses its key type; an existing PKI of another kind is refused (a new data directory is
+    the way to switch), and without either the existing one is opened as it is."""
+    chosen = algorithm or settings.demo_algorithm
+    return Pki.init(settings.pki_dir / "ca", base_url=settings.ca_url,
+                    ca_key_type=_CA_KEY_TYPES[chosen or "rsa-ec"], reuse_any_key_type=not chosen)
+
+
+def _leaf_key_types(pki: Pki) -> tuple[str, str]:
+    """(organisations, gateway and providers): a GOST PKI issues GOST keys of its own size."""
+    if pki.ca_key_type in ("gost2012-256", "gost2012-512"):
+        return pki.ca_key_type, pki.ca_key_type
+    return "rsa2048", "ec-p256"
 
 
 def setup(settings: Settings, *, echo=print) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     pki = open_pki(settings)
     chain = list(pki.intermediates())
+    org_key_type, own_key_type = _leaf_key_types(pki)
 
     if not (settings.signing_key_path.exists() and settings.signing_cert_path.exists()):
         issued = pki.issue("gateway", common_name=settings.human_readable_name,
-                           organization="Gateway operator", key_type="ec-p256")
+                           organization="Gateway operator", key_type=own_key_type)
         _write_key_pair(issued, settings.signing_key_path, settings.signing_cert_path, chain)
         echo(f"issued the gateway's signing certificate: {settings.signing_cert_path}")
+
+    if "tsa" not in pki.names():  # the demo time-stamping authority's certificate (RFC 3161)
+        pki.issue("tsa", common_name="Demo time-stamping authority", organization="Demo TSA",
+                  key_type=own_key_type, key_usage=("digital_signature", "non_repudiation"),
+                  extended_key_usage=("time_stamping",))
+        echo("issued the demo TSA's certificate")
 
     clients = {}
     for mnemonic, (org, snils) in DEMO.items():
@@ -80,7 +110,7 @@ def setup(settings: Settings, *, echo=print) -> None:
             issued = pki.issue(
                 mnemonic.lower(), common_name=f"{head.last_name} {head.first_name} {head.middle_name or ''}".strip(),
                 organization=org.short_name or org.full_name, title=head.position,
-                inn=head.inn, inn_le=org.inn, ogrn=org.ogrn, snils=snils, key_type="rsa2048")
+                inn=head.inn, inn_le=org.inn, ogrn=org.ogrn, snils=snils, key_type=org_key_type)
             _write_key_pair(issued, ident.key_path, ident.cert_path, chain)
             echo(f"issued a demo certificate for {mnemonic}: {ident.cert_path}")
         clients[mnemonic] = ident
@@ -102,7 +132,7 @@ def setup(settings: Settings, *, echo=print) -> None:
         ident = client_identity(settings, mnemonic)
         if not (ident.key_path.exists() and ident.cert_path.exists()):
             issued = pki.issue(mnemonic.lower(), common_name=name, organization=organisation,
-                               key_type="ec-p256")
+                               key_type=own_key_type)
             _write_key_pair(issued, ident.key_path, ident.cert_path, chain)
             echo(f"issued a demo certificate for {name}: {ident.cert_path}")
         providers[mnemonic] = x509.load_pem_x509_certificates(ident.cert_path.read_bytes())[0]

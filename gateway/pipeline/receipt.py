@@ -12,12 +12,11 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from envelopes import ns
 from envelopes.model import Party
-from signing.algorithms import DIGEST_SHA256
+from signing.algorithms import DEFAULT_POLICY, AlgorithmPolicy, load_private_key
 from signing.xmldsig import Profile, sign_detached
 
 METADATA_ID = "SIGNED_BY_SMEV"
@@ -42,14 +41,18 @@ class ReceiptSigner:
     """The gateway's signing identity for receipts and everything else it signs."""
 
     def __init__(self, key_path: Path, cert_path: Path, profile: str = "smev",
-                 signature_method: str | None = None, digest_method: str = DIGEST_SHA256):
-        self.private_key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+                 signature_method: str | None = None, digest_method: str | None = None, *,
+                 policy: AlgorithmPolicy = DEFAULT_POLICY):
+        # RSA, EC or GOST R 34.10-2012 (then receipts are GOST-signed, Streebog digests)
+        self.private_key = load_private_key(key_path.read_bytes())
         pem = cert_path.read_bytes()
         certs = x509.load_pem_x509_certificates(pem)
         self.certificate, self.chain = certs[0], tuple(certs[1:])
         self.profile = Profile.SMEV if profile == "smev" else Profile.W3C
         self.signature_method = signature_method or None
-        self.digest_method = digest_method
+        self.digest_method = digest_method or None
+        # the gateway never signs what its own profile would refuse (GATEWAY_ALGORITHMS)
+        self.policy = policy
         # Fail at start, not on the first request, if the key and algorithms do not fit.
         self._probe()
 
@@ -63,7 +66,7 @@ class ReceiptSigner:
         return sign_detached(target, container, self.private_key, self.certificate,
                              profile=self.profile, extra_certificates=self.chain,
                              signature_method=self.signature_method,
-                             digest_method=self.digest_method)
+                             digest_method=self.digest_method, policy=self.policy)
 
 
 def _ts(value: datetime) -> str:

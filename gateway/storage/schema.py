@@ -160,3 +160,23 @@ seen_requests = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),  # then freshness refuses it
 )
 Index("ix_seen_expiry", seen_requests.c.expires_at)
+
+# trusted time (0011): one RFC 3161 token per batch of receipts, over the Merkle root of their
+# SignatureValues; each receipt keeps its leaf and Merkle path (gateway/ops/timestamps.py)
+timestamp_batches = Table(
+    "timestamp_batches", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("merkle_root", String(64), nullable=False),  # hex SHA-256 node; the token's imprint is its SHA-256
+    Column("token", LargeBinary, nullable=False),  # DER ContentInfo (CMS SignedData, TSTInfo)
+    Column("gen_time", DateTime(timezone=True), nullable=False),  # the token's genTime
+    Column("receipts", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+receipt_timestamps = Table(
+    "receipt_timestamps", metadata,
+    Column("message_id", String(36), ForeignKey("messages.message_id"), primary_key=True),
+    Column("batch_id", PK, ForeignKey("timestamp_batches.id"), nullable=False),
+    Column("leaf", String(64), nullable=False),  # hex leaf hash of the receipt's SignatureValue
+    Column("path", Text, nullable=False),  # JSON [["L"|"R", hex sibling], ...] from the leaf up
+)

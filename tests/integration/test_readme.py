@@ -12,7 +12,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def snippet() -> str:
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
-    [code] = [b for b in blocks if "GatewayClient" in b]
+    [code] = [b for b in blocks if "GatewayClient" in b and "PROFILES" not in b]  # not the GOST one
     return code
 
 

@@ -1,0 +1,111 @@
+"""Trusted time over real HTTP: receipts get one RFC 3161 token per batch from the TSA stub,
+off the request path, and `gateway receipts verify FILE --at DATE` proves a stored receipt was
+signed while the gateway's certificate was valid — also at a date after it expired."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from envelopes import build
+from envelopes.demo_data import ROMASHKA
+from envelopes.payloads.registration import build_organisation_registration
+from gateway.ops.cli import main
+from gateway.ops.setup import demo_tsa
+from gateway.ops.timestamps import stamp_round
+from gateway.storage import timestamps as store
+from registry_stubs.tsa import serve
+
+SOAP11 = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "urn:SendRequest"}
+
+
+def send(gateway_url, demo_client) -> tuple[bytes, str]:
+    """A fresh signed SendRequest; (the receipt as returned, its MessageId)."""
+    key, cert, chain = demo_client
+    envelope = build.send_request(build_organisation_registration(ROMASHKA), key, cert,
+                                  extra_certificates=chain)
+    reply = requests.post(gateway_url, data=envelope, headers=SOAP11, timeout=30)
+    assert reply.status_code == 200, reply.text
+    message_id = reply.text.split("MessageId>")[1].split("<")[0]
+    return reply.content, message_id
+
+
+def verify(settings, path, *extra):
+    env = {"GATEWAY_DATA_DIR": str(settings.data_dir),
+           "GATEWAY_DATABASE_URL": settings.resolved_database_url,
+           "GATEWAY_ALGORITHMS": settings.algorithms}
+    return CliRunner().invoke(main, ["receipts", "verify", str(path), *extra], env=env)
+
+
+@pytest.fixture(scope="module")
+def tsa(demo_settings):
+    server = serve(demo_tsa(demo_settings))
+    yield server
+    server.stop()
+
+
+def test_receipts_are_stamped_in_one_batch_and_proven(gateway_url, demo_settings, engine,
+                                                       demo_client, tsa, tmp_path):
+    receipts = [send(gateway_url, demo_client) for _ in range(3)]
+    before = tsa.app.issued
+    covered = stamp_round(engine, tsa.url, datetime.now(timezone.utc))
+    assert covered >= 3 and tsa.app.issued == before + 1     # one token for the whole batch
+    assert stamp_round(engine, tsa.url, datetime.now(timezone.utc)) == 0   # nothing left
+    roots = {store.stamp_of(engine, message_id).merkle_root for _r, message_id in receipts}
+    assert len(roots) == 1
+    for receipt, message_id in receipts:
+        path = tmp_path / f"{message_id}.xml"
+        path.write_bytes(receipt)
+        result = verify(demo_settings, path)
+        assert result.exit_code == 0, result.output
+        assert "PROVEN" in result.output and "token          valid" in result.output
+
+
+def test_the_proof_holds_after_the_certificate_expired(gateway_url, demo_settings, engine,
+                                                       demo_client, tsa, tmp_path):
+    receipt, _message_id = send(gateway_url, demo_client)
+    stamp_round(engine, tsa.url, datetime.now(timezone.utc))
+    path = tmp_path / "receipt.xml"
+    path.write_bytes(receipt)
+    result = verify(demo_settings, path, "--at", "2100-01-01T00:00:00+00:00")
+    assert result.exit_code == 0, result.output
+    assert "it has expired by 2100-01-01" in result.output
+    result = verify(demo_settings, path, "--at", "2000-01-01T00:00:00+00:00")
+    assert result.exit_code == 1 and "genTime is after 2000-01-01" in result.output
+
+
+def test_no_token_yet_and_a_tampered_receipt_are_not_proven(gateway_url, demo_settings, engine,
+                                                            demo_client, tsa, tmp_path):
+    receipt, message_id = send(gateway_url, demo_client)
+    path = tmp_path / "receipt.xml"
+    path.write_bytes(receipt)
+    result = verify(demo_settings, path)
+    assert result.exit_code == 1 and f"no time-stamp token for MessageId {message_id}" in result.output
+    stamp_round(engine, tsa.url, datetime.now(timezone.utc))
+    path.write_bytes(receipt.replace(b"requestIsQueued", b"requestIsRejected"))
+    result = verify(demo_settings, path)
+    assert result.exit_code == 1 and "signature does not verify" in result.output
+
+
+def test_a_tsa_that_is_down_delays_only_the_proof(gateway_url, demo_settings, engine,
+                                                  demo_client, tsa):
+    tsa.app.offline = True
+    try:
+        _receipt, message_id = send(gateway_url, demo_client)   # the receipt comes at once
+        with pytest.raises(requests.HTTPError):
+            stamp_round(engine, tsa.url, datetime.now(timezone.utc))
+        assert store.stamp_of(engine, message_id) is None
+    finally:
+        tsa.app.offline = False
+    stamp_round(engine, tsa.url, datetime.now(timezone.utc))
+    assert store.stamp_of(engine, message_id) is not None
+
+
+def test_an_answer_without_a_signature_is_covered_as_its_bytes():
+    """A round must not stall on a stored answer it cannot parse (none is expected)."""
+    from gateway.ops.timestamps import leaf_data
+
+    assert leaf_data(b"<receipt/>") == b"<receipt/>"
+    assert leaf_data(b"not xml") == b"not xml"
