@@ -1,5 +1,5 @@
 """What every serving process does besides answering requests: take over register writes
-whose lease ran out (the outbox), and hourly housekeeping — drop journal bytes past their
+whose lease ran out (the outbox), deliver webhook events, and hourly housekeeping — drop journal bytes past their
 retention and forget replay memory that freshness alone now refuses. One daemon thread; every
 job is safe to run in several processes and nodes at once."""
 from __future__ import annotations
@@ -28,8 +28,9 @@ def housekeeping(engine, settings, now) -> dict[str, int]:
 
 
 class Background:
-    def __init__(self, engine, settings, outbox, clock):
+    def __init__(self, engine, settings, outbox, clock, webhooks=None):
         self.engine, self.settings, self.outbox, self.clock = engine, settings, outbox, clock
+        self.webhooks = webhooks  # gateway/webhooks/dispatcher.py: Dispatcher, or None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -50,6 +51,8 @@ class Background:
         while not self._stop.wait(self.settings.outbox_poll_seconds * random.uniform(0.8, 1.2)):
             try:
                 self.outbox.dispatch_due()
+                if self.webhooks is not None:
+                    self.webhooks.dispatch_due()
                 if time.monotonic() >= next_housekeeping:
                     next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
                     log.info("housekeeping: %s", housekeeping(self.engine, self.settings, self.clock()))

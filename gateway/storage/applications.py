@@ -70,8 +70,8 @@ _OPEN = insert(applications)
 
 
 def open_application(conn, *, message_pk: int, domain: str, kind: str, organisation_inn: str,
-                     state: str, registration_number: str, at) -> None:
-    conn.execute(_OPEN, dict(message_pk=message_pk, domain=domain, kind=kind,
+                     state: str, registration_number: str, at) -> int:
+    return conn.execute(_OPEN, dict(message_pk=message_pk, domain=domain, kind=kind,
                              organisation_inn=organisation_inn, state=state,
                              registration_number=registration_number, created_at=at,
-                             updated_at=at))
+                             updated_at=at)).inserted_primary_key[0]

@@ -45,11 +45,13 @@ SQL_HOME = "gateway.storage"
 
 #: wing of gateway -> the wings it must not import (a wing is ``gateway.<wing>...``)
 _ALL_WINGS = {"http", "pipeline", "exchange", "domains", "storage", "registers", "ops",
-              "config", "faults", "wiring"}
+              "config", "faults", "wiring", "webhooks"}
 FORBIDDEN_WINGS: dict[str, set[str]] = {
     "storage": _ALL_WINGS - {"storage", "config", "faults"},
     "domains": {"http", "ops", "exchange"},
     "pipeline": {"http", "ops"},
+    # webhooks derive events from a change and deliver them: storage below, nothing of the path
+    "webhooks": {"pipeline", "exchange", "domains", "registers"},
 }
 for _wing in _ALL_WINGS - {"http", "ops", "wiring"}:  # http is the edge
     FORBIDDEN_WINGS.setdefault(_wing, set()).add("http")
