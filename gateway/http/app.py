@@ -7,6 +7,7 @@ Routes:
   GET  /health          liveness and database check
   GET  /api/v1/organisations/{inn}/applications   history of applications (JSON or CSV)
   GET  /api/v1/openapi.yaml                       its OpenAPI description
+  /api/v1/session, /api/v1/keys, /api/v1/webhooks  login, API keys, webhooks (http/admin_api.py)
 The same app runs under gunicorn (production, several workers) and in-process for tests.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from gateway import faults
-from gateway.http import history
+from gateway.http import admin_api, history
 from gateway.config import CONTRACT_DIRS, ROOT, Settings
 from gateway.pipeline.dispatch import Pipeline
 from gateway.storage.db import ping
@@ -33,7 +34,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(xsd|wsdl)$")
 _SOAP_TYPES = {"text/xml": faults.SOAP11, "application/soap+xml": faults.SOAP12}
 
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
-_REASONS = {200: "OK", 301: "Moved Permanently", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed",
             411: "Length Required", 413: "Payload Too Large", 415: "Unsupported Media Type",
             500: "Internal Server Error", 503: "Service Unavailable"}
@@ -54,6 +55,7 @@ class GatewayApp:
         self.engine = engine
         self.contract = {}
         self.openapi = (ROOT / "docs" / "openapi.yaml").read_bytes()
+        self.admin = admin_api.AdminApi(engine, settings)
         for kind, directory in CONTRACT_DIRS.items():
             for path in Path(directory).glob(f"*.{kind}"):
                 self.contract[(kind, path.name)] = path.read_bytes()
@@ -91,6 +93,8 @@ class GatewayApp:
             return self._health(start_response)
         if path == "/api/v1/openapi.yaml" and method in ("GET", "HEAD"):
             return _reply(start_response, 200, "application/yaml; charset=utf-8", self.openapi)
+        if self.admin.handles(path):
+            return self._admin(environ, start_response, method, path, query)
         match = _HISTORY.match(path)
         if match and method in ("GET", "HEAD"):
             status, content_type, body = history.handle(
@@ -101,6 +105,20 @@ class GatewayApp:
                               f'attachment; filename="applications-{match.group(1)}.csv"'))
             return _reply(start_response, status, content_type, body, extra)
         return _reply(start_response, 404, "text/plain; charset=utf-8", b"not found\n")
+
+    def _admin(self, environ, start_response, method: str, path: str, query: str):
+        """Keys, sessions and webhooks (gateway/http/admin_api.py): small JSON bodies only."""
+        body = b""
+        if (environ.get("CONTENT_LENGTH") or "").strip() not in ("", "0"):
+            try:
+                body = _read_body(environ, admin_api.MAX_BODY)
+            except faults.GatewayFault as fault:
+                return _reply(start_response, 413 if isinstance(fault, faults.RequestTooLarge) else 400,
+                              "application/json", json.dumps({"error": str(fault)}).encode())
+        status, content_type, answer = self.admin.handle(method, path, query,
+                                                         environ.get("HTTP_AUTHORIZATION"), body)
+        extra = [("WWW-Authenticate", "Bearer")] if status == 401 else []
+        return _reply(start_response, status, content_type, answer, extra)
 
     def _mtom(self, environ, start_response, content_type: str):
         """MTOM: the envelope part in memory, attachments streamed to spool files."""

@@ -124,6 +124,9 @@ api_tokens = Table(
     Column("mnemonic", String(100), ForeignKey("information_systems.mnemonic"), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked", Boolean, nullable=False),
+    # scoped API keys (0010): NULL is a token issued before scopes existed, read as history:read
+    Column("scopes", String(200)),
+    Column("revoked_at", DateTime(timezone=True)),
 )
 
 attachments = Table(
@@ -208,3 +211,22 @@ Index("ux_webhook_delivery", webhook_deliveries.c.event_pk, webhook_deliveries.c
 Index("ix_webhook_due", webhook_deliveries.c.state, webhook_deliveries.c.next_attempt_at)
 Index("ix_webhook_order", webhook_deliveries.c.subscription_id, webhook_deliveries.c.ordering_key,
       webhook_deliveries.c.state)
+
+# -- operators (0010): people with a role, for the admin API and the console --------------------
+
+operators = Table(
+    "operators", metadata,
+    Column("username", String(100), primary_key=True),
+    Column("role", String(20), nullable=False),  # operator | controller | administrator
+    Column("password_hash", String(300), nullable=False),  # scrypt, salted (gateway/http/access.py)
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+operator_sessions = Table(
+    "operator_sessions", metadata,
+    Column("token_sha256", String(64), primary_key=True),  # only the hash is stored
+    Column("username", String(100), ForeignKey("operators.username"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)

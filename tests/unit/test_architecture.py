@@ -7,7 +7,7 @@
 * SQL (``sqlalchemy``, ``alembic``) only in ``gateway/storage/``.
 * The gateway's wings: ``storage`` imports no other wing but ``config`` and ``faults``;
   ``domains`` imports neither ``http``, ``ops`` nor ``exchange``; ``pipeline`` neither ``http``
-  nor ``ops``; ``http`` is the edge and ``ops`` the top: only ``ops`` and the composition root
+  nor ``ops``; ``webhooks`` neither ``pipeline``, ``exchange``, ``domains`` nor ``registers``; ``http`` is the edge and ``ops`` the top: only ``ops`` and the composition root
   ``wiring`` import them.
 
 Offenders that exist today and are being fixed elsewhere are listed in the ``PENDING_*`` sets
