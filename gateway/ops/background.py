@@ -1,6 +1,6 @@
 """What every serving process does besides answering requests: take over register writes
-whose lease ran out (the outbox), deliver webhook events, and hourly housekeeping — drop journal bytes past their
-retention and forget replay memory that freshness alone now refuses. One daemon thread; every
+whose lease ran out (the outbox), deliver webhook events, and hourly housekeeping — announce
+certificates running out, drop journal bytes past their retention and forget replay memory that freshness alone now refuses. One daemon thread; every
 job is safe to run in several processes and nodes at once."""
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from gateway.storage import journal, seen
 from gateway.storage.db import write_transaction
+from gateway.webhooks import expiring
 
 log = logging.getLogger("gateway.ops.background")
 HOUSEKEEPING_SECONDS = 3600.0
@@ -19,7 +20,8 @@ HOUSEKEEPING_SECONDS = 3600.0
 
 def housekeeping(engine, settings, now) -> dict[str, int]:
     """One round of housekeeping; what it removed."""
-    done = {"seen_forgotten": seen.forget_expired(engine, now), "journal_pruned": 0}
+    done = {"seen_forgotten": seen.forget_expired(engine, now), "journal_pruned": 0,
+            "certificate_events": expiring.scan_certificates(engine, now)}
     if settings.journal_content_retention_days > 0:
         with write_transaction(engine) as conn:
             done["journal_pruned"] = journal.prune_content(

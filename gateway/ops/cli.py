@@ -42,6 +42,7 @@ def _audit(engine, action: str, detail: dict) -> None:
 
 
 @click.group()
+@click.version_option(package_name="smev-gateway", prog_name="gateway")
 def main() -> None:
     """SMEV-style integration gateway."""
 

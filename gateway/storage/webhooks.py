@@ -19,8 +19,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from gateway.storage import audit
 from gateway.storage.db import write_transaction
-from gateway.storage.schema import (information_systems, webhook_deliveries, webhook_events,
-                                    webhook_subscriptions)
+from gateway.storage.schema import (information_systems, is_certificates, webhook_deliveries,
+                                    webhook_events, webhook_subscriptions)
 
 PENDING, DONE, DEAD = "pending", "done", "dead"
 
@@ -286,3 +286,15 @@ def backlog(engine: Engine) -> tuple[int, datetime | None]:
         row = conn.execute(select(func.count(), func.min(d.created_at))
                            .where(d.state == PENDING)).one()
     return row[0], row[1]
+
+
+def certificates(engine: Engine) -> list[tuple[str, str, str]]:
+    """(fingerprint, mnemonic, PEM) of every registered signing certificate of an enabled IS
+    (for the certificate.expiring scan)."""
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(is_certificates.c.fingerprint, is_certificates.c.mnemonic,
+                   is_certificates.c.certificate_pem)
+            .join(information_systems,
+                  information_systems.c.mnemonic == is_certificates.c.mnemonic)
+            .where(information_systems.c.enabled.is_(True)))]

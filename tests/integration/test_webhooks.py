@@ -355,3 +355,33 @@ def test_a_dispatcher_killed_mid_delivery_is_taken_over_and_the_event_arrives_ag
         assert len(ids) == 2 and len(set(ids)) == 1  # at least once, the same event id
     finally:
         rows.remove_subscription(engine, sub.id, datetime.now(timezone.utc), "test")
+
+
+def test_a_certificate_running_out_is_announced_once(engine, receiver):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from gateway.webhooks.expiring import scan_certificates
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"short-lived {uuid.uuid4()}")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=10))
+            .sign(key, hashes.SHA256()))
+    mnemonic = f"WH{uuid.uuid4().hex[:8].upper()}"
+    add_system(engine, mnemonic, "expiring", [cert], inn_le=None)
+    sub, _ = _subscribe(engine, mnemonic, receiver.url, events=("certificate.expiring",))
+    try:
+        assert scan_certificates(engine, now) >= 1
+        assert scan_certificates(engine, now) == 0  # every process scans; one event
+        Dispatcher(engine).dispatch_due()
+        [(_, _, parsed)] = receiver.received
+        assert parsed["type"] == "certificate.expiring"
+        assert parsed["data"]["system"] == mnemonic and not parsed["data"]["expired"]
+        assert parsed["data"]["not_after"].startswith(cert.not_valid_after_utc.date().isoformat())
+    finally:
+        rows.remove_subscription(engine, sub.id, datetime.now(timezone.utc), "test")
