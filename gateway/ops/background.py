@@ -1,7 +1,8 @@
 """What every serving process does besides answering requests: take over register writes
-whose lease ran out (the outbox), deliver webhook events, and hourly housekeeping — announce
-certificates running out, drop journal bytes past their retention and forget replay memory that freshness alone now refuses. One daemon thread; every
-job is safe to run in several processes and nodes at once."""
+whose lease ran out (the outbox), deliver webhook events (gateway/webhooks/dispatcher.py), and
+hourly housekeeping — announce certificates running out, drop journal bytes past their retention
+and forget replay memory that freshness alone now refuses. One daemon thread; every job is safe
+to run in several processes and nodes at once."""
 from __future__ import annotations
 
 import logging
