@@ -1,8 +1,9 @@
 """What every serving process does besides answering requests: take over register writes
-whose lease ran out (the outbox), deliver webhook events (gateway/webhooks/dispatcher.py), and
-hourly housekeeping — announce certificates running out, drop journal bytes past their retention
-and forget replay memory that freshness alone now refuses. One daemon thread; every job is safe
-to run in several processes and nodes at once."""
+whose lease ran out (the outbox), hourly housekeeping — announce certificates running out, drop
+journal bytes past their retention and forget replay memory that freshness alone now refuses —
+and, in a second daemon thread so that a slow receiver never holds up register writes, deliver
+webhook events (gateway/webhooks/dispatcher.py). Every job is safe to run in several processes
+and nodes at once."""
 from __future__ import annotations
 
 import logging
@@ -36,17 +37,30 @@ class Background:
         self.webhooks = webhooks  # gateway/webhooks/dispatcher.py: Dispatcher, or None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._hooks_thread: threading.Thread | None = None
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="gateway-background", daemon=True)
             self._thread.start()
+            if self.webhooks is not None:  # a thread of its own: slow receivers delay only webhooks
+                self._hooks_thread = threading.Thread(target=self._webhooks_loop,
+                                                      name="gateway-webhooks", daemon=True)
+                self._hooks_thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for thread in (self._thread, self._hooks_thread):
+            if thread is not None:
+                thread.join(timeout=5)
+
+    def _webhooks_loop(self) -> None:
+        while not self._stop.wait(self.settings.outbox_poll_seconds * random.uniform(0.8, 1.2)):
+            try:
+                self.webhooks.dispatch_due()
+            except Exception:  # the database is away: try again next round
+                log.exception("webhook round failed")
 
     def _loop(self) -> None:
         # the first housekeeping at a random moment in the first hour: workers do not all start it at once
@@ -54,8 +68,6 @@ class Background:
         while not self._stop.wait(self.settings.outbox_poll_seconds * random.uniform(0.8, 1.2)):
             try:
                 self.outbox.dispatch_due()
-                if self.webhooks is not None:
-                    self.webhooks.dispatch_due()
                 if time.monotonic() >= next_housekeeping:
                     next_housekeeping = time.monotonic() + HOUSEKEEPING_SECONDS
                     log.info("housekeeping: %s", housekeeping(self.engine, self.settings, self.clock()))

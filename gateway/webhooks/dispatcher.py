@@ -71,8 +71,11 @@ class Dispatcher:
         if not rows.due_count(self.engine, now):  # a cheap read; no write lock when idle
             return 0
         attempted = 0
+        # no more per claim than can be attempted, all timing out, before the lease runs out:
+        # otherwise another dispatcher would take over deliveries this one is about to send
+        batch = max(1, min(20, int(self.lease.total_seconds() // (self.timeout + 1))))
         while True:  # claim again: a settled delivery may unblock the next of its application
-            items = rows.claim(self.engine, self.clock(), self.lease)
+            items = rows.claim(self.engine, self.clock(), self.lease, limit=batch)
             for item in items:
                 self._attempt(item)
             attempted += len(items)

@@ -385,3 +385,44 @@ def test_a_certificate_running_out_is_announced_once(engine, receiver):
         assert parsed["data"]["not_after"].startswith(cert.not_valid_after_utc.date().isoformat())
     finally:
         rows.remove_subscription(engine, sub.id, datetime.now(timezone.utc), "test")
+
+
+def test_serving_processes_deliver_by_themselves(demo_settings, engine, organisation, receiver):
+    """``gateway serve`` (gunicorn, two workers): the background thread of the workers delivers
+    an event committed elsewhere, without anyone calling the dispatcher."""
+    import os
+
+    import requests
+
+    from conftest import free_port
+
+    mnemonic, inn = organisation
+    sub, _ = _subscribe(engine, mnemonic, receiver.url, events=("application.created",
+                                                                "poa.registered"))
+    port = free_port()
+    env = dict(os.environ, GATEWAY_DATA_DIR=str(demo_settings.data_dir),
+               GATEWAY_DATABASE_URL=demo_settings.resolved_database_url,
+               GATEWAY_PORT=str(port), GATEWAY_CA_URL=demo_settings.ca_url,
+               GATEWAY_REGISTERS_URL=demo_settings.registers_url)
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.ops.cli", "serve", "--workers", "2"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/health/live", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
+            time.sleep(0.2)
+        _store(engine, inn, dict(domain="poa", kind="poa", state="registered"))
+        deadline = time.monotonic() + 20
+        while len(receiver.accepted) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        types = [p["type"] for _, _, p in receiver.received]
+        assert types == ["application.created", "poa.registered"], types  # in order, once each
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        rows.remove_subscription(engine, sub.id, datetime.now(timezone.utc), "test")
