@@ -101,7 +101,8 @@ def test_an_administrator_issues_rotates_and_revokes_keys_a_controller_only_read
     with engine.connect() as conn:
         entries = conn.execute(select(journal_table.c.event, journal_table.c.detail,
                                       journal_table.c.direction)
-                               .where(journal_table.c.direction == "ADM")).all()
+                               .where(journal_table.c.direction == "ADM")
+                               .order_by(journal_table.c.id)).all()
         assert journal.verify_chain(conn).intact
     mine = [(e.event, json.loads(e.detail)) for e in entries
             if json.loads(e.detail).get("actor") == f"operator:{admin}"
