@@ -95,6 +95,11 @@ class Settings:
     # register writes decided by handlers go through the outbox (carried out after the commit)
     outbox_lease_seconds: float = 30.0  # a row not done by then is taken over by a dispatcher
     outbox_poll_seconds: float = 1.0  # how often each serving process looks for such rows
+    # webhooks (gateway/webhooks/): delivered by the background thread of every serving process
+    webhook_timeout_seconds: float = 5.0  # per delivery attempt; slower receivers count as failed
+    webhook_max_age_seconds: int = 24 * 3600  # a delivery not accepted by then is dead-lettered
+    webhook_max_attempts: int = 15  # attempts before a delivery is dead-lettered
+    webhook_lease_seconds: float = 30.0  # a claimed delivery not settled by then is taken over
     journal_content_retention_days: int = 90  # kept bytes of older journal entries are dropped; 0: keep
 
     # the gateway's own identity and receipt signing

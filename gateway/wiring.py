@@ -15,6 +15,7 @@ from gateway.pipeline.dispatch import Pipeline
 from gateway.pipeline.services import Services
 from gateway.ops.background import Background
 from gateway.registers.outbox import Outbox
+from gateway.webhooks.dispatcher import Dispatcher
 from gateway.pipeline.receipt import ReceiptSigner
 from gateway.registers import Registers
 from gateway.domains.base import Router, discover
@@ -64,7 +65,11 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
     if clock is not None:
         services.clock = clock
     if dispatcher:  # a serving process also takes over register writes others left unfinished
-        Background(engine, settings, outbox, services.clock).start()
+        webhooks = Dispatcher(engine, lease=timedelta(seconds=settings.webhook_lease_seconds),
+                              timeout=settings.webhook_timeout_seconds,
+                              max_age=timedelta(seconds=settings.webhook_max_age_seconds),
+                              max_attempts=settings.webhook_max_attempts, clock=services.clock)
+        Background(engine, settings, outbox, services.clock, webhooks).start()
     return GatewayApp(settings, Pipeline(services), engine)
 
 

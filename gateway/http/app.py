@@ -2,25 +2,31 @@
 
 Routes:
   POST /ws              SOAP 1.1 (text/xml) or SOAP 1.2 (application/soap+xml) requests
-  GET  /ws?wsdl         the WSDL, served as it is in wsdl/
+  GET  /               an index page with the links below
+  GET  /ws?wsdl         the WSDL as it is in wsdl/ (soap:address set to GATEWAY_PUBLIC_URL if given)
   GET  /ws/xsd/<file>   the XSDs, served as they are in xsd/
   GET  /ws/xsd/         every schema with its version and SHA-256 (JSON)
   GET  /health          liveness and database check
+  GET  /health/live, /health/ready   process alive; database, registers and CA reachable
+  GET  /metrics         Prometheus metrics (gateway/http/metrics.py)
   GET  /api/v1/organisations/{inn}/applications   history of applications (JSON or CSV)
   POST /api/v1/validate                           the QA kit's validator (JSON report per file)
   GET  /api/v1/openapi.yaml                       its OpenAPI description
+  /api/v1/session, /api/v1/keys, /api/v1/webhooks  login, API keys, webhooks (http/admin_api.py)
 The same app runs under gunicorn (production, several workers) and in-process for tests.
 """
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Callable, Iterable
 
 from gateway import faults
-from gateway.http import history, validate
+from gateway.http import admin_api, health, history, metrics, validate
 from gateway.config import CONTRACT_DIRS, ROOT, Settings
 from gateway.pipeline.dispatch import Pipeline
 from gateway.qa import schemas
@@ -37,7 +43,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(xsd|wsdl)$")
 _SOAP_TYPES = {"text/xml": faults.SOAP11, "application/soap+xml": faults.SOAP12}
 
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
-_REASONS = {200: "OK", 301: "Moved Permanently", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed",
             411: "Length Required", 413: "Payload Too Large", 415: "Unsupported Media Type",
             500: "Internal Server Error", 503: "Service Unavailable"}
@@ -60,9 +66,13 @@ class GatewayApp:
         self.openapi = (ROOT / "docs" / "openapi.yaml").read_bytes()
         # the gateway's own XSDs and verifier: the same verdicts as POST /ws, nothing stored
         self.validator = Validator(pipeline.services.schemas, pipeline.services.verifier)
+        self.admin = admin_api.AdminApi(engine, settings)
         for kind, directory in CONTRACT_DIRS.items():
             for path in Path(directory).glob(f"*.{kind}"):
                 self.contract[(kind, path.name)] = path.read_bytes()
+        if settings.public_url:  # clients behind a proxy must be told the address they can reach
+            self.contract[("wsdl", WSDL_FILE)] = with_address(self.contract[("wsdl", WSDL_FILE)],
+                                                              settings.endpoint)
         self.schema_index = json.dumps(schemas.listing(), indent=2).encode()
 
     def __call__(self, environ, start_response: StartResponse):
@@ -96,12 +106,26 @@ class GatewayApp:
             return _reply(start_response, 200, "application/json", self.schema_index)
         if path.startswith("/ws/xsd/") and method in ("GET", "HEAD"):
             return self._contract(start_response, "xsd", path[len("/ws/xsd/"):])
+        if path == "/" and method in ("GET", "HEAD"):
+            return _reply(start_response, 200, "text/html; charset=utf-8", _index(self.settings))
         if path == "/health" and method == "GET":
             return self._health(start_response)
+        if path == "/health/live" and method in ("GET", "HEAD"):
+            return _reply(start_response, 200, "application/json", b'{"status": "alive"}')
+        if path == "/health/ready" and method in ("GET", "HEAD"):
+            ready, checks = health.readiness(self.engine, self.settings)
+            return _reply(start_response, 200 if ready else 503, "application/json",
+                          json.dumps({"status": "ready" if ready else "not ready",
+                                      "checks": checks}).encode())
+        if path == "/metrics" and method in ("GET", "HEAD"):
+            content_type, body = metrics.render(self.engine)
+            return _reply(start_response, 200, content_type, body)
         if path == "/api/v1/openapi.yaml" and method in ("GET", "HEAD"):
             return _reply(start_response, 200, "application/yaml; charset=utf-8", self.openapi)
         if path == "/api/v1/validate":
             return self._validate(environ, start_response, method)
+        if self.admin.handles(path):
+            return self._admin(environ, start_response, method, path, query)
         match = _HISTORY.match(path)
         if match and method in ("GET", "HEAD"):
             status, content_type, body = history.handle(
@@ -129,8 +153,23 @@ class GatewayApp:
         extra = [("WWW-Authenticate", "Bearer")] if status == 401 else []
         return _reply(start_response, status, content_type, answer, extra)
 
+    def _admin(self, environ, start_response, method: str, path: str, query: str):
+        """Keys, sessions and webhooks (gateway/http/admin_api.py): small JSON bodies only."""
+        body = b""
+        if (environ.get("CONTENT_LENGTH") or "").strip() not in ("", "0"):
+            try:
+                body = _read_body(environ, admin_api.MAX_BODY)
+            except faults.GatewayFault as fault:
+                return _reply(start_response, 413 if isinstance(fault, faults.RequestTooLarge) else 400,
+                              "application/json", json.dumps({"error": str(fault)}).encode())
+        status, content_type, answer = self.admin.handle(method, path, query,
+                                                         environ.get("HTTP_AUTHORIZATION"), body)
+        extra = [("WWW-Authenticate", "Bearer")] if status == 401 else []
+        return _reply(start_response, status, content_type, answer, extra)
+
     def _mtom(self, environ, start_response, content_type: str):
         """MTOM: the envelope part in memory, attachments streamed to spool files."""
+        started = time.perf_counter()
         settings = self.settings
         limit = settings.max_body_bytes + settings.max_attachment_bytes + 64 * 1024
         try:
@@ -147,6 +186,7 @@ class GatewayApp:
             response = self.pipeline.handle(message.envelope, mtom=message)
         finally:
             message.cleanup()  # kept files were moved away; the rest are discarded
+        metrics.observe(response.facts, response.status, time.perf_counter() - started)
         return self._answer(start_response, response)
 
     def _contract(self, start_response, kind: str, name: str):
@@ -183,7 +223,10 @@ class GatewayApp:
             body = _read_body(environ, self.settings.max_body_bytes)
         except faults.GatewayFault as fault:
             return _reply(start_response, *faults.render(fault, version))
-        return self._answer(start_response, self.pipeline.handle(body))
+        started = time.perf_counter()
+        response = self.pipeline.handle(body)
+        metrics.observe(response.facts, response.status, time.perf_counter() - started)
+        return self._answer(start_response, response)
 
     @staticmethod
     def _answer(start_response, response):
@@ -239,3 +282,25 @@ def _read_body(environ: dict, limit: int) -> bytes:
         view[done:done + len(chunk)] = chunk
         done += len(chunk)
     return bytes(body)
+
+
+_ADDRESS = re.compile(rb'(<soap(?:12)?:address\s+location=")[^"]*(")')
+
+
+def with_address(wsdl: bytes, endpoint: str) -> bytes:
+    """The WSDL with every soap:address / soap12:address location set to ``endpoint`` (the file
+    in wsdl/ stays as it is)."""
+    escaped = html.escape(endpoint, quote=True).encode("utf-8")
+    return _ADDRESS.sub(lambda m: m.group(1) + escaped + m.group(2), wsdl)
+
+
+def _index(settings: Settings) -> bytes:
+    """``GET /``: where things are, for a person who opens the gateway in a browser."""
+    endpoint = html.escape(settings.endpoint)
+    links = [("/ws?wsdl", "WSDL"), ("/api/v1/openapi.yaml", "REST API (OpenAPI)"),
+             ("/health/ready", "readiness"), ("/metrics", "Prometheus metrics")]
+    items = "".join(f'<li><a href="{href}">{name}</a></li>' for href, name in links)
+    return (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(settings.human_readable_name)}"
+            f"</title></head><body><h1>{html.escape(settings.human_readable_name)}</h1>"
+            f"<p>SOAP endpoint: <code>{endpoint}</code> (SOAP 1.1 text/xml, SOAP 1.2 "
+            f"application/soap+xml)</p><ul>{items}</ul></body></html>").encode("utf-8")

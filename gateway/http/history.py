@@ -18,6 +18,7 @@ import secrets
 from datetime import date, datetime, timezone
 from urllib.parse import parse_qs
 
+from gateway.http import access
 from gateway.storage import history as repo
 from gateway.storage.history import COLUMNS
 MAX_PAGE_SIZE = 500
@@ -53,14 +54,13 @@ def new_token(engine, mnemonic: str, now: datetime | None = None) -> str:
 
 
 def caller_of(engine, authorization: str | None) -> tuple[str, str | None]:
-    """(mnemonic, the ИНН of its organisation) of a valid bearer token, or HistoryError 401."""
-    if not authorization or not authorization.startswith("Bearer "):
-        raise HistoryError(401, "send Authorization: Bearer <token> (see `gateway is token`)")
-    digest = hashlib.sha256(authorization[7:].strip().encode()).hexdigest()
-    owner = repo.token_owner(engine, digest)
-    if owner is None or not owner[2]:
-        raise HistoryError(401, "unknown, revoked or disabled token")
-    return owner[0], owner[1]
+    """(mnemonic, the ИНН of its organisation) of a valid key with the scope ``history:read``
+    (gateway/http/access.py; tokens of ``gateway is token`` have it), or HistoryError 401/403."""
+    try:
+        caller = access.system(engine, authorization, "history:read")
+    except access.Denied as exc:
+        raise HistoryError(exc.status, exc.message) from None
+    return caller.mnemonic, caller.inn_le
 
 
 def parse_query(inn: str, query_string: str) -> Query:

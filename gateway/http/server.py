@@ -1,5 +1,14 @@
-"""Production serving with gunicorn (several worker processes, each with its own engine)."""
+"""Production serving with gunicorn (several worker processes, each with its own engine).
+
+Metrics: each worker counts into files of its own under ``<data dir>/prometheus/<master pid>``
+(prometheus-client's multiprocess mode, gateway/http/metrics.py); the folder is new for every
+server start (counters restart with the server) and removed when the server exits.
+"""
 from __future__ import annotations
+
+import atexit
+import os
+import shutil
 
 from gunicorn.app.base import BaseApplication
 
@@ -22,8 +31,23 @@ class _Gunicorn(BaseApplication):
         return build_app(self.settings, dispatcher=True)
 
 
+def _child_exit(_server, worker) -> None:
+    """A worker died: drop its live-gauge files (its counters stay in the sums)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def serve(settings: Settings, *, workers: int | None = None) -> None:
+    # one folder per server (its master's pid): two servers on one data dir do not mix counts
+    folder = settings.data_dir / "prometheus" / str(os.getpid())
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    atexit.register(shutil.rmtree, folder, True)
+    # read by prometheus-client when the workers import it (after the fork: preload_app is off)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
     options = {
+        "child_exit": _child_exit,
         "bind": f"{settings.host}:{settings.port}",
         "workers": workers or settings.workers,
         # sync workers cost the least CPU per request (make bench); a slow client holds a whole

@@ -1,7 +1,9 @@
 """What every serving process does besides answering requests: take over register writes
-whose lease ran out (the outbox), and hourly housekeeping — drop journal bytes past their
-retention and forget replay memory that freshness alone now refuses. One daemon thread; every
-job is safe to run in several processes and nodes at once."""
+whose lease ran out (the outbox), hourly housekeeping — announce certificates running out, drop
+journal bytes past their retention and forget replay memory that freshness alone now refuses —
+and, in a second daemon thread so that a slow receiver never holds up register writes, deliver
+webhook events (gateway/webhooks/dispatcher.py). Every job is safe to run in several processes
+and nodes at once."""
 from __future__ import annotations
 
 import logging
@@ -13,6 +15,7 @@ from datetime import timedelta
 from gateway.ops.timestamps import stamp_round
 from gateway.storage import journal, seen
 from gateway.storage.db import write_transaction
+from gateway.webhooks import expiring
 
 log = logging.getLogger("gateway.ops.background")
 HOUSEKEEPING_SECONDS = 3600.0
@@ -20,7 +23,8 @@ HOUSEKEEPING_SECONDS = 3600.0
 
 def housekeeping(engine, settings, now) -> dict[str, int]:
     """One round of housekeeping; what it removed."""
-    done = {"seen_forgotten": seen.forget_expired(engine, now), "journal_pruned": 0}
+    done = {"seen_forgotten": seen.forget_expired(engine, now), "journal_pruned": 0,
+            "certificate_events": expiring.scan_certificates(engine, now)}
     if settings.journal_content_retention_days > 0:
         with write_transaction(engine) as conn:
             done["journal_pruned"] = journal.prune_content(
@@ -29,21 +33,35 @@ def housekeeping(engine, settings, now) -> dict[str, int]:
 
 
 class Background:
-    def __init__(self, engine, settings, outbox, clock):
+    def __init__(self, engine, settings, outbox, clock, webhooks=None):
         self.engine, self.settings, self.outbox, self.clock = engine, settings, outbox, clock
+        self.webhooks = webhooks  # gateway/webhooks/dispatcher.py: Dispatcher, or None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._hooks_thread: threading.Thread | None = None
 
     def start(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="gateway-background", daemon=True)
             self._thread.start()
+            if self.webhooks is not None:  # a thread of its own: slow receivers delay only webhooks
+                self._hooks_thread = threading.Thread(target=self._webhooks_loop,
+                                                      name="gateway-webhooks", daemon=True)
+                self._hooks_thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for thread in (self._thread, self._hooks_thread):
+            if thread is not None:
+                thread.join(timeout=5)
+
+    def _webhooks_loop(self) -> None:
+        while not self._stop.wait(self.settings.outbox_poll_seconds * random.uniform(0.8, 1.2)):
+            try:
+                self.webhooks.dispatch_due()
+            except Exception:  # the database is away: try again next round
+                log.exception("webhook round failed")
 
     def _loop(self) -> None:
         # the first housekeeping at a random moment in the first hour: workers do not all start it at once

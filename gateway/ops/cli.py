@@ -17,7 +17,32 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
+def _actor() -> str:
+    """Who ran the command, for the journal of administrative actions."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"cli:uid{os.getuid()}"
+
+
+def _engine():
+    from gateway.storage.db import make_engine
+
+    return make_engine(_settings().resolved_database_url)
+
+
+def _audit(engine, action: str, detail: dict) -> None:
+    from datetime import datetime, timezone
+
+    from gateway.storage.audit import record_now
+
+    record_now(engine, datetime.now(timezone.utc), _actor(), action, detail)
+
+
 @click.group()
+@click.version_option(package_name="smev-gateway", prog_name="gateway")
 def main() -> None:
     """SMEV-style integration gateway."""
 
@@ -124,8 +149,10 @@ def is_add(mnemonic, name, certs, inn_le, ogrn) -> None:
     from gateway.storage.db import make_engine
 
     loaded = [c for path in certs for c in x509.load_pem_x509_certificates(Path(path).read_bytes())[:1]]
-    add_system(make_engine(_settings().resolved_database_url), mnemonic, name, loaded,
-               inn_le=inn_le, ogrn=ogrn)
+    engine = make_engine(_settings().resolved_database_url)
+    add_system(engine, mnemonic, name, loaded, inn_le=inn_le, ogrn=ogrn)
+    _audit(engine, "is-added", {"mnemonic": mnemonic, "name": name, "inn_le": inn_le,
+                                "certificates": len(loaded)})
     click.echo(f"registered {mnemonic}")
 
 
@@ -161,7 +188,10 @@ def is_allow(mnemonic, role, namespace, root) -> None:
     from gateway.pipeline.participants import grant
     from gateway.storage.db import make_engine
 
-    grant(make_engine(_settings().resolved_database_url), mnemonic, role, namespace, root)
+    engine = make_engine(_settings().resolved_database_url)
+    grant(engine, mnemonic, role, namespace, root)
+    _audit(engine, "permission-granted", {"mnemonic": mnemonic, "role": role,
+                                          "namespace": namespace, "root": root})
     click.echo(f"{mnemonic} may {role} {{{namespace}}}{root}")
 
 
@@ -175,8 +205,11 @@ def is_deny(mnemonic, role, namespace, root) -> None:
     from gateway.pipeline.participants import revoke_grant
     from gateway.storage.db import make_engine
 
-    if not revoke_grant(make_engine(_settings().resolved_database_url), mnemonic, role, namespace, root):
+    engine = make_engine(_settings().resolved_database_url)
+    if not revoke_grant(engine, mnemonic, role, namespace, root):
         raise click.ClickException("no such permission")
+    _audit(engine, "permission-withdrawn", {"mnemonic": mnemonic, "role": role,
+                                            "namespace": namespace, "root": root})
     click.echo(f"{mnemonic} may no longer {role} {{{namespace}}}{root}")
 
 
@@ -203,14 +236,17 @@ def is_token(mnemonic) -> None:
     if mnemonic not in {s.mnemonic for s in list_systems(engine)}:
         raise click.ClickException(f"no information system {mnemonic}")
     click.echo(new_token(engine, mnemonic))
+    _audit(engine, "key-issued", {"mnemonic": mnemonic, "scopes": ["history:read"]})
 
 
 def _set_enabled(mnemonic: str, enabled: bool) -> None:
     from gateway.pipeline.participants import set_enabled
     from gateway.storage.db import make_engine
 
-    if not set_enabled(make_engine(_settings().resolved_database_url), mnemonic, enabled):
+    engine = make_engine(_settings().resolved_database_url)
+    if not set_enabled(engine, mnemonic, enabled):
         raise click.ClickException(f"no information system {mnemonic}")
+    _audit(engine, "is-enabled" if enabled else "is-disabled", {"mnemonic": mnemonic})
     click.echo(f"{mnemonic} {'enabled' if enabled else 'disabled'}")
 
 
@@ -451,6 +487,202 @@ from gateway.ops.qa_commands import conformance, schemas, validate  # noqa: E402
 main.add_command(validate)
 main.add_command(conformance)
 main.add_command(schemas)
+@main.group()
+def webhooks() -> None:
+    """Webhook subscriptions of information systems and their deliveries (docs/integration.md)."""
+
+
+@webhooks.command("add")
+@click.argument("mnemonic")
+@click.argument("url")
+@click.option("--event", "events", multiple=True, required=True,
+              help="an event type (repeatable): application.created, application.status_changed, ...")
+def webhooks_add(mnemonic, url, events) -> None:
+    """Subscribe URL to EVENTs of MNEMONIC's organisation; prints the signing secret (once)."""
+    from datetime import datetime, timezone
+
+    from gateway.storage.participants import list_systems
+    from gateway.webhooks import manage
+
+    engine = _engine()
+    if mnemonic not in {s.mnemonic for s in list_systems(engine)}:
+        raise click.ClickException(f"no information system {mnemonic}")
+    try:
+        sub, secret = manage.subscribe(engine, mnemonic, url, list(events),
+                                       datetime.now(timezone.utc), _actor())
+    except manage.Invalid as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"subscription {sub.id}: {url} <- {' '.join(sub.events)}")
+    click.echo(f"secret (shown once; X-Signature is HMAC-SHA256 with it): {secret}")
+
+
+@webhooks.command("list")
+@click.argument("mnemonic", required=False)
+@click.option("--all", "show_all", is_flag=True, help="removed subscriptions too")
+def webhooks_list(mnemonic, show_all) -> None:
+    """List subscriptions: id, system, url, events."""
+    from gateway.storage import webhooks as rows
+
+    for sub in rows.subscriptions(_engine(), mnemonic, active_only=not show_all):
+        state = "" if sub.active else "\tremoved"
+        click.echo(f"{sub.id}\t{sub.mnemonic}\t{sub.url}\t{' '.join(sub.events)}{state}")
+
+
+@webhooks.command("remove")
+@click.argument("subscription_id", type=int)
+def webhooks_remove(subscription_id) -> None:
+    """Remove a subscription (its pending deliveries are dead-lettered)."""
+    from datetime import datetime, timezone
+
+    from gateway.storage import webhooks as rows
+
+    if not rows.remove_subscription(_engine(), subscription_id, datetime.now(timezone.utc), _actor()):
+        raise click.ClickException(f"no active subscription {subscription_id}")
+    click.echo(f"subscription {subscription_id} removed")
+
+
+@webhooks.command("deliveries")
+@click.option("--system", "mnemonic", default=None)
+@click.option("--subscription", "subscription_id", type=int, default=None)
+@click.option("--state", type=click.Choice(["pending", "done", "dead"]), default=None)
+@click.option("--limit", type=int, default=50, show_default=True)
+def webhooks_deliveries(mnemonic, subscription_id, state, limit) -> None:
+    """List deliveries, newest first: id, event, type, state, attempts, last answer."""
+    from gateway.storage import webhooks as rows
+
+    for d in rows.deliveries(_engine(), mnemonic=mnemonic, subscription_id=subscription_id,
+                             state=state, limit=limit):
+        last = f"HTTP {d.last_status}" if d.last_status else (d.last_error or "-")
+        click.echo(f"{d.id}\t{d.event_id}\t{d.type}\t{d.state}\tattempts={d.attempts}\t{last}")
+
+
+@webhooks.command("replay")
+@click.argument("delivery_id", type=int)
+def webhooks_replay(delivery_id) -> None:
+    """Send a done or dead-lettered delivery again (same event id)."""
+    from datetime import datetime, timedelta, timezone
+
+    from gateway.webhooks import manage
+
+    settings = _settings()
+    if not manage.replay(_engine(), delivery_id, datetime.now(timezone.utc),
+                         timedelta(seconds=settings.webhook_max_age_seconds), _actor()):
+        raise click.ClickException(f"no done or dead delivery {delivery_id} of an active subscription")
+    click.echo(f"delivery {delivery_id} is pending again")
+
+
+@webhooks.command("dispatch")
+def webhooks_dispatch() -> None:
+    """Deliver the due webhook events once now (serving processes do this every second)."""
+    from datetime import timedelta
+
+    from gateway.webhooks.dispatcher import Dispatcher
+
+    settings = _settings()
+    done = Dispatcher(_engine(), lease=timedelta(seconds=settings.webhook_lease_seconds),
+                      timeout=settings.webhook_timeout_seconds,
+                      max_age=timedelta(seconds=settings.webhook_max_age_seconds),
+                      max_attempts=settings.webhook_max_attempts).dispatch_due()
+    click.echo(f"{done} webhook delivery attempt(s)")
+
+
+@main.group()
+def keys() -> None:
+    """API keys of information systems, with scopes (history:read, webhooks:manage, validate)."""
+
+
+@keys.command("issue")
+@click.argument("mnemonic")
+@click.option("--scope", "scopes", multiple=True, required=True,
+              type=click.Choice(["history:read", "webhooks:manage", "validate"]))
+def keys_issue(mnemonic, scopes) -> None:
+    """Issue a key for MNEMONIC (printed once: id, then the key)."""
+    from gateway.http import access
+    from gateway.storage.participants import list_systems
+
+    engine = _engine()
+    if mnemonic not in {s.mnemonic for s in list_systems(engine)}:
+        raise click.ClickException(f"no information system {mnemonic}")
+    key_id, key = access.issue_key(engine, mnemonic, list(scopes), _actor())
+    click.echo(f"{key_id}\t{key}")
+
+
+@keys.command("list")
+@click.argument("mnemonic", required=False)
+def keys_list(mnemonic) -> None:
+    """List keys: id, system, scopes, created, revoked."""
+    from gateway.storage import access as repo
+
+    for k in repo.keys(_engine(), mnemonic):
+        click.echo(f"{k.id}\t{k.mnemonic}\t{' '.join(k.scopes)}\t{k.created_at:%Y-%m-%d %H:%M}"
+                   f"{chr(9) + 'revoked' if k.revoked else ''}")
+
+
+@keys.command("rotate")
+@click.argument("key_id")
+def keys_rotate(key_id) -> None:
+    """Replace a key with a new one of the same scopes (the old one is revoked)."""
+    from gateway.http import access
+
+    try:
+        new_id, key = access.rotate_key(_engine(), key_id, _actor())
+    except access.Denied as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{new_id}\t{key}")
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+def keys_revoke(key_id) -> None:
+    """Revoke a key at once."""
+    from gateway.http import access
+
+    try:
+        access.revoke_key(_engine(), key_id, _actor())
+    except access.Denied as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"key {key_id} revoked")
+
+
+@main.group()
+def operators() -> None:
+    """People: operator, controller (read-only auditor), administrator."""
+
+
+@operators.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["operator", "controller", "administrator"]), required=True)
+@click.password_option(help="at least 12 characters (asked for when not given)")
+def operators_add(username, role, password) -> None:
+    """Create an operator (or set a new role and password)."""
+    from gateway.http import access
+
+    try:
+        access.add_operator(_engine(), username, role, password, _actor())
+    except access.Denied as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{username}: {role}")
+
+
+@operators.command("list")
+def operators_list() -> None:
+    from gateway.storage import access as repo
+
+    for op in repo.list_operators(_engine()):
+        click.echo(f"{op.username}\t{op.role}{chr(9) + 'disabled' if op.disabled else ''}")
+
+
+@operators.command("disable")
+@click.argument("username")
+def operators_disable(username) -> None:
+    """Disable an operator and end their sessions."""
+    from datetime import datetime, timezone
+
+    from gateway.storage import access as repo
+
+    if not repo.disable_operator(_engine(), username, datetime.now(timezone.utc), _actor()):
+        raise click.ClickException(f"no operator {username}")
+    click.echo(f"{username} disabled")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,24 @@ class Response:
     #: root part and ``gateway.http.app`` sends them as multipart/related
     parts: tuple[OutgoingPart, ...] = ()
     soap_version: str = faults.SOAP11
+    facts: RequestFacts | None = None  # for metrics and the request log (gateway/http/metrics.py)
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestFacts:
+    """What the edge logs and counts of one request: read from the context, never re-parsed."""
+
+    operation: str  # e.g. SendRequest; "unknown" before the operation is known
+    participant: str | None  # the verified IS, once known
+    message_id: str | None  # as signed, once read
+    fault: str | None = None  # the fault code of a refused request
+
+
+def _facts(ctx: Context | None, fault: GatewayFault | None = None, failed: bool = False) -> RequestFacts:
+    return RequestFacts(ctx.operation.name if ctx else "unknown",
+                        ctx.caller.system.mnemonic if ctx and ctx.caller else None,
+                        ctx.message_id if ctx else None,
+                        fault.code if fault else ("INTERNAL_ERROR" if failed else None))
 
 
 class Pipeline:
@@ -69,8 +87,10 @@ class Pipeline:
             payload = run(svc, ctx)
             if isinstance(payload, MtomAnswer):
                 return Response(200, faults.CONTENT_TYPES[soap_version],
-                                wrap(payload.body, soap_version), payload.parts, soap_version)
-            return Response(200, faults.CONTENT_TYPES[soap_version], wrap(payload, soap_version))
+                                wrap(payload.body, soap_version), payload.parts, soap_version,
+                                _facts(ctx))
+            return Response(200, faults.CONTENT_TYPES[soap_version], wrap(payload, soap_version),
+                            facts=_facts(ctx))
         except GatewayFault as exc:
             log.info("fault %s/%s: %s", exc.element, exc.code, exc.description)
             refused, response = exc, Response(*faults.render(exc, soap_version))
@@ -83,7 +103,7 @@ class Pipeline:
             refused, response = None, Response(*faults.render(RuntimeError(), soap_version))
         self._journal_rejection(body, envelope, refused, response,
                                 authenticated=ctx is not None and ctx.caller is not None)
-        return response
+        return dataclasses.replace(response, facts=_facts(ctx, refused, failed=refused is None))
 
     def screen(self, body: bytes) -> None:
         """The cheap checks alone (parse with the limits, the operation, a registered signer),

@@ -19,8 +19,9 @@ from typing import Callable
 from gateway.domains.base import RegisterWrite
 from gateway.domains.statemachine import IllegalTransition
 from gateway.pipeline.stages import same_message
-from gateway.storage import applications, journal, messages, outbox
+from gateway.storage import applications, journal, messages, outbox, webhooks
 from gateway.storage.db import write_transaction
+from gateway.webhooks.events import for_change as webhook_events
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +99,9 @@ def store_request(engine, msg: IncomingMessage, build_receipt: ReceiptBuilder,
                 envelope=msg.envelope, receipt=receipt, reply_to=msg.reply_to,
                 node_id=msg.node_id, transaction_code=msg.transaction_code, eol=msg.eol))
             if change is not None and live:
-                _apply(conn, change, pk, number, msg.received_at)
+                new_id = _apply(conn, change, pk, number, msg.received_at)
+                webhooks.add_events(conn, webhook_events(change, new_id, number, msg.message_id,
+                                                         msg.sender, msg.received_at))
             ids = outbox.add(conn, msg.message_id, [(w.action, dict(w.args)) for w in register_writes],
                              msg.received_at, outbox_lease) if register_writes and live else []
             if also is not None:
@@ -124,7 +127,7 @@ def store_request(engine, msg: IncomingMessage, build_receipt: ReceiptBuilder,
                              same_message(stored, msg.message_id, msg.content_digest), True)
 
 
-def _apply(conn, change: ApplicationChange, pk: int, number: str, at: datetime) -> None:
+def _apply(conn, change: ApplicationChange, pk: int, number: str, at: datetime) -> int | None:
     moves = list(change.also_moves)
     if change.application_id is not None:
         moves.append((change.application_id, change.from_state, change.state))
@@ -133,7 +136,8 @@ def _apply(conn, change: ApplicationChange, pk: int, number: str, at: datetime) 
             # another request moved it first: refuse, change nothing
             raise IllegalTransition(f"application {application_id} is no longer '{from_state}'",
                                     code="CONCURRENT_TRANSITION")
-    if change.application_id is None:
-        applications.open_application(conn, message_pk=pk, domain=change.domain, kind=change.kind,
+    if change.application_id is None:  # the new application's id (its webhook events' order)
+        return applications.open_application(conn, message_pk=pk, domain=change.domain, kind=change.kind,
                                       organisation_inn=change.organisation_inn, state=change.state,
                                       registration_number=number, at=at)
+    return None

@@ -68,12 +68,13 @@ def move(conn, application_id: int, from_state: str, to_state: str, at) -> bool:
 
 
 _OPEN = FastStatement(applications, ("message_pk", "domain", "kind", "organisation_inn", "state",
-                                     "registration_number", "created_at", "updated_at"))
+                                     "registration_number", "created_at", "updated_at"),
+                      returning="id")
 
 
 def open_application(conn, *, message_pk: int, domain: str, kind: str, organisation_inn: str,
-                     state: str, registration_number: str, at) -> None:
-    _OPEN.insert(conn, dict(message_pk=message_pk, domain=domain, kind=kind,
-                             organisation_inn=organisation_inn, state=state,
-                             registration_number=registration_number, created_at=at,
-                             updated_at=at))
+                     state: str, registration_number: str, at) -> int:
+    return _OPEN.insert(conn, dict(message_pk=message_pk, domain=domain, kind=kind,
+                                   organisation_inn=organisation_inn, state=state,
+                                   registration_number=registration_number, created_at=at,
+                                   updated_at=at))

@@ -1,4 +1,5 @@
-"""Queries behind the REST history API: bearer tokens and an organisation's applications."""
+"""Queries behind the REST history API: legacy bearer tokens (checked by
+gateway/storage/access.py) and an organisation's applications."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
@@ -6,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from gateway.storage.schema import api_tokens, applications, information_systems
+from gateway.storage.schema import api_tokens, applications
 
 #: API sort names -> columns
 COLUMNS = {
@@ -23,18 +24,6 @@ def store_token(engine: Engine, token_sha256: str, mnemonic: str, now: datetime)
     with engine.begin() as conn:
         conn.execute(api_tokens.insert().values(token_sha256=token_sha256, mnemonic=mnemonic,
                                                 created_at=now, revoked=False))
-
-
-def token_owner(engine: Engine, token_sha256: str) -> tuple[str, str | None, bool] | None:
-    """(mnemonic, its organisation's ИНН, IS enabled) of an unrevoked token, or None."""
-    with engine.connect() as conn:
-        row = conn.execute(select(api_tokens.c.mnemonic, information_systems.c.inn_le,
-                                  information_systems.c.enabled)
-                           .join(information_systems,
-                                 information_systems.c.mnemonic == api_tokens.c.mnemonic)
-                           .where(api_tokens.c.token_sha256 == token_sha256,
-                                  api_tokens.c.revoked.is_(False))).first()
-    return (row.mnemonic, row.inn_le, row.enabled) if row else None
 
 
 def _iso(value: datetime) -> str:

@@ -124,6 +124,9 @@ api_tokens = Table(
     Column("mnemonic", String(100), ForeignKey("information_systems.mnemonic"), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked", Boolean, nullable=False),
+    # scoped API keys (0010): NULL is a token issued before scopes existed, read as history:read
+    Column("scopes", String(200)),
+    Column("revoked_at", DateTime(timezone=True)),
 )
 
 attachments = Table(
@@ -179,4 +182,71 @@ receipt_timestamps = Table(
     Column("batch_id", PK, ForeignKey("timestamp_batches.id"), nullable=False),
     Column("leaf", String(64), nullable=False),  # hex leaf hash of the receipt's SignatureValue
     Column("path", Text, nullable=False),  # JSON [["L"|"R", hex sibling], ...] from the leaf up
+)
+
+# -- webhooks (0009): events written with the state change they report, delivered afterwards --
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("mnemonic", String(100), ForeignKey("information_systems.mnemonic"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("events", Text, nullable=False),  # space-separated event types
+    Column("secret", String(100), nullable=False),  # HMAC key of X-Signature (shown once)
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+webhook_events = Table(
+    "webhook_events", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),  # also the order of events
+    Column("event_id", String(36), nullable=False, unique=True),  # the receivers' idempotency key
+    Column("type", String(60), nullable=False),
+    Column("organisation_inn", String(12)),  # whose IS (inn_le) it is delivered to
+    Column("mnemonic", String(100)),  # or this IS directly (certificate.expiring)
+    Column("ordering_key", String(100), nullable=False),  # events of one key go out in order
+    Column("payload", Text, nullable=False),  # JSON "data" of the body
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("fanned_out", Boolean, nullable=False),  # deliveries created for the subscriptions
+)
+Index("ix_webhook_events_fan", webhook_events.c.fanned_out, webhook_events.c.id)
+
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("event_pk", PK, ForeignKey("webhook_events.id"), nullable=False),
+    Column("subscription_id", PK, ForeignKey("webhook_subscriptions.id"), nullable=False),
+    Column("ordering_key", String(100), nullable=False),
+    Column("state", String(8), nullable=False),  # pending | done | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),  # also the claim's lease
+    Column("expires_at", DateTime(timezone=True), nullable=False),  # then dead-lettered
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    Column("last_status", Integer),  # the receiver's HTTP status of the last attempt
+    Column("last_error", String(1000)),
+)
+Index("ux_webhook_delivery", webhook_deliveries.c.event_pk, webhook_deliveries.c.subscription_id,
+      unique=True)
+Index("ix_webhook_due", webhook_deliveries.c.state, webhook_deliveries.c.next_attempt_at)
+Index("ix_webhook_order", webhook_deliveries.c.subscription_id, webhook_deliveries.c.ordering_key,
+      webhook_deliveries.c.state)
+
+# -- operators (0010): people with a role, for the admin API and the console --------------------
+
+operators = Table(
+    "operators", metadata,
+    Column("username", String(100), primary_key=True),
+    Column("role", String(20), nullable=False),  # operator | controller | administrator
+    Column("password_hash", String(300), nullable=False),  # scrypt, salted (gateway/http/access.py)
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+operator_sessions = Table(
+    "operator_sessions", metadata,
+    Column("token_sha256", String(64), primary_key=True),  # only the hash is stored
+    Column("username", String(100), ForeignKey("operators.username"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
 )

@@ -46,3 +46,45 @@ def test_pki_issue_and_revoke(run):
 def test_journal_verify_and_db_upgrade(run):
     assert "database at head" in run("db", "upgrade")
     assert "journal intact" in run("journal", "verify")
+
+
+def test_webhooks_subscribe_list_deliveries_remove(run):
+    out = run("webhooks", "add", "ROMASHKA", "http://127.0.0.1:9/hook", "--event",
+              "application.created", "--event", "licence.decided")
+    sub_id = out.split()[1].rstrip(":")
+    assert "secret (shown once" in out
+    assert f"{sub_id}\tROMASHKA\thttp://127.0.0.1:9/hook\tapplication.created licence.decided" \
+        in run("webhooks", "list")
+    assert "unknown event" in run("webhooks", "add", "ROMASHKA", "http://127.0.0.1:9/x",
+                                  "--event", "nothing.happened", ok=False)
+    assert "no information system" in run("webhooks", "add", "NOBODY", "http://127.0.0.1:9/x",
+                                          "--event", "poa.revoked", ok=False)
+    assert run("webhooks", "deliveries", "--system", "ROMASHKA") == ""
+    assert "no done or dead delivery" in run("webhooks", "replay", "123456", ok=False)
+    run("webhooks", "remove", sub_id)
+    assert f"{sub_id}\tROMASHKA" not in run("webhooks", "list")
+    assert "removed" in run("webhooks", "list", "--all")
+    assert "0 webhook delivery attempt(s)" in run("webhooks", "dispatch")
+
+
+def test_keys_issue_list_rotate_revoke(run):
+    key_id, key = run("keys", "issue", "ROMASHKA", "--scope", "history:read", "--scope",
+                      "webhooks:manage").split()
+    assert f"{key_id}\tROMASHKA\thistory:read webhooks:manage" in run("keys", "list", "ROMASHKA")
+    new_id, new_key = run("keys", "rotate", key_id).split()
+    assert new_key != key
+    listing = run("keys", "list")
+    assert f"{key_id}\tROMASHKA" in listing and "revoked" in listing.split(key_id)[1].split("\n")[0]
+    run("keys", "revoke", new_id)
+    assert "no unrevoked key" in run("keys", "revoke", new_id, ok=False)
+
+
+def test_operators_and_the_journal_of_administrative_actions(run):
+    run("operators", "add", "alice", "--role", "controller", "--password", "a long password here")
+    assert "short" not in run("operators", "list")
+    assert "alice\tcontroller" in run("operators", "list")
+    assert "at least 12" in run("operators", "add", "bob", "--role", "operator",
+                                "--password", "short", ok=False)
+    run("operators", "disable", "alice")
+    assert "alice\tcontroller\tdisabled" in run("operators", "list")
+    assert "journal intact" in run("journal", "verify")

@@ -1,0 +1,53 @@
+"""Subscribing, listing, removing and replaying — the rules shared by the CLI (gateway/ops/cli.py)
+and the REST API (gateway/http/webhooks_api.py). Every change is journalled with its actor."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from gateway.storage import webhooks as rows
+from gateway.webhooks.events import EVENT_TYPES
+
+
+class Invalid(ValueError):
+    """A subscription that cannot be accepted (the message says why)."""
+
+
+def check(url: str, events: list[str]) -> list[str]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid("url must be an absolute http(s) URL")
+    if len(url) > 2000:
+        raise Invalid("url is longer than 2000 characters")
+    if not events:
+        raise Invalid(f"name at least one event of: {', '.join(EVENT_TYPES)}")
+    unknown = sorted(set(events) - set(EVENT_TYPES))
+    if unknown:
+        raise Invalid(f"unknown event(s) {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}")
+    return list(dict.fromkeys(events))
+
+
+def subscribe(engine, mnemonic: str, url: str, events: list[str], now: datetime,
+              actor: str) -> tuple[rows.Subscription, str]:
+    """(the subscription, its signing secret — shown this once)."""
+    secret = secrets.token_urlsafe(32)
+    return rows.add_subscription(engine, mnemonic, url, check(url, events), secret, now, actor), secret
+
+
+def as_json(sub: rows.Subscription) -> dict:
+    return {"id": sub.id, "system": sub.mnemonic, "url": sub.url, "events": list(sub.events),
+            "active": sub.active, "created_at": sub.created_at.isoformat()}
+
+
+def delivery_json(d: rows.Delivery) -> dict:
+    return {"id": d.id, "subscription_id": d.subscription_id, "event_id": d.event_id,
+            "type": d.type, "state": d.state, "attempts": d.attempts,
+            "last_status": d.last_status, "last_error": d.last_error,
+            "created_at": d.created_at.isoformat(),
+            "done_at": d.done_at.isoformat() if d.done_at else None}
+
+
+def replay(engine, delivery_id: int, now: datetime, max_age: timedelta, actor: str,
+           mnemonic: str | None = None) -> bool:
+    return rows.replay(engine, delivery_id, now, max_age, actor, mnemonic)
