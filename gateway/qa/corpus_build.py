@@ -282,7 +282,8 @@ def powers_of_attorney() -> Domain:
         d.valid(f"poa-valid-{sample.lower()}", f"power-of-attorney/{sample}.xml", f"the sample {sample}")
     for path in sorted(EMCHD_DIR.glob("*.xml")):
         d.valid(f"poa-valid-emchd-{path.stem[-12:]}", f"emchd/{path.name}", "an EMCHD_1 document on its own")
-    for power in ("REGISTRATION_CHANGE", "REPORTS_SUBMIT", "LICENCE_APPLY", "LICENCE_WITHDRAW", "POA_SUBSTITUTE"):
+    for power in ("REGISTRATION_CHANGE", "REPORTS_SUBMIT", "LICENCE_APPLY", "LICENCE_WITHDRAW", "POA_SUBSTITUTE",
+                  "DETAILS_CHANGE"):
         d.valid(f"poa-valid-power-{power.lower()}", par, f"Power enumeration value {power}",
                 [("poa:Power[1]", power)])
     for state in ("registered", "rejected", "revoked", "expired"):
@@ -312,7 +313,7 @@ def powers_of_attorney() -> Domain:
                f"{rep_}/e:СведФизЛ/@ИННФЛ", "inn_person")
     d.checksum("poa-emchd-representative-snils-checksum", emchd, "EMCHD_1: the representative's СНИЛС",
                f"{rep_}/e:СведФизЛ/@СНИЛС", "snils")
-    d.xsd("poa-power-enumeration", par, "a power outside the five", [("poa:Power[1]", "EVERYTHING")], f"{root}/poa:Power[1]")
+    d.xsd("poa-power-enumeration", par, "a power outside the six", [("poa:Power[1]", "EVERYTHING")], f"{root}/poa:Power[1]")
     d.xsd("poa-number-not-uuid", par, "a number that is not a UUID", [("poa:Number", "17")], f"{root}/poa:Number")
     d.xsd("poa-snils-ten-digits", par, "СНИЛС of 10 digits", [("poa:Representative/poa:SNILS", "0407933796")],
           f"{root}/poa:Representative/poa:SNILS")
@@ -325,6 +326,65 @@ def powers_of_attorney() -> Domain:
     d.sequence("poa-illegal-revocation", "revoking a power of attorney that was never registered",
                [("seq-revoke-unknown.xml", rev, [("poa:Number", "00000000-0000-4000-8000-000000000000")],
                  {**ILLEGAL, "code": "UNKNOWN_POWER_OF_ATTORNEY"})])
+    return d
+
+
+def details() -> Domain:
+    d = Domain("details", "organisation-details-1.0.xsd")
+    dcr, dcc = "details/DetailsChangeRequest.xml", "details/DetailsChangeConfirmation.xml"
+    applied = "details/DetailsChangeResult-applied.xml"
+    root, croot = "/det:DetailsChangeRequest", "/det:DetailsChangeConfirmation"
+    ns = 'xmlns="urn://smev-gateway/services/organisation-details/1.0"'
+    d.valid("det-valid-request", dcr, "a change of address, phone, e-mail and head, with a power of attorney")
+    d.valid("det-valid-request-by-head", dcr, "the head changes the details: no power of attorney",
+            [("det:PowerOfAttorneyNumber", DELETE)])
+    d.valid("det-valid-request-head-only", dcr, "only the head changes (the other details are optional)",
+            [("det:LegalAddress", DELETE), ("det:Phone", DELETE), ("det:Email", DELETE), ("det:Reason", DELETE)])
+    d.valid("det-valid-request-no-postal-code", dcr, "an address without a postal code, a head without a "
+            "middle name", [("det:LegalAddress/det:PostalCode", DELETE), ("det:NewHead/det:MiddleName", DELETE)])
+    d.valid("det-valid-confirmation", dcc, "the head confirms a verified change")
+    d.valid("det-valid-confirmation-with-poa", dcc, "a confirmation with a power of attorney",
+            [(".", _add_child(f'<PowerOfAttorneyNumber {ns}>7c9e6679-7425-40de-944b-e07fc1f90ae7'
+                              '</PowerOfAttorneyNumber>'))])
+    d.valid("det-valid-result-rejected", "details/DetailsChangeResult-rejected.xml",
+            "a rejection naming the mismatching field")
+    for state in ("verified", "rejected", "applied"):
+        d.valid(f"det-valid-state-{state}", applied, f"State enumeration value {state}", [("det:State", state)])
+    d.checksum("det-inn-checksum", dcr, "the organisation's ИНН check digit is wrong", "./det:INN", "inn_legal_entity")
+    d.checksum("det-ogrn-checksum", dcr, "the ОГРН check digit is wrong", "./det:OGRN", "ogrn")
+    d.checksum("det-new-head-inn-checksum", dcr, "the new head's ИНН check digits are wrong",
+               "./det:NewHead/det:INN", "inn_person")
+    d.checksum("det-confirm-inn-checksum", dcc, "ИНН check digit in a confirmation", "./det:INN", "inn_legal_entity")
+    d.xsd("det-inn-nine-digits", dcr, "ИНН of 9 digits (pattern [0-9]{10})", [("det:INN", "770212345")],
+          f"{root}/det:INN")
+    d.xsd("det-ogrn-missing", dcr, "the required ОГРН is missing", [("det:OGRN", DELETE)], root)
+    d.xsd("det-kpp-pattern", dcr, "КПП with a letter in the wrong place", [("det:KPP", "77020100A")], f"{root}/det:KPP")
+    d.xsd("det-postal-code-pattern", dcr, "a postal code of 5 digits", [("det:LegalAddress/det:PostalCode", "11901")],
+          f"{root}/det:LegalAddress/det:PostalCode")
+    d.xsd("det-address-blank", dcr, "an address text of spaces only", [("det:LegalAddress/det:Text", "   ")],
+          f"{root}/det:LegalAddress/det:Text")
+    d.xsd("det-phone-pattern", dcr, "a phone number not in +7XXXXXXXXXX", [("det:Phone", "84951234567")],
+          f"{root}/det:Phone")
+    d.xsd("det-email-pattern", dcr, "an e-mail address without @", [("det:Email", "office.romashka.example")],
+          f"{root}/det:Email")
+    d.xsd("det-new-head-inn-ten-digits", dcr, "the new head's ИНН of 10 digits (pattern [0-9]{12})",
+          [("det:NewHead/det:INN", "7707011641")], f"{root}/det:NewHead/det:INN")
+    d.xsd("det-new-head-position-missing", dcr, "the new head without a position", [("det:NewHead/det:Position", DELETE)],
+          f"{root}/det:NewHead")
+    d.xsd("det-poa-number-not-uuid", dcr, "a power of attorney number that is not a UUID",
+          [("det:PowerOfAttorneyNumber", "17")], f"{root}/det:PowerOfAttorneyNumber")
+    d.xsd("det-unexpected-element", dcr, "an element the XSD does not know",
+          [(".", _add_child(f"<Extra {ns}/>"))], root)
+    d.xsd("det-confirm-number-empty", dcc, "an empty registration number", [("det:RegistrationNumber", "")],
+          f"{croot}/det:RegistrationNumber")
+    d.xsd("det-confirm-number-too-long", dcc, "a registration number of 41 characters (at most 40)",
+          [("det:RegistrationNumber", "DET-" + "0" * 37)], f"{croot}/det:RegistrationNumber")
+    d.xsd("det-result-state-enumeration", applied, "State outside verified/rejected/applied",
+          [("det:State", "submitted")], "/det:DetailsChangeResult/det:State", sendable=False)
+    d.sequence("det-illegal-confirmation", "confirming a change of details that was never requested "
+               "(no transition from the initial state)",
+               [("seq-confirmation-unknown.xml", dcc, [("det:RegistrationNumber", UNKNOWN_NUMBER)],
+                 {**ILLEGAL, "code": "UNKNOWN_APPLICATION"})])
     return d
 
 
@@ -365,7 +425,7 @@ def envelope() -> Domain:
 
 
 def domains() -> list[Domain]:
-    return [registration(), reporting(), licensing(), powers_of_attorney(), envelope()]
+    return [registration(), reporting(), licensing(), powers_of_attorney(), details(), envelope()]
 
 
 def write(base: Path = SHIPPED) -> list[Domain]:

@@ -28,6 +28,8 @@ def test_every_message_level_case_gives_its_outcome(gateway_url, demo_client, en
     assert not failed, "\n".join(failed)
     sent = [r for r in results if r.status == "passed"]
     assert len(sent) >= 60 and {r.case.kind for r in sent} == {"payload", "signed", "sequence"}
+    # every folder's message-level cases reach the gateway, a new domain's included
+    assert {r.case.folder.name for r in sent} == {c.folder.name for c in cases}
     assert _applications(engine) == before  # every case is refused: nothing changes at the target
 
 

@@ -15,7 +15,7 @@ from gateway.qa.conformance import Signer, run_offline
 from gateway.qa.engine import Validator
 from gateway.qa.trust import verifier
 
-BUSINESS = ("registration", "reporting", "licensing", "power-of-attorney")
+BUSINESS = ("registration", "reporting", "licensing", "power-of-attorney", "details")
 #: identifier fields no sample carries (an EMCHD_1 of an individual entrepreneur is not among
 #: envelopes/samples/emchd/): not covered yet
 NOT_COVERED = {"ОГРНИП доверителя (EMCHD_1)", "ОГРНИП представителя (EMCHD_1)",
@@ -58,7 +58,8 @@ def test_every_checksum_rule_has_a_case(cases):
 def test_every_enumeration_value_is_in_a_valid_case(cases):
     xsd = Path(corpus.ROOT / "xsd")
     for folder, schema in (("registration", "organisation-registration-1.0.xsd"), ("reporting", "reporting-1.0.xsd"),
-                           ("licensing", "licensing-1.0.xsd"), ("power-of-attorney", "power-of-attorney-1.0.xsd")):
+                           ("licensing", "licensing-1.0.xsd"), ("power-of-attorney", "power-of-attorney-1.0.xsd"),
+                           ("details", "organisation-details-1.0.xsd")):
         values = re.findall(r'<xs:enumeration value="([^"]+)"', (xsd / schema).read_text("utf-8"))
         valid = b"".join(c.document() for c in cases if c.folder.name == folder and c.kind == "payload"
                          and c.expect == {"valid": True})
