@@ -39,6 +39,8 @@ def __getattr__(name: str) -> str:
     from envelopes.payloads.ns import DOMAIN_NAMESPACES
 
     try:
-        return DOMAIN_NAMESPACES[name]
+        namespace = DOMAIN_NAMESPACES[name]
     except KeyError:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    globals()[name] = namespace  # an immutable fact: later reads are plain attribute reads
+    return namespace
