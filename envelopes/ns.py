@@ -15,15 +15,6 @@ SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 XOP = "http://www.w3.org/2004/08/xop/include"
 
-#: Business payload namespaces (one per domain, each defined by an XSD in xsd/).
-REGISTRATION = "urn://smev-gateway/services/organisation-registration/1.0"
-
-POWER_OF_ATTORNEY = "urn://smev-gateway/services/power-of-attorney/1.0"
-REPORTING = "urn://smev-gateway/services/reporting/1.0"
-REPORT_BALANCE = "urn://smev-gateway/reports/balance/1.0"
-LICENSING = "urn://smev-gateway/services/licensing/1.0"
-DETAILS = "urn://smev-gateway/services/organisation-details/1.0"
-
 #: Gateway extension inside MessageMetadata: registration number and digest of what was received.
 RECEIPT = "urn://smev-gateway/receipt/1.0"
 
@@ -38,3 +29,18 @@ NSMAP = {
 def q(ns: str, local: str) -> str:
     """Clark notation ``{ns}local`` as lxml uses it."""
     return f"{{{ns}}}{local}"
+
+
+def __getattr__(name: str) -> str:
+    """The business payload namespaces (``ns.REGISTRATION``, ``ns.POWER_OF_ATTORNEY``,
+    ``ns.REPORT_BALANCE``, …): each is declared by its payload module and merged in
+    :data:`envelopes.payloads.ns.DOMAIN_NAMESPACES`; looked up on first use (PEP 562), since the
+    payload modules are not needed by what imports this module only for the SMEV namespaces."""
+    from envelopes.payloads.ns import DOMAIN_NAMESPACES
+
+    try:
+        namespace = DOMAIN_NAMESPACES[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    globals()[name] = namespace  # an immutable fact: later reads are plain attribute reads
+    return namespace

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from envelopes.payloads import identifiers
+from envelopes.payloads.poa import power_codes
 
 __all__ = ["FIXTURES", "InvalidInput", "RegisterStore"]
 
@@ -64,7 +65,8 @@ class RegisterStore:
         def load(name: str) -> list[Any]:
             return json.loads((fixtures_dir / name).read_text(encoding="utf-8"))
 
-        self.power_codes = frozenset(load("powers.json"))
+        # the gateway's own list (envelopes/payloads/powers.json), which the POA XSD enumerates
+        self.power_codes = frozenset(power_codes())
         self._entities: dict[str, Record] = {o["inn"]: o for o in load("legal_entities.json")}
         self._persons: dict[str, Record] = {p["inn"]: p for p in load("persons.json")}
         self._powers: dict[str, Record] = {p["number"]: p for p in load("powers_of_attorney.json")}

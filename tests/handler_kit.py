@@ -8,19 +8,25 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import io
 import json
 import uuid
 from datetime import datetime, timezone
+from urllib.parse import unquote_to_bytes, urlsplit
 
+import requests
 from lxml import etree
+from requests.structures import CaseInsensitiveDict
 
 from envelopes.payloads import codec
 from gateway.domains.statemachine import IllegalTransition
 from gateway.pipeline.validate import SchemaSet
 from gateway.registers import Registers
+from gateway.registers import outbox
 from gateway.registers.records import Licence, LegalEntity, Person, PowerOfAttorney
 from gateway.storage.applications import Application
 from registry_stubs.register_store import InvalidInput, RegisterStore
+from registry_stubs.registers import RegistersApp
 from signing.identity import SignerIdentity
 
 #: the injected clock: years away from the real date, so a handler asking the system clock
@@ -36,13 +42,16 @@ READS = frozenset({"legal_entity", "legal_entity_by_ogrn", "person", "power_of_a
 class ReadOnlyRegisters:
     """The registers' stub store (seeded from its fixtures), read like
     :class:`gateway.registers.Registers` reads it: typed records, None for a key that cannot
-    exist. Every other public method of Registers (the writes, ``close``) is refused. Tests seed
-    it, and carry a decision's writes out, through the store itself (:meth:`seed`,
-    :func:`carry_out`), so the store's own checks judge what a handler asked for."""
+    exist. Every other public method of Registers (the writes, ``close``) is refused. Tests
+    carry a decision's writes out (:func:`carry_out`) through ``writer``, the real client talking
+    to the stub's WSGI app over this store in process, so the stub's own checks judge what a
+    handler asked for."""
 
     def __init__(self):
         self.store = RegisterStore()
         self.refused: list[str] = []  # what a handler tried to call besides reading
+        self.writer = Registers(IN_PROCESS)
+        self.writer.session.mount(IN_PROCESS, InProcessAdapter(RegistersApp(self.store)))
 
     def _one(self, parse, find, *key):
         try:
@@ -77,22 +86,57 @@ class ReadOnlyRegisters:
 
 
 def carry_out(registers: ReadOnlyRegisters, writes) -> None:
-    """Carry ``writes`` (RegisterWrite items) out on the stub store, as the outbox will through
-    Registers: the same action and keyword arguments, the store's own checks applied."""
+    """Carry ``writes`` (RegisterWrite items) out as the outbox will: the stored (JSON) arguments,
+    through the outbox's own :func:`gateway.registers.outbox.carry_out` and the real client, to the
+    stub's app; a register's refusal or a conflict raises."""
     for w in writes:
         inspect.signature(getattr(Registers, w.action)).bind(None, **w.args)  # the client's own call
-        args = json.loads(json.dumps(w.args))  # what an outbox row keeps: JSON
-        if w.action == "register_power_of_attorney":
-            registers.store.register_power_of_attorney(args.pop("record"))
-        elif w.action == "enter_licence":
-            registers.store.enter_licence(args.pop("record"))
-        elif w.action == "revoke_power_of_attorney":
-            registers.store.revoke_power_of_attorney(args.pop("number"), {"revoked_at": args.pop("at")})
-        elif w.action == "change_legal_entity_details":
-            registers.store.change_legal_entity_details(args.pop("inn"), args.pop("changes"))
-        else:
-            raise AssertionError(f"unknown register action {w.action}")
-        assert args == {}, f"{w.action}: unexpected arguments {args}"
+        outbox.carry_out(registers.writer, w.action, json.loads(json.dumps(w.args)), str(uuid.uuid4()))
+
+
+#: base URL of the in-process registers (never resolved: :class:`InProcessAdapter` answers it)
+IN_PROCESS = "http://registers.in-process"
+
+
+class InProcessAdapter(requests.adapters.BaseAdapter):
+    """A requests transport handing each request to a WSGI app in this process (no socket)."""
+
+    def __init__(self, app):
+        super().__init__()
+        self.app = app
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        url = urlsplit(request.url)
+        body = request.body or b""
+        body = body.encode("utf-8") if isinstance(body, str) else body
+        environ = {"REQUEST_METHOD": request.method, "SCRIPT_NAME": "",
+                   # PEP 3333: the path's bytes, as latin-1
+                   "PATH_INFO": unquote_to_bytes(url.path).decode("latin-1"), "QUERY_STRING": url.query,
+                   "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": request.headers.get("Content-Type", ""),
+                   "SERVER_NAME": url.hostname or "", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+                   "wsgi.version": (1, 0), "wsgi.url_scheme": url.scheme, "wsgi.input": io.BytesIO(body),
+                   "wsgi.errors": io.StringIO(), "wsgi.multithread": False, "wsgi.multiprocess": False,
+                   "wsgi.run_once": False}
+        for name, value in request.headers.items():
+            if name.lower() not in ("content-type", "content-length"):
+                environ["HTTP_" + name.upper().replace("-", "_")] = value
+        started: dict = {}
+
+        def start_response(status, headers, exc_info=None):
+            started.update(status=status, headers=headers)
+
+        content = b"".join(self.app(environ, start_response))
+        response = requests.Response()
+        response.status_code = int(started["status"].split(" ", 1)[0])
+        response.reason = started["status"].split(" ", 1)[-1]
+        response.headers = CaseInsensitiveDict(started["headers"])
+        response.raw = io.BytesIO(content)
+        response.url = request.url
+        response.request = request
+        return response
+
+    def close(self):
+        pass
 
 
 def _refuse(name: str):

@@ -7,12 +7,22 @@ from __future__ import annotations
 
 import dataclasses
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from lxml import etree
 
 from envelopes.payloads import _xml as x
-from envelopes.payloads.ns import DETAILS as D
+from envelopes.payloads._declare import Codec, DomainDescriptor, PayloadModule, identifier
+
+D = "urn://smev-gateway/services/organisation-details/1.0"
+
+DOMAIN = DomainDescriptor(
+    name="details", namespace=D, prefix="det", xsd="organisation-details-1.0.xsd",
+    requests=("DetailsChangeRequest", "DetailsChangeConfirmation"),
+    answers=("DetailsChangeResult",),
+    provider_answers={"DetailsChangeRequest": frozenset({"DetailsChangeResult"}),
+                      "DetailsChangeConfirmation": frozenset({"DetailsChangeResult"})},
+)
 
 State = Literal["verified", "rejected", "applied"]
 
@@ -185,3 +195,44 @@ def parse_details_change_result(element: etree._Element) -> DetailsChangeResult:
         mismatches=tuple(Mismatch(x.text(m, "Field"), x.text(m, "XPath"), x.text(m, "Submitted"),
                                   x.text(m, "Register"), x.text(m, "Rule"))
                          for m in x.children(element, "Mismatch")))
+
+
+def _samples() -> dict[str, Any]:
+    from envelopes.demo_data import ROMASHKA as r
+    from envelopes.payloads.samples import POA_NUMBER
+
+    return {
+        "details/DetailsChangeRequest.xml": DetailsChange(
+            r.inn, r.ogrn, r.kpp, Address("г. Москва, ул. Новый Арбат, д. 15", "119019"),
+            "+74951234567", "office@romashka.example",
+            NewHead("Яковлева", "Ксения", "Владимировна", "770701164152", "Генеральный директор"),
+            "Переезд и смена руководителя", POA_NUMBER),
+        "details/DetailsChangeConfirmation.xml": DetailsChangeConfirmation(r.inn, "DET-20261123-000031"),
+        "details/DetailsChangeResult-applied.xml": DetailsChangeResult(r.inn, "applied", "DET-20261123-000031"),
+        "details/DetailsChangeResult-rejected.xml": DetailsChangeResult(r.inn, "rejected", None, (
+            Mismatch("ОГРН", "/det:DetailsChangeRequest/det:OGRN", "1035000123454", "1027700123450",
+                     "must equal the ОГРН in ЕГРЮЛ"),)),
+    }
+
+
+PAYLOADS = PayloadModule(
+    domain=DOMAIN,
+    codecs=(
+        Codec(DetailsChange, DOMAIN.qname("DetailsChangeRequest"), build_details_change, parse_details_change),
+        Codec(DetailsChangeConfirmation, DOMAIN.qname("DetailsChangeConfirmation"),
+              build_details_change_confirmation, parse_details_change_confirmation),
+        Codec(DetailsChangeResult, DOMAIN.qname("DetailsChangeResult"),
+              build_details_change_result, parse_details_change_result),
+    ),
+    identifiers={
+        DOMAIN.qname("DetailsChangeRequest"): (
+            identifier("ИНН организации", "inn_legal_entity", "det:INN"),
+            identifier("ОГРН организации", "ogrn", "det:OGRN"),
+            identifier("ИНН нового руководителя", "inn_person", "det:NewHead/det:INN"),
+        ),
+        DOMAIN.qname("DetailsChangeConfirmation"): (
+            identifier("ИНН организации", "inn_legal_entity", "det:INN"),
+        ),
+    },
+    samples=_samples,
+)

@@ -18,7 +18,15 @@ from typing import Literal
 from lxml import etree
 
 from envelopes.payloads import _xml as x
-from envelopes.payloads.ns import EMCHD as E
+from envelopes.payloads._declare import Codec, PayloadModule, Schema
+
+E = "urn://x-artefacts/EMCHD_1"
+
+#: XPaths (prefix ``e``) of an EMCHD_1 document embedded in a payload, of its Russian principal
+#: and of its representative (identifiers and the power of attorney's terms are read under them)
+EMCHD_DOC = "e:Доверенность/e:Документ/e:Довер"
+EMCHD_ORG = EMCHD_DOC + "/e:СвДоверит/e:Доверит/e:РосОргДовер"
+EMCHD_REP = EMCHD_DOC + "/e:СвУпПред/e:Пред"
 
 Substitution = Literal["1", "2", "3"]  # none, once, successive
 
@@ -239,3 +247,11 @@ def parse_emchd(element: etree._Element) -> EmchdDocument:
         system_info=x.text(data, "СведСист"), notarial_number=data.get("НомРНДДовер"),
         extra_id=data.get("ДопИдДовер"), tax_office=data.get("КодНО"),
         tax_file_id=element.get("ИдФайлНО"), knd=document.get("КНД"))
+
+
+#: EMCHD_1 is no domain of its own: it travels inside the power of attorney domain's
+#: registration, which declares its identifiers; its samples are hand-written (samples.py).
+PAYLOADS = PayloadModule(
+    schemas=(Schema("EMCHD", E, "e", "emchd-1.xsd"),),
+    codecs=(Codec(EmchdDocument, f"{{{E}}}Доверенность", build_emchd, parse_emchd),),
+)

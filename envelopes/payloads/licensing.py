@@ -14,12 +14,22 @@ import json
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
-from typing import Iterable, Literal, Mapping
+from typing import Any, Iterable, Literal, Mapping
 
 from lxml import etree
 
 from envelopes.payloads import _xml as x
-from envelopes.payloads.ns import LICENSING as L
+from envelopes.payloads._declare import Codec, DomainDescriptor, PayloadModule, identifier
+
+L = "urn://smev-gateway/services/licensing/1.0"
+
+DOMAIN = DomainDescriptor(
+    name="licensing", namespace=L, prefix="lic", xsd="licensing-1.0.xsd",
+    requests=("LicenceApplication", "LicenceApplicationSupplement", "LicenceApplicationWithdrawal"),
+    answers=("MissingDocumentsChecklist", "LicenceApplicationStatus", "LicenceDecision"),
+    # the licensing authority's status (under review) and decision
+    provider_answers={"LicenceApplication": frozenset({"LicenceDecision", "LicenceApplicationStatus"})},
+)
 
 State = Literal["incomplete", "submitted", "under_review", "granted", "refused", "withdrawn"]
 
@@ -269,3 +279,61 @@ def parse_licence_decision(element: etree._Element) -> LicenceDecision:
             x.text(granted, "LicenceNumber"), x.to_date(x.text(granted, "ValidFrom"), "Granted/ValidFrom"),
             None if until is None else x.to_date(until, "Granted/ValidUntil")))
     return LicenceDecision(number, refused=x.texts(x.need(element, "Refused"), "Reason"))
+
+
+def _samples() -> dict[str, Any]:
+    from envelopes.demo_data import ROMASHKA as r
+    from envelopes.payloads.samples import sha256_hex
+
+    docs = licence_kinds()["ALCOHOL_RETAIL"].documents
+    all_docs = tuple(Document(kind, f"{kind.lower()}.pdf", sha256_hex(kind.encode()),
+                              f"att-{i}", f"att-{i}-sig") for i, kind in enumerate(docs, 1))
+    return {
+        "licensing/LicenceApplication.xml": LicenceApplication(
+            inn=r.inn, ogrn=r.ogrn, kpp=r.kpp, kind="ALCOHOL_RETAIL",
+            activity="Розничная продажа алкогольной продукции в магазине", addresses=(r.legal_address,),
+            documents=all_docs[:2]),
+        "licensing/LicenceApplicationSupplement.xml": LicenceApplicationSupplement(
+            r.inn, "LIC-20261123-000005", all_docs[2:]),
+        "licensing/LicenceApplicationWithdrawal.xml": LicenceApplicationWithdrawal(
+            r.inn, "LIC-20261123-000005", "Деятельность не будет начата"),
+        "licensing/MissingDocumentsChecklist.xml": checklist_for(
+            "LIC-20261123-000005", "ALCOHOL_RETAIL", [d.kind for d in all_docs[:2]]),
+        "licensing/LicenceApplicationStatus.xml": LicenceApplicationStatus(
+            "LIC-20261123-000005", "under_review", "Принято к рассмотрению"),
+        "licensing/LicenceDecision-granted.xml": LicenceDecision(
+            "LIC-20261123-000005", granted=LicenceGrant("77РПА0012345", date(2026, 12, 1), date(2031, 12, 1))),
+        "licensing/LicenceDecision-refused.xml": LicenceDecision(
+            "LIC-20261123-000005", refused=("Помещение не соответствует требованиям",)),
+    }
+
+
+PAYLOADS = PayloadModule(
+    domain=DOMAIN,
+    codecs=(
+        Codec(LicenceApplication, DOMAIN.qname("LicenceApplication"),
+              build_licence_application, parse_licence_application),
+        Codec(LicenceApplicationSupplement, DOMAIN.qname("LicenceApplicationSupplement"),
+              build_licence_application_supplement, parse_licence_application_supplement),
+        Codec(LicenceApplicationWithdrawal, DOMAIN.qname("LicenceApplicationWithdrawal"),
+              build_licence_application_withdrawal, parse_licence_application_withdrawal),
+        Codec(MissingDocumentsChecklist, DOMAIN.qname("MissingDocumentsChecklist"),
+              build_missing_documents_checklist, parse_missing_documents_checklist),
+        Codec(LicenceApplicationStatus, DOMAIN.qname("LicenceApplicationStatus"),
+              build_licence_application_status, parse_licence_application_status),
+        Codec(LicenceDecision, DOMAIN.qname("LicenceDecision"), build_licence_decision, parse_licence_decision),
+    ),
+    identifiers={
+        DOMAIN.qname("LicenceApplication"): (
+            identifier("ИНН организации", "inn_legal_entity", "lic:OrganisationINN"),
+            identifier("ОГРН организации", "ogrn", "lic:OGRN"),
+        ),
+        DOMAIN.qname("LicenceApplicationSupplement"): (
+            identifier("ИНН организации", "inn_legal_entity", "lic:OrganisationINN"),
+        ),
+        DOMAIN.qname("LicenceApplicationWithdrawal"): (
+            identifier("ИНН организации", "inn_legal_entity", "lic:OrganisationINN"),
+        ),
+    },
+    samples=_samples,
+)

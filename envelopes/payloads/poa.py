@@ -14,15 +14,25 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import Any, Mapping
 
 from lxml import etree
 
 from envelopes.payloads import _xml as x
 from envelopes.payloads import emchd
-from envelopes.payloads.identifiers import EMCHD_DOC, EMCHD_ORG, EMCHD_REP
-from envelopes.payloads.ns import EMCHD
-from envelopes.payloads.ns import POWER_OF_ATTORNEY as P
+from envelopes.payloads._declare import Codec, DomainDescriptor, PayloadModule, identifier
+from envelopes.payloads.emchd import E as EMCHD, EMCHD_DOC, EMCHD_ORG, EMCHD_REP
+
+P = "urn://smev-gateway/services/power-of-attorney/1.0"
+
+DOMAIN = DomainDescriptor(
+    name="poa", namespace=P, prefix="poa", xsd="power-of-attorney-1.0.xsd", constant="POWER_OF_ATTORNEY",
+    requests=("PowerOfAttorneyRegistration", "PowerOfAttorneyRevocation"),
+    answers=("PowerOfAttorneyRegistered", "PowerOfAttorneyRejected", "PowerOfAttorneyResult"),
+    provider_answers={"PowerOfAttorneyRegistration": frozenset({"PowerOfAttorneyRegistered",
+                                                                "PowerOfAttorneyRejected"}),
+                      "PowerOfAttorneyRevocation": frozenset({"PowerOfAttorneyResult"})},
+)
 
 __all__ = ["Representative", "Principal", "PowerOfAttorney", "PowerOfAttorneyRegistration",
            "PowerOfAttorneyRevocation", "PowerOfAttorneyRegistered", "PowerOfAttorneyRejected",
@@ -317,3 +327,70 @@ def parse_power_of_attorney_result(element: etree._Element) -> PowerOfAttorneyRe
     x.expect_root(element, P, "PowerOfAttorneyResult")
     return PowerOfAttorneyResult(x.text(element, "Number"), x.text(element, "State"),
                                  x.texts(element, "Reason"))
+
+
+def _samples() -> dict[str, Any]:
+    from envelopes.demo_data import ROMASHKA as r
+    from envelopes.payloads.samples import EMCHD_SAMPLE, MSK, POA_NUMBER, read_xml
+
+    representative = Representative("Михайлов", "Александр", "Олегович", "161164104516", "04079337962")
+    return {
+        "power-of-attorney/PowerOfAttorneyRegistration.xml": PowerOfAttorneyRegistration(
+            PowerOfAttorney(POA_NUMBER, date(2026, 11, 20), date(2027, 11, 20),
+                            Principal(r.inn, r.ogrn, r.kpp, r.short_name, r.head.inn),
+                            representative, ("REPORTS_SUBMIT", "LICENCE_APPLY"), False), id="poa-1"),
+        "power-of-attorney/PowerOfAttorneyRegistration-emchd.xml": PowerOfAttorneyRegistration(
+            emchd.parse_emchd(read_xml(EMCHD_SAMPLE)), id="poa-1"),
+        "power-of-attorney/PowerOfAttorneyRevocation.xml": PowerOfAttorneyRevocation(
+            POA_NUMBER, r.inn, date(2026, 11, 23), "Увольнение представителя", id="revocation-1"),
+        "power-of-attorney/PowerOfAttorneyRegistered.xml": PowerOfAttorneyRegistered(
+            POA_NUMBER, "POA-20261120-000003", datetime(2026, 11, 20, 12, 0, tzinfo=MSK), date(2027, 11, 20)),
+        "power-of-attorney/PowerOfAttorneyRejected.xml": PowerOfAttorneyRejected(POA_NUMBER, (
+            Rejection("NOT_HEAD", "a power of attorney must be signed by the principal's head"),
+            Rejection("SNILS_MISMATCH", "Representative/SNILS does not match the persons register",
+                      "/poa:PowerOfAttorneyRegistration/poa:Representative/poa:SNILS"))),
+        "power-of-attorney/PowerOfAttorneyResult.xml": PowerOfAttorneyResult(POA_NUMBER, "registered"),
+    }
+
+
+PAYLOADS = PayloadModule(
+    domain=DOMAIN,
+    codecs=(
+        Codec(PowerOfAttorneyRegistration, DOMAIN.qname("PowerOfAttorneyRegistration"),
+              build_power_of_attorney_registration, parse_power_of_attorney_registration),
+        Codec(PowerOfAttorneyRevocation, DOMAIN.qname("PowerOfAttorneyRevocation"),
+              build_power_of_attorney_revocation, parse_power_of_attorney_revocation),
+        Codec(PowerOfAttorneyRegistered, DOMAIN.qname("PowerOfAttorneyRegistered"),
+              build_power_of_attorney_registered, parse_power_of_attorney_registered),
+        Codec(PowerOfAttorneyRejected, DOMAIN.qname("PowerOfAttorneyRejected"),
+              build_power_of_attorney_rejected, parse_power_of_attorney_rejected),
+        Codec(PowerOfAttorneyResult, DOMAIN.qname("PowerOfAttorneyResult"),
+              build_power_of_attorney_result, parse_power_of_attorney_result),
+    ),
+    identifiers={
+        DOMAIN.qname("PowerOfAttorneyRegistration"): (
+            identifier("ИНН доверителя", "inn_legal_entity", "poa:Principal/poa:INN"),
+            identifier("ОГРН доверителя", "ogrn", "poa:Principal/poa:OGRN"),
+            identifier("ИНН руководителя", "inn_person", "poa:Principal/poa:HeadINN"),
+            identifier("ИНН представителя", "inn_person", "poa:Representative/poa:INN"),
+            identifier("СНИЛС представителя", "snils", "poa:Representative/poa:SNILS"),
+            # the same, when an EMCHD_1 document is embedded
+            identifier("ИНН доверителя (EMCHD_1)", "inn_legal_entity", EMCHD_ORG + "/e:СвРосОрг/@ИННЮЛ"),
+            identifier("ОГРН доверителя (EMCHD_1)", "ogrn", EMCHD_ORG + "/e:СвРосОрг/@ОГРН"),
+            identifier("ИНН руководителя (EMCHD_1)", "inn_person", EMCHD_ORG + "/e:ЛицоБезДов/e:СвФЛ/@ИННФЛ"),
+            identifier("СНИЛС руководителя (EMCHD_1)", "snils", EMCHD_ORG + "/e:ЛицоБезДов/e:СвФЛ/@СНИЛС"),
+            identifier("ИНН представителя (EMCHD_1)", "inn_person", EMCHD_REP + "/e:СведФизЛ/@ИННФЛ"),
+            identifier("СНИЛС представителя (EMCHD_1)", "snils", EMCHD_REP + "/e:СведФизЛ/@СНИЛС"),
+            identifier("ИНН организации-представителя (EMCHD_1)", "inn_legal_entity",
+                       EMCHD_REP + "/e:СведОрг/@ИННЮЛ"),
+            identifier("ОГРН организации-представителя (EMCHD_1)", "ogrn", EMCHD_REP + "/e:СведОрг/@ОГРН"),
+            identifier("ОГРНИП доверителя (EMCHD_1)", "ogrnip",
+                       EMCHD_DOC + "/e:СвДоверит/e:Доверит/e:ИПДовер/@ОГРНИП"),
+            identifier("ОГРНИП представителя (EMCHD_1)", "ogrnip", EMCHD_REP + "/e:СведИП/@ОГРНИП"),
+        ),
+        DOMAIN.qname("PowerOfAttorneyRevocation"): (
+            identifier("ИНН доверителя", "inn_legal_entity", "poa:PrincipalINN"),
+        ),
+    },
+    samples=_samples,
+)

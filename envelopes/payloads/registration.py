@@ -8,12 +8,23 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from lxml import etree
 
 from envelopes.payloads import _xml as x
-from envelopes.payloads.ns import REGISTRATION as R
+from envelopes.payloads._declare import Codec, DomainDescriptor, PayloadModule, identifier
+
+R = "urn://smev-gateway/services/organisation-registration/1.0"
+
+DOMAIN = DomainDescriptor(
+    name="registration", namespace=R, prefix="reg", xsd="organisation-registration-1.0.xsd",
+    requests=("OrganisationRegistrationRequest", "HeadConfirmationRequest", "OrganisationStatusChangeRequest"),
+    answers=("RegistrationResult",),
+    provider_answers={"OrganisationRegistrationRequest": frozenset({"RegistrationResult"}),
+                      "HeadConfirmationRequest": frozenset({"RegistrationResult"}),
+                      "OrganisationStatusChangeRequest": frozenset({"RegistrationResult"})},
+)
 
 Action = Literal["suspend", "resume", "close"]
 State = Literal["received", "verified", "rejected", "active", "suspended", "closed"]
@@ -218,3 +229,56 @@ def parse_registration_result(element: etree._Element) -> RegistrationResult:
         mismatches=tuple(Mismatch(x.text(m, "Field"), x.text(m, "XPath"), x.text(m, "Submitted"),
                                   x.text(m, "Register"), x.text(m, "Rule"))
                          for m in x.children(element, "Mismatch")))
+
+
+def _samples() -> dict[str, Any]:
+    from envelopes.demo_data import ROMASHKA as r, VASILEK
+
+    return {
+        "registration/OrganisationRegistrationRequest.xml": r,
+        "registration/HeadConfirmationRequest.xml": HeadConfirmation(
+            r.inn, r.ogrn, r.head.inn, "REG-20261123-000017"),
+        "registration/OrganisationStatusChangeRequest.xml": StatusChange(
+            r.inn, "REG-20261123-000017", "suspend", "Приостановка деятельности на время реорганизации"),
+        "registration/RegistrationResult-verified.xml": RegistrationResult(
+            r.inn, "verified", "REG-20261123-000017"),
+        "registration/RegistrationResult-rejected.xml": RegistrationResult(
+            VASILEK.inn, "rejected", None, (
+                Mismatch("КПП", "/reg:OrganisationRegistrationRequest/reg:KPP", "500301002",
+                         "500301001", "must match ЕГРЮЛ"),
+                Mismatch("ИНН руководителя", "/reg:OrganisationRegistrationRequest/reg:Head/reg:INN",
+                         "771234567859", "501234567802", "must be the head in ЕГРЮЛ"))),
+    }
+
+
+PAYLOADS = PayloadModule(
+    domain=DOMAIN,
+    codecs=(
+        Codec(Organisation, DOMAIN.qname("OrganisationRegistrationRequest"),
+              build_organisation_registration, parse_organisation_registration),
+        Codec(HeadConfirmation, DOMAIN.qname("HeadConfirmationRequest"),
+              build_head_confirmation, parse_head_confirmation),
+        Codec(StatusChange, DOMAIN.qname("OrganisationStatusChangeRequest"),
+              build_status_change, parse_status_change),
+        Codec(RegistrationResult, DOMAIN.qname("RegistrationResult"),
+              build_registration_result, parse_registration_result),
+    ),
+    identifiers={
+        DOMAIN.qname("OrganisationRegistrationRequest"): (
+            identifier("ИНН организации", "inn_legal_entity", "reg:INN"),
+            identifier("ОГРН организации", "ogrn", "reg:OGRN"),
+            identifier("ИНН руководителя", "inn_person", "reg:Head/reg:INN"),
+            identifier("Расчётный счёт", "settlement_account", "reg:BankDetails/reg:Account",
+                       "reg:BankDetails/reg:BIK"),
+        ),
+        DOMAIN.qname("HeadConfirmationRequest"): (
+            identifier("ИНН организации", "inn_legal_entity", "reg:INN"),
+            identifier("ОГРН организации", "ogrn", "reg:OGRN"),
+            identifier("ИНН руководителя", "inn_person", "reg:HeadINN"),
+        ),
+        DOMAIN.qname("OrganisationStatusChangeRequest"): (
+            identifier("ИНН организации", "inn_legal_entity", "reg:INN"),
+        ),
+    },
+    samples=_samples,
+)

@@ -1,6 +1,6 @@
 """Reporting (xsd/reporting-1.0.xsd, docs/payloads.md): the submission, the receipt (квитанция),
 the refusal notice and the provider's "processed"; and report kinds with their own content XSD
-(``REPORT_KINDS``, defined in :mod:`envelopes.payloads.descriptors`).
+(``REPORT_KINDS``, declared here and merged into :mod:`envelopes.payloads.descriptors`).
 
 The report content travels as one namespace-qualified element; the dataclass keeps it as its
 exclusive canonical form (bytes), so equal content compares equal whatever namespace
@@ -11,14 +11,28 @@ from __future__ import annotations
 import copy
 import dataclasses
 from datetime import date, datetime
-from typing import Literal
+from types import MappingProxyType
+from typing import Any, Literal, Mapping
 
 from lxml import etree
 
 from envelopes.payloads import _xml as x
-from envelopes.payloads.descriptors import REPORT_KINDS, ReportKind  # noqa: F401 (re-exported)
-from envelopes.payloads.ns import REPORT_BALANCE as BAL
-from envelopes.payloads.ns import REPORTING as R
+from envelopes.payloads._declare import Codec, DomainDescriptor, PayloadModule, ReportKind, identifier
+
+R = "urn://smev-gateway/services/reporting/1.0"
+BAL = "urn://smev-gateway/reports/balance/1.0"
+
+DOMAIN = DomainDescriptor(
+    name="reporting", namespace=R, prefix="rep", xsd="reporting-1.0.xsd",
+    requests=("ReportSubmission",),
+    answers=("ReportReceipt", "ReportRefusal", "ReportProcessed"),
+    # the tax authority's later word on an accepted report
+    provider_answers={"ReportSubmission": frozenset({"ReportProcessed", "ReportRefusal"})},
+)
+
+#: report kind code → kind
+REPORT_KINDS: Mapping[str, ReportKind] = MappingProxyType(
+    {"BALANCE": ReportKind("BALANCE", BAL, "bal", "Balance", "report-balance-1.0.xsd")})
 
 PeriodCode = Literal["21", "31", "33", "34"]  # first quarter, half-year, nine months, year
 
@@ -219,3 +233,46 @@ def parse_report_processed(element: etree._Element) -> ReportProcessed:
     return ReportProcessed(x.text(element, "RegistrationNumber"),
                            x.to_datetime(x.text(element, "ProcessedAt"), "ProcessedAt"),
                            x.text_opt(element, "Comment"))
+
+
+def _samples() -> dict[str, Any]:
+    from envelopes.demo_data import ROMASHKA as r
+    from envelopes.payloads.samples import MSK, POA_NUMBER, sha256_hex
+
+    balance = build_balance(Balance(1200, 3400, 2500, 2100))
+    return {
+        "reporting/ReportSubmission.xml": ReportSubmission(
+            inn=r.inn, kpp=r.kpp, ogrn=r.ogrn, kind="BALANCE", year=2026, period="31",
+            content=canonical(balance), correction=0, power_of_attorney=POA_NUMBER,
+            attachments=(Attachment("explanatory-note.pdf", sha256_hex(b"note"), "att-1", "att-1-sig"),)),
+        "reporting/ReportReceipt.xml": ReportReceipt(
+            "REP-20261123-000042", "9F3A1C22B07D4E11", datetime(2026, 7, 28, 10, 15, tzinfo=MSK),
+            date(2026, 7, 30), False, 0),
+        "reporting/ReportRefusal.xml": ReportRefusal((
+            ReportError("DUPLICATE", "the report for 2026/31 is already accepted"),
+            ReportError("CONTENT_INVALID", "Equity is missing", "/rep:ReportSubmission/rep:Content/bal:Balance"),)),
+        "reporting/ReportProcessed.xml": ReportProcessed(
+            "REP-20261123-000042", datetime(2026, 8, 3, 9, 0, tzinfo=MSK), "Принят в обработку без замечаний"),
+    }
+
+
+_BALANCE = REPORT_KINDS["BALANCE"]
+
+PAYLOADS = PayloadModule(
+    domain=DOMAIN,
+    report_kinds=tuple(REPORT_KINDS.values()),
+    codecs=(
+        Codec(ReportSubmission, DOMAIN.qname("ReportSubmission"), build_report_submission, parse_report_submission),
+        Codec(ReportReceipt, DOMAIN.qname("ReportReceipt"), build_report_receipt, parse_report_receipt),
+        Codec(ReportRefusal, DOMAIN.qname("ReportRefusal"), build_report_refusal, parse_report_refusal),
+        Codec(ReportProcessed, DOMAIN.qname("ReportProcessed"), build_report_processed, parse_report_processed),
+        Codec(Balance, f"{{{_BALANCE.namespace}}}{_BALANCE.root}", build_balance, parse_balance),
+    ),
+    identifiers={
+        DOMAIN.qname("ReportSubmission"): (
+            identifier("ИНН организации", "inn_legal_entity", "rep:OrganisationINN"),
+            identifier("ОГРН организации", "ogrn", "rep:OGRN"),
+        ),
+    },
+    samples=_samples,
+)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pkgutil
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Callable, Mapping
 
 from lxml import etree
@@ -135,15 +135,15 @@ class Domain:
         return self.descriptor.provider_answers
 
 
-def discover() -> dict[str, Domain]:
-    """All domains, keyed by namespace URI."""
+def discover(package: ModuleType | None = None) -> dict[str, Domain]:
+    """All domains of ``package`` (default ``gateway.domains``), keyed by namespace URI: every
+    sub-package or module with a ``DOMAIN`` — a small domain may be one file ``<name>.py``."""
     found: dict[str, Domain] = {}
-    import gateway.domains
+    if package is None:
+        import gateway.domains as package
 
-    for info in pkgutil.iter_modules(gateway.domains.__path__):
-        if not info.ispkg:
-            continue
-        module = importlib.import_module(f"gateway.domains.{info.name}")
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
         domain = getattr(module, "DOMAIN", None)
         if isinstance(domain, Domain):
             found[domain.namespace] = domain

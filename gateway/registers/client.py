@@ -19,6 +19,7 @@ backoff.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -26,6 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import date
+from types import MappingProxyType
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -37,9 +39,32 @@ from urllib3.util.retry import Retry
 from envelopes.payloads import identifiers
 from gateway.registers.records import LegalEntity, Licence, MalformedRecord, Person, PowerOfAttorney
 
-__all__ = ["RegisterRejected", "RegisterUnavailable", "Registers"]
+__all__ = ["RegisterRejected", "RegisterUnavailable", "Registers", "RegisterWriteMethod", "register_write",
+           "write_methods"]
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclasses.dataclass(frozen=True)
+class RegisterWriteMethod:
+    """What marks a method of :class:`Registers` as a register write a decision may name
+    (``RegisterWrite.action``; gateway/registers/outbox.py derives ``ACTIONS`` from the marks).
+    ``conflict(args, answer)``: a sentence when the register's answer means the write cannot be
+    carried out as the decision meant it (the outbox buries the row as refused), else None."""
+
+    name: str
+    conflict: Callable[[Mapping[str, Any], Any], str | None] | None = None
+
+
+def register_write(conflict: Callable[[Mapping[str, Any], Any], str | None] | None = None) -> Callable[[F], F]:
+    """Decorator: the method is a register write (see :class:`RegisterWriteMethod`). It must take
+    JSON-able keyword arguments and ``idempotency_key`` (what every outbox call passes)."""
+    def mark(method: F) -> F:
+        method.register_write = RegisterWriteMethod(method.__name__, conflict)  # type: ignore[attr-defined]
+        return method
+    return mark
+
 
 LEGAL_ENTITIES = "legal-entities"
 PERSONS = "persons"
@@ -51,6 +76,24 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 _INN_LE = re.compile(r"[0-9]{10}")
 _INN_PERSON = re.compile(r"[0-9]{12}")
 _OGRN = re.compile(r"[0-9]{13}")
+
+
+def _another_power_of_attorney(args: Mapping[str, Any], answer: tuple[bool, PowerOfAttorney | None]) -> str | None:
+    """Not registered now, and what is registered under the number is not this power (its
+    principal, representative or powers differ)."""
+    created, existing = answer
+    record = args.get("record", {})
+    if not created and (existing is None or (
+            existing.principal_inn, existing.representative_inn, sorted(existing.powers))
+            != (record.get("principal", {}).get("inn"),
+                record.get("representative", {}).get("inn"),
+                sorted(record.get("powers", [])))):
+        return f"another power of attorney is registered under {record.get('number')}"
+    return None
+
+
+def _no_legal_entity(args: Mapping[str, Any], answer: LegalEntity | None) -> str | None:
+    return f"no legal entity {args.get('inn')} in ЕГРЮЛ to change" if answer is None else None
 
 
 class RegisterUnavailable(Exception):
@@ -167,6 +210,7 @@ class Registers:
     # -- writes ------------------------------------------------------------------------------
     # Every write takes an optional ``idempotency_key``: the register carries a keyed write out
     # once, so the outbox may repeat it after a crash without writing twice.
+    @register_write(conflict=_another_power_of_attorney)
     def register_power_of_attorney(
             self, record: PowerOfAttorney | Mapping[str, Any], *,
             idempotency_key: str | None = None) -> tuple[bool, PowerOfAttorney | None]:
@@ -179,6 +223,7 @@ class Registers:
             return True, _parse(POWERS_OF_ATTORNEY, PowerOfAttorney.from_json, data)
         return False, self.power_of_attorney(str(body.get("number", "")))
 
+    @register_write()
     def revoke_power_of_attorney(self, number: str, at: date | str, *,
                                  idempotency_key: str | None = None) -> bool:
         """True if revoked now; False if it is unknown or was revoked already."""
@@ -190,6 +235,7 @@ class Registers:
                                {"revoked_at": at}, allow_404=True, idempotency_key=idempotency_key)
         return status not in (404, 409)
 
+    @register_write()
     def enter_licence(self, record: Licence | Mapping[str, Any], *,
                       idempotency_key: str | None = None) -> bool:
         """Enter a granted licence; False if one with that number exists already."""
@@ -197,6 +243,7 @@ class Registers:
         status, _ = self._post(LICENCES, "/licences/licences", body, idempotency_key=idempotency_key)
         return status != 409
 
+    @register_write(conflict=_no_legal_entity)
     def change_legal_entity_details(self, inn: str, changes: Mapping[str, Any], *,
                                     idempotency_key: str | None = None) -> LegalEntity | None:
         """Enter a change of details (``address``, ``postal_code``, ``phone``, ``email``,
@@ -314,3 +361,10 @@ def _uuid(number: str) -> str | None:
         return str(uuid.UUID(number)) if len(number) == 36 else None
     except (ValueError, TypeError, AttributeError):
         return None
+
+
+def write_methods(cls: type = Registers) -> Mapping[str, RegisterWriteMethod]:
+    """The register writes of ``cls`` (every method marked with :func:`register_write`), by name."""
+    return MappingProxyType({name: mark for name in dir(cls)
+                             if isinstance(mark := getattr(getattr(cls, name), "register_write", None),
+                                           RegisterWriteMethod)})

@@ -3,6 +3,7 @@ the pipeline uses are the descriptor's, spelled nowhere in gateway/domains/, and
 handle exactly its descriptor's requests."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,29 @@ def test_every_descriptor_is_a_running_domain_built_on_it():
         assert domain.descriptor is descriptor and namespace == descriptor.namespace
         assert (domain.prefix, domain.xsd) == (descriptor.prefix, descriptor.xsd)
         assert domain.response_roots == descriptor.provider_answers
-        assert (DOMAINS_DIR / domain.name / "__init__.py").is_file()
+        assert (DOMAINS_DIR / domain.name / "__init__.py").is_file() or (DOMAINS_DIR / f"{domain.name}.py").is_file()
+
+
+def test_a_domain_may_be_one_module(tmp_path, monkeypatch):
+    """Discovery takes a module file with a DOMAIN as it takes a package (and skips modules
+    without one, like base.py)."""
+    (tmp_path / "toydomains").mkdir()
+    (tmp_path / "toydomains" / "__init__.py").write_text("")
+    (tmp_path / "toydomains" / "helpers.py").write_text("X = 1\n")
+    (tmp_path / "toydomains" / "toy.py").write_text(
+        "from envelopes.payloads._declare import DomainDescriptor\n"
+        "from gateway.domains.base import Decision, Domain\n"
+        "from gateway.domains.statemachine import StateMachine\n"
+        "DESCRIPTOR = DomainDescriptor('toy', 'urn:toy', 'toy', 'toy.xsd', ('Ask',), ('Answer',), {})\n"
+        "def ask(ctx):\n"
+        "    return Decision(kind='toy', organisation_inn='7702123454', state='done')\n"
+        "DOMAIN = Domain(DESCRIPTOR, StateMachine('toy', {(None, 'ask'): 'done'}), handlers={'Ask': ask})\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import toydomains
+
+    found = discover(toydomains)
+    assert list(found) == ["urn:toy"] and found["urn:toy"].name == "toy"
+    assert found["urn:toy"].handlers["Ask"] is sys.modules["toydomains.toy"].ask
 
 
 def test_no_namespace_or_schema_file_is_spelled_in_the_domains_wing():

@@ -46,3 +46,24 @@ def test_a_descriptor_refuses_roots_that_do_not_fit():
         DOMAINS["poa"].qname("RegistrationResult")
     with pytest.raises(TypeError):
         DOMAINS["poa"].provider_answers["PowerOfAttorneyRevocation"] = frozenset()
+
+
+def test_the_shared_tables_are_merged_from_what_the_payload_modules_declare():
+    """Each payload module's PAYLOADS is the one place; the public names others import are
+    derived from it (docs/adding-a-domain.md)."""
+    import envelopes.ns
+    from envelopes.payloads import descriptors, identifiers, samples
+    from envelopes.payloads._declare import discover
+
+    assert set(DOMAINS) == {"registration", "reporting", "licensing", "poa", "details"}
+    for d in DOMAINS.values():
+        assert getattr(descriptors, f"{d.name.upper()}_DOMAIN") is d
+        assert getattr(envelopes.ns, d.constant) == getattr(ns, d.constant) == d.namespace
+    assert (ns.POWER_OF_ATTORNEY, ns.REPORT_BALANCE, ns.EMCHD) == (
+        DOMAINS["poa"].namespace, REPORT_KINDS["BALANCE"].namespace, "urn://x-artefacts/EMCHD_1")
+    declared = discover()
+    assert codec.CODECS == {c.type: (c.root, c.build, c.parse) for m in declared for c in m.codecs}
+    assert identifiers.IDENTIFIERS == {root: f for m in declared for root, f in m.identifiers.items()}
+    assert sum(len(m.samples()) for m in declared if m.samples) == len(samples.payloads())
+    with pytest.raises(AttributeError):
+        envelopes.ns.NO_SUCH_NAMESPACE

@@ -24,7 +24,7 @@ def stub(tmp_path_factory) -> Iterator:
 @pytest.fixture(scope="session")
 def fixture_data() -> dict[str, list]:
     return {name: json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
-            for name in ("legal_entities", "persons", "powers_of_attorney", "licences", "powers")}
+            for name in ("legal_entities", "persons", "powers_of_attorney", "licences")}
 
 
 class _Quiet(WSGIRequestHandler):

@@ -273,3 +273,17 @@ def test_cache_reuses_legal_entities_and_persons_but_never_powers(stub, serve_ap
 def test_only_http_base_urls():
     with pytest.raises(ValueError):
         Registers("file:///etc/passwd")
+
+
+def test_the_outboxs_actions_are_the_marked_write_methods():
+    """A decision may name exactly the methods of Registers marked @register_write; reads and
+    helpers are not actions (an unknown action is buried as refused)."""
+    from gateway.registers import outbox
+
+    assert outbox.ACTIONS == {"register_power_of_attorney", "revoke_power_of_attorney", "enter_licence",
+                              "change_legal_entity_details"}
+    assert "legal_entity" not in outbox.ACTIONS and "close" not in outbox.ACTIONS
+    assert outbox.WRITES["change_legal_entity_details"].conflict({"inn": "7702123454"}, None)
+    assert outbox.WRITES["enter_licence"].conflict is None
+    with pytest.raises(ValueError, match="unknown register write"):
+        outbox.carry_out(None, "legal_entity", {"inn": "7702123454"}, "key-1")
