@@ -9,7 +9,7 @@ TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install setup run serve demo test test-sqlite test-postgres bench system-test-deps clean
+.PHONY: help install setup run serve demo test test-sqlite test-postgres bench perf-check system-test-deps clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -55,6 +55,10 @@ test-postgres: install ## Run the suite on PostgreSQL only (TEST_POSTGRES_URL)
 
 bench: install ## Start the gateway, drive it with concurrent signed requests, print figures
 	$(BIN)/python -m gateway.ops.bench
+
+perf-check: install ## Count instructions per envelope with callgrind; fail >10% over perf-budget.json
+	@command -v valgrind >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get install -y -qq valgrind >/dev/null 2>&1 || (apt-get update -qq >/dev/null && apt-get install -y -qq valgrind >/dev/null)); } || true
+	$(BIN)/python -m gateway.ops.perfcheck
 
 clean: ## Remove the virtualenv and the local data folder (var/)
 	rm -rf $(VENV) var

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
+from gateway.storage.db import FastStatement
 from gateway.storage.schema import applications, messages
 
 
@@ -66,12 +67,13 @@ def move(conn, application_id: int, from_state: str, to_state: str, at) -> bool:
         state=to_state, updated_at=at)).rowcount == 1
 
 
-_OPEN = insert(applications)
+_OPEN = FastStatement(applications, ("message_pk", "domain", "kind", "organisation_inn", "state",
+                                     "registration_number", "created_at", "updated_at"))
 
 
 def open_application(conn, *, message_pk: int, domain: str, kind: str, organisation_inn: str,
                      state: str, registration_number: str, at) -> None:
-    conn.execute(_OPEN, dict(message_pk=message_pk, domain=domain, kind=kind,
+    _OPEN.insert(conn, dict(message_pk=message_pk, domain=domain, kind=kind,
                              organisation_inn=organisation_inn, state=state,
                              registration_number=registration_number, created_at=at,
                              updated_at=at))

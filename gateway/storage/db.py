@@ -109,6 +109,77 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+class FastStatement:
+    """One INSERT or SELECT on the hot path, run on the DBAPI cursor of the current transaction.
+
+    SQLAlchemy Core costs about 0.2 ms a statement in compiling parameters, events and result
+    set-up; a prepared DBAPI call costs a tenth of that. The statement is rendered once per
+    dialect with the database's own parameter style, and each value goes through the column
+    type's own bind processor, so what is stored is exactly what Core would store (SQLite keeps
+    datetimes as text in SQLAlchemy's format, booleans as integers) and Core reads it back."""
+
+    def __init__(self, table, columns: tuple[str, ...], *, sql: str | None = None,
+                 returning: str | None = None):
+        self.table = table
+        self.columns = columns
+        self.returning = returning
+        self._sql = sql  # a SELECT with :name placeholders, when not an INSERT
+        self._prepared: dict[str, tuple[str, list]] = {}
+
+    def _prepare(self, conn: Connection) -> tuple[str, list]:
+        dialect = conn.dialect
+        found = self._prepared.get(dialect.name)
+        if found is None:
+            processors = [self.table.c[name].type._cached_bind_processor(dialect)
+                          for name in self.columns]
+            mark = "?" if dialect.paramstyle == "qmark" else "%s"
+            if self._sql is None:
+                sql = (f"INSERT INTO {self.table.name} ({', '.join(self.columns)}) "
+                       f"VALUES ({', '.join([mark] * len(self.columns))})")
+                if self.returning and dialect.name == "postgresql":
+                    sql += f" RETURNING {self.returning}"
+            else:
+                sql = self._sql
+                for name in self.columns:
+                    sql = sql.replace(f":{name}", mark)
+            found = self._prepared[dialect.name] = (sql, processors)
+        return found
+
+    def _values(self, processors, row: dict) -> tuple:
+        return tuple(p(row[c]) if p is not None else row[c]
+                     for c, p in zip(self.columns, processors))
+
+    def insert(self, conn: Connection, row: dict):
+        """Insert one row; the new primary key when ``returning`` was given."""
+        sql, processors = self._prepare(conn)
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, self._values(processors, row))
+            if not self.returning:
+                return None
+            return cursor.lastrowid if conn.dialect.name == "sqlite" else cursor.fetchone()[0]
+        finally:
+            cursor.close()
+
+    def insert_many(self, conn: Connection, rows: list[dict]) -> None:
+        if not rows:
+            return
+        sql, processors = self._prepare(conn)
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.executemany(sql, [self._values(processors, row) for row in rows])
+        finally:
+            cursor.close()
+
+    def first(self, conn: Connection, row: dict) -> tuple | None:
+        """The first row of a SELECT (raw DBAPI values: use for text and bytes columns)."""
+        sql, processors = self._prepare(conn)
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql, self._values(processors, row))
+            return cursor.fetchone()
+        finally:
+            cursor.close()
 @contextlib.contextmanager
 def scratch_schema(base_url: str, prefix: str = "gw_scratch") -> Iterator[str]:
     """A fresh PostgreSQL schema on ``base_url`` for a run that must start empty (``make chaos``,

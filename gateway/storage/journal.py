@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection
 
+from gateway.storage.db import FastStatement
 from gateway.storage.schema import journal
 
 GENESIS = "0" * 64
@@ -41,15 +42,17 @@ class Entry:
     keep: bool = False  # also store the bytes (messages no other table keeps)
 
 
-_HEAD = select(journal.c.entry_hash).order_by(journal.c.id.desc()).limit(1)
-_INSERT = journal.insert()
+_HEAD = FastStatement(journal, (), sql="SELECT entry_hash FROM journal ORDER BY id DESC LIMIT 1")
+_INSERT = FastStatement(journal, ("at", "message_id", "direction", "event", "detail", "content_digest",
+                                  "prev_hash", "entry_hash", "content"))
 
 
 def append_many(conn: Connection, entries: list[Entry]) -> str:
     """Append entries in order inside the caller's transaction; returns the new head hash."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    prev = conn.execute(_HEAD).scalar() or GENESIS
+    head = _HEAD.first(conn, {})
+    prev = head[0] if head else GENESIS
     rows = []
     for entry in entries:
         detail_text = json.dumps(entry.detail, ensure_ascii=False, sort_keys=True, default=str)
@@ -61,7 +64,7 @@ def append_many(conn: Connection, entries: list[Entry]) -> str:
                          prev_hash=prev, entry_hash=entry_hash,
                          content=entry.content if entry.keep else None))
         prev = entry_hash
-    conn.execute(_INSERT, rows)
+    _INSERT.insert_many(conn, rows)
     return prev
 
 

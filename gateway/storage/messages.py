@@ -7,14 +7,19 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select
+import sqlite3
+
+import psycopg
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from gateway.storage.db import FastStatement
 from gateway.storage.schema import information_systems, messages
 
-#: raised by :func:`insert` when the MessageID (or reply address) is already stored
-DuplicateMessage = IntegrityError
+#: raised by :func:`insert_message` when the MessageID (or reply address) is already stored:
+#: SQLAlchemy's error, or the driver's own from the DBAPI fast path
+DuplicateMessage = (IntegrityError, sqlite3.IntegrityError, psycopg.errors.UniqueViolation)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,9 +49,13 @@ class Original:
     envelope: bytes
 
 
-_INSERT = insert(messages).returning(messages.c.id)
-_FIND = select(messages.c.content_digest, messages.c.registration_number, messages.c.receipt) \
-    .where(messages.c.message_id == bindparam("message_id"))
+_COLUMNS = ("message_id", "message_type", "reference_message_id", "sender", "recipient",
+            "namespace_uri", "root_element", "content_digest", "test_message", "status",
+            "registration_number", "received_at", "envelope", "receipt", "reply_to", "node_id",
+            "transaction_code", "eol")
+_INSERT = FastStatement(messages, _COLUMNS, returning="id")
+_FIND = FastStatement(messages, ("message_id",), sql="SELECT content_digest, registration_number, "
+                      "receipt FROM messages WHERE message_id = :message_id")
 _ORIGINAL = select(messages, information_systems.c.name.label("sender_name")).join(
     information_systems, information_systems.c.mnemonic == messages.c.sender)
 
@@ -54,12 +63,12 @@ _ORIGINAL = select(messages, information_systems.c.name.label("sender_name")).jo
 def insert_message(conn: Connection, row: dict) -> int:
     """Insert one message (inside the caller's transaction); its primary key. Raises
     :data:`DuplicateMessage` when its MessageID is already stored."""
-    return conn.execute(_INSERT, row).scalar_one()
+    return _INSERT.insert(conn, row)
 
 
 def find(conn: Connection, message_id: str) -> StoredMessage | None:
-    row = conn.execute(_FIND, {"message_id": message_id}).first()
-    return StoredMessage(row.content_digest, row.registration_number, row.receipt) if row else None
+    row = _FIND.first(conn, {"message_id": message_id})
+    return StoredMessage(row[0], row[1], bytes(row[2])) if row else None
 
 
 def lookup(engine, message_id: str) -> StoredMessage | None:

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
+from gateway.storage.db import FastStatement
 from gateway.storage.schema import queue_items
 
 QUEUED, TAKEN, ACKED, DEAD = "queued", "taken", "acked", "dead"
@@ -42,13 +43,15 @@ class Selector:
     node_id: str | None = None
 
 
-_INSERT = queue_items.insert()
+_INSERT = FastStatement(queue_items, ("message_id", "kind", "recipient", "node_id", "namespace_uri",
+                                      "root_element", "body", "state", "visible_at", "deliveries",
+                                      "eol", "created_at", "acked_at", "related_message_id"))
 
 
 def enqueue(conn: Connection, *, message_id: str, kind: str, recipient: str, namespace_uri: str,
             root_element: str, body: bytes, now: datetime, node_id: str | None = None,
             eol: datetime | None = None, related_message_id: str | None = None) -> None:
-    conn.execute(_INSERT, dict(
+    _INSERT.insert(conn, dict(
         message_id=message_id, kind=kind, recipient=recipient, node_id=node_id,
         namespace_uri=namespace_uri, root_element=root_element, body=body, state=QUEUED,
         visible_at=now, deliveries=0, eol=eol, created_at=now, acked_at=None,

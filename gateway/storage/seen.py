@@ -26,8 +26,9 @@ def first_time(engine: Engine, key: str, now: datetime, expires_at: datetime) ->
 def remember(conn: Connection, key: str, now: datetime, expires_at: datetime) -> bool:
     conn.execute(delete(seen).where(seen.c.key == key, seen.c.expires_at <= now))
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    return conn.execute(insert(seen).values(key=key, expires_at=expires_at)
-                        .on_conflict_do_nothing()).rowcount == 1
+    inserted = conn.execute(insert(seen).values(key=key, expires_at=expires_at)
+                            .on_conflict_do_nothing().returning(seen.c.key)).first()
+    return inserted is not None  # (rowcount is not reliable here across drivers)
 
 
 def forget_expired(engine: Engine, now: datetime) -> int:

@@ -1,0 +1,174 @@
+"""``make perf-check``: instructions per envelope, in-process, counted by callgrind.
+
+Wall-clock figures on a shared machine vary by 2-5x between runs; user-space instruction counts
+do not. The same SendRequest path the benchmark drives (the WSGI app, hardened parse, XSDs,
+signature and certificate path, the handler, one durable SQLite transaction, the signed receipt)
+is run in one process under ``valgrind --tool=callgrind``, twice: after ``WARMUP`` envelopes
+(first-use costs: imports, schema loading, the certificate path and the register answers
+cached) with ``N`` more, and with none. ``(count(N) - count(0)) / N`` is what one envelope
+costs. The result is compared with ``perf-budget.json`` at the repository root and the command
+fails when it is more than 10 % over the committed budget: a regression guard that machine
+noise cannot trip (the count is repeatable to a fraction of a percent).
+
+The envelopes are signed, and the CA and registers stubs run, OUTSIDE the measured process.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from gateway.config import ROOT
+
+BUDGET_FILE = ROOT / "perf-budget.json"
+WARMUP = 30
+TOLERANCE = 0.10
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, timeout: float = 30.0) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+def _environment(work: Path) -> dict[str, str]:
+    ca, registers = _free_port(), _free_port()
+    env = dict(os.environ, GATEWAY_DATA_DIR=str(work), GATEWAY_CA_URL=f"http://127.0.0.1:{ca}",
+               GATEWAY_REGISTERS_URL=f"http://127.0.0.1:{registers}",
+               PYTHONHASHSEED="0")  # the same hashing in every run: the same instructions
+    env.pop("GATEWAY_DATABASE_URL", None)
+    return env
+
+
+def _presign(work: Path, count: int) -> Path:
+    """``count`` unique signed registration requests of the demo organisation, length-prefixed."""
+    from envelopes.build import send_request
+    from envelopes.demo_data import ROMASHKA
+    from envelopes.payloads.registration import build_organisation_registration
+    from gateway.config import Settings
+    from gateway.ops.demo import load_client
+
+    key, cert, chain = load_client(Settings(data_dir=work), "ROMASHKA")
+    path = work / "bodies.bin"
+    with open(path, "wb") as out:
+        for _ in range(count):
+            body = send_request(build_organisation_registration(ROMASHKA), key, cert,
+                                extra_certificates=chain)
+            out.write(len(body).to_bytes(4, "big") + body)
+    return path
+
+
+def run(count: int) -> None:
+    """The measured process: build the app, send WARMUP + ``count`` envelopes through it."""
+    import io
+
+    from gateway.config import Settings
+    from gateway.wiring import build_app
+
+    settings = Settings.from_env()
+    app = build_app(settings)
+    data = (settings.data_dir / "bodies.bin").read_bytes()
+    bodies, at = [], 0
+    while at < len(data):
+        size = int.from_bytes(data[at:at + 4], "big")
+        bodies.append(data[at + 4:at + 4 + size])
+        at += 4 + size
+    failures = 0
+    for body in bodies[:WARMUP + count]:
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/ws", "QUERY_STRING": "",
+                   "CONTENT_TYPE": "text/xml; charset=utf-8", "CONTENT_LENGTH": str(len(body)),
+                   "wsgi.input": io.BytesIO(body)}
+        status = []
+        b"".join(app(environ, lambda s, h: status.append(s)))
+        failures += not status[0].startswith("200")
+    if failures:
+        raise SystemExit(f"{failures} of the envelopes were refused: the measurement is void")
+
+
+def _instructions(env: dict[str, str], count: int, out_dir: Path) -> int:
+    out = out_dir / f"callgrind.{count}.out"
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                    sys.executable, "-m", "gateway.ops.perfcheck", "--run", str(count)],
+                   env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    text = out.read_text(errors="replace")
+    match = re.search(r"^(?:summary|totals):\s*(\d+)", text, re.M)
+    if not match:
+        raise SystemExit(f"no instruction total in {out}")
+    return int(match.group(1))
+
+
+def measure(count: int) -> float:
+    from gateway.config import Settings
+    from gateway.ops.setup import setup
+
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (Debian package valgrind; make perf-check "
+                         "installs it as root)")
+    work = Path(tempfile.mkdtemp(prefix="gateway-perf-"))
+    env = _environment(work)
+    setup(Settings.from_env(env), echo=lambda *_: None)
+    stubs = subprocess.Popen([sys.executable, "-m", "gateway.ops.cli", "stubs", "serve"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        settings = Settings.from_env(env)
+        _wait_http(f"{settings.ca_url}/health")
+        _wait_http(f"{settings.registers_url}/health")
+        _presign(work, WARMUP + count)
+        base = _instructions(env, 0, work)
+        loaded = _instructions(env, count, work)
+    finally:
+        stubs.terminate()
+        stubs.wait(timeout=15)
+        shutil.rmtree(work, ignore_errors=True)
+    per = (loaded - base) / count
+    print(f"instructions: {base:,} with {WARMUP} warm-up envelopes, {loaded:,} with {count} more")
+    return per
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=200, help="envelopes measured (N)")
+    parser.add_argument("--run", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--update", action="store_true",
+                        help="write the measured figure to perf-budget.json as the new budget")
+    opts = parser.parse_args()
+    if opts.run is not None:
+        run(opts.run)
+        return
+    per = measure(opts.count)
+    budget = json.loads(BUDGET_FILE.read_text())["instructions_per_envelope"]
+    print(f"SendRequest, SMEV profile, in-process: {per / 1e6:.2f} M instructions per envelope "
+          f"(budget {budget / 1e6:.2f} M, fails above {budget * (1 + TOLERANCE) / 1e6:.2f} M)")
+    if opts.update:
+        BUDGET_FILE.write_text(json.dumps({"instructions_per_envelope": round(per)}, indent=2) + "\n")
+        print(f"budget updated in {BUDGET_FILE.name}")
+    elif per > budget * (1 + TOLERANCE):
+        raise SystemExit(f"regression: {per / 1e6:.2f} M instructions per envelope is more than "
+                         f"{TOLERANCE:.0%} over the budget of {budget / 1e6:.2f} M")
+
+
+if __name__ == "__main__":
+    main()
