@@ -342,15 +342,17 @@ def run_two_nodes(database_url: str, count: int = 120, takers: int = 3, senders:
                     else:
                         report.violations.append(f"{record.message_id}: the other node gave other bytes")
 
-        def call(sign, first: int, my: random.Random) -> bytes | None:
-            """GetRequest/Ack: each try signed anew (a signed read is accepted once)."""
+        def call(sign, first: int, my: random.Random, ack: bool = False) -> bytes | None:
+            """GetRequest/Ack: each try signed anew (a signed read is accepted once). An Ack
+            carries no timestamp, so a re-signed one is the same request: REPLAYED_REQUEST on a
+            later try means an earlier try was accepted (its answer was lost to a kill)."""
             for attempt in range(40):
                 try:
                     status, reply = post(urls[(first + attempt) % 2], sign(), timeout=TIMEOUT)
                 except (OSError, http.client.HTTPException) as exc:
                     time.sleep(my.uniform(0.05, 0.2))
                     continue
-                if status == 200:
+                if status == 200 or (ack and attempt and b"REPLAYED_REQUEST" in reply):
                     return reply
                 if not retryable(status, reply):
                     with lock:
@@ -396,7 +398,7 @@ def run_two_nodes(database_url: str, count: int = 120, takers: int = 3, senders:
                 if withhold:
                     continue  # comes back after the visibility timeout
                 if call(lambda: build.ack(message_id, pk, pc, extra_certificates=pchain),
-                        my.randrange(2), my) is not None:
+                        my.randrange(2), my, ack=True) is not None:
                     with lock:
                         report.acked += message_id not in acked_at
                         acked_at.setdefault(message_id, time.monotonic())

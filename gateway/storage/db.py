@@ -180,6 +180,8 @@ class FastStatement:
             return cursor.fetchone()
         finally:
             cursor.close()
+
+
 @contextlib.contextmanager
 def scratch_schema(base_url: str, prefix: str = "gw_scratch") -> Iterator[str]:
     """A fresh PostgreSQL schema on ``base_url`` for a run that must start empty (``make chaos``,
