@@ -99,7 +99,7 @@ class Stack:
         return self
 
     def node(self, workers: int = 2) -> "Node":
-        return Node(self.env, workers)
+        return Node(self.env, self.data_dir, workers)
 
     def stop(self) -> None:
         if self.stubs is not None and self.stubs.poll() is None:
@@ -119,13 +119,13 @@ class Node:
     with SIGKILL (master first, so it cannot respawn, then the workers) and ``start`` brings it
     back on the same data."""
 
-    def __init__(self, env: dict, workers: int = 2):
+    def __init__(self, env: dict, log_dir: Path, workers: int = 2):
         self.port = free_port()
         self.env = dict(env, GATEWAY_PORT=str(self.port))
         self.workers = workers
         self.url = f"http://127.0.0.1:{self.port}/ws"
         self.process: subprocess.Popen | None = None
-        self.log = Path(env["GATEWAY_DATA_DIR"]) / f"node-{self.port}.log"
+        self.log = log_dir / f"node-{self.port}.log"
 
     def start(self, timeout: float = 90.0) -> "Node":
         with self.log.open("ab") as log:
