@@ -268,8 +268,8 @@ class TwoNodeReport:
                 f"  requests            {self.sent:8d} sent, {self.receipts} receipts, {self.resends} resends",
                 f"  other node, same    {self.receipts_same_on_other_node:8d} (resent to the other node: same receipt bytes)",
                 f"  deliveries          {self.deliveries:8d} (GetRequest), {self.acked} acknowledged",
-                f"  redeliveries        {self.redeliveries:8d} (of {self.acks_withheld} left un-acked on purpose "
-                f"or cut by the kill)",
+                f"  redeliveries        {self.redeliveries:8d} (after the visibility timeout; "
+                f"{self.acks_withheld} Acks withheld on purpose, the rest cut by the kill)",
                 f"  node kills          {self.node_kills:8d} (SIGKILL, one of the two nodes)",
                 f"  delivered after Ack {len([v for v in self.violations if 'after its Ack' in v]):8d}",
                 f"  lost                {len([v for v in self.violations if 'lost' in v]):8d}",
