@@ -7,9 +7,12 @@ STAMP := $(VENV)/.installed
 # PostgreSQL used by the second test run (each run creates and drops its own schema).
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
+# length of one `make chaos` run (each database) and of `make soak`, in seconds
+CHAOS_SECONDS ?= 300
+SOAK_SECONDS ?= 1800
 
 .DEFAULT_GOAL := help
-.PHONY: help install setup run serve demo test test-sqlite test-postgres bench perf-check conformance system-test-deps clean
+.PHONY: help install setup run serve demo test test-sqlite test-postgres bench perf-check conformance chaos soak system-test-deps clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -62,6 +65,12 @@ perf-check: install ## Count instructions per envelope with callgrind; fail >10%
 
 conformance: setup ## Check every case of conformance/ offline through the validator (JUnit in var/conformance.xml)
 	$(BIN)/gateway conformance run --offline --revocation soft-fail --junit var/conformance.xml
+
+chaos: install ## SIGKILL workers and nodes under resending clients (SQLite, PostgreSQL), then two nodes on PostgreSQL; CHAOS_SECONDS
+	$(BIN)/python -m gateway.ops.chaos --seconds $(CHAOS_SECONDS) --postgres $(TEST_POSTGRES_URL)
+
+soak: install ## Drive the gateway at 70% of its measured capacity for SOAK_SECONDS; print errors and worker RSS growth
+	$(BIN)/python -m gateway.ops.soak --seconds $(SOAK_SECONDS)
 
 clean: ## Remove the virtualenv and the local data folder (var/)
 	rm -rf $(VENV) var

@@ -71,6 +71,23 @@ def new_database(tmp_path_factory):
         admin.dispose()
 
 
+@pytest.fixture
+def fresh_database_url(tmp_path):
+    """An empty database of the kind GATEWAY_TEST_DB selects, for a test that runs its own
+    gateway processes on its own data (tests/integration/test_chaos.py): a new SQLite file, or
+    a new schema on GATEWAY_TEST_POSTGRES_URL dropped afterwards."""
+    from gateway.storage.db import scratch_schema
+
+    kind = os.environ.get("GATEWAY_TEST_DB", "sqlite")
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    with scratch_schema(os.environ.get("GATEWAY_TEST_POSTGRES_URL",
+                                       "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+                        "gw_test_fresh") as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     with new_database(tmp_path_factory) as url:

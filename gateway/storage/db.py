@@ -180,3 +180,22 @@ class FastStatement:
             return cursor.fetchone()
         finally:
             cursor.close()
+
+
+@contextlib.contextmanager
+def scratch_schema(base_url: str, prefix: str = "gw_scratch") -> Iterator[str]:
+    """A fresh PostgreSQL schema on ``base_url`` for a run that must start empty (``make chaos``,
+    ``make soak``); yields a URL whose connections use it, and drops it afterwards."""
+    import uuid
+
+    schema = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
