@@ -30,6 +30,9 @@ VASILEK = Organisation(
 )
 VASILEK_HEAD_SNILS = "12345678964"
 
+#: the person the demo's head names as a representative (in the persons register of the demo)
+DEMO_REPRESENTATIVE_INN = "770556348850"
+
 DEMO = {
     "ROMASHKA": (ROMASHKA, ROMASHKA_HEAD_SNILS),
     "VASILEK": (VASILEK, VASILEK_HEAD_SNILS),

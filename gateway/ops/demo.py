@@ -71,7 +71,7 @@ def run_demo(settings: Settings, url: str | None, sender: str, *, echo=print) ->
 
     _reporting_story(client, settings, org, (key, cert, chain), echo)
     _licensing_story(client, settings, org, (key, cert, chain), echo)
-    _poa_story(client, org, (key, cert, chain), echo)
+    _poa_story(client, settings, org, (key, cert, chain), echo)
     _details_story(client, settings, org, (key, cert, chain), echo)
 
 
@@ -205,16 +205,19 @@ def _in_register(settings, licence_number) -> bool:
     return Registers(settings.registers_url).licence(licence_number) is not None
 
 
-def _poa_story(client, org, creds, echo):
-    import json
+def _poa_story(client, settings, org, creds, echo):
     import uuid
     from datetime import timedelta
 
-    from registry_stubs.registers import FIXTURES
+    from envelopes.demo_data import DEMO_REPRESENTATIVE_INN
+    from gateway.registers import Registers
 
-    person = json.loads((FIXTURES / "persons.json").read_text("utf-8"))[-1]
-    rep = poa.Representative(person["last_name"], person["first_name"], person["middle_name"],
-                             person["inn"], person["snils"])
+    # the representative as the persons register knows them (asked over its API, like the gateway)
+    person = Registers(settings.registers_url).person(DEMO_REPRESENTATIVE_INN)
+    if person is None:
+        raise SystemExit(f"the persons register does not know {DEMO_REPRESENTATIVE_INN}")
+    rep = poa.Representative(person.last_name, person.first_name, person.middle_name,
+                             person.inn, person.snils)
     number = str(uuid.uuid4())
     today = datetime.now(timezone.utc).date()
     echo(f"\n10. the head issues a power of attorney to {rep.last_name} {rep.first_name} "

@@ -316,3 +316,12 @@ def test_cycle_finder_reports_a_path():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e"}}
     assert strongly_connected(graph) == [frozenset("abc")]
     assert cycle_path(graph, frozenset("abc")) == ["a", "b", "c", "a"]
+
+
+def test_only_operations_start_or_read_the_stand_ins(all_imports):
+    """The service learns about registers and the CA over their HTTP APIs, like it will in
+    production; only ``ops`` (setup's demo PKI, ``stubs serve``) imports ``registry_stubs``."""
+    offenders = sorted({f"{i.importer} imports {i.target}" for i in all_imports
+                        if top(i.target) == "registry_stubs" and top(i.importer) == "gateway"
+                        and not i.importer.startswith("gateway.ops.")})
+    assert not offenders, offenders
