@@ -16,7 +16,8 @@ import json
 from email.parser import BytesParser
 from email.policy import HTTP
 
-from gateway.http.history import HistoryError, caller_of
+from gateway.http import access
+from gateway.http.history import HistoryError
 from gateway.qa import report as reports
 from gateway.qa.engine import Validator
 
@@ -26,10 +27,14 @@ _LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 
 
 def authorized(engine, settings, environ) -> None:
-    """Raise HistoryError 401 unless the request carries a valid token (or may go without)."""
+    """Raise HistoryError 401/403 unless the request carries a key with the ``validate`` scope
+    (docs/integration.md), or may go without one (loopback, when configured)."""
     if settings.validate_open_on_loopback and environ.get("REMOTE_ADDR") in _LOOPBACK:
         return
-    caller_of(engine, environ.get("HTTP_AUTHORIZATION"))
+    try:
+        access.system(engine, environ.get("HTTP_AUTHORIZATION"), "validate")
+    except access.Denied as exc:
+        raise HistoryError(exc.status, exc.message) from None
 
 
 def documents(content_type: str, body: bytes) -> list[tuple[str, bytes]]:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from envelopes import build
 from envelopes.demo_data import ROMASHKA
 from envelopes.payloads.registration import build_organisation_registration
+from gateway.http.access import issue_key
 from gateway.http.history import new_token
 from gateway.storage.schema import journal, messages
 
@@ -25,7 +26,8 @@ def url(gateway_url):
 
 @pytest.fixture(scope="module")
 def auth(engine):
-    return {"Authorization": f"Bearer {new_token(engine, 'ROMASHKA')}"}
+    _, key = issue_key(engine, "ROMASHKA", ["validate"], "test")
+    return {"Authorization": f"Bearer {key}"}
 
 
 def _payload(**changes) -> bytes:
@@ -88,3 +90,10 @@ def test_open_on_loopback_only_when_configured(engine, demo_settings):
         with pytest.raises(HistoryError) as refused:
             validate.authorized(engine, settings, {"REMOTE_ADDR": addr})
         assert refused.value.status == 401
+
+
+def test_a_key_without_the_validate_scope_is_refused(url, engine):
+    """Keys carry scopes: a history token (history:read) may not use the validator."""
+    reply = requests.post(url, data=_payload(), timeout=10, headers={
+        "Content-Type": "text/xml", "Authorization": f"Bearer {new_token(engine, 'ROMASHKA')}"})
+    assert reply.status_code == 403
