@@ -98,6 +98,16 @@ def test_the_genuine_receipt_is_trusted_by_certificate_and_by_subject(receipt, g
         assert verified.certificate == gateway_trust.gateway_certificate
 
 
+def test_from_files_pins_a_subject_given_as_text(receipt, demo_settings, gateway_trust):
+    trust = GatewayTrust.from_files(
+        demo_settings.trust_dir / "anchors", intermediates=[demo_settings.trust_dir / "intermediates"],
+        gateway_subject=gateway_trust.gateway_certificate.subject.rfc4514_string())
+    assert read_receipt(receipt, trust)[0].status == "requestIsQueued"
+    other = dataclasses.replace(trust, gateway_subject="CN=Someone else,O=Demo")
+    with pytest.raises(UntrustedReceipt, match="not by the gateway"):
+        read_receipt(receipt, other)
+
+
 def test_unsigned_receipt_is_refused(receipt, gateway_trust):
     unsigned = copy.deepcopy(receipt)
     _, holder = _parts(unsigned)
