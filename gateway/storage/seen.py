@@ -26,8 +26,11 @@ def first_time(engine: Engine, key: str, now: datetime, expires_at: datetime) ->
 def remember(conn: Connection, key: str, now: datetime, expires_at: datetime) -> bool:
     conn.execute(delete(seen).where(seen.c.key == key, seen.c.expires_at <= now))
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    # preserve_rowcount: SQLAlchemy 2.1 with psycopg reports -1 for an INSERT otherwise, and
+    # every signed read request would look replayed on PostgreSQL.
     return conn.execute(insert(seen).values(key=key, expires_at=expires_at)
-                        .on_conflict_do_nothing()).rowcount == 1
+                        .on_conflict_do_nothing()
+                        .execution_options(preserve_rowcount=True)).rowcount == 1
 
 
 def forget_expired(engine: Engine, now: datetime) -> int:
