@@ -11,9 +11,11 @@ import base64
 import dataclasses
 import hashlib
 import io
+import logging
 import random
 import re
 import time
+import traceback
 from pathlib import Path
 from typing import Callable
 
@@ -219,6 +221,31 @@ def fuzz(app, corpus: list[bytes], *, seed: int = DEFAULT_SEED, inputs: int | No
     rng = random.Random(seed)
     report = Report()
     started = time.monotonic()
+    failures = _Failures()
+    logging.getLogger("gateway").addHandler(failures)
+    try:
+        _loop(app, corpus, rng, report, started, failures, inputs, seconds, refresh,
+              refresh_every, resign)
+    finally:
+        logging.getLogger("gateway").removeHandler(failures)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+class _Failures(logging.Handler):
+    """The last exception the gateway logged, so a crash report says where it broke."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.last: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            self.last = "".join(traceback.format_exception(*record.exc_info)[-3:]).strip()
+
+
+def _loop(app, corpus, rng, report, started, failures, inputs, seconds, refresh, refresh_every,
+          resign) -> None:
     while True:
         if inputs is not None and report.inputs >= inputs:
             break
@@ -227,11 +254,10 @@ def fuzz(app, corpus: list[bytes], *, seed: int = DEFAULT_SEED, inputs: int | No
         if refresh is not None and report.inputs and report.inputs % refresh_every == 0:
             corpus = refresh()
         body, resigned = mutate(rng.choice(corpus), rng, resign)
+        failures.last = None
         outcome = post(app, body)
         report.inputs += 1
         report.statuses[outcome.status] = report.statuses.get(outcome.status, 0) + 1
         why = outcome.crash
         if why:
-            report.crashes.append((save(body, resigned), why))
-    report.seconds = time.monotonic() - started
-    return report
+            report.crashes.append((save(body, resigned), f"{why}: {failures.last}"))
