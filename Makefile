@@ -11,8 +11,14 @@ PYTEST_ARGS ?=
 CHAOS_SECONDS ?= 300
 SOAK_SECONDS ?= 1800
 
+# `make fuzz`: seconds of mutated SOAP envelopes, and schemathesis cases per REST operation
+FUZZ_SECONDS ?= 600
+FUZZ_API_EXAMPLES ?= 2000
+FUZZ_SEED ?= 20261206
+
+
 .DEFAULT_GOAL := help
-.PHONY: help install setup run serve demo test test-sqlite test-postgres bench perf-check conformance chaos soak system-test-deps clean
+.PHONY: help install setup run serve demo test test-sqlite test-postgres fuzz bench perf-check conformance chaos soak system-test-deps clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -55,6 +61,10 @@ test-sqlite: install ## Run the suite on SQLite only
 
 test-postgres: install ## Run the suite on PostgreSQL only (TEST_POSTGRES_URL)
 	GATEWAY_TEST_DB=postgres GATEWAY_TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+fuzz: install ## Fuzz the SOAP pipeline for FUZZ_SECONDS (600) and the REST API (schemathesis); crashes go to tests/fuzz/regressions/
+	GATEWAY_TEST_DB=sqlite FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) \
+	FUZZ_API_EXAMPLES=$(FUZZ_API_EXAMPLES) $(BIN)/pytest -p no:cacheprovider -s tests/fuzz $(PYTEST_ARGS)
 
 bench: install ## Start the gateway, drive it with concurrent signed requests, print figures
 	$(BIN)/python -m gateway.ops.bench

@@ -1,7 +1,8 @@
 """A small client SDK: post envelopes to the gateway and read receipts and faults.
 
-It verifies the gateway's ``SMEVSignature`` on every receipt it returns, so a caller never
-trusts an unsigned or tampered receipt.
+It verifies the gateway's ``SMEVSignature`` on every receipt it returns against the caller's
+:class:`envelopes.trust.GatewayTrust` (required), so a caller never trusts an unsigned, tampered
+or re-signed receipt, nor one signed by anyone but the configured gateway.
 """
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from lxml import etree
 from envelopes import ns
 from envelopes.model import Fault, MessageMetadata, Party
 from envelopes.mtom import answer_root
-from signing.algorithms import DEFAULT_POLICY, AlgorithmPolicy
-from signing.xmldsig import verify_detached
+from envelopes.trust import GatewayTrust, UntrustedReceipt
 
 T, F = ns.SMEV_TYPES, ns.SMEV_FAULTS
 
@@ -61,16 +61,12 @@ def _party(el: etree._Element | None) -> Party | None:
     return Party(el.findtext(f"{{{T}}}Mnemonic"), el.findtext(f"{{{T}}}HumanReadableName"))
 
 
-def read_receipt(root: etree._Element, *,
-                 policy: AlgorithmPolicy = DEFAULT_POLICY) -> tuple[MessageMetadata, object]:
-    """Find ``MessageMetadata``, verify the gateway's signature over it (RSA, ECDSA or GOST
-    R 34.10-2012; ``policy``, e.g. ``signing.algorithms.PROFILES["smev"]``, narrows that),
-    return both."""
+def read_receipt(root: etree._Element, trust: GatewayTrust) -> tuple[MessageMetadata, object]:
+    """Find ``MessageMetadata``, check that the configured gateway signed it (``trust``), return
+    both. Raises :class:`UntrustedReceipt` for an unsigned, forged or foreign receipt."""
     meta = root.find(f".//{{{T}}}MessageMetadata")
     signature = root.find(f".//{{{T}}}SMEVSignature/{{{ns.DS}}}Signature")
-    if meta is None or signature is None:
-        raise ValueError("the response holds no signed MessageMetadata")
-    verified = verify_detached(signature, meta, policy=policy)
+    verified = trust.check(signature, meta)
     metadata = MessageMetadata(
         message_id=meta.findtext(f"{{{T}}}MessageId"),
         message_type=meta.findtext(f"{{{T}}}MessageType"),
@@ -85,10 +81,14 @@ def read_receipt(root: etree._Element, *,
 
 
 class GatewayClient:
-    def __init__(self, endpoint: str, *, timeout: float = 30.0, session: requests.Session | None = None,
-                 policy: AlgorithmPolicy = DEFAULT_POLICY):
+    """Posts envelopes to one gateway; ``trust`` says which signer its receipts must have."""
+
+    def __init__(self, endpoint: str, trust: GatewayTrust, *, timeout: float = 30.0,
+                 session: requests.Session | None = None):
+        if not isinstance(trust, GatewayTrust):
+            raise TypeError("GatewayClient needs a GatewayTrust (envelopes.trust) to check receipts")
         self.endpoint = endpoint
-        self.policy = policy  # the algorithms a receipt signature may use
+        self.trust = trust
         self.timeout = timeout
         self.session = session or requests.Session()
 
@@ -103,9 +103,14 @@ class GatewayClient:
         return reply.status_code, answer_root(reply.headers.get("Content-Type", ""), reply.content)
 
     def send_request(self, envelope: bytes, soap_version: str = "1.1") -> tuple[MessageMetadata, object]:
-        """Post a signed SendRequest; return the verified receipt or raise :class:`GatewayFault`."""
+        """Post a signed SendRequest; return the verified receipt or raise :class:`GatewayFault`
+        (the gateway refused) or :class:`UntrustedReceipt` (the answer is not the gateway's)."""
         status, root = self.post(envelope, soap_version)
         fault = parse_fault(status, root)
         if fault is not None:
             raise GatewayFault(fault)
-        return read_receipt(root, policy=self.policy)
+        return read_receipt(root, self.trust)
+
+
+__all__ = ["GatewayClient", "GatewayFault", "GatewayTrust", "UntrustedReceipt", "parse_fault",
+           "read_receipt"]

@@ -166,10 +166,14 @@ def _detail_element(fault: GatewayFault) -> etree._Element:
 
 def to_fault(exc: BaseException) -> GatewayFault:
     """Known failures that are not faults themselves; anything else is an internal failure."""
+    from envelopes.payloads._xml import PayloadError
     from gateway.registers import RegisterUnavailable
 
     if isinstance(exc, GatewayFault):
         return exc
+    if isinstance(exc, PayloadError):  # a handler's parser found a field it cannot read
+        return InvalidContent(f"the business payload: {exc}", code="FIELD_RULE",
+                              issues=[ValidationIssue("FIELD_RULE", str(exc), exc.field)])
     if isinstance(exc, RegisterUnavailable):
         return SMEVFailure(f"{exc}; nothing was stored, send the same request again later",
                            code="REGISTER_UNAVAILABLE")

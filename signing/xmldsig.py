@@ -305,7 +305,7 @@ def _parse(signature: etree._Element, target_id: str, policy: AlgorithmPolicy) -
                 der = _b64(cert_el, "X509Certificate")
                 try:
                     certificates.append(x509.load_der_x509_certificate(der))
-                except ValueError as exc:
+                except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion: no ValueError
                     raise FormatError(f"X509Certificate does not parse: {exc}") from None
     if not certificates:
         raise NoSigningCertificateError("KeyInfo/X509Data/X509Certificate with the signer's "

@@ -150,3 +150,11 @@ def demo_client(demo_settings):
     from gateway.ops.demo import load_client
 
     return load_client(demo_settings, "ROMASHKA")
+
+
+@pytest.fixture(scope="session")
+def gateway_trust(demo_settings):
+    """The SDK's trust in the test gateway: its certificate pinned, the demo anchors."""
+    from gateway.ops.demo import gateway_trust
+
+    return gateway_trust(demo_settings)

@@ -2,7 +2,8 @@
 them back strictly (a missing required field is a :class:`PayloadError` naming it)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 from typing import Iterable
 
 from lxml import etree
@@ -76,18 +77,31 @@ def attr(element: etree._Element, name: str) -> str:
     return value
 
 
+_DATE_ZONE = re.compile(r"(Z|[+-]\d\d:\d\d)$")
+_END_OF_DAY = re.compile(r"T24:00:00(\.0+)?(?=Z|[+-]\d\d:\d\d|$)")
+
+
 def to_date(value: str, field: str) -> date:
+    """An xs:date: the XSD lets it carry a timezone (``2026-01-01Z``, ``…+03:00``), which does not
+    change the calendar day the payload means; years Python cannot hold (> 9999) are refused."""
+    text = value.strip()
     try:
-        return date.fromisoformat(value)
+        return date.fromisoformat(_DATE_ZONE.sub("", text) if len(text) > 10 else text)
     except ValueError as exc:
-        raise PayloadError(field, f"not a date: {value!r}") from exc
+        raise PayloadError(field, f"not a date (or out of range): {value!r}") from exc
 
 
 def to_datetime(value: str, field: str) -> datetime:
+    """An xs:dateTime, including ``T24:00:00`` (the XSD's end of the day, the next day's 00:00)."""
+    text = value.strip().replace("Z", "+00:00")
+    end_of_day = _END_OF_DAY.search(text)
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise PayloadError(field, f"not a date-time: {value!r}") from exc
+        if end_of_day:
+            text = text[:end_of_day.start()] + "T00:00:00" + text[end_of_day.end():]
+            return datetime.fromisoformat(text) + timedelta(days=1)
+        return datetime.fromisoformat(text)
+    except (ValueError, OverflowError) as exc:
+        raise PayloadError(field, f"not a date-time (or out of range): {value!r}") from exc
 
 
 def to_bool(value: str, field: str) -> bool:

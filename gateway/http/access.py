@@ -13,6 +13,8 @@ and revoking keys are journalled with the actor (gateway/storage/access.py).
 """
 from __future__ import annotations
 
+from gateway.storage.db import utc_iso
+
 import base64
 import dataclasses
 import hashlib
@@ -119,7 +121,7 @@ def revoke_key(engine, key_id: str, actor: str, mnemonic: str | None = None,
 
 def key_json(key: repo.Key) -> dict:
     return {"id": key.id, "system": key.mnemonic, "scopes": list(key.scopes),
-            "created_at": key.created_at.isoformat(), "revoked": key.revoked}
+            "created_at": utc_iso(key.created_at), "revoked": key.revoked}
 
 
 # -- who is calling ---------------------------------------------------------------------------

@@ -121,7 +121,7 @@ class AdminApi:
         match = _WEBHOOK.match(path)
         if match and method == "DELETE":
             caller = access.system(self.engine, auth, "webhooks:manage")
-            if not webhook_rows.remove_subscription(self.engine, int(match.group(1)), self.clock(),
+            if not webhook_rows.remove_subscription(self.engine, _row_id(match.group(1)), self.clock(),
                                                     caller.actor, caller.mnemonic):
                 raise Denied(404, "no such subscription")
             return 204, "application/json", b""
@@ -140,10 +140,18 @@ class AdminApi:
         match = _REPLAY.match(path)
         if match and method == "POST":
             caller = access.system(self.engine, auth, "webhooks:manage")
-            if not manage.replay(self.engine, int(match.group(1)), self.clock(),
+            if not manage.replay(self.engine, _row_id(match.group(1)), self.clock(),
                                  timedelta(seconds=self.settings.webhook_max_age_seconds),
                                  caller.actor, caller.mnemonic):
                 raise Denied(404, "no such done or dead delivery of an active subscription")
             return _json(202, {"id": int(match.group(1)), "state": "pending"})
         raise Denied(405, f"{method} is not allowed on {path}")
 
+
+def _row_id(text: str) -> int:
+    """A row id from the path: a number no database column can hold names no row (404), never a
+    database error."""
+    value = int(text)
+    if not 0 < value < 2 ** 63:
+        raise Denied(404, "no such id")
+    return value

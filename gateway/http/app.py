@@ -135,6 +135,8 @@ class GatewayApp:
                 extra.append(("Content-Disposition",
                               f'attachment; filename="applications-{match.group(1)}.csv"'))
             return _reply(start_response, status, content_type, body, extra)
+        if path.startswith("/api/"):  # the REST API speaks JSON, its 404 too (docs/openapi.yaml)
+            return _reply(start_response, 404, "application/json", b'{"error": "no such resource"}')
         return _reply(start_response, 404, "text/plain; charset=utf-8", b"not found\n")
 
     def _validate(self, environ, start_response, method: str):

@@ -13,6 +13,7 @@ from envelopes.build import send_request
 from envelopes.client import GatewayClient, GatewayFault
 from envelopes.demo_data import DEMO
 from envelopes.payloads import details, licensing, poa, registration, reporting
+from envelopes.trust import GatewayTrust
 from gateway.config import Settings
 from gateway.ops.setup import client_identity
 from signing.algorithms import load_private_key
@@ -25,10 +26,20 @@ def load_client(settings: Settings, mnemonic: str):
     return key, certs[0], tuple(certs[1:])
 
 
+def gateway_trust(settings: Settings) -> GatewayTrust:
+    """What a demo client believes: the gateway certificate of ``settings`` (pinned), chaining
+    to the demo anchors, with the gateway's own revocation mode."""
+    return GatewayTrust.from_files(settings.trust_dir / "anchors",
+                                   gateway_certificate=settings.signing_cert_path,
+                                   intermediates=[settings.trust_dir / "intermediates"],
+                                   revocation=settings.revocation,
+                                   fetch_timeout=settings.revocation_timeout)
+
+
 def run_demo(settings: Settings, url: str | None, sender: str, *, echo=print) -> None:
     key, cert, chain = load_client(settings, sender)
     org, _snils = DEMO[sender]
-    client = GatewayClient(url or settings.endpoint)
+    client = GatewayClient(url or settings.endpoint, gateway_trust(settings))
 
     echo(f"1. {sender} sends a signed registration request for {org.short_name} (ИНН {org.inn})")
     envelope = send_request(registration.build_organisation_registration(org), key, cert,

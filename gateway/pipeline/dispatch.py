@@ -10,6 +10,7 @@ import dataclasses
 import logging
 
 from envelopes import ns
+from envelopes.payloads._xml import PayloadError
 from gateway import faults
 from gateway.faults import GatewayFault, MalformedRequest
 from gateway.pipeline.answer import MtomAnswer, OutgoingPart
@@ -96,6 +97,10 @@ class Pipeline:
             refused, response = exc, Response(*faults.render(exc, soap_version))
         except RegisterUnavailable as exc:
             log.warning("%s", exc)
+            refused = faults.to_fault(exc)
+            response = Response(*faults.render(refused, soap_version))
+        except PayloadError as exc:  # a handler could not read a field the XSD let through
+            log.info("payload field: %s", exc)
             refused = faults.to_fault(exc)
             response = Response(*faults.render(refused, soap_version))
         except Exception:

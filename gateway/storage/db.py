@@ -48,6 +48,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
 
 
+def utc_iso(value) -> str:
+    """An ISO 8601 time with its offset: SQLite hands back naive datetimes (stored in UTC)."""
+    from datetime import timezone
+
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+
+
 def ping(engine: Engine) -> None:
     """Raise unless the database answers a trivial query."""
     with engine.connect() as conn:

@@ -2,6 +2,8 @@
 and the REST API (gateway/http/webhooks_api.py). Every change is journalled with its actor."""
 from __future__ import annotations
 
+from gateway.storage.db import utc_iso
+
 import secrets
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -37,15 +39,15 @@ def subscribe(engine, mnemonic: str, url: str, events: list[str], now: datetime,
 
 def as_json(sub: rows.Subscription) -> dict:
     return {"id": sub.id, "system": sub.mnemonic, "url": sub.url, "events": list(sub.events),
-            "active": sub.active, "created_at": sub.created_at.isoformat()}
+            "active": sub.active, "created_at": utc_iso(sub.created_at)}
 
 
 def delivery_json(d: rows.Delivery) -> dict:
     return {"id": d.id, "subscription_id": d.subscription_id, "event_id": d.event_id,
             "type": d.type, "state": d.state, "attempts": d.attempts,
             "last_status": d.last_status, "last_error": d.last_error,
-            "created_at": d.created_at.isoformat(),
-            "done_at": d.done_at.isoformat() if d.done_at else None}
+            "created_at": utc_iso(d.created_at),
+            "done_at": utc_iso(d.done_at) if d.done_at else None}
 
 
 def replay(engine, delivery_id: int, now: datetime, max_age: timedelta, actor: str,

@@ -17,6 +17,7 @@ from lxml import etree
 from conftest import demo_environment, new_database, serve_wsgi
 from envelopes import build, ns
 from envelopes.client import GatewayClient
+from envelopes.trust import GatewayTrust
 from envelopes.demo_data import ROMASHKA
 from envelopes.payloads.registration import build_organisation_registration
 from gateway.ops.demo import load_client, run_demo
@@ -81,7 +82,10 @@ def test_gost_send_request_and_get_response_end_to_end(gost_url, gost_settings):
 
 def test_receipt_is_gost_signed_and_verified_by_the_sdk_under_smev(gost_url, gost_settings):
     key, cert, chain = load_client(gost_settings, "ROMASHKA")
-    client = GatewayClient(gost_url, policy=algorithms.PROFILES["smev"])
+    trust = GatewayTrust.from_files(gost_settings.trust_dir / "anchors",
+                                    gateway_certificate=gost_settings.signing_cert_path,
+                                    policy=algorithms.PROFILES["smev"])  # GOST receipts only
+    client = GatewayClient(gost_url, trust)
     envelope = build.send_request(build_organisation_registration(ROMASHKA), key, cert,
                                   extra_certificates=chain)
     request = etree.fromstring(envelope)

@@ -38,12 +38,13 @@ def fault_of(reply, root):
     return fault
 
 
-def test_signed_request_gets_a_signed_receipt_after_a_durable_commit(gateway_url, demo_client, engine):
+def test_signed_request_gets_a_signed_receipt_after_a_durable_commit(gateway_url, demo_client, engine,
+                                                                    gateway_trust):
     message_id = str(uuid.uuid1())
     reply, root = post(gateway_url, signed(demo_client, message_id=message_id))
     assert reply.status_code == 200, reply.text
     assert reply.headers["Content-Type"].startswith("text/xml")
-    meta, verified = read_receipt(root)  # raises unless the gateway's signature verifies
+    meta, verified = read_receipt(root, gateway_trust)  # raises unless the gateway signed it
     assert meta.message_id == message_id
     assert meta.message_type == "REQUEST"
     assert meta.sender.mnemonic == "ROMASHKA"
@@ -71,12 +72,12 @@ def test_request_is_stored_byte_for_byte(gateway_url, demo_client, engine):
     assert stored == body
 
 
-def test_soap12_request_gets_a_soap12_receipt(gateway_url, demo_client):
+def test_soap12_request_gets_a_soap12_receipt(gateway_url, demo_client, gateway_trust):
     reply, root = post(gateway_url, signed(demo_client, soap_version="1.2"),
                        {"Content-Type": "application/soap+xml; charset=utf-8"})
     assert reply.status_code == 200, reply.text
     assert root.tag == ns.q(ns.SOAP12_ENV, "Envelope")
-    read_receipt(root)
+    read_receipt(root, gateway_trust)
 
 
 def test_repeated_message_id_returns_the_original_receipt_and_changes_nothing(gateway_url, demo_client, engine):
@@ -213,11 +214,11 @@ def test_contract_files_are_served_as_they_are(gateway_url):
     assert moved.status_code == 301 and moved.headers["Location"] == "/ws?wsdl"
 
 
-def test_client_sdk_round_trip(gateway_url, demo_client):
-    meta, verified = GatewayClient(gateway_url).send_request(signed(demo_client))
+def test_client_sdk_round_trip(gateway_url, demo_client, gateway_trust):
+    meta, verified = GatewayClient(gateway_url, gateway_trust).send_request(signed(demo_client))
     assert meta.status == "requestIsQueued"
     with pytest.raises(GatewayFault) as err:
-        GatewayClient(gateway_url).send_request(signed(demo_client, message_id="nope"))
+        GatewayClient(gateway_url, gateway_trust).send_request(signed(demo_client, message_id="nope"))
     assert err.value.fault.element in ("InvalidMessageIdFormat", "InvalidContent")
 
 

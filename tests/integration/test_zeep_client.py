@@ -1,7 +1,8 @@
 """An independent SOAP client (zeep, no tweaks) loads the served WSDL and sends a signed request.
 
-zeep builds the envelope from the WSDL; a zeep plugin signs SenderProvidedRequestData just
-before the envelope leaves, as an ERP's SOAP stack with a signing handler would.
+zeep builds the envelope from the WSDL; the SDK's zeep plugin (envelopes/zeep_plugin.py) signs
+SenderProvidedRequestData just before the envelope leaves, as an ERP's SOAP stack with a signing
+handler would, and checks the gateway's signature on what comes back.
 """
 from __future__ import annotations
 
@@ -15,33 +16,9 @@ from zeep.exceptions import Fault
 
 from envelopes import ns
 from envelopes.client import read_receipt
+from envelopes.zeep_plugin import GatewayPlugin
 from envelopes.demo_data import ROMASHKA
 from envelopes.payloads.registration import build_organisation_registration
-from signing.xmldsig import sign_detached
-
-
-SIGNED = [f"{{{ns.SMEV_TYPES}}}SenderProvidedRequestData",
-          f"{{{ns.SMEV_TYPES}}}SenderProvidedResponseData",
-          f"{{{ns.SMEV_BASIC}}}MessageTypeSelector", f"{{{ns.SMEV_BASIC}}}AckTargetMessage",
-          f"{{{ns.SMEV_BASIC}}}Timestamp"]
-
-
-class SigningPlugin(Plugin):
-    """Signs the operation's signed element, as an ERP's signing handler would."""
-
-    def __init__(self, key, cert, chain):
-        self.key, self.cert, self.chain = key, cert, chain
-
-    def egress(self, envelope, http_headers, operation, binding_options):
-        request = envelope.find(f"{{{ns.SOAP11_ENV}}}Body")[0]
-        data = next(child for child in request if child.tag in SIGNED)
-        holder = request.find(f"{{{ns.SMEV_TYPES}}}CallerInformationSystemSignature")
-        if holder is None:
-            holder = etree.SubElement(request, f"{{{ns.SMEV_TYPES}}}CallerInformationSystemSignature")
-        for old in list(holder):
-            holder.remove(old)
-        sign_detached(data, holder, self.key, self.cert, extra_certificates=self.chain)
-        return envelope, http_headers
 
 
 class RawReply(Plugin):
@@ -50,9 +27,10 @@ class RawReply(Plugin):
         return envelope, http_headers
 
 
-def _client(gateway_url, demo_client):
+def _client(gateway_url, demo_client, gateway_trust):
     raw = RawReply()
-    client = Client(gateway_url + "?wsdl", plugins=[SigningPlugin(*demo_client), raw])
+    client = Client(gateway_url + "?wsdl",
+                    plugins=[GatewayPlugin(*demo_client, trust=gateway_trust), raw])
     client.gateway_url = gateway_url
     return client, raw
 
@@ -73,30 +51,30 @@ def _call(client, message_id, payload):
     )
 
 
-def test_zeep_loads_the_served_wsdl_and_sends_a_signed_request(gateway_url, demo_client):
-    client, raw = _client(gateway_url, demo_client)
+def test_zeep_loads_the_served_wsdl_and_sends_a_signed_request(gateway_url, demo_client, gateway_trust):
+    client, raw = _client(gateway_url, demo_client, gateway_trust)
     message_id = str(uuid.uuid1())
     result = _call(client, message_id, build_organisation_registration(ROMASHKA))
     assert result.MessageMetadata.MessageId == message_id
     assert result.MessageMetadata.Status == "requestIsQueued"
-    meta, _ = read_receipt(raw.last)  # the gateway's signature verifies on what zeep received
+    meta, _ = read_receipt(raw.last, gateway_trust)  # the gateway signed what zeep received
     assert meta.message_id == message_id
 
 
-def test_zeep_sees_a_typed_fault(gateway_url, demo_client):
-    client, _ = _client(gateway_url, demo_client)
+def test_zeep_sees_a_typed_fault(gateway_url, demo_client, gateway_trust):
+    client, _ = _client(gateway_url, demo_client, gateway_trust)
     with pytest.raises(Fault) as err:
         _call(client, str(uuid.uuid4()), build_organisation_registration(ROMASHKA))
     detail = err.value.detail
     assert detail is not None and etree.QName(detail[0]).localname == "InvalidMessageIdFormat"
 
 
-def test_zeep_calls_every_operation(gateway_url, demo_client):
+def test_zeep_calls_every_operation(gateway_url, demo_client, gateway_trust):
     """GetResponse, Ack, GetStatus and GetIncomingQueueStatistics through zeep's own objects
     (SendRequest and the faults above; GetRequest/SendResponse are answered by a provider)."""
     from datetime import datetime, timezone
 
-    client, raw = _client(gateway_url, demo_client)
+    client, raw = _client(gateway_url, demo_client, gateway_trust)
     service = client.create_service(BINDING, gateway_url)
     placeholder = {"_value_1": etree.Element(f"{{{ns.DS}}}Signature")}
     now = datetime.now(timezone.utc)
@@ -129,7 +107,8 @@ def test_zeep_calls_every_operation(gateway_url, demo_client):
     assert etree.QName(err.value.detail[0]).localname == "UnknownMessageType"
 
 
-def test_zeep_takes_a_request_with_files_delivered_as_mtom(gateway_url, demo_settings, engine, demo_client):
+def test_zeep_takes_a_request_with_files_delivered_as_mtom(gateway_url, demo_settings, engine, demo_client,
+                                                           gateway_trust):
     """A provider on zeep: GetRequest's answer is multipart/related with the files as XOP parts;
     zeep resolves them and hands over each file's bytes."""
     import os
@@ -156,7 +135,8 @@ def test_zeep_takes_a_request_with_files_delivered_as_mtom(gateway_url, demo_set
     sent = requests.post(gateway_url, data=body, headers={"Content-Type": content_type}, timeout=30)
     assert sent.status_code == 200, sent.text[:500]
 
-    client, raw = _client(gateway_url, (issued.private_key, issued.certificate, tuple(pki.intermediates())))
+    client, raw = _client(gateway_url, (issued.private_key, issued.certificate, tuple(pki.intermediates())),
+                          gateway_trust)
     service = client.create_service(BINDING, gateway_url)
     got = service.GetRequest(MessageTypeSelector={"Id": "SEL", "NamespaceURI": namespace,
                                                   "RootElementLocalName": "Files",

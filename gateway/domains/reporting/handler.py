@@ -42,6 +42,8 @@ def submit(ctx: HandlerContext) -> Decision:
     authorize(ctx, inn, "REPORTS_SUBMIT", report.power_of_attorney or None)
     key = f"report {kind} {year}-{period} #"
     errors: list[ReportError] = []
+    if year >= date.max.year:  # xs:gYear has no upper bound; the deadline needs the next year
+        errors.append(ReportError("YEAR_OUT_OF_RANGE", f"no report period ends in the year {year}"))
     entity = ctx.registers.legal_entity(inn)
     if entity is not None and entity.status != "active":
         errors.append(ReportError("ORGANISATION_NOT_ACTIVE", f"the organisation is {entity.status} in ЕГРЮЛ"))
@@ -82,7 +84,7 @@ def submit(ctx: HandlerContext) -> Decision:
                         response=build_report_refusal(ReportRefusal(tuple(errors))), forward=False)
     state = MACHINE.next(state, "checks_passed")
     number = registration_number(ctx.now, ctx.message_id)
-    due = deadline(year, period)
+    due = deadline(year, period)  # year < date.max.year: checked above
     control = hashlib.sha256(f"{number}|{inn}|{kind}|{year}|{period}|{correction}".encode()).hexdigest()
     receipt = ReportReceipt(number, control[:16].upper(), ctx.now, due, ctx.now.date() > due, correction,
                             previous.registration_number if moves else None)

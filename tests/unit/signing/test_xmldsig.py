@@ -270,6 +270,19 @@ def test_garbage_certificate(rsa_signer):
         verify_detached(signature, target)
 
 
+def test_certificate_with_an_invalid_version_is_a_format_failure(rsa_signer):
+    """Found by tests/fuzz: cryptography raises InvalidVersion, which is no ValueError, for a
+    certificate whose version field is out of range; it was an internal failure."""
+    _, target, signature = signed(rsa_signer)
+    element = signature.find(f".//{{{DS}}}X509Certificate")
+    der = base64.b64decode(element.text)
+    version = b"\xa0\x03\x02\x01\x02"  # tbsCertificate's [0] EXPLICIT INTEGER 2 (v3)
+    assert version in der
+    element.text = base64.b64encode(der.replace(version, b"\xa0\x03\x02\x01\x42", 1)).decode()
+    with pytest.raises(FormatError, match="does not parse"):
+        verify_detached(signature, target)
+
+
 # ------------------------------------------------------------------ policy
 
 @pytest.mark.parametrize("method, digest", [
