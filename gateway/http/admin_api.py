@@ -47,7 +47,19 @@ def _body(raw: bytes) -> dict:
         raise Denied(400, "the body is not JSON") from None
     if not isinstance(value, dict):
         raise Denied(400, "the body is a JSON object")
+    if _has_nul(value):  # no database column holds one (PostgreSQL refuses it outright)
+        raise Denied(400, "the body holds a NUL character")
     return value
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _strings(value, name: str) -> list[str]:
@@ -69,6 +81,8 @@ class AdminApi:
     def handle(self, method: str, path: str, query: str, authorization: str | None,
                body: bytes) -> Reply:
         try:
+            if "\x00" in path or "%00" in query:
+                raise Denied(400, "the request holds a NUL character")
             return self._route(method, path.rstrip("/") or "/", query, authorization, body)
         except Denied as exc:
             return access.error(exc)

@@ -67,6 +67,8 @@ def parse_query(inn: str, query_string: str) -> Query:
     if not _INN.match(inn):
         raise HistoryError(400, "the organisation's ИНН is 10 digits")
     params = {k: v[-1] for k, v in parse_qs(query_string, keep_blank_values=False).items()}
+    if any("\x00" in k or "\x00" in v for k, v in params.items()):
+        raise HistoryError(400, "a parameter holds a NUL character")
     unknown = set(params) - {"date_from", "date_to", "kind", "status", "sort", "page",
                              "page_size", "format"}
     if unknown:

@@ -141,3 +141,18 @@ def test_webhooks_over_rest(api, engine):
     assert call("POST", f"{api}/webhooks/deliveries/999999999/replay", key).status_code == 404
     assert call("DELETE", f"{api}/webhooks/{sub['id']}", key).status_code == 204
     assert call("DELETE", f"{api}/webhooks/{sub['id']}", key).status_code == 404
+
+
+@pytest.mark.parametrize("body", [b'{"username": "a\\u0000b", "password": "x"}',
+                                  b'{"username": "admin", "password": "\\u0000"}'])
+def test_a_nul_character_is_a_client_error_on_both_databases(gateway_url, body):
+    """The REST fuzzer found it on PostgreSQL: a NUL in a login reached the database (text
+    columns refuse it) and came back as 503."""
+    import requests
+
+    base = gateway_url.rsplit("/ws", 1)[0]
+    reply = requests.post(f"{base}/api/v1/session", data=body,
+                          headers={"Content-Type": "application/json"}, timeout=10)
+    assert reply.status_code == 400, reply.text
+    assert requests.get(f"{base}/api/v1/organisations/7702123454/applications?kind=a%00b",
+                        timeout=10).status_code in (400, 401)
