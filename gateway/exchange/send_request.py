@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from lxml import etree
 
@@ -19,7 +19,7 @@ from gateway import faults
 from gateway.exchange import attachments, delivery
 from gateway.pipeline import stages
 from gateway.pipeline.context import Context
-from gateway.pipeline.persist import ApplicationChange, IncomingMessage, store_request
+from gateway.pipeline.persist import IncomingMessage, store_decided
 from gateway.pipeline.receipt import Party, ReceiptData, send_request_response
 from gateway.pipeline.sequence import Operation
 from gateway.domains.base import HandlerContext
@@ -152,13 +152,6 @@ def check_overflow(svc, conn, recipient: str) -> None:
             fields=[("MessageBrokerAddress", svc.settings.endpoint), ("DestinationName", recipient)])
 
 
-def change_of(domain, decision) -> ApplicationChange | None:
-    if decision is None:
-        return None
-    return ApplicationChange(domain.name, decision.kind, decision.organisation_inn, decision.state,
-                             decision.application_id, decision.from_state, decision.also_moves)
-
-
 def commit(svc, ctx: Context) -> None:
     """ONE transaction: the message, the state change, the register writes (outbox), the queue
     items, the attachments and the journal; then the register writes are carried out and the
@@ -198,12 +191,7 @@ def commit(svc, ctx: Context) -> None:
         for item in prepared.deliveries:
             queues.enqueue(conn, now=ctx.now, **item)
 
-    stored = store_request(svc.engine, incoming, build_receipt, change_of(ctx.domain, ctx.decision),
-                           also, ctx.decision.register_writes if ctx.decision else (),
-                           outbox_lease=timedelta(seconds=svc.settings.outbox_lease_seconds))
-    if stored.outbox_ids and svc.outbox is not None:  # side effects only after the commit
-        svc.outbox.run(stored.outbox_ids)
-    ctx.answer = stored.receipt
+    ctx.answer = store_decided(svc, ctx, incoming, build_receipt, also)
 
 
 OPERATION = Operation(

@@ -7,18 +7,15 @@ The answer goes to the consumer's GetResponse queue in the same transaction as t
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 from lxml import etree
 
 from envelopes import ns
 from gateway import faults
 from gateway.domains.base import HandlerContext
 from gateway.exchange import attachments, delivery
-from gateway.exchange.send_request import change_of
 from gateway.pipeline import stages
 from gateway.pipeline.context import Context
-from gateway.pipeline.persist import IncomingMessage, store_request
+from gateway.pipeline.persist import IncomingMessage, store_decided
 from gateway.pipeline.receipt import Party, ReceiptData, send_request_response
 from gateway.pipeline.sequence import Operation
 from gateway.pipeline.views import Applications
@@ -116,13 +113,7 @@ def commit(svc, ctx: Context) -> None:
                        namespace_uri=namespace, root_element=root, body=ctx.prepared, now=ctx.now,
                        node_id=original.node_id, related_message_id=original.message_id)
 
-    stored = store_request(svc.engine, incoming, build_receipt,
-                           change_of(ctx.domain, ctx.decision), also,
-                           ctx.decision.register_writes if ctx.decision else (),
-                           outbox_lease=timedelta(seconds=svc.settings.outbox_lease_seconds))
-    if stored.outbox_ids and svc.outbox is not None:  # side effects only after the commit
-        svc.outbox.run(stored.outbox_ids)
-    ctx.answer = stored.receipt
+    ctx.answer = store_decided(svc, ctx, incoming, build_receipt, also)
 
 
 OPERATION = Operation(

@@ -20,15 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from gateway.ops.cluster import free_port, presign, wait_http
+
 CLK = os.sysconf("SC_CLK_TCK")
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -47,19 +42,6 @@ def _tree_pids(root: int) -> list[int]:
             continue
         pids.extend(int(c) for c in children)
     return pids
-
-
-def _presign(args) -> list[bytes]:
-    data_dir, count, seed = args
-    from gateway.config import Settings
-    from gateway.ops.demo import load_client
-    from envelopes.build import send_request
-    from envelopes.demo_data import ROMASHKA
-    from envelopes.payloads.registration import build_organisation_registration
-
-    key, cert, chain = load_client(Settings(data_dir=Path(data_dir)), "ROMASHKA")
-    return [send_request(build_organisation_registration(ROMASHKA), key, cert,
-                         extra_certificates=chain) for _ in range(count)]
 
 
 async def _drive(port: int, bodies: list[bytes], concurrency: int) -> tuple[list[float], int, float]:
@@ -96,19 +78,6 @@ def _client_process(port, bodies, concurrency, out):
     out.put((latencies, errors, wall, time.process_time() - cpu0))
 
 
-def _wait_http(url: str, timeout: float = 30.0) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=1).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -122,7 +91,7 @@ def main() -> None:
     from gateway.ops.setup import setup
 
     work = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
-    gw_port, ca_port, registers_port = _free_port(), _free_port(), _free_port()
+    gw_port, ca_port, registers_port = free_port(), free_port(), free_port()
     env = dict(os.environ, GATEWAY_DATA_DIR=str(work), GATEWAY_PORT=str(gw_port),
                GATEWAY_CA_URL=f"http://127.0.0.1:{ca_port}",
                GATEWAY_REGISTERS_URL=f"http://127.0.0.1:{registers_port}")
@@ -133,19 +102,17 @@ def main() -> None:
     try:
         procs.append(subprocess.Popen([sys.executable, "-m", "gateway.ops.cli", "stubs", "serve"], env=env,
                                       stdout=subprocess.DEVNULL))
-        _wait_http(f"http://127.0.0.1:{ca_port}/health")
-        _wait_http(f"http://127.0.0.1:{registers_port}/health")
+        wait_http(f"http://127.0.0.1:{ca_port}/health")
+        wait_http(f"http://127.0.0.1:{registers_port}/health")
         server = subprocess.Popen([sys.executable, "-m", "gateway.ops.cli", "serve", "--workers",
                                    str(opts.workers)], env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         procs.append(server)
-        _wait_http(f"http://127.0.0.1:{gw_port}/health")
+        wait_http(f"http://127.0.0.1:{gw_port}/health")
 
         total = opts.requests + opts.warmup
         print(f"pre-signing {total} unique requests (RSA-2048, SMEV profile)...", flush=True)
-        chunks = [(str(work), total // 2, 0), (str(work), total - total // 2, 1)]
-        with multiprocessing.Pool(2) as pool:
-            bodies = [b for part in pool.map(_presign, chunks) for b in part]
+        bodies = presign(work, total)
         size = statistics.mean(len(b) for b in bodies)
 
         ctx = multiprocessing.get_context("fork")

@@ -35,7 +35,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from gateway.ops.cluster import Node, Stack, message_id_of, presign
+from gateway.ops.cluster import Stack, message_id_of, presign
 
 TIMEOUT = 20.0  # seconds a client waits for one answer before it resends
 
@@ -351,7 +351,7 @@ def run_two_nodes(database_url: str, count: int = 120, takers: int = 3, senders:
             for attempt in range(40):
                 try:
                     status, reply = post(urls[(first + attempt) % 2], sign(), timeout=TIMEOUT)
-                except (OSError, http.client.HTTPException) as exc:
+                except (OSError, http.client.HTTPException):
                     time.sleep(my.uniform(0.05, 0.2))
                     continue
                 if status == 200 or (ack and attempt and b"REPLAYED_REQUEST" in reply):

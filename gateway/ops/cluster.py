@@ -180,14 +180,25 @@ class Node:
         return self.log.read_bytes()[-size:].decode(errors="replace")
 
 
+def _presign(args) -> list[bytes]:
+    data_dir, count, seed = args
+    from gateway.config import Settings
+    from gateway.ops.demo import load_client
+    from envelopes.build import send_request
+    from envelopes.demo_data import ROMASHKA
+    from envelopes.payloads.registration import build_organisation_registration
+
+    key, cert, chain = load_client(Settings(data_dir=Path(data_dir)), "ROMASHKA")
+    return [send_request(build_organisation_registration(ROMASHKA), key, cert,
+                         extra_certificates=chain) for _ in range(count)]
+
+
 def presign(data_dir: Path, count: int, processes: int = 2) -> list[bytes]:
     """``count`` unique signed registration requests of ROMASHKA, signed in ``processes``
-    processes as ``make bench`` does (gateway/ops/bench.py). Registration accepts repeats
+    processes (``make bench`` signs its requests here too). Registration accepts repeats
     (ROMASHKA's data matches ЕГРЮЛ in registry_stubs/fixtures) and each accepted request opens
     exactly one application, so a state change applied twice would show."""
     import multiprocessing
-
-    from gateway.ops.bench import _presign
 
     share = [count // processes + (1 if i < count % processes else 0) for i in range(processes)]
     with multiprocessing.get_context("fork").Pool(processes) as pool:

@@ -22,8 +22,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from gateway.ops.cluster import free_port, wait_http
 
 from gateway.config import ROOT
 
@@ -32,30 +33,10 @@ WARMUP = 30
 TOLERANCE = 0.10
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, timeout: float = 30.0) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=1).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
 
 
 def _environment(work: Path) -> dict[str, str]:
-    ca, registers = _free_port(), _free_port()
+    ca, registers = free_port(), free_port()
     env = dict(os.environ, GATEWAY_DATA_DIR=str(work), GATEWAY_CA_URL=f"http://127.0.0.1:{ca}",
                GATEWAY_REGISTERS_URL=f"http://127.0.0.1:{registers}",
                PYTHONHASHSEED="0",  # the same hashing in every run: the same instructions
@@ -137,8 +118,8 @@ def measure(count: int) -> float:
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         settings = Settings.from_env(env)
-        _wait_http(f"{settings.ca_url}/health")
-        _wait_http(f"{settings.registers_url}/health")
+        wait_http(f"{settings.ca_url}/health")
+        wait_http(f"{settings.registers_url}/health")
         _presign(work, WARMUP + count)
         base = _instructions(env, 0, work)
         loaded = _instructions(env, count, work)

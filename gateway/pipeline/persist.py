@@ -127,6 +127,28 @@ def store_request(engine, msg: IncomingMessage, build_receipt: ReceiptBuilder,
                              same_message(stored, msg.message_id, msg.content_digest), True)
 
 
+def change_of(domain, decision) -> ApplicationChange | None:
+    """The application change a handler's decision asks for (None without a decision)."""
+    if decision is None:
+        return None
+    return ApplicationChange(domain.name, decision.kind, decision.organisation_inn, decision.state,
+                             decision.application_id, decision.from_state, decision.also_moves)
+
+
+def store_decided(svc, ctx, incoming: IncomingMessage, build_receipt: ReceiptBuilder,
+                  also: AlsoWrite) -> bytes:
+    """The commit stage of SendRequest and SendResponse: store ``incoming`` with what the
+    handler decided (``ctx.decision``) in one transaction, then carry out its register writes
+    (side effects only after the commit); the receipt that may now leave."""
+    decision = ctx.decision
+    stored = store_request(svc.engine, incoming, build_receipt, change_of(ctx.domain, decision),
+                           also, decision.register_writes if decision else (),
+                           outbox_lease=timedelta(seconds=svc.settings.outbox_lease_seconds))
+    if stored.outbox_ids and svc.outbox is not None:
+        svc.outbox.run(stored.outbox_ids)
+    return stored.receipt
+
+
 def _apply(conn, change: ApplicationChange, pk: int, number: str, at: datetime) -> int | None:
     moves = list(change.also_moves)
     if change.application_id is not None:
