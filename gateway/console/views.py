@@ -165,7 +165,7 @@ class Views:
         errors: list[str] = []
         inn = self._text(request, "inn", 12)
         if inn and not _INN.match(inn):
-            errors.append(f"inn: {'10 или 12 цифр' if request.lang == 'ru' else '10 or 12 digits'}")
+            errors.append(f"inn: {i18n.translate(request.lang, 'app.inn_format')}")
         filters = {"inn": inn, "status": self._text(request, "status", 40),
                    "domain": self._text(request, "domain", 40),
                    "day_from": self._day(request, "from", errors),
