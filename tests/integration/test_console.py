@@ -230,6 +230,23 @@ def test_dashboard_charts_tables_and_live_fragment(base, operator, traffic):
     assert "<html" not in fragment.text
 
 
+def refusal_counts(session, base) -> dict[str, int]:
+    desc = page(session.get(f"{base}/console/fragments/dashboard", timeout=10)).xpath(
+        "//*[@id='refusals-chart']/desc")[0].text_content()
+    return {code: int(n) for code, n in re.findall(r"([A-Za-z_?]+): (\d+)", desc)}
+
+
+def test_the_charts_count_what_arrives_after_the_page_was_opened(base, operator, gateway_url,
+                                                                 demo_client, traffic):
+    key, cert, chain = demo_client
+    before = refusal_counts(operator, base)
+    for _ in range(2):
+        fault(gateway_url, build.send_request(build_organisation_registration(
+            dataclasses.replace(ROMASHKA, ogrn="1027700132196")), key, cert, extra_certificates=chain))
+    after = refusal_counts(operator, base)
+    assert sum(after.values()) == sum(before.values()) + 2, (before, after)
+
+
 # -- messages ---------------------------------------------------------------------------------
 
 def test_message_search_filters(base, operator, traffic):

@@ -14,18 +14,24 @@ from gateway.storage.console import ApplicationRow
 NOW = datetime(2026, 12, 6, 12, 30, tzinfo=timezone.utc)
 
 
-def test_hourly_buckets_count_each_event_once_and_drop_the_old():
-    events = [(NOW - timedelta(minutes=5), "SendRequest"), (NOW - timedelta(hours=1, minutes=5), "SendRequest"),
-              (NOW - timedelta(minutes=1), "Ack"), (NOW - timedelta(hours=30), "SendRequest")]
-    starts, series = charts.hourly(events, NOW)
-    assert len(starts) == 24 and starts[-1] == NOW - timedelta(hours=1)
-    assert series["SendRequest"][-1] == 1 and series["SendRequest"][-2] == 1
-    assert sum(series["SendRequest"]) == 2 and sum(series["Ack"]) == 1
-    assert list(series) == ["SendRequest", "Ack"]  # the biggest first (legend, stacking)
+def test_hour_starts_are_the_last_24_clock_hours():
+    starts = charts.hour_starts(NOW)
+    assert len(starts) == 24 and starts[-1] == datetime(2026, 12, 6, 12, tzinfo=timezone.utc)
+    assert starts[0] == datetime(2026, 12, 5, 13, tzinfo=timezone.utc)
+
+
+def test_hourly_series_keep_the_window_and_put_the_biggest_first():
+    starts = charts.hour_starts(NOW)
+    counts = {"Ack": {starts[-1]: 1}, "SendRequest": {starts[-1]: 2, starts[-2]: 1},
+              "GetRequest": {starts[0] - timedelta(hours=1): 5}}  # outside the window
+    series = charts.hourly(counts, starts)
+    assert list(series) == ["SendRequest", "Ack"]
+    assert series["SendRequest"][-2:] == [1, 2] and sum(series["Ack"]) == 1
 
 
 def test_the_chart_is_well_formed_svg_with_a_title_and_totals():
-    starts, series = charts.hourly([(NOW - timedelta(minutes=m), "SendRequest") for m in range(7)], NOW)
+    starts = charts.hour_starts(NOW)
+    series = charts.hourly({"SendRequest": {starts[-1]: 7}}, starts)
     words = {"total": "total", "now": "now", "none": "no data"}
     svg = etree.fromstring(str(charts.stacked_bars("c", "Throughput <&>", starts, series, words)).encode())
     ns = {"s": "http://www.w3.org/2000/svg"}
