@@ -546,3 +546,31 @@ def test_journal_pages_and_chain_verification(base, controller, engine, traffic)
 
 def test_index_page_links_the_console(base):
     assert 'href="/console/"' in requests.get(f"{base}/", timeout=10).text
+
+
+def test_every_page_labels_its_inputs_scopes_its_headers_and_names_its_language(
+        base, admin, traffic, system):
+    accepted, refused = traffic
+    application = page(admin.get(f"{base}/console/applications", timeout=10)).xpath(
+        "//a[@class='application-link']/@href")[0]
+    paths = ["/console/", "/console/messages", f"/console/messages/{accepted}",
+             f"/console/messages/{refused}", "/console/applications", application,
+             "/console/participants", f"/console/participants/{system}", "/console/validate",
+             "/console/journal", "/console/login"]
+    for path in paths:
+        for lang in ("ru", "en"):
+            session = admin if path != "/console/login" else requests.Session()
+            reply = session.get(f"{base}{path}", params={"lang": lang}, timeout=10, allow_redirects=False)
+            assert reply.status_code == 200, path
+            doc = page(reply)
+            assert doc.get("lang") == lang, path
+            assert doc.xpath("//nav[@id='main-nav']") and doc.xpath("//a[@id='lang-en']") \
+                and doc.xpath("//a[@id='lang-ru']"), path
+            assert doc.xpath("//h1"), path
+            for field in doc.xpath("//input[not(@type='hidden')] | //select | //textarea"):
+                labelled = field.get("aria-label") or doc.xpath(f"//label[@for='{field.get('id')}']")
+                assert labelled, f"{path}: {field.get('name')} has no label"
+            for header in doc.xpath("//table//th"):
+                assert header.get("scope") in ("col", "row"), f"{path}: a <th> without scope"
+            for button in doc.xpath("//button"):
+                assert button.text_content().strip() or button.get("aria-label"), path
