@@ -152,15 +152,22 @@ class Views:
         if stored is None and not entries:
             raise HttpError(404, "error.404", message_id)
         refusal = next((e for e in entries if e.event == "rejected"), None)
-        accepted = next((e for e in entries if e.event.endswith("-accepted")), None)
+        # accepted: the stored request's entry; else a read operation (GetStatus, Ack, ...) that
+        # named this MessageID and was verified (journal_exchange keeps its bytes)
+        accepted = next((e for e in entries if e.event.endswith("-accepted")), None) if stored else \
+            next((e for e in entries if e.direction == "IN" and e.detail.get("verification")), None)
         if stored is not None:
             envelope = stored.envelope
         elif refusal is not None and refusal.content is not None:
             envelope = refusal.content
+        elif refusal is not None:
+            envelope = refusal.detail.get("prefix", "").encode("utf-8")
         else:
-            envelope = refusal.detail.get("prefix", "").encode("utf-8") if refusal else b""
+            envelope = accepted.content or b"" if accepted is not None else b""
         root = xmlview.parse(envelope) if envelope else None
-        if accepted is not None and stored is not None:
+        # a stored message was accepted whatever happened to a later resend of its MessageID
+        # (a different body is refused; that refusal shows in the journal section)
+        if accepted is not None and (stored is not None or refusal is None):
             verification = accepted.detail.get("verification") or {}
             verdict = {"valid": True, "signature": verification.get("signature"),
                        "indication": verification.get("indication"),

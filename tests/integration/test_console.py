@@ -299,6 +299,21 @@ def test_message_page_envelope_verdict_path_receipt_journal_effects(base, operat
     assert any(h.startswith("/console/applications/") for h in effects)
 
 
+def test_a_refused_resend_does_not_change_the_verdict_of_the_stored_message(
+        base, operator, gateway_url, demo_client):
+    key, cert, chain = demo_client
+    message_id = build.new_message_id()
+    ok(gateway_url, build.send_request(build_organisation_registration(ROMASHKA), key, cert,
+                                       message_id=message_id, extra_certificates=chain))
+    other = dataclasses.replace(ROMASHKA, phone="+74950000000")  # same MessageID, other content
+    fault(gateway_url, build.send_request(build_organisation_registration(other), key, cert,
+                                          message_id=message_id, extra_certificates=chain))
+    doc = page(operator.get(f"{base}/console/messages/{message_id}", timeout=10))
+    assert doc.xpath("//*[@id='verdict']/@data-verdict") == ["valid"]
+    journal = doc.xpath("//*[@id='journal']")[0].text_content()
+    assert "request-accepted" in journal and "rejected" in journal
+
+
 def test_refused_message_page_says_invalid_and_why(base, operator, traffic):
     _, refused = traffic
     doc = page(operator.get(f"{base}/console/messages/{refused}", timeout=10))
