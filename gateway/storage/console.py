@@ -385,16 +385,30 @@ class QueueDepth:
     kind: str
     items: int
     oldest: datetime | None
+    oldest_message_id: str | None  # the stored message the oldest item is, or is about
 
 
 def queue_depths(engine: Engine) -> list[QueueDepth]:
-    """Undelivered items (queued or taken) per recipient and kind, with the oldest one's time."""
+    """Undelivered items (queued or taken) per recipient and kind, with the oldest one."""
     q = queue_items.c
+    waiting = q.state.in_(("queued", "taken"))
     with engine.connect() as conn:
         rows = conn.execute(select(q.recipient, q.kind, func.count(), func.min(q.created_at))
-                            .where(q.state.in_(("queued", "taken")))
-                            .group_by(q.recipient, q.kind).order_by(q.recipient, q.kind)).all()
-    return [QueueDepth(r[0], r[1], r[2], _utc(r[3])) for r in rows]
+                            .where(waiting).group_by(q.recipient, q.kind)
+                            .order_by(q.recipient, q.kind)).all()
+        found = []
+        for recipient, kind, count, oldest in rows:
+            first = conn.execute(select(q.message_id, q.related_message_id,
+                                        messages.c.id.label("stored"))
+                                 .outerjoin(messages, messages.c.message_id == q.message_id)
+                                 .where(waiting, q.recipient == recipient, q.kind == kind)
+                                 .order_by(q.created_at, q.id).limit(1)).first()
+            # a status, or an answer the gateway built itself, is not stored as a message: the
+            # request it is about is
+            message_id = None if first is None else \
+                first.message_id if first.stored is not None else first.related_message_id
+            found.append(QueueDepth(recipient, kind, count, _utc(oldest), message_id))
+    return found
 
 
 def verify_journal(engine: Engine):

@@ -221,6 +221,9 @@ def test_dashboard_charts_tables_and_live_fragment(base, operator, traffic):
     refusals = doc.xpath("//*[@id='refusals-chart']/desc")[0].text_content()
     assert re.search(r"[A-Z_]+: [1-9]", refusals), refusals
     assert doc.xpath("//table[@id='queue-depths']//th[@scope='col']")
+    # the registration's answer waits for ROMASHKA: its row links the oldest waiting message
+    oldest = doc.xpath("//table[@id='queue-depths']//tr[th/a[text()='ROMASHKA']]//a[@class='message-link']/@href")
+    assert oldest and operator.get(f"{base}{oldest[0]}", timeout=10).status_code == 200
     assert doc.xpath("//table[@id='expiries']//tbody/tr")  # the demo PKI's certificates
     assert doc.xpath("//*[@id='webhook-backlog']")
     assert doc.xpath("//script[@src='/console/static/console.js']")
