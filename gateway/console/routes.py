@@ -9,13 +9,11 @@ extra is stored. Read pages are open to every role; changes of participants only
 ``administrator`` (others get 403), and they are journaled by the functions they call."""
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
 import re
 import secrets
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -28,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gateway.console import i18n, views
 from gateway.console.errors import HttpError
+from gateway.console.request import Request, Response
 from gateway.http import access
 
 log = logging.getLogger("gateway.console")
@@ -53,38 +52,6 @@ SECURITY_HEADERS = [
     ("Cross-Origin-Opener-Policy", "same-origin"),
 ]
 NO_STORE = ("Cache-Control", "no-store")
-
-
-@dataclass
-class Request:
-    environ: dict
-    method: str
-    path: str  # below /console, "" for the dashboard
-    query: dict[str, str]
-    cookies: dict[str, str]
-    lang: str
-    set_lang: bool
-    user: access.Caller | None = None
-    token: str | None = None
-    form: dict[str, str] = field(default_factory=dict)
-    files: dict[str, bytes] = field(default_factory=dict)
-
-    def csrf(self) -> str:
-        """The CSRF token the forms of this session carry."""
-        return hmac.new(self.token.encode(), b"console-csrf", hashlib.sha256).hexdigest() if self.token else ""
-
-    @property
-    def secure(self) -> bool:
-        return self.environ.get("wsgi.url_scheme") == "https" or \
-            self.environ.get("HTTP_X_FORWARDED_PROTO", "").lower() == "https"
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes
-    content_type: str = "text/html; charset=utf-8"
-    headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _cookie(name: str, value: str, request: Request, max_age: int | None, path: str = PREFIX) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from cryptography import x509
 
 from gateway.console import charts, i18n, pdf, xmlview
 from gateway.console.errors import HttpError
+from gateway.console.request import Request
 from gateway.http import access
 from gateway.pipeline import participants
 from gateway.storage import access as access_repo

@@ -12,12 +12,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 
-from gateway.storage.schema import (applications, information_systems, is_certificates, journal,
-                                    messages, outbox, queue_items, webhook_events)
+from gateway.storage.schema import (application_transitions, applications, information_systems,
+                                    is_certificates, journal, messages, outbox, queue_items)
 
-#: the webhook events that record a state change of an application (events.py writes them with
-#: the change, whether or not anyone subscribed): the source of timelines and of effects
-STATE_EVENTS = ("application.created", "application.status_changed")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -191,18 +188,19 @@ class Effect:
 
 
 def effects_of(engine: Engine, message_id: str) -> list[Effect]:
-    """What the message did: the application states it moved (their webhook events carry the
-    MessageID), the register writes of its decision (outbox) and what it queued for delivery."""
-    e, o, q = webhook_events.c, outbox.c, queue_items.c
-    needle = json.dumps({"message_id": message_id})[1:-1]  # as events.py's payload spells it
+    """What the message did: the application states it moved (application_transitions), the
+    register writes of its decision (outbox) and what it queued for delivery."""
+    t, o, q = application_transitions.c, outbox.c, queue_items.c
     found: list[Effect] = []
     with engine.connect() as conn:
-        for r in conn.execute(select(e.type, e.created_at, e.payload)
-                              .where(e.type.in_(STATE_EVENTS), e.payload.contains(needle, autoescape=True))
-                              .order_by(e.id)):
-            payload = _loads(r.payload)
-            if payload.get("message_id") == message_id:
-                found.append(Effect("state", _utc(r.created_at), r.type, payload))
+        for r in conn.execute(select(t.application_id, t.from_state, t.to_state, t.at)
+                              .join(messages, messages.c.id == t.message_pk)
+                              .where(messages.c.message_id == message_id).order_by(t.id)):
+            found.append(Effect("state", _utc(r.at),
+                                "application.created" if r.from_state is None
+                                else "application.status_changed",
+                                {"application_id": r.application_id, "status": r.to_state,
+                                 "previous_status": r.from_state}))
         for r in conn.execute(select(o.action, o.state, o.attempts, o.created_at, o.done_at,
                                      o.last_error, o.args)
                               .where(o.message_id == message_id).order_by(o.id)):
@@ -282,19 +280,14 @@ class Step:
 
 
 def timeline(engine: Engine, application_id: int) -> list[Step]:
-    """The application's states in order, each with the IS and message that moved it there."""
-    e = webhook_events.c
+    """The application's states in order, each with the IS and message that moved it there
+    (application_transitions, written in the transaction of each change)."""
+    t, m = application_transitions.c, messages.c
     with engine.connect() as conn:
-        rows = conn.execute(select(e.created_at, e.payload)
-                            .where(e.ordering_key == f"application:{application_id}",
-                                   e.type.in_(STATE_EVENTS))
-                            .order_by(e.id)).all()
-    steps = []
-    for r in rows:
-        p = _loads(r.payload)
-        steps.append(Step(_utc(r.created_at), str(p.get("status", "")), p.get("previous_status"),
-                          str(p.get("sender", "")), str(p.get("message_id", ""))))
-    return steps
+        rows = conn.execute(select(t.at, t.to_state, t.from_state, m.sender, m.message_id)
+                            .join(messages, m.id == t.message_pk)
+                            .where(t.application_id == application_id).order_by(t.id)).all()
+    return [Step(_utc(r.at), r.to_state, r.from_state, r.sender, r.message_id) for r in rows]
 
 
 def application_choices(engine: Engine) -> tuple[list[str], list[str]]:
