@@ -43,3 +43,22 @@ def read_answer(body: bytes, gateway_certificate: x509.Certificate) -> dict:
         raise SignatureCryptoError("the answer is signed by another certificate than the "
                                         "gateway's")
     return json.loads(verified.payload)
+
+
+def selector_document(*, namespace: str | None = None, type: str | None = None,
+                      node_id: str | None = None, timestamp: str | None = None) -> dict:
+    """The JSON of ``POST /api/v1/responses`` (GetResponse): a fresh timestamp (each signed
+    read is accepted once), optionally one business type."""
+    from envelopes.build import _now
+
+    document = {"timestamp": timestamp or _now()}
+    if namespace is not None:
+        document.update(namespace=namespace, type=type)
+    if node_id:
+        document["nodeId"] = node_id
+    return document
+
+
+def ack_document(message_id: str, accepted: bool = True) -> dict:
+    """The JSON of ``POST /api/v1/acks`` (Ack) for a message taken with ``/responses``."""
+    return {"messageId": message_id, "accepted": accepted}

@@ -63,7 +63,7 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
                                       settings.receipt_profile, settings.receipt_signature_method,
                                       settings.receipt_digest_method, policy=algorithms),
                         registers=registers, operations=operations(), outbox=outbox,
-                        rest_operation=rest_request.OPERATION)
+                        rest_operations=rest_request.OPERATIONS)
     if clock is not None:
         services.clock = clock
     if dispatcher:  # a serving process also takes over register writes others left unfinished

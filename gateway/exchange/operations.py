@@ -1,5 +1,6 @@
 """The seven SOAP operations, by the element of the SOAP body that names each, and the REST
-front of SendRequest (``POST /api/v1/messages``), which no SOAP body can reach."""
+fronts of SendRequest, GetResponse and Ack (``/api/v1/messages``, ``/responses``, ``/acks``),
+which no SOAP body can reach."""
 from __future__ import annotations
 
 from gateway.exchange import ack, rest_request, send_request, send_response, take
@@ -9,7 +10,7 @@ SOAP: tuple[Operation, ...] = (send_request.OPERATION, send_response.OPERATION, 
                                take.GET_RESPONSE, ack.OPERATION, take.GET_STATUS,
                                take.GET_INCOMING_QUEUE_STATISTICS)
 #: every operation with its stages (docs/protocol.md lists each)
-ALL: tuple[Operation, ...] = SOAP + (rest_request.OPERATION,)
+ALL: tuple[Operation, ...] = SOAP + tuple(rest_request.OPERATIONS.values())
 
 
 def operations() -> dict[str, Operation]:

@@ -1,4 +1,5 @@
-"""SendRequest over REST: a JWS-signed JSON business request in, a JWS-signed JSON receipt out.
+"""SendRequest over REST: a JWS-signed JSON business request in, a JWS-signed JSON receipt out;
+and GetResponse and Ack over REST, to take the answers the same way.
 
 ``POST /api/v1/messages`` (docs/integration.md, «REST and JSON»; docs/openapi.yaml). Only the
 front differs from SendRequest: the JWS replaces the XMLDSig (its certificate path is checked by
@@ -10,7 +11,9 @@ handlers, the same transaction and the same journal as a SOAP one — and shares
 What is stored as the message's envelope is the SendRequest envelope the JSON stands for, with
 the client's JWS, byte for byte, in ``CallerInformationSystemSignature`` (the contract's
 skipped wildcard): the record holds the signed original, and every reader of stored envelopes
-(handlers, deliveries to external providers) reads it like any other.
+(handlers, deliveries to external providers) reads it like any other. ``POST /api/v1/responses``
+and ``POST /api/v1/acks`` are GetResponse and Ack with the same front: the JSON becomes the
+signed ``MessageTypeSelector`` / ``AckTargetMessage``, then their own stages run.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from envelopes import build, ns
 from envelopes.payloads import json_form
 from envelopes.payloads._xml import PayloadError
 from gateway import faults
-from gateway.exchange import send_request
+from gateway.exchange import ack, send_request, take
 from gateway.pipeline import stages
 from gateway.pipeline.context import Caller, Context
 from gateway.pipeline.parse import parse_envelope
@@ -155,7 +158,13 @@ def json_request(svc, ctx: Context) -> None:
         reference_message_id=document.get("referenceMessageId"),
         transaction_code=document.get("transactionCode"), node_id=document.get("nodeId"),
         eol=document.get("eol"), test_message=bool(document.get("testMessage")))
-    tree = etree.fromstring(envelope_bytes)
+    _stand_in(svc, ctx, etree.fromstring(envelope_bytes), f"{{{T}}}SenderProvidedRequestData")
+
+
+def _stand_in(svc, ctx: Context, tree: etree._Element, signed_tag: str) -> None:
+    """``tree`` (the SOAP envelope the JSON stands for) with the JWS, byte for byte, in its
+    ``CallerInformationSystemSignature``, becomes the request: what is stored and journaled, and
+    its ``signed_tag`` element the verified element the later stages read."""
     holder = tree.find(f".//{{{T}}}CallerInformationSystemSignature")
     etree.SubElement(holder, f"{{{REST}}}JWS", nsmap={"rest": REST}).text = ctx.jws.compact
     ctx.raw = etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
@@ -163,16 +172,81 @@ def json_request(svc, ctx: Context) -> None:
                                   max_elements=svc.settings.max_elements,
                                   max_namespaces=svc.settings.max_namespaces,
                                   max_attributes=svc.settings.max_attributes)
-    data = ctx.request.find(f"{{{T}}}SenderProvidedRequestData")
+    data = ctx.request.find(signed_tag)
     signature = dataclasses.replace(ctx.verified.signature, element=data)
     ctx.verified = dataclasses.replace(ctx.verified, element=data, signature=signature)
     ctx.caller = Caller(ctx.verified, ctx.caller.system)
 
 
+def _operation_envelope(operation: str, signed: etree._Element) -> etree._Element:
+    """``<soap:Envelope>`` with ``<ns:{operation}>`` holding ``signed`` and an empty
+    ``CallerInformationSystemSignature``: the SOAP request a REST read stands for."""
+    env = ns.SOAP11_ENV
+    envelope = etree.Element(ns.q(env, "Envelope"), nsmap={"soap": env})
+    body = etree.SubElement(envelope, ns.q(env, "Body"))
+    request = etree.SubElement(body, ns.q(T, operation), nsmap={"ns": T, "b": ns.SMEV_BASIC})
+    request.append(signed)
+    etree.SubElement(request, ns.q(T, "CallerInformationSystemSignature"))
+    return envelope
+
+
+def _small_document(payload: bytes, fields: dict[str, type], required: tuple[str, ...]) -> dict:
+    """A flat JSON object of the named fields and types (a read or an acknowledgement)."""
+    try:
+        document = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise faults.InvalidContent("the JWS payload is not UTF-8 JSON", code="JSON_SYNTAX") from None
+    if not isinstance(document, dict):
+        raise faults.InvalidContent("the JWS payload is not a JSON object", code="JSON_SYNTAX")
+    for name in sorted(document):
+        if name not in fields:
+            raise _field_fault(name, "is not a field of this request")
+        if not isinstance(document[name], fields[name]) or \
+                (fields[name] is str and isinstance(document[name], bool)):
+            raise _field_fault(name, f"must be a {'boolean' if fields[name] is bool else 'string'}")
+    for name in required:
+        if name not in document:
+            raise _field_fault(name, "is missing")
+    return document
+
+
+def json_selector(svc, ctx: Context) -> None:
+    """``{"timestamp", "namespace"?, "type"?, "nodeId"?}`` as GetResponse's signed
+    ``MessageTypeSelector``; then GetResponse's own stages (freshness, replay, take)."""
+    document = _small_document(ctx.jws_payload, {"timestamp": str, "namespace": str, "type": str,
+                                                 "nodeId": str}, ("timestamp",))
+    if ("namespace" in document) != ("type" in document):
+        raise _field_fault("type", "and namespace go together (one business type) or not at all")
+    selector = build.message_type_selector(document.get("namespace"), document.get("type"),
+                                           document.get("nodeId"), document["timestamp"])
+    _stand_in(svc, ctx, _operation_envelope("GetResponseRequest", selector),
+              f"{{{ns.SMEV_BASIC}}}MessageTypeSelector")
+
+
+def json_ack(svc, ctx: Context) -> None:
+    """``{"messageId", "accepted"?}`` as Ack's signed ``AckTargetMessage``."""
+    document = _small_document(ctx.jws_payload, {"messageId": str, "accepted": bool}, ("messageId",))
+    target = etree.Element(ns.q(ns.SMEV_BASIC, "AckTargetMessage"), nsmap={"b": ns.SMEV_BASIC})
+    target.set("Id", "SIGNED_BY_CALLER")
+    target.set("accepted", "false" if document.get("accepted") is False else "true")
+    target.text = document["messageId"]
+    _stand_in(svc, ctx, _operation_envelope("AckRequest", target),
+              f"{{{ns.SMEV_BASIC}}}AckTargetMessage")
+
+
+_FRONT = (jws_known_signer, jws_signature, stages.participant)
+
 OPERATION = Operation(
     "RestSendRequest", f"{{{REST}}}SendRequest", signed=f"{{{REST}}}JWS",
-    stages=(jws_known_signer, jws_signature, stages.participant, json_request, stages.replay,
-            stages.message_id, send_request.request_checks, stages.business_payload,
-            stages.route, stages.authorize, stages.payload_rules, send_request.decide,
-            send_request.prepare, send_request.commit))
-
+    stages=_FRONT + (json_request, stages.replay, stages.message_id, send_request.request_checks,
+                     stages.business_payload, stages.route, stages.authorize,
+                     stages.payload_rules, send_request.decide, send_request.prepare,
+                     send_request.commit))
+GET_RESPONSE = Operation(
+    "RestGetResponse", f"{{{REST}}}GetResponse", signed=f"{{{REST}}}JWS",
+    stages=_FRONT + (json_selector, stages.freshness, stages.not_replayed, take.take_response))
+ACK = Operation(
+    "RestAck", f"{{{REST}}}Ack", signed=f"{{{REST}}}JWS",
+    stages=_FRONT + (json_ack, stages.not_replayed, ack.acknowledge))
+#: the REST fronts, by name
+OPERATIONS = {op.name: op for op in (OPERATION, GET_RESPONSE, ACK)}

@@ -12,6 +12,7 @@ Routes:
   GET  /api/v1/organisations/{inn}/applications   history of applications (JSON or CSV)
   POST /api/v1/validate                           the QA kit's validator (JSON report per file)
   POST /api/v1/messages                           a business request as JWS-signed JSON (SendRequest over REST)
+  POST /api/v1/responses, /api/v1/acks            GetResponse and Ack over REST (JWS-signed JSON)
   GET  /api/v1/openapi.yaml                       its OpenAPI description
   /api/v1/session, /api/v1/keys, /api/v1/webhooks  login, API keys, webhooks (http/admin_api.py)
 The same app runs under gunicorn (production, several workers) and in-process for tests.
@@ -43,6 +44,8 @@ _HISTORY = re.compile(r"^/api/v1/organisations/([^/]+)/applications/?$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(xsd|wsdl)$")
 _SOAP_TYPES = {"text/xml": faults.SOAP11, "application/soap+xml": faults.SOAP12}
 _JOSE_TYPES = {"application/jose": False, "application/jose+json": True}  # JSON serialization?
+_REST_OPERATIONS = {"/api/v1/messages": "RestSendRequest", "/api/v1/responses": "RestGetResponse",
+                    "/api/v1/acks": "RestAck"}
 
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
@@ -126,8 +129,8 @@ class GatewayApp:
             return _reply(start_response, 200, "application/yaml; charset=utf-8", self.openapi)
         if path == "/api/v1/validate":
             return self._validate(environ, start_response, method)
-        if path == "/api/v1/messages":
-            return self._rest_message(environ, start_response, method)
+        if path in _REST_OPERATIONS:
+            return self._rest_message(environ, start_response, method, _REST_OPERATIONS[path])
         if self.admin.handles(path):
             return self._admin(environ, start_response, method, path, query)
         match = _HISTORY.match(path)
@@ -159,12 +162,12 @@ class GatewayApp:
         extra = [("WWW-Authenticate", "Bearer")] if status == 401 else []
         return _reply(start_response, status, content_type, answer, extra)
 
-    def _rest_message(self, environ, start_response, method: str):
-        """A business request as a JWS-signed JSON document (gateway/exchange/rest_request.py):
-        ``application/jose`` (compact) or ``application/jose+json`` (flattened JSON)."""
+    def _rest_message(self, environ, start_response, method: str, operation: str):
+        """A JWS-signed JSON request (gateway/exchange/rest_request.py): ``application/jose``
+        (compact) or ``application/jose+json`` (flattened JSON)."""
         if method != "POST":
             return _reply(start_response, 405, "application/json",
-                          b'{"error": "POST a JWS-signed business request"}', [("Allow", "POST")])
+                          b'{"error": "POST a JWS-signed JSON request"}', [("Allow", "POST")])
         media = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
         if media not in _JOSE_TYPES:
             return _reply(start_response, 415, "application/json", json.dumps(
@@ -177,7 +180,8 @@ class GatewayApp:
             return _reply(start_response, status, "application/json",
                           json.dumps({"error": fault.description}).encode())
         started = time.perf_counter()
-        response = self.pipeline.handle_rest(body, json_serialization=_JOSE_TYPES[media])
+        response = self.pipeline.handle_rest(body, json_serialization=_JOSE_TYPES[media],
+                                             operation=operation)
         metrics.observe(response.facts, response.status, time.perf_counter() - started)
         return _reply(start_response, response.status, response.content_type, response.body)
 

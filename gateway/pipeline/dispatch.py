@@ -111,11 +111,13 @@ class Pipeline:
                                 authenticated=ctx is not None and ctx.caller is not None)
         return dataclasses.replace(response, facts=_facts(ctx, refused, failed=refused is None))
 
-    def handle_rest(self, body: bytes, *, json_serialization: bool) -> Response:
-        """``POST /api/v1/messages``: a JWS (compact, or flattened JSON) over a JSON business
-        request, run through ``services.rest_operation`` (SendRequest's stages behind a JWS
-        front, gateway/exchange/rest_request.py); the answer and every fault are JSON signed by
-        the gateway (``application/jose``), refusals journaled as for SOAP."""
+    def handle_rest(self, body: bytes, *, json_serialization: bool,
+                    operation: str = "RestSendRequest") -> Response:
+        """``POST /api/v1/messages`` (``/responses``, ``/acks``): a JWS (compact, or flattened
+        JSON) over a JSON request, run through the REST ``operation`` (SendRequest's, GetResponse's
+        or Ack's stages behind a JWS front, gateway/exchange/rest_request.py); the answer and
+        every fault are JSON signed by the gateway (``application/jose``), refusals journaled as
+        for SOAP."""
         from signing import jws as jose
         from signing.errors import SignatureError
 
@@ -127,10 +129,11 @@ class Pipeline:
             except SignatureError as exc:
                 raise faults.SignatureVerificationFault(f"TOTAL-FAILED/{exc.code}: {exc.message}",
                                                         code=exc.code) from None
-            ctx = Context(raw=body, envelope=None, now=svc.clock(), operation=svc.rest_operation)
+            ctx = Context(raw=body, envelope=None, now=svc.clock(),
+                          operation=svc.rest_operations[operation])
             ctx.jws = parsed
-            receipt = run(svc, ctx)
-            document, status = rest_answer.receipt_document(svc, receipt), 200
+            answer = run(svc, ctx)
+            document, status = rest_answer.RENDER[operation](svc, ctx, answer), 200
             refused = None
         except GatewayFault as exc:
             log.info("fault %s/%s: %s", exc.element, exc.code, exc.description)

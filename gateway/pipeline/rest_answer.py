@@ -78,3 +78,55 @@ def signed(svc, document: dict) -> bytes:
     payload = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return jose.sign(payload, signer.private_key, signer.certificate, chain=signer.chain,
                      headers={"typ": "JOSE", "cty": "application/json"}).encode("ascii")
+
+
+def response_document(svc, ctx, answer) -> dict:
+    """GetResponse's answer as JSON: the next answer to one of the caller's requests (its
+    business content in the JSON form of envelopes/payloads, or its rejections or status), with
+    the signed ``ResponseMessage`` itself (base64) — or ``{"response": null}``."""
+    from envelopes.payloads import codec, json_form
+    from envelopes.payloads._xml import PayloadError
+
+    body = getattr(answer, "body", answer)  # an MtomAnswer's files stay for SOAP GetResponse
+    message = etree.fromstring(body).find(f"{{{T}}}ResponseMessage")
+    if message is None:
+        return {"response": None}
+    response = message.find(f"{{{T}}}Response")
+    data = response.find(f"{{{T}}}SenderProvidedResponseData")
+    found = {"messageId": data.findtext(f"{{{T}}}MessageID"),
+             "originalMessageId": response.findtext(f"{{{T}}}OriginalMessageId")}
+    content = data.find(f"{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
+    if content is not None and len(content):
+        element = content[0]
+        found["type"] = etree.QName(element).localname
+        try:
+            found["payload"] = json_form.to_json(codec.parse(element))
+        except (PayloadError, TypeError, ValueError):  # a provider's type without a codec
+            found["payloadXml"] = etree.tostring(element, encoding="unicode")
+    rejections = data.findall(f"{{{T}}}RequestRejected")
+    if rejections:
+        found["rejections"] = [{"code": r.findtext(f"{{{T}}}RejectionReasonCode"),
+                                "description": r.findtext(f"{{{T}}}RejectionReasonDescription")}
+                               for r in rejections]
+    status = data.find(f"{{{T}}}RequestStatus")
+    if status is not None:
+        found["status"] = {
+            "code": status.findtext(f"{{{T}}}StatusCode"),
+            "description": status.findtext(f"{{{T}}}StatusDescription"),
+            "parameters": {p.findtext(f"{{{T}}}Key"): p.findtext(f"{{{T}}}Value")
+                           for p in status.findall(f"{{{T}}}StatusParameter")}}
+    if getattr(answer, "parts", ()):
+        found["attachmentsOmitted"] = True
+    found["message"] = base64.b64encode(etree.tostring(message, encoding="UTF-8")).decode("ascii")
+    return {"response": found}
+
+
+def ack_document(svc, ctx, answer) -> dict:
+    target = ctx.data
+    return {"acknowledged": (target.text or "").strip(),
+            "accepted": target.get("accepted") == "true"}
+
+
+#: REST operation name → its answer as JSON, from (services, context, the operation's answer)
+RENDER = {"RestSendRequest": lambda svc, ctx, answer: receipt_document(svc, answer),
+          "RestGetResponse": response_document, "RestAck": ack_document}

@@ -252,6 +252,83 @@ def test_a_jws_made_by_jwcrypto_is_accepted_and_jwcrypto_verifies_the_answer(
     assert json.loads(answer.payload)["messageId"] == document["messageId"]
 
 
+def take_over_rest(base, creds, gateway_cert, original: str) -> dict:
+    """Every answer in the caller's queue taken with POST /responses and acknowledged with POST
+    /acks, until the one answering ``original``; that one."""
+    key, cert, chain = creds
+    while True:
+        reply = post(f"{base}/responses", rest.sign_request(rest.selector_document(), key, cert, chain=chain))
+        assert reply.status_code == 200, reply.text
+        found = rest.read_answer(reply.content, gateway_cert)["response"]
+        assert found is not None, f"no answer to {original}"
+        acked = post(f"{base}/acks", rest.sign_request(rest.ack_document(found["messageId"]), key, cert,
+                                                       chain=chain))
+        assert acked.status_code == 200, acked.text
+        assert rest.read_answer(acked.content, gateway_cert) == {"acknowledged": found["messageId"],
+                                                                 "accepted": True}
+        if found["originalMessageId"] == original:
+            return found
+
+
+def test_answers_are_taken_and_acknowledged_over_rest(api, romashka, gateway_cert):
+    """The details change's DetailsChangeResult, through POST /responses as JSON, then Ack."""
+    base = api[:-len("/messages")]
+    status, receipt, _, _ = submit(api, romashka, sample("details/DetailsChangeRequest.xml"), gateway_cert)
+    assert status == 200, receipt
+    found = take_over_rest(base, romashka, gateway_cert, receipt["messageId"])
+    assert found["type"] == "DetailsChangeResult"
+    assert found["payload"]["inn"] == sample("details/DetailsChangeRequest.xml").inn
+    assert found["payload"]["state"] in ("verified", "rejected")
+    # the signed ResponseMessage itself travels too, verifiable as over SOAP
+    from lxml import etree
+    from signing.xmldsig import verify_detached
+    message = etree.fromstring(base64.b64decode(found["message"]))
+    T = ns.SMEV_TYPES
+    verify_detached(message.find(f"{{{T}}}SMEVSignature/{{{ns.DS}}}Signature"), message.find(f"{{{T}}}Response"))
+    # the same Ack again is a replayed signed request; acknowledged, the answer is never
+    # delivered again, even after a late "not accepted" (as over SOAP, an Ack of an acknowledged
+    # message changes nothing)
+    key, cert, chain = romashka
+    again = post(f"{base}/acks", rest.sign_request(rest.ack_document(found["messageId"]), key, cert, chain=chain))
+    assert again.status_code == 400
+    assert rest.read_answer(again.content, gateway_cert)["error"]["code"] == "REPLAYED_REQUEST"
+    late = post(f"{base}/acks", rest.sign_request(rest.ack_document(found["messageId"], accepted=False),
+                                                  key, cert, chain=chain))
+    assert late.status_code == 200, late.text
+    while True:
+        reply = post(f"{base}/responses", rest.sign_request(rest.selector_document(
+            namespace=ns.DETAILS, type="DetailsChangeResult"), key, cert, chain=chain))
+        left = rest.read_answer(reply.content, gateway_cert)["response"]
+        if left is None:
+            break
+        assert left["messageId"] != found["messageId"]
+        post(f"{base}/acks", rest.sign_request(rest.ack_document(left["messageId"]), key, cert, chain=chain))
+    unknown = post(f"{base}/acks", rest.sign_request(rest.ack_document(build.new_message_id()), key, cert,
+                                                     chain=chain))
+    assert unknown.status_code == 400
+    assert rest.read_answer(unknown.content, gateway_cert)["error"]["fault"] == "TargetMessageIsNotFound"
+
+
+def test_a_signed_read_is_accepted_once(api, romashka, gateway_cert):
+    base = api[:-len("/messages")]
+    key, cert, chain = romashka
+    token = rest.sign_request(rest.selector_document(), key, cert, chain=chain)
+    first = post(f"{base}/responses", token)
+    assert first.status_code == 200, first.text
+    taken = rest.read_answer(first.content, gateway_cert)["response"]
+    if taken is not None:  # give it back: due again at once
+        post(f"{base}/acks", rest.sign_request(rest.ack_document(taken["messageId"], accepted=False),
+                                               key, cert, chain=chain))
+    second = post(f"{base}/responses", token)
+    assert second.status_code == 400
+    assert rest.read_answer(second.content, gateway_cert)["error"]["code"] == "REPLAYED_REQUEST"
+    stale = rest.sign_request(rest.selector_document(timestamp="2020-01-01T00:00:00+00:00"), key, cert,
+                              chain=chain)
+    reply = post(f"{base}/responses", stale)
+    assert reply.status_code == 400
+    assert rest.read_answer(reply.content, gateway_cert)["error"]["code"] == "STALE_TIMESTAMP"
+
+
 def test_message_id_must_be_a_uuid1(api, romashka, gateway_cert):
     status, answer, _, _ = submit(api, romashka, sample("details/DetailsChangeRequest.xml"),
                                   gateway_cert, messageId=str(uuid.uuid4()))
