@@ -35,6 +35,7 @@ from gateway.pipeline.parse import parse_envelope
 from gateway.pipeline.sequence import Operation
 from gateway.pipeline.verify import VerifiedCaller
 from signing import jws as jose
+from signing.algorithms import DEFAULT_POLICY
 from signing.errors import SignatureError
 from signing.xmldsig import VerifiedSignature
 
@@ -70,7 +71,7 @@ def jws_signature(svc, ctx: Context) -> None:
     algorithms). The signed element is set by ``json_request`` from the verified payload."""
     verifier = svc.verifier
     try:
-        verified = jose.verify(ctx.jws, verifier.policy or jose.a.DEFAULT_POLICY)
+        verified = jose.verify(ctx.jws, verifier.policy or DEFAULT_POLICY)
     except SignatureError as exc:
         raise _signature_fault(exc) from None
     verdict = verifier.chain.validate(verified.certificate, verified.extra_certificates, at=ctx.now)
