@@ -35,7 +35,9 @@ from signing.errors import (CryptoConstraintsError, FormatError, NoSigningCertif
 
 #: JOSE ``alg`` → the XMLDSig signature method with the same mathematics (RFC 7518 §3.3-3.5:
 #: PKCS#1 v1.5; PSS with MGF1 of the same hash and salt = hash length; ECDSA as raw r||s).
-#: GOST: the names of the Russian JOSE profiles (ТК 26), the signature as in XMLDSig (s||r).
+#: GOST: IANA registers no JOSE name for GOST R 34.10-2012, so these are the gateway's names
+#: (docs/integration.md), the signature bytes as in GOST XMLDSig (s||r, Streebog of the input);
+#: peers that use other names need one more row here.
 ALGORITHMS = {
     "RS256": a.SIG_RSA_SHA256, "RS384": a.SIG_RSA_SHA384, "RS512": a.SIG_RSA_SHA512,
     "PS256": a.SIG_RSA_PSS_SHA256, "PS384": a.SIG_RSA_PSS_SHA384, "PS512": a.SIG_RSA_PSS_SHA512,

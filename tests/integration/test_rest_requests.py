@@ -1,9 +1,10 @@
 """SendRequest over REST (``POST /api/v1/messages``) over real HTTP on loopback: each domain's main
 request as JWS-signed JSON goes through SendRequest's stages (its answer is then in the SOAP
 GetResponse queue, like a SOAP request's), the answer is JSON signed by the gateway, a repeat
-gets the original answer and changes nothing, and the JWS rules refuse what they must.
-A JWS made by an independent implementation (jwcrypto) is accepted, and jwcrypto verifies the
-gateway's answer."""
+gets the original answer and changes nothing, and the JWS rules refuse what they must; the
+answers are taken and acknowledged over REST too (GetResponse, Ack). A JWS made by an
+independent implementation (jwcrypto) is accepted, and jwcrypto verifies the gateway's answer;
+under the GOST ``smev`` profile requests and answers are GOST JWSs and RSA is refused."""
 from __future__ import annotations
 
 import base64
@@ -20,6 +21,7 @@ from jwcrypto import jwk, jws as jw
 from sqlalchemy import func, select
 
 from envelopes import build, ns, rest
+from envelopes.demo_data import ROMASHKA
 from envelopes.payloads import samples
 from gateway.storage.schema import journal, messages
 from signing import jws as jose
@@ -334,3 +336,50 @@ def test_message_id_must_be_a_uuid1(api, romashka, gateway_cert):
                                   gateway_cert, messageId=str(uuid.uuid4()))
     assert status == 400
     assert answer["error"]["fault"] == "InvalidMessageIdFormat"
+
+
+@pytest.fixture(scope="module")
+def gost_api(tmp_path_factory):
+    """A gateway on an all-GOST demo PKI under the ``smev`` profile (as tests/integration/test_gost.py)."""
+    from conftest import demo_environment, new_database, serve_wsgi
+    from gateway.storage.db import make_engine
+    from gateway.wiring import build_app
+
+    with new_database(tmp_path_factory) as url, \
+            demo_environment(tmp_path_factory, url, demo_algorithm="gost2012-256",
+                             algorithms="smev") as settings:
+        engine = make_engine(settings.resolved_database_url)
+        server, base = serve_wsgi(build_app(settings, engine=engine))
+        yield settings, f"{base}/api/v1/messages"
+        server.shutdown()
+        engine.dispose()
+
+
+def test_gost_jws_request_and_gost_signed_answer_under_smev(gost_api):
+    from gateway.ops.demo import load_client
+    from gateway.ops.setup import open_pki
+    from gateway.pipeline.participants import add_system
+    from gateway.storage.db import make_engine
+
+    settings, url = gost_api
+    gateway_cert = x509.load_pem_x509_certificates(settings.signing_cert_path.read_bytes())[0]
+    key, cert, chain = load_client(settings, "ROMASHKA")
+    status, answer, token, reply = submit(url, (key, cert, tuple(chain)),
+                                          sample("details/DetailsChangeRequest.xml"), gateway_cert)
+    assert status == 200, answer
+    sent = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    assert sent["alg"] == "GOST3410-2012-256"
+    answered = jose.parse(reply.content, json_serialization=False).header
+    assert answered["alg"] == "GOST3410-2012-256"
+    # an RSA certificate of the same organisation, registered, is refused by the smev profile
+    pki = open_pki(settings)
+    issued = pki.issue(f"rsa-{uuid.uuid4().hex[:8]}", common_name="RSA signer", inn_le=ROMASHKA.inn,
+                       ogrn=ROMASHKA.ogrn, key_type="rsa2048")
+    engine = make_engine(settings.resolved_database_url)
+    add_system(engine, "ROMASHKA", "", [issued.certificate])
+    engine.dispose()
+    status, answer, _, _ = submit(url, (issued.private_key, issued.certificate, tuple(pki.intermediates())),
+                                  sample("details/DetailsChangeRequest.xml"), gateway_cert)
+    assert status == 400
+    assert answer["error"]["code"] == "CRYPTO_CONSTRAINTS_FAILURE", answer
+    assert "smev" in answer["error"]["description"]
