@@ -383,3 +383,20 @@ def test_gost_jws_request_and_gost_signed_answer_under_smev(gost_api):
     assert status == 400
     assert answer["error"]["code"] == "CRYPTO_CONSTRAINTS_FAILURE", answer
     assert "smev" in answer["error"]["description"]
+
+
+def test_a_jws_signed_for_one_endpoint_is_refused_by_the_others(api, romashka, gateway_cert, engine):
+    base = api[:-len("/messages")]
+    key, cert, chain = romashka
+    request = rest.request_document(sample("details/DetailsChangeRequest.xml"))
+    signed_request = rest.sign_request(request, key, cert, chain=chain)
+    signed_ack = rest.sign_request(rest.ack_document(build.new_message_id()), key, cert, chain=chain)
+    signed_read = rest.sign_request(rest.selector_document(), key, cert, chain=chain)
+    for path, token in (("/acks", signed_request), ("/responses", signed_request),
+                        ("/messages", signed_ack), ("/messages", signed_read), ("/acks", signed_read)):
+        reply = post(base + path, token)
+        assert reply.status_code == 400, (path, reply.text)
+        error = rest.read_answer(reply.content, gateway_cert)["error"]
+        assert error["fault"] in ("InvalidContent", "BusinessDataTypeIsNotSupported",
+                                  "InvalidMessageIdFormat"), (path, error)
+    assert stored(engine, request["messageId"]) == 0
