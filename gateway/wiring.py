@@ -10,6 +10,7 @@ from cryptography import x509
 from gateway.http.app import GatewayApp
 from gateway.config import Settings
 from gateway.pipeline.participants import Participants
+from gateway.exchange import rest_request
 from gateway.exchange.operations import operations
 from gateway.pipeline.dispatch import Pipeline
 from gateway.pipeline.services import Services
@@ -61,7 +62,8 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
                         ReceiptSigner(settings.signing_key_path, settings.signing_cert_path,
                                       settings.receipt_profile, settings.receipt_signature_method,
                                       settings.receipt_digest_method, policy=algorithms),
-                        registers=registers, operations=operations(), outbox=outbox)
+                        registers=registers, operations=operations(), outbox=outbox,
+                        rest_operations=rest_request.OPERATIONS)
     if clock is not None:
         services.clock = clock
     if dispatcher:  # a serving process also takes over register writes others left unfinished

@@ -127,7 +127,7 @@ def _forward_original(svc, message_id: str, now: datetime) -> list[dict]:
     row = messages.load_original(svc.engine, message_id)
     request = parse_envelope(row.envelope).body_child
     data = request.find(ns.q(T, "SenderProvidedRequestData"))
-    signature = request.find(f"{{{T}}}CallerInformationSystemSignature/{{{ns.DS}}}Signature")
+    signature = stages.signature_in(request)  # a ds:Signature, or a REST request's JWS
     items = []
     for provider in svc.participants.providers(row.namespace_uri, row.root_element):
         if not svc.participants.enabled(provider):

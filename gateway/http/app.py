@@ -11,6 +11,8 @@ Routes:
   GET  /metrics         Prometheus metrics (gateway/http/metrics.py)
   GET  /api/v1/organisations/{inn}/applications   history of applications (JSON or CSV)
   POST /api/v1/validate                           the QA kit's validator (JSON report per file)
+  POST /api/v1/messages                           a business request as JWS-signed JSON (SendRequest over REST)
+  POST /api/v1/responses, /api/v1/acks            GetResponse and Ack over REST (JWS-signed JSON)
   GET  /api/v1/openapi.yaml                       its OpenAPI description
   /api/v1/session, /api/v1/keys, /api/v1/webhooks  login, API keys, webhooks (http/admin_api.py)
   /console/...          the operator and QA web console (gateway/console/, docs/console.md)
@@ -43,6 +45,9 @@ WSDL_FILE = "smev-message-exchange-service-1.1.wsdl"
 _HISTORY = re.compile(r"^/api/v1/organisations/([^/]+)/applications/?$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\.(xsd|wsdl)$")
 _SOAP_TYPES = {"text/xml": faults.SOAP11, "application/soap+xml": faults.SOAP12}
+_JOSE_TYPES = {"application/jose": False, "application/jose+json": True}  # JSON serialization?
+_REST_OPERATIONS = {"/api/v1/messages": "RestSendRequest", "/api/v1/responses": "RestGetResponse",
+                    "/api/v1/acks": "RestAck"}
 
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
@@ -129,6 +134,8 @@ class GatewayApp:
             return _reply(start_response, 200, "application/yaml; charset=utf-8", self.openapi)
         if path == "/api/v1/validate":
             return self._validate(environ, start_response, method)
+        if path in _REST_OPERATIONS:
+            return self._rest_message(environ, start_response, method, _REST_OPERATIONS[path])
         if self.admin.handles(path):
             return self._admin(environ, start_response, method, path, query)
         match = _HISTORY.match(path)
@@ -159,6 +166,29 @@ class GatewayApp:
                                                        environ, body)
         extra = [("WWW-Authenticate", "Bearer")] if status == 401 else []
         return _reply(start_response, status, content_type, answer, extra)
+
+    def _rest_message(self, environ, start_response, method: str, operation: str):
+        """A JWS-signed JSON request (gateway/exchange/rest_request.py): ``application/jose``
+        (compact) or ``application/jose+json`` (flattened JSON)."""
+        if method != "POST":
+            return _reply(start_response, 405, "application/json",
+                          b'{"error": "POST a JWS-signed JSON request"}', [("Allow", "POST")])
+        media = (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+        if media not in _JOSE_TYPES:
+            return _reply(start_response, 415, "application/json", json.dumps(
+                {"error": f"Content-Type {media or '(none)'} is not a JWS: use application/jose "
+                          "(compact) or application/jose+json (flattened JSON)"}).encode())
+        try:
+            body = _read_body(environ, self.settings.max_body_bytes)
+        except faults.GatewayFault as fault:
+            status = fault.http_status or 400
+            return _reply(start_response, status, "application/json",
+                          json.dumps({"error": fault.description}).encode())
+        started = time.perf_counter()
+        response = self.pipeline.handle_rest(body, json_serialization=_JOSE_TYPES[media],
+                                             operation=operation)
+        metrics.observe(response.facts, response.status, time.perf_counter() - started)
+        return _reply(start_response, response.status, response.content_type, response.body)
 
     def _admin(self, environ, start_response, method: str, path: str, query: str):
         """Keys, sessions and webhooks (gateway/http/admin_api.py): small JSON bodies only."""

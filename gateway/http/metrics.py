@@ -40,7 +40,7 @@ DURATION = Histogram("gateway_request_duration_seconds",
 
 
 def observe(facts, status: int, seconds: float) -> None:
-    """Count one answered SOAP request and log it as one JSON line."""
+    """Count one answered SOAP request (or REST exchange request) and log it as one JSON line."""
     operation = facts.operation if facts else "unknown"
     outcome = "ok" if status == 200 else ("fault" if facts and facts.fault != "INTERNAL_ERROR"
                                           else "error")

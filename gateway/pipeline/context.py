@@ -51,6 +51,8 @@ class Context:
     prepared: Any = None  # what the commit stage stores (operation-specific, typed there)
     answer: Any = None  # bytes | MtomAnswer: set by the stage that settles the request
     cleanups: list = dataclasses.field(default_factory=list)  # run when the request is done
+    jws: Any = None  # REST: the parsed signing.jws.Jws the request came as
+    jws_payload: bytes | None = None  # REST: its payload, once the signature verified
 
     @property
     def request(self) -> etree._Element:

@@ -14,6 +14,7 @@ from envelopes.payloads._xml import PayloadError
 from gateway import faults
 from gateway.faults import GatewayFault, MalformedRequest
 from gateway.pipeline.answer import MtomAnswer, OutgoingPart
+from gateway.pipeline import rest_answer
 from gateway.pipeline.context import Context
 from gateway.pipeline.parse import ParsedEnvelope, as_utf8, parse_envelope
 from gateway.pipeline.sequence import run
@@ -109,6 +110,48 @@ class Pipeline:
         self._journal_rejection(body, envelope, refused, response,
                                 authenticated=ctx is not None and ctx.caller is not None)
         return dataclasses.replace(response, facts=_facts(ctx, refused, failed=refused is None))
+
+    def handle_rest(self, body: bytes, *, json_serialization: bool,
+                    operation: str = "RestSendRequest") -> Response:
+        """``POST /api/v1/messages`` (``/responses``, ``/acks``): a JWS (compact, or flattened
+        JSON) over a JSON request, run through the REST ``operation`` (SendRequest's, GetResponse's
+        or Ack's stages behind a JWS front, gateway/exchange/rest_request.py); the answer and
+        every fault are JSON signed by the gateway (``application/jose``), refusals journaled as
+        for SOAP."""
+        from signing import jws as jose
+        from signing.errors import SignatureError
+
+        svc = self.services
+        ctx = None
+        try:
+            try:
+                parsed = jose.parse(body, json_serialization=json_serialization)
+            except SignatureError as exc:
+                raise faults.SignatureVerificationFault(f"TOTAL-FAILED/{exc.code}: {exc.message}",
+                                                        code=exc.code) from None
+            ctx = Context(raw=body, envelope=None, now=svc.clock(),
+                          operation=svc.rest_operations[operation])
+            ctx.jws = parsed
+            answer = run(svc, ctx)
+            document, status = rest_answer.RENDER[operation](svc, ctx, answer), 200
+            refused = None
+        except GatewayFault as exc:
+            log.info("fault %s/%s: %s", exc.element, exc.code, exc.description)
+            refused = exc
+        except (RegisterUnavailable, PayloadError) as exc:
+            log.info("%s", exc)
+            refused = faults.to_fault(exc)
+        except Exception:
+            log.exception("unexpected failure")
+            refused = faults.to_fault(RuntimeError())
+        if refused is not None:
+            document = rest_answer.fault_document(refused, ctx.message_id if ctx else None)
+            status = rest_answer.fault_status(refused)
+        response = Response(status, rest_answer.MEDIA_TYPE, rest_answer.signed(svc, document))
+        if refused is not None:
+            self._journal_rejection(body, ctx.envelope if ctx else None, refused, response,
+                                    authenticated=ctx is not None and ctx.caller is not None)
+        return dataclasses.replace(response, facts=_facts(ctx, refused))
 
     def screen(self, body: bytes) -> None:
         """The cheap checks alone (parse with the limits, the operation, a registered signer),

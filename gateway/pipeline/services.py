@@ -33,3 +33,5 @@ class Services:
     operations: Mapping[str, object] = dataclasses.field(default_factory=dict)
     #: carries out register writes after commit (gateway.registers.outbox.Outbox), or None
     outbox: object = None
+    #: the REST fronts by name (gateway/exchange/rest_request.py: RestSendRequest, ...)
+    rest_operations: Mapping[str, object] = dataclasses.field(default_factory=dict)

@@ -134,8 +134,16 @@ def participant(svc, ctx: Context) -> None:
 
 
 def caller_signature(ctx: Context) -> etree._Element:
-    """The caller's ds:Signature (verified by then), to be delivered beside its data."""
-    return ctx.request.find(f"{{{T}}}CallerInformationSystemSignature/{{{DS}}}Signature")
+    """The caller's signature (verified by then), to be delivered beside its data: its
+    ds:Signature, or the JWS of a request that came over REST (gateway/exchange/rest_request.py)."""
+    return signature_in(ctx.request)
+
+
+def signature_in(request: etree._Element) -> etree._Element | None:
+    """The one element in a request's ``CallerInformationSystemSignature``."""
+    holder = request.find(ns.q(T, "CallerInformationSystemSignature"))
+    found = [c for c in holder if isinstance(c.tag, str)] if holder is not None else []
+    return found[0] if found else None
 
 
 # -- messages that are stored ----------------------------------------------------------------

@@ -91,6 +91,17 @@ class Applications:
                            row.registration_number) if row else None
 
 
+def opened_by_message(engine: Engine, message_id: str) -> Application | None:
+    """The application the request ``message_id`` opened, if it opened one (the REST answer
+    names it: gateway/pipeline/rest_answer.py)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(applications).join(
+            messages, messages.c.id == applications.c.message_pk).where(
+            messages.c.message_id == message_id)).first()
+    return Application(row.id, row.message_pk, row.domain, row.kind, row.organisation_inn, row.state,
+                       row.registration_number) if row else None
+
+
 # -- writes, inside the caller's transaction (gateway/pipeline/persist.py) -------------------
 
 def move(conn, application_id: int, from_state: str, to_state: str, at) -> bool:
