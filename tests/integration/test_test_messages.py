@@ -261,3 +261,19 @@ def test_details_change_and_its_confirmation(gateway_url, engine, demo_settings,
 
     ok(gateway_url, build.send_request(confirm, key, cert, **kw))
     assert state_of(engine, number) == "applied"
+
+
+def test_the_sdk_reads_the_preview_and_the_gateways_signature_covers_it(gateway_url, engine, head,
+                                                                         gateway_trust):
+    from envelopes.client import UntrustedReceipt, read_receipt
+
+    key, cert, kw = head
+    _, receipt, preview = send_test(gateway_url, engine, lambda mid: build.send_request(
+        build_organisation_registration(ROMASHKA), key, cert, message_id=mid, test_message=True, **kw))
+    metadata, _ = read_receipt(receipt, gateway_trust)
+    assert read(metadata.test_preview)["changes"] == preview["changes"] != []
+    metadata.test_preview.find(f"{{{GW}}}StateChange/{{{GW}}}ToState").text = "active"  # a forged promise
+    with pytest.raises(UntrustedReceipt):
+        read_receipt(receipt, gateway_trust)
+    live = ok(gateway_url, build.send_request(build_organisation_registration(ROMASHKA), key, cert, **kw))
+    assert read_receipt(live, gateway_trust)[0].test_preview is None
