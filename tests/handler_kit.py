@@ -159,6 +159,7 @@ class MemoryApplications:
 
     def __init__(self):
         self.items: list[tuple[Application, object, str]] = []  # application, its request, MessageID
+        self.later: dict[int, list] = {}  # application id -> requests that moved it, in order
 
     def open(self, domain: str, kind: str, inn: str, state: str, request, *,
              message_id: str | None = None, number: str | None = None) -> Application:
@@ -181,6 +182,14 @@ class MemoryApplications:
     def payload_of(self, application):
         _, element, message_id = self._find(application)
         return copy.deepcopy(element), message_id
+
+    def moved(self, application, request) -> None:
+        """``request`` (a codec dataclass) moved ``application`` after it was opened."""
+        self.later.setdefault(application.id, []).append(codec.build(request))
+
+    def payloads_moving(self, application, root_element: str):
+        return [copy.deepcopy(e) for e in self.later.get(application.id, [])
+                if etree.QName(e).localname == root_element]
 
     def answered(self, number: str, kind_prefix: str, message_id: str, noun: str):
         short = noun.rsplit(" ", 1)[-1]

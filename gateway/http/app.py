@@ -14,6 +14,7 @@ Routes:
   POST /api/v1/validate                           the QA kit's validator (JSON report per file)
   GET  /api/v1/openapi.yaml                       its OpenAPI description
   /api/v1/session, /api/v1/keys, /api/v1/webhooks  login, API keys, webhooks (http/admin_api.py)
+  /console/...          the operator and QA web console (gateway/console/, docs/console.md)
 The same app runs under gunicorn (production, several workers) and in-process for tests.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from gateway import faults
+from gateway.console.routes import Console
 from gateway.http import admin_api, health, history, metrics, validate
 from gateway.qa import reference
 from gateway.config import CONTRACT_DIRS, ROOT, Settings
@@ -69,6 +71,7 @@ class GatewayApp:
         # the gateway's own XSDs and verifier: the same verdicts as POST /ws, nothing stored
         self.validator = Validator(pipeline.services.schemas, pipeline.services.verifier)
         self.admin = admin_api.AdminApi(engine, settings)
+        self.console = Console(engine, settings, self.validator, pipeline.services.clock)
         for kind, directory in CONTRACT_DIRS.items():
             for path in Path(directory).glob(f"*.{kind}"):
                 self.contract[(kind, path.name)] = path.read_bytes()
@@ -110,6 +113,8 @@ class GatewayApp:
             return self._contract(start_response, "xsd", path[len("/ws/xsd/"):])
         if path.startswith("/docs/schemas/") and method in ("GET", "HEAD"):
             return self._schema_reference(start_response, path[len("/docs/schemas/"):])
+        if self.console.handles(path):  # the operators' web console (gateway/console/)
+            return self.console(environ, start_response)
         if path == "/" and method in ("GET", "HEAD"):
             return _reply(start_response, 200, "text/html; charset=utf-8", _index(self.settings))
         if path == "/health" and method == "GET":
@@ -315,7 +320,8 @@ def with_address(wsdl: bytes, endpoint: str) -> bytes:
 def _index(settings: Settings) -> bytes:
     """``GET /``: where things are, for a person who opens the gateway in a browser."""
     endpoint = html.escape(settings.endpoint)
-    links = [("/ws?wsdl", "WSDL"), ("/ws/xsd/", "XSDs (versions, SHA-256)"),
+    links = [("/console/", "Консоль операторов / operator console"), ("/ws?wsdl", "WSDL"),
+             ("/ws/xsd/", "XSDs (versions, SHA-256)"),
              ("/docs/schemas/", "business schemas reference (HTML)"),
              ("/api/v1/openapi.yaml", "REST API (OpenAPI)"),
              ("/health/ready", "readiness"), ("/metrics", "Prometheus metrics")]

@@ -237,8 +237,14 @@ def _apply(conn, change: ApplicationChange, pk: int, number: str, at: datetime) 
             # another request moved it first: refuse, change nothing
             raise IllegalTransition(f"application {application_id} is no longer '{from_state}'",
                                     code="CONCURRENT_TRANSITION")
+        applications.record_transition(conn, application_id=application_id, message_pk=pk,
+                                        from_state=from_state, to_state=to_state, at=at)
     if change.application_id is None:  # the new application's id (its webhook events' order)
-        return applications.open_application(conn, message_pk=pk, domain=change.domain, kind=change.kind,
-                                      organisation_inn=change.organisation_inn, state=change.state,
-                                      registration_number=number, at=at)
+        new_id = applications.open_application(conn, message_pk=pk, domain=change.domain,
+                                               kind=change.kind,
+                                               organisation_inn=change.organisation_inn,
+                                               state=change.state, registration_number=number, at=at)
+        applications.record_transition(conn, application_id=new_id, message_pk=pk, from_state=None,
+                                        to_state=change.state, at=at)
+        return new_id
     return None

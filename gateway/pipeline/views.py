@@ -18,6 +18,16 @@ class Applications(applications.Applications):
         content = body.find(f".//{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
         return [c for c in content if isinstance(c.tag, str)][0], message_id
 
+    def payloads_moving(self, application: applications.Application, root_element: str) -> list:
+        """The business elements of the requests with root ``root_element`` that moved
+        ``application`` before this one, oldest first (hardened parse, as ``payload_of``)."""
+        elements = []
+        for envelope in self.envelopes_moving(application, root_element):
+            body = parse_envelope(envelope).body_child
+            content = body.find(f".//{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
+            elements.append([c for c in content if isinstance(c.tag, str)][0])
+        return elements
+
     def answered(self, number: str, kind_prefix: str, message_id: str, noun: str) -> applications.Application:
         """The application a provider's answer names by ``number``, which must be the one the
         answered request (``message_id``) opened; else IllegalTransition, changing nothing.

@@ -8,7 +8,18 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from gateway.storage.db import FastStatement
-from gateway.storage.schema import applications, messages
+from gateway.storage.schema import application_transitions, applications, messages
+
+
+@dataclasses.dataclass(frozen=True)
+class Transition:
+    """One state an application entered: ``from_state`` None when the message opened it."""
+    from_state: str | None
+    to_state: str
+    at: object  # datetime
+    message_id: str
+    sender: str
+    root_element: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +60,29 @@ class Applications:
             return conn.execute(select(messages.c.message_id)
                                 .where(messages.c.id == application.message_pk)).scalar_one()
 
+    def transitions(self, application_id: int) -> list[Transition]:
+        """The states ``application_id`` went through, oldest first, with the messages that
+        moved it (application_transitions, written with each change)."""
+        t = application_transitions.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.from_state, t.to_state, t.at, messages.c.message_id, messages.c.sender,
+                       messages.c.root_element)
+                .join(messages, messages.c.id == t.message_pk)
+                .where(t.application_id == application_id).order_by(t.id)).all()
+        return [Transition(r.from_state, r.to_state, r.at, r.message_id, r.sender, r.root_element)
+                for r in rows]
+
+    def envelopes_moving(self, application: Application, root_element: str) -> list[bytes]:
+        """The stored requests with root ``root_element`` that moved ``application``, oldest
+        first (e.g. the supplements of a licence application)."""
+        t = application_transitions.c
+        with self.engine.connect() as conn:
+            return list(conn.execute(
+                select(messages.c.envelope).join(messages, messages.c.id == t.message_pk)
+                .where(t.application_id == application.id,
+                       messages.c.root_element == root_element).order_by(t.id)).scalars())
+
     def by_number(self, registration_number: str) -> Application | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(applications).where(
@@ -78,3 +112,14 @@ def open_application(conn, *, message_pk: int, domain: str, kind: str, organisat
                                    organisation_inn=organisation_inn, state=state,
                                    registration_number=registration_number, created_at=at,
                                    updated_at=at))
+
+
+_TRANSITION = FastStatement(application_transitions,
+                            ("application_id", "message_pk", "from_state", "to_state", "at"))
+
+
+def record_transition(conn, *, application_id: int, message_pk: int, from_state: str | None,
+                      to_state: str, at) -> None:
+    """Note that the message ``message_pk`` moved the application (in the same transaction)."""
+    _TRANSITION.insert(conn, dict(application_id=application_id, message_pk=message_pk,
+                                  from_state=from_state, to_state=to_state, at=at))

@@ -103,6 +103,23 @@ applications = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_applications_org", applications.c.organisation_inn, applications.c.created_at)
+Index("ix_applications_kind_state", applications.c.organisation_inn, applications.c.kind,
+      applications.c.state)  # 0004
+
+# Every state an application entered and the accepted message that moved it there (0014): the
+# timeline the console shows, and what a handler reads of the requests before this one (a licence
+# supplement counts the documents of every earlier supplement). Kept as long as the application.
+application_transitions = Table(
+    "application_transitions", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("application_id", PK, ForeignKey("applications.id"), nullable=False),
+    Column("message_pk", PK, ForeignKey("messages.id"), nullable=False),
+    Column("from_state", String(40)),  # None when the message opened the application
+    Column("to_state", String(40), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_application_transitions", application_transitions.c.application_id,
+      application_transitions.c.id)
 
 journal = Table(
     "journal", metadata,
@@ -140,6 +157,8 @@ attachments = Table(
     Column("sha256", String(64), nullable=False),  # the file is data_dir/attachments/<sha256>
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
+Index("ix_attachments_message", attachments.c.message_id)  # 0005
+Index("ix_attachments_quota", attachments.c.sender, attachments.c.received_at)
 
 outbox = Table(
     "outbox", metadata,

@@ -15,6 +15,7 @@ from envelopes.payloads import codec, licensing as lic
 from gateway.pipeline.participants import SERVE, add_system, grant
 from gateway.registers import Registers
 from gateway.ops.setup import open_pki
+from gateway.storage.applications import Applications
 from gateway.storage.schema import applications
 from support import T, answers, fault, ok, taken
 
@@ -104,6 +105,38 @@ def test_checklist_supplement_review_grant(gateway_url, demo_settings, engine, a
 
     late = fault(gateway_url, build.send_request(withdrawal(number, "передумали"), hk, hc, **hkw))
     assert "withdraw" in late.description and "granted" in late.description
+
+
+def test_each_supplement_adds_to_the_documents_of_the_earlier_ones(gateway_url, engine, head):
+    """Two supplements, each bringing one missing document: the second completes the application
+    because the first one's document still counts (it once was forgotten), and the timeline
+    names every step with the message that made it."""
+    hk, hc, hkw = head
+    apply_id = build.new_message_id()
+    receipt = ok(gateway_url, build.send_request(
+        application("ALCOHOL_RETAIL", "Розничная продажа алкоголя", ["г. Москва"],
+                    {k: DOCS[k] for k in ("CHARTER", "STATE_FEE")}), hk, hc, message_id=apply_id, **hkw))
+    number = receipt.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
+    sent = [apply_id]
+    for kind, expected in (("PREMISES_RIGHT", "incomplete"), ("CASH_REGISTER", "submitted")):
+        message_id = build.new_message_id()
+        ok(gateway_url, build.send_request(lic.build_licence_application_supplement(
+            lic.LicenceApplicationSupplement(ROMASHKA.inn, number, documents({kind: DOCS[kind]}))),
+            hk, hc, message_id=message_id, **hkw))
+        sent.append(message_id)
+        assert state_of(engine, number) == expected
+        [answer] = answers(gateway_url, head, message_id)  # takes (and acks) the whole queue
+        if expected == "incomplete":
+            assert {k for k, _ in lic.parse_missing_documents_checklist(answer).missing} == {"CASH_REGISTER"}
+        else:
+            assert lic.parse_licence_application_status(answer) == lic.LicenceApplicationStatus(number, expected)
+
+    store = Applications(engine)
+    steps = store.transitions(store.by_number(number).id)
+    assert [(s.from_state, s.to_state, s.message_id) for s in steps] == [
+        (None, "incomplete", sent[0]), ("incomplete", "incomplete", sent[1]),
+        ("incomplete", "submitted", sent[2])]
+    assert {s.sender for s in steps} == {"ROMASHKA"}  # the demo IS that signs for the head
 
 
 def test_withdrawal_before_a_decision(gateway_url, engine, head):

@@ -71,7 +71,10 @@ def supplement(ctx: HandlerContext) -> Decision:
     application = _application(ctx, inn, number)
     original, original_id = _original(ctx, application)
     kind = application.kind[len(KIND_PREFIX):]
-    present = [d.kind for d in original.documents + request.documents]
+    earlier = [parse_licence_application_supplement(e).documents
+               for e in ctx.applications.payloads_moving(application, "LicenceApplicationSupplement")]
+    present = [d.kind for documents in [original.documents, *earlier, request.documents]
+               for d in documents]
     missing = missing_documents(kind, present)
     state = MACHINE.next(application.state, "supplement_incomplete" if missing else "supplement_complete")
     response = _checklist(number, kind, present) if missing else _status(number, state)
