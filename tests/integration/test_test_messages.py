@@ -22,13 +22,13 @@ from envelopes.payloads.registration import build_organisation_registration
 from gateway.ops.demo import load_client
 from gateway.pipeline.validate import SchemaSet
 from gateway.registers import Registers
-from gateway.storage.schema import (applications, attachments, journal, messages, outbox,
-                                    queue_items, webhook_events)
+from gateway.storage.schema import (application_transitions, applications, attachments, journal,
+                                    messages, outbox, queue_items, webhook_events)
 from registry_stubs.registers import FIXTURES
 from support import T, answers, ok, taken
 
 GW = ns.RECEIPT
-UNTOUCHED = (applications, queue_items, outbox, webhook_events, attachments)
+UNTOUCHED = (applications, application_transitions, queue_items, outbox, webhook_events, attachments)
 
 
 @pytest.fixture(scope="module")
