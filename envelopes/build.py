@@ -154,7 +154,8 @@ def response_data(reply_to: str, *, payload: etree._Element | None = None,
                   rejections: list[tuple[str, str]] = (),
                   status: tuple[int, str] | tuple[int, str, dict] | None = None,
                   message_id: str | None = None,
-                  element_id: str = "SIGNED_BY_PROVIDER") -> etree._Element:
+                  element_id: str = "SIGNED_BY_PROVIDER",
+                  test_message: bool = False) -> etree._Element:
     """``SenderProvidedResponseData`` answering the request whose ``ReplyTo`` was ``reply_to``:
     a business ``payload``, or ``rejections`` ((code, description), ...), or a ``status``
     ((code, description) or (code, description, {key: value}))."""
@@ -180,13 +181,15 @@ def response_data(reply_to: str, *, payload: etree._Element | None = None,
         etree.SubElement(block, ns.q(T, "StatusDescription")).text = status[1][:4000]
     else:
         raise ValueError("a response needs a payload, rejections or a status")
+    if test_message:  # checked and previewed by the gateway, nothing done (gateway extension)
+        etree.SubElement(data, ns.q(T, "TestMessage"))
     return data
 
 
 def send_response(reply_to: str, private_key, certificate, *, payload: etree._Element | None = None,
                   rejections: list[tuple[str, str]] = (), status: tuple[int, str] | None = None,
-                  message_id: str | None = None, **kwargs) -> bytes:
+                  message_id: str | None = None, test_message: bool = False, **kwargs) -> bytes:
     """A signed ``SendResponseRequest`` (see :func:`response_data` for the content)."""
     data = response_data(reply_to, payload=payload, rejections=rejections, status=status,
-                         message_id=message_id)
+                         message_id=message_id, test_message=test_message)
     return _signed("SendResponseRequest", data, private_key, certificate, **kwargs)

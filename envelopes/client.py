@@ -76,7 +76,8 @@ def read_receipt(root: etree._Element, trust: GatewayTrust) -> tuple[MessageMeta
         delivery_timestamp=_dt(meta.findtext(f"{{{T}}}DeliveryTimestamp")),
         status=meta.findtext(f"{{{T}}}Status"),
         registration_number=meta.findtext(f"{{{ns.RECEIPT}}}Registration/{{{ns.RECEIPT}}}RegistrationNumber"),
-        content_digest=meta.findtext(f"{{{ns.RECEIPT}}}Registration/{{{ns.RECEIPT}}}ContentDigest"))
+        content_digest=meta.findtext(f"{{{ns.RECEIPT}}}Registration/{{{ns.RECEIPT}}}ContentDigest"),
+        test_preview=meta.find(f"{{{ns.RECEIPT}}}TestPreview"))
     return metadata, verified
 
 

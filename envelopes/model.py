@@ -24,6 +24,8 @@ class MessageMetadata:
     status: str | None
     registration_number: str | None = None  # gateway extension
     content_digest: str | None = None  # base64 SHA-256 of what the gateway received
+    #: a test message's gw:TestPreview (what it would have done), from the signed metadata
+    test_preview: object = None
 
 
 @dataclasses.dataclass(frozen=True)

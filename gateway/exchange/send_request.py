@@ -19,7 +19,7 @@ from gateway import faults
 from gateway.exchange import attachments, delivery
 from gateway.pipeline import stages
 from gateway.pipeline.context import Context
-from gateway.pipeline.persist import IncomingMessage, store_decided
+from gateway.pipeline.persist import IncomingMessage, Queued, store_decided
 from gateway.pipeline.receipt import Party, ReceiptData, send_request_response
 from gateway.pipeline.sequence import Operation
 from gateway.domains.base import HandlerContext
@@ -58,6 +58,7 @@ def decide(svc, ctx: Context) -> None:
 
 
 def is_test(ctx: Context) -> bool:
+    """``TestMessage`` in the signed data (SendRequest and SendResponse): decide, do nothing."""
     return ctx.data.find(ns.q(T, "TestMessage")) is not None
 
 
@@ -68,6 +69,7 @@ class Prepared:
     reply_to: str
     recipient: str  # the first provider, or the gateway itself
     deliveries: tuple[dict, ...]  # queue items
+    queued: tuple[Queued, ...] = ()  # the same items as a test message's preview names them
 
 
 def prepare(svc, ctx: Context) -> None:
@@ -94,8 +96,16 @@ def prepare(svc, ctx: Context) -> None:
         deliveries.append(_gateway_answer(svc, ctx, reply_to, consumer, namespace, root))
         if decision.forward_original:
             deliveries.extend(_forward_original(svc, decision.forward_original, ctx.now))
+    queued = [Queued(d["kind"], d["recipient"], f"{{{d['namespace_uri']}}}{d['root_element']}")
+              for d in deliveries]
+    if decision is not None:  # the gateway's own answer: say what it holds
+        answer = next(i for i, d in enumerate(deliveries) if d["kind"] == "RESPONSE")
+        queued[answer] = dataclasses.replace(
+            queued[answer], rejections=tuple(decision.rejections), content=decision.response,
+            status=None if (decision.response is not None or decision.rejections)
+            else f"{decision.kind}: {decision.state}")
     ctx.prepared = Prepared(reply_to, ctx.providers[0] if ctx.providers else svc.settings.mnemonic,
-                            tuple(deliveries))
+                            tuple(deliveries), tuple(queued))
 
 
 def _gateway_answer(svc, ctx: Context, reply_to: str, consumer: Party, namespace: str,
@@ -171,7 +181,7 @@ def commit(svc, ctx: Context) -> None:
         transaction_code=data.findtext(ns.q(T, "TransactionCode")),
         eol=datetime.fromisoformat(eol_text) if eol_text else None)
 
-    def build_receipt(number: str) -> bytes:
+    def build_receipt(number: str, preview) -> bytes:
         return send_request_response(ReceiptData(
             message_id=ctx.message_id, message_type="REQUEST",
             sender=Party(sender.mnemonic, sender.name),
@@ -179,7 +189,7 @@ def commit(svc, ctx: Context) -> None:
             Party(svc.settings.mnemonic, svc.settings.human_readable_name),
             sending_timestamp=ctx.now, delivery_timestamp=None, status="requestIsQueued",
             registration_number=number, content_digest=ctx.digest, destination=prepared.recipient,
-            content_type_name=f"{{{namespace}}}{root}"), svc.signer)
+            content_type_name=f"{{{namespace}}}{root}", preview=preview), svc.signer)
 
     def also(conn) -> None:
         for provider in {d["recipient"] for d in prepared.deliveries if d["kind"] == "REQUEST"}:
@@ -191,7 +201,7 @@ def commit(svc, ctx: Context) -> None:
         for item in prepared.deliveries:
             queues.enqueue(conn, now=ctx.now, **item)
 
-    ctx.answer = store_decided(svc, ctx, incoming, build_receipt, also)
+    ctx.answer = store_decided(svc, ctx, incoming, build_receipt, also, prepared.queued)
 
 
 OPERATION = Operation(

@@ -15,7 +15,8 @@ from gateway.domains.base import HandlerContext
 from gateway.exchange import attachments, delivery
 from gateway.pipeline import stages
 from gateway.pipeline.context import Context
-from gateway.pipeline.persist import IncomingMessage, store_decided
+from gateway.exchange.send_request import is_test
+from gateway.pipeline.persist import IncomingMessage, Queued, store_decided
 from gateway.pipeline.receipt import Party, ReceiptData, send_request_response
 from gateway.pipeline.sequence import Operation
 from gateway.pipeline.views import Applications
@@ -64,7 +65,7 @@ def decide(svc, ctx: Context) -> None:
         ctx.decision = handler(HandlerContext(  # message_id: the request being answered
             payload=ctx.payload, message_id=ctx.original.message_id,
             sender=ctx.caller.system.mnemonic, signer=ctx.caller.verified.identity,
-            test_message=False, registers=svc.registers, applications=Applications(svc.engine),
+            test_message=is_test(ctx), registers=svc.registers, applications=Applications(svc.engine),
             now=ctx.now, schemas=svc.schemas))
 
 
@@ -93,16 +94,16 @@ def commit(svc, ctx: Context) -> None:
         message_id=ctx.message_id, message_type="RESPONSE",
         reference_message_id=original.message_id, sender=provider.mnemonic,
         recipient=original.sender, namespace_uri=namespace, root_element=root,
-        content_digest=ctx.digest, test_message=False, received_at=ctx.now, envelope=ctx.raw,
+        content_digest=ctx.digest, test_message=is_test(ctx), received_at=ctx.now, envelope=ctx.raw,
         verification=ctx.caller.verified.journal_detail(), status="responseIsAcceptedBySmev")
 
-    def build_receipt(number: str) -> bytes:
+    def build_receipt(number: str, preview) -> bytes:
         return send_request_response(ReceiptData(
             message_id=ctx.message_id, message_type="RESPONSE",
             sender=Party(provider.mnemonic, provider.name), recipient=consumer,
             sending_timestamp=ctx.now, delivery_timestamp=None, status="responseIsAcceptedBySmev",
-            registration_number=number, content_digest=ctx.digest, destination=original.sender),
-            svc.signer, element="SendResponseResponse")
+            registration_number=number, content_digest=ctx.digest, destination=original.sender,
+            preview=preview), svc.signer, element="SendResponseResponse")
 
     def also(conn) -> None:
         attachments.check_quota(conn, svc.settings, provider.mnemonic,
@@ -113,7 +114,8 @@ def commit(svc, ctx: Context) -> None:
                        namespace_uri=namespace, root_element=root, body=ctx.prepared, now=ctx.now,
                        node_id=original.node_id, related_message_id=original.message_id)
 
-    ctx.answer = store_decided(svc, ctx, incoming, build_receipt, also)
+    ctx.answer = store_decided(svc, ctx, incoming, build_receipt, also,
+                               [Queued("RESPONSE", original.sender, f"{{{namespace}}}{root}")])
 
 
 OPERATION = Operation(

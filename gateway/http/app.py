@@ -6,6 +6,7 @@ Routes:
   GET  /ws?wsdl         the WSDL as it is in wsdl/ (soap:address set to GATEWAY_PUBLIC_URL if given)
   GET  /ws/xsd/<file>   the XSDs, served as they are in xsd/
   GET  /ws/xsd/         every schema with its version and SHA-256 (JSON)
+  GET  /docs/schemas/   the HTML reference of the business schemas (index, <schema>.html)
   GET  /health          liveness and database check
   GET  /health/live, /health/ready   process alive; database, registers and CA reachable
   GET  /metrics         Prometheus metrics (gateway/http/metrics.py)
@@ -31,6 +32,7 @@ from typing import Callable, Iterable
 from gateway import faults
 from gateway.console.routes import Console
 from gateway.http import admin_api, health, history, metrics, validate
+from gateway.qa import reference
 from gateway.config import CONTRACT_DIRS, ROOT, Settings
 from gateway.pipeline.dispatch import Pipeline
 from gateway.qa import schemas
@@ -114,6 +116,8 @@ class GatewayApp:
             return _reply(start_response, 200, "application/json", self.schema_index)
         if path.startswith("/ws/xsd/") and method in ("GET", "HEAD"):
             return self._contract(start_response, "xsd", path[len("/ws/xsd/"):])
+        if path.startswith("/docs/schemas/") and method in ("GET", "HEAD"):
+            return self._schema_reference(start_response, path[len("/docs/schemas/"):])
         if self.console.handles(path):  # the operators' web console (gateway/console/)
             return self.console(environ, start_response)
         if path == "/" and method in ("GET", "HEAD"):
@@ -226,6 +230,18 @@ class GatewayApp:
         metrics.observe(response.facts, response.status, time.perf_counter() - started)
         return self._answer(start_response, response)
 
+    def _schema_reference(self, start_response, name: str):
+        """``/docs/schemas/``: generated from the XSDs at the first request (qa/reference.py)."""
+        if name in ("", "index.html"):
+            body = reference.index()
+        else:
+            body = reference.page(name[:-len(".html")] + ".xsd") if name.endswith(".html") and \
+                _SAFE_NAME.match(name[:-len(".html")] + ".xsd") else None
+        if body is None:
+            return _reply(start_response, 404, "text/plain; charset=utf-8", b"no such schema\n")
+        return _reply(start_response, 200, "text/html; charset=utf-8", body,
+                      [("Cache-Control", "public, max-age=300")])
+
     def _contract(self, start_response, kind: str, name: str):
         body = self.contract.get((kind, name)) if _SAFE_NAME.match(name) else None
         if body is None:
@@ -334,7 +350,10 @@ def with_address(wsdl: bytes, endpoint: str) -> bytes:
 def _index(settings: Settings) -> bytes:
     """``GET /``: where things are, for a person who opens the gateway in a browser."""
     endpoint = html.escape(settings.endpoint)
-    links = [("/console/", "Консоль операторов / operator console"), ("/ws?wsdl", "WSDL"), ("/api/v1/openapi.yaml", "REST API (OpenAPI)"),
+    links = [("/console/", "Консоль операторов / operator console"), ("/ws?wsdl", "WSDL"),
+             ("/ws/xsd/", "XSDs (versions, SHA-256)"),
+             ("/docs/schemas/", "business schemas reference (HTML)"),
+             ("/api/v1/openapi.yaml", "REST API (OpenAPI)"),
              ("/health/ready", "readiness"), ("/metrics", "Prometheus metrics")]
     items = "".join(f'<li><a href="{href}">{name}</a></li>' for href, name in links)
     return (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(settings.human_readable_name)}"

@@ -484,11 +484,12 @@ def outbox_dispatch() -> None:
     click.echo(f"{done} register write(s) attempted")
 
 
-from gateway.ops.qa_commands import conformance, schemas, validate  # noqa: E402  (the QA kit's commands)
+from gateway.ops.qa_commands import conformance, schemas, soapui, validate  # noqa: E402  (the QA kit's commands)
 
 main.add_command(validate)
 main.add_command(conformance)
 main.add_command(schemas)
+main.add_command(soapui)
 @main.group()
 def webhooks() -> None:
     """Webhook subscriptions of information systems and their deliveries (docs/integration.md)."""

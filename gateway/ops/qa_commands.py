@@ -132,3 +132,52 @@ def schemas_export(directory: Path) -> None:
 
     for entry in export(directory):
         click.echo(f"{entry['sha256']}  {entry['file']}  {entry['version'] or '-'}")
+
+
+@click.group()
+def soapui() -> None:
+    """SoapUI / ReadyAPI: the conformance corpus as a SoapUI project."""
+
+
+@soapui.command("export")
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--target", default="http://127.0.0.1:8080/ws", show_default=True,
+              help="The SOAP endpoint the project's requests go to.")
+@click.option("--wsdl", "wsdl_url", help="Where SoapUI loads the WSDL from (default: TARGET?wsdl).")
+@click.option("--corpus", "folders", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder with manifest.json files (repeatable); default: the shipped conformance/.")
+@click.option("--as", "mnemonic", default="ROMASHKA", show_default=True,
+              help="The test participant whose key (data dir clients/MNEMONIC.key/.pem) signs the requests.")
+def soapui_export(output, target, wsdl_url, folders, mnemonic) -> None:
+    """Write a SoapUI project: one test suite per corpus folder, one test case per message-level
+    case, its requests signed now (send them within GATEWAY_MESSAGE_ID_MAX_AGE_SECONDS)."""
+    from gateway.ops.demo import load_client
+    from gateway.qa import soapui as exporter
+    from gateway.qa.conformance import Signer
+    from gateway.qa.corpus import SHIPPED, ManifestError, load
+
+    settings = Settings.from_env()
+    try:
+        cases = load(list(folders) or [SHIPPED])
+    except ManifestError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        key, cert, chain = load_client(settings, mnemonic)
+    except (OSError, ValueError) as exc:
+        raise click.UsageError(f"no key of {mnemonic} in {settings.data_dir}: {exc}") from None
+    data = exporter.project(cases, target, Signer(key, cert, tuple(chain)), wsdl_url=wsdl_url)
+    output.write_bytes(data)
+    root = _counts(data)
+    click.echo(f"{output}: {root['suites']} test suites, {root['cases']} test cases "
+               f"({root['disabled']} disabled), {root['steps']} request steps")
+
+
+def _counts(data: bytes) -> dict[str, int]:
+    from lxml import etree
+
+    root = etree.fromstring(data)
+    con = "{http://eviware.com/soapui/config}"
+    cases = root.findall(f"{con}testSuite/{con}testCase")
+    return {"suites": len(root.findall(f"{con}testSuite")), "cases": len(cases),
+            "disabled": sum(c.get("disabled") == "true" for c in cases),
+            "steps": len(root.findall(f"{con}testSuite/{con}testCase/{con}testStep"))}

@@ -11,10 +11,16 @@ does not depend on the database), so the write lock is held for as short a time 
 from __future__ import annotations
 
 import base64
+import copy
 import dataclasses
+import json
 import uuid
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Sequence
+
+from lxml import etree
+
+from envelopes import ns
 
 from gateway.domains.base import RegisterWrite
 from gateway.domains.statemachine import IllegalTransition
@@ -68,7 +74,21 @@ class StoredReceipt:
     outbox_ids: tuple[int, ...] = ()  # register writes to carry out now that it is committed
 
 
+@dataclasses.dataclass(frozen=True)
+class Queued:
+    """A message the commit queues, as a test message's preview names it."""
+
+    kind: str  # REQUEST (to a provider) | RESPONSE (to the consumer)
+    recipient: str
+    content_type: str  # {namespace}root
+    status: str | None = None
+    rejections: tuple[tuple[str, str], ...] = ()
+    content: object = None  # the business answer element the gateway itself would queue
+
+
 ReceiptBuilder = Callable[[str], bytes]  # registration number -> signed receipt bytes
+#: registration number, the test preview (None for a live message) -> signed receipt bytes
+PreviewReceiptBuilder = Callable[[str, object], bytes]
 AlsoWrite = Callable[[object], None]  # more writes in the same transaction (queues, ...)
 
 
@@ -135,18 +155,77 @@ def change_of(domain, decision) -> ApplicationChange | None:
                              decision.application_id, decision.from_state, decision.also_moves)
 
 
-def store_decided(svc, ctx, incoming: IncomingMessage, build_receipt: ReceiptBuilder,
-                  also: AlsoWrite) -> bytes:
+def store_decided(svc, ctx, incoming: IncomingMessage, build_receipt: PreviewReceiptBuilder,
+                  also: AlsoWrite, queued: Sequence[Queued] = ()) -> bytes:
     """The commit stage of SendRequest and SendResponse: store ``incoming`` with what the
     handler decided (``ctx.decision``) in one transaction, then carry out its register writes
-    (side effects only after the commit); the receipt that may now leave."""
+    (side effects only after the commit); the receipt that may now leave.
+
+    A test message (``TestMessage``) is stored and journaled alone: the same decision becomes
+    the receipt's ``gw:TestPreview`` (state change, ``queued``, register writes) instead of
+    being carried out, so the preview cannot drift from what a live message does."""
     decision = ctx.decision
-    stored = store_request(svc.engine, incoming, build_receipt, change_of(ctx.domain, decision),
-                           also, decision.register_writes if decision else (),
+    change = change_of(ctx.domain, decision)
+    writes = decision.register_writes if decision else ()
+    if incoming.test_message:
+        stored = store_request(svc.engine, incoming, lambda number: build_receipt(
+            number, preview_of(change, number, queued, writes)), None)
+        return stored.receipt
+    stored = store_request(svc.engine, incoming, lambda number: build_receipt(number, None),
+                           change, also, writes,
                            outbox_lease=timedelta(seconds=svc.settings.outbox_lease_seconds))
     if stored.outbox_ids and svc.outbox is not None:
         svc.outbox.run(stored.outbox_ids)
     return stored.receipt
+
+
+def preview_of(change: ApplicationChange | None, number: str, queued: Sequence[Queued],
+                 writes: Sequence[RegisterWrite]) -> etree._Element:
+    """``gw:TestPreview``: what ``_apply``, the queues and the outbox would have been given.
+    A new application's registration number is the message's (as ``_apply`` would issue it),
+    marked ``Issued="false"``."""
+    r = ns.RECEIPT
+    preview = etree.Element(ns.q(r, "TestPreview"), nsmap={"gw": r}, Done="false")
+
+    def sub(parent, tag, text=None, **attrs):
+        el = etree.SubElement(parent, ns.q(r, tag), **attrs)
+        if text is not None:
+            el.text = str(text)
+        return el
+
+    if change is not None:
+        moves = [(change.kind, change.application_id, change.from_state, change.state)]
+        moves += [(None, a_id, from_state, to_state) for a_id, from_state, to_state in change.also_moves]
+        for kind, application_id, from_state, to_state in moves:
+            el = sub(preview, "StateChange")
+            sub(el, "Domain", change.domain)
+            if kind is not None:
+                sub(el, "Kind", kind)
+                sub(el, "OrganisationINN", change.organisation_inn)
+            if application_id is not None:
+                sub(el, "ApplicationId", application_id)
+            if from_state is not None:
+                sub(el, "FromState", from_state)
+            sub(el, "ToState", to_state)
+            if application_id is None:
+                sub(el, "RegistrationNumber", number, Issued="false")
+    for item in queued:
+        el = sub(preview, "Queued")
+        sub(el, "Kind", item.kind)
+        sub(el, "Recipient", item.recipient)
+        sub(el, "ContentType", item.content_type)
+        if item.status is not None:
+            sub(el, "Status", item.status)
+        for code, description in item.rejections:
+            sub(el, "Rejection", description, Code=code)
+        if item.content is not None:
+            sub(el, "Content").append(copy.deepcopy(item.content))
+    for write in writes:
+        el = sub(preview, "RegisterWrite")
+        sub(el, "Action", write.action)
+        sub(el, "Arguments", json.dumps(dict(write.args), ensure_ascii=False, sort_keys=True,
+                                        default=str))
+    return preview
 
 
 def _apply(conn, change: ApplicationChange, pk: int, number: str, at: datetime) -> int | None:

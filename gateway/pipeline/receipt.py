@@ -35,6 +35,8 @@ class ReceiptData:
     content_digest: str | None  # hex SHA-256 of the exc-c14n of the signed element
     destination: str  # the queue the message went to
     content_type_name: str | None = None  # the business type, for requests
+    #: a test message's gw:TestPreview (what would have happened), signed with the metadata
+    preview: etree._Element | None = None
 
 
 class ReceiptSigner:
@@ -113,6 +115,8 @@ def metadata_element(data: ReceiptData, *, element_id: str | None = METADATA_ID,
     digest = etree.SubElement(registration, ns.q(r, "ContentDigest"))
     digest.set("Algorithm", "http://www.w3.org/2001/04/xmlenc#sha256")
     digest.text = base64.b64encode(bytes.fromhex(data.content_digest)).decode("ascii")
+    if data.preview is not None:
+        meta.append(data.preview)
     return meta
 
 

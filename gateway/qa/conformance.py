@@ -3,7 +3,10 @@ implements the contract (``gateway conformance run``), and write JUnit XML and a
 
 Online, each case is signed with a test participant's key (given by the caller: the CLI reads it
 from the gateway's data dir), sent as a ``SendRequest`` and the answer compared with the
-manifest's ``online`` outcome: ``accepted`` (a receipt) or a fault element and code.
+manifest's ``online`` outcome: ``accepted`` (a receipt) or a fault element and code. A sequence
+sends its steps in order, carrying the registration numbers its steps ``save`` into the later
+steps' files, and reads a step's business ``answer`` with GetResponse (acknowledging what it
+takes: run it as a test participant whose answers nobody else waits for).
 """
 from __future__ import annotations
 
@@ -20,10 +23,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from envelopes import build
+from envelopes import build, ns
 from envelopes.client import parse_fault
 from envelopes.mtom import answer_root
-from gateway.qa.corpus import TAMPERS, Case, matches
+from gateway.qa.corpus import TAMPERS, Case, ManifestError, fill, matches, offline_values, run_values
 from gateway.qa.engine import Validator
 
 
@@ -62,10 +65,10 @@ def untrusted_signer() -> Signer:
     return Signer(key, cert)
 
 
-def _envelope(payload: bytes, signer: Signer) -> bytes:
+def _envelope(payload: bytes, signer: Signer, message_id: str | None = None) -> bytes:
     element = etree.fromstring(payload, etree.XMLParser(resolve_entities=False, no_network=True,
                                                          remove_blank_text=True))
-    return build.send_request(element, signer.key, signer.certificate,
+    return build.send_request(element, signer.key, signer.certificate, message_id=message_id,
                               extra_certificates=list(signer.chain))
 
 
@@ -102,7 +105,9 @@ def run_offline(cases: list[Case], validator: Validator, signer: Signer | None =
     for case in cases:
         started = time.perf_counter()
         if case.kind == "sequence":
-            reports = [validator.validate(case.document(step["file"]), step["file"]) for step in case.steps]
+            values = offline_values(case)  # the saved numbers as a number the gateway gives
+            reports = [validator.validate(fill(case.document(step["file"]), values), step["file"])
+                       for step in case.steps]
             bad = [r for r in reports if not r.valid]
             result = Result(case, "failed" if bad else "passed", {"valid": True},
                             {"valid": not bad, "problems": [p.as_dict() for r in bad for p in r.problems]},
@@ -137,12 +142,53 @@ def send(target: str, envelope: bytes, timeout: float = 30.0) -> dict:
         return {"outcome": "fault", "fault": fault.element, "code": fault.code,
                 "http_status": reply.status_code, "description": fault.description}
     if reply.status_code == 200:
-        return {"outcome": "accepted", "http_status": 200}
+        number = root.findtext(f".//{{{ns.RECEIPT}}}RegistrationNumber")
+        return {"outcome": "accepted", "http_status": 200,
+                **({"registration_number": number} if number else {})}
     return {"outcome": "error", "http_status": reply.status_code, "body": reply.text[:500]}
 
 
+def answer_to(target: str, signer: Signer, message_id: str, timeout: float = 30.0,
+              attempts: int = 20) -> etree._Element | None:
+    """The business answer to ``message_id`` from the signer's GetResponse queue (every message
+    taken is acknowledged); None when none comes within ``attempts`` polls."""
+    T = ns.SMEV_TYPES
+    kw = {"extra_certificates": list(signer.chain)}
+
+    def post(envelope: bytes) -> etree._Element:
+        reply = requests.post(target, data=envelope, timeout=timeout,
+                              headers={"Content-Type": "text/xml; charset=utf-8"})
+        return answer_root(reply.headers.get("Content-Type", ""), reply.content)
+
+    for attempt in range(attempts):
+        while (message := post(build.get_response(signer.key, signer.certificate, **kw))
+               .find(f".//{{{T}}}ResponseMessage")) is not None:
+            data = message.find(f"{{{T}}}Response/{{{T}}}SenderProvidedResponseData")
+            post(build.ack(data.findtext(f"{{{T}}}MessageID"), signer.key, signer.certificate, **kw))
+            if message.findtext(f"{{{T}}}Response/{{{T}}}OriginalMessageId") == message_id:
+                content = data.find(f"{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
+                return content[0] if content is not None and len(content) else data
+        time.sleep(min(0.05 * 2 ** attempt, 1.0))  # an external provider may answer later
+    return None
+
+
+def _answer_outcome(answer: etree._Element | None, wanted: dict) -> dict:
+    """The answer as the manifest spells it: its root's local name and the texts of the
+    children ``wanted`` names."""
+    if answer is None:
+        return {"root": None}
+    got = {"root": etree.QName(answer).localname}
+    for child in wanted:
+        if child != "root":
+            got[child] = next((e.text for e in answer if isinstance(e.tag, str)
+                               and etree.QName(e).localname == child), None)
+    return got
+
+
 def run_online(cases: list[Case], target: str, signer: Signer,
-               send_one: Callable[[str, bytes], dict] = send) -> list[Result]:
+               send_one: Callable[[str, bytes], dict] = send,
+               take_answer: Callable[[str, Signer, str], etree._Element | None] = answer_to
+               ) -> list[Result]:
     """Every case with an ``online`` outcome (and every sequence) sent to ``target``; the others
     are skipped (offline only)."""
     results = []
@@ -150,7 +196,7 @@ def run_online(cases: list[Case], target: str, signer: Signer,
     for case in cases:
         started = time.perf_counter()
         try:
-            result = _online(case, target, signer, untrusted, send_one)
+            result = _online(case, target, signer, untrusted, send_one, take_answer)
         except (requests.RequestException, OSError) as exc:
             result = Result(case, "failed", case.online, {"outcome": "error"}, f"could not send: {exc}")
         result.seconds = time.perf_counter() - started
@@ -158,15 +204,10 @@ def run_online(cases: list[Case], target: str, signer: Signer,
     return results
 
 
-def _online(case: Case, target: str, signer: Signer, untrusted: Signer, send_one) -> Result:
+def _online(case: Case, target: str, signer: Signer, untrusted: Signer, send_one,
+            take_answer=answer_to) -> Result:
     if case.kind == "sequence":
-        for number, step in enumerate(case.steps, 1):
-            got = send_one(target, _envelope(case.document(step["file"]), signer))
-            if not matches(step["online"], got):
-                return Result(case, "failed", step["online"], got,
-                              f"step {number} ({step['file']}): expected {_short(step['online'])}, "
-                              f"got {_short(got)}")
-        return Result(case, "passed", case.steps[-1]["online"], got)
+        return _sequence(case, target, signer, send_one, take_answer)
     if not case.online:
         return Result(case, "skipped", None, None, "offline only")
     envelope = signed_case(case, signer, untrusted) if case.kind == "signed" else _envelope(case.document(), signer)
@@ -174,6 +215,39 @@ def _online(case: Case, target: str, signer: Signer, untrusted: Signer, send_one
     if matches(case.online, got):
         return Result(case, "passed", case.online, got)
     return Result(case, "failed", case.online, got, f"expected {_short(case.online)}, got {_short(got)}")
+
+
+def _sequence(case: Case, target: str, signer: Signer, send_one, take_answer) -> Result:
+    """The steps in order; the first whose outcome (or answer) differs fails the case."""
+    values = run_values()
+    got: dict = {}
+    for number, step in enumerate(case.steps, 1):
+        where = f"step {number} ({step['file']})"
+        try:
+            payload = fill(case.document(step["file"]), values)
+        except ManifestError as exc:
+            return Result(case, "failed", step["online"], None, f"{where}: {exc}")
+        message_id = build.new_message_id()
+        got = send_one(target, _envelope(payload, signer, message_id))
+        if not matches(step["online"], got):
+            return Result(case, "failed", step["online"], got,
+                          f"{where}: expected {_short(step['online'])}, got {_short(got)}")
+        if step.get("save"):
+            if not got.get("registration_number"):
+                return Result(case, "failed", {"registration_number": "…"}, got,
+                              f"{where}: the receipt carries no registration number to save")
+            values[step["save"]] = got["registration_number"]
+        if step.get("answer"):
+            answer = _answer_outcome(take_answer(target, signer, message_id), step["answer"])
+            if not matches(step["answer"], answer):
+                return Result(case, "failed", step["answer"], answer,
+                              f"{where}: expected the answer {_short_answer(step['answer'])}, "
+                              f"got {_short_answer(answer)}")
+    return Result(case, "passed", case.steps[-1]["online"], got)
+
+
+def _short_answer(answer: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in answer.items())
 
 
 # -- reports ---------------------------------------------------------------------------------------

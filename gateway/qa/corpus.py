@@ -9,8 +9,13 @@ A case is one of:
   sent in a ``SendRequest`` signed by the test participant;
 * ``signed`` — the same, with ``tamper`` naming what is done to the envelope after signing (the
   signature faults; :data:`TAMPERS`);
-* ``sequence`` — ``steps``, each a payload sent in turn with its own ``expect`` (the state
-  machines' illegal transitions).
+* ``sequence`` — ``steps``, each a payload sent in turn with its own ``online`` outcome (the
+  state machines' illegal transitions: register, then confirm twice). A step may ``save`` the
+  registration number of its receipt under a name, and check the business ``answer`` its
+  GetResponse brings (``{"root": local name, child: text, ...}``); a later step's file refers to
+  a saved number as ``{{name}}``. Files may also use ``{{uuid}}`` (fresh per run of the case),
+  ``{{year}}`` (a reporting year no earlier run used, most likely) and ``{{today}}`` /
+  ``{{today+N}}`` (dates), so a sequence can run again against the same target.
 
 ``expect`` is the offline verdict (``{"valid": true}`` or the first problem's ``code`` and,
 optionally, ``xpath``, ``rule``, ``fault``); ``online`` is what a gateway answers (``{"outcome":
@@ -21,6 +26,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
+import re
+import uuid
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -93,12 +102,66 @@ def _cases(manifest: Path) -> list[Case]:
                 raise ManifestError(f"{manifest}: case {case.id}: no file {name}")
         if kind == "sequence" and not case.steps:
             raise ManifestError(f"{manifest}: sequence {case.id} has no steps")
+        if kind == "sequence":
+            _check_steps(manifest, case)
         if kind != "sequence" and (case.file is None or case.expect is None):
             raise ManifestError(f"{manifest}: case {case.id} needs a file and expect")
         if kind == "signed" and case.tamper not in TAMPERS:
             raise ManifestError(f"{manifest}: case {case.id}: tamper must be one of {', '.join(TAMPERS)}")
         found.append(case)
     return found
+
+
+def _check_steps(manifest: Path, case: Case) -> None:
+    saved: set[str] = set()
+    for number, step in enumerate(case.steps, 1):
+        where = f"{manifest}: sequence {case.id} step {number}"
+        if not isinstance(step.get("online"), dict):
+            raise ManifestError(f"{where}: needs an online outcome")
+        if "answer" in step and not (isinstance(step["answer"], dict) and step["answer"].get("root")):
+            raise ManifestError(f"{where}: answer must name its root")
+        used = {m.group(1).decode() for m in VARIABLE.finditer(case.document(step["file"]))}
+        unknown = used - saved - {"uuid", "year", "today"}
+        if unknown:
+            raise ManifestError(f"{where}: {step['file']} uses {', '.join(sorted(unknown))}, "
+                                "saved by no earlier step")
+        if step.get("save"):
+            saved.add(step["save"])
+
+
+# -- the variables of a sequence's files ------------------------------------------------------
+
+VARIABLE = re.compile(rb"\{\{([a-z_][a-z0-9_]*)(?:\+([0-9]+))?\}\}")
+#: what an unsaved registration number reads as offline: the form the gateway gives them
+SAMPLE_NUMBER = "20260101-AAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+
+def run_values(today: date | None = None) -> dict[str, str]:
+    """The built-in variables for one run of a sequence: fresh each time it is sent."""
+    return {"uuid": str(uuid.uuid4()), "year": str(random.randint(2100, 8999)),
+            "today": (today or date.today()).isoformat()}
+
+
+def offline_values(case: Case) -> dict[str, str]:
+    """Stand-ins for a sequence's variables when it is only validated: the saved numbers as a
+    registration number the gateway could give."""
+    saved = {step["save"]: SAMPLE_NUMBER for step in case.steps if step.get("save")}
+    return {**run_values(), **saved}
+
+
+def fill(data: bytes, values: dict[str, str]) -> bytes:
+    """``{{name}}`` replaced by its value (XML-escaped); ``{{today+N}}`` is N days after today.
+    An unknown name is a manifest error, not a silent blank."""
+    def one(m: re.Match) -> bytes:
+        name, days = m.group(1).decode(), m.group(2)
+        if name not in values:
+            raise ManifestError(f"no value for {{{{{name}}}}} (saved by no earlier step)")
+        if days is not None:
+            if name != "today":
+                raise ManifestError(f"only today takes +N days, not {name}")
+            return (date.fromisoformat(values["today"]) + timedelta(days=int(days))).isoformat().encode()
+        return (values[name].replace("&", "&amp;").replace("<", "&lt;")).encode("utf-8")
+    return VARIABLE.sub(one, data)
 
 
 # -- what the signed cases do to an envelope after signing ---------------------------------------

@@ -24,6 +24,8 @@ DELETE = object()
 INVALID = {"outcome": "fault", "fault": "InvalidContent", "code": "XSD_VIOLATION"}
 CHECKSUM = {"outcome": "fault", "fault": "InvalidContent", "code": "FIELD_RULE"}
 ILLEGAL = {"outcome": "fault", "fault": "AccessDenied"}
+TRANSITION = {**ILLEGAL, "code": "ILLEGAL_TRANSITION"}
+ACCEPTED = {"outcome": "accepted"}
 
 
 def _flip(value: str) -> str:
@@ -83,16 +85,24 @@ class Domain:
                   expect={"code": "FIELD_RULE", "fault": "InvalidContent", "rule": rule,
                           "xpath": xpath.split("/", 1)[1] if xpath.startswith(".") else xpath})
 
-    def sequence(self, id: str, description: str, steps: list[tuple[str, str, list, dict]]):
-        """Steps (file name, sample, changes, online outcome), sent in this order."""
+    def sequence(self, id: str, description: str, steps: list[tuple]):
+        """Steps (file name, sample, changes, online outcome[, {"save": name, "answer": {...}}]),
+        sent in this order; a change's value may be a variable (``{{reg}}``, ``{{uuid}}``) or
+        DELETE. A file name used by two steps is one file."""
         entry = {"id": id, "kind": "sequence", "description": description, "steps": []}
-        for name, sample, changes, online in steps:
+        for name, sample, changes, online, *extra in steps:
             root = self._sample(sample)
             for xpath, value in changes:
-                for node in root.xpath(xpath, namespaces=PREFIXES):
-                    node.text = value
-            self.files[name] = serialise(root)
-            entry["steps"].append({"file": name, "online": online})
+                nodes = root.xpath(xpath, namespaces=PREFIXES)
+                assert nodes, (id, xpath)
+                for node in nodes:
+                    if value is DELETE:
+                        node.getparent().remove(node)
+                    else:
+                        node.text = value
+            data = serialise(root)
+            assert self.files.setdefault(name, data) == data, (id, name)
+            entry["steps"].append({"file": name, "online": online, **(extra[0] if extra else {})})
         self.cases.append(entry)
 
     def write(self, base: Path) -> None:
@@ -178,6 +188,18 @@ def registration() -> Domain:
     d.sequence("reg-illegal-confirmation", "a head confirmation of a registration that never happened",
                [("seq-confirmation-unknown.xml", hcr, [("reg:RegistrationNumber", UNKNOWN_NUMBER)],
                  {**ILLEGAL, "code": "UNKNOWN_APPLICATION"})])
+    register = ("seq-register.xml", orr, [], ACCEPTED,
+                {"save": "reg", "answer": {"root": "RegistrationResult", "State": "verified"}})
+    confirm = ("seq-confirm.xml", hcr, [("reg:RegistrationNumber", "{{reg}}")], ACCEPTED,
+               {"answer": {"root": "RegistrationResult", "State": "active"}})
+    resume = ("seq-resume.xml", scr, [("reg:RegistrationNumber", "{{reg}}"), ("reg:Action", "resume")],
+              TRANSITION)
+    d.sequence("reg-seq-confirm-twice", "register, the head confirms (active), confirms again: "
+               "no transition from active on confirmation", [register, confirm, confirm[:3] + (TRANSITION,)])
+    d.sequence("reg-seq-resume-verified", "register (verified), then resume: only a suspended "
+               "organisation resumes", [register, resume])
+    d.sequence("reg-seq-resume-active", "register, confirm (active), then resume: only a suspended "
+               "organisation resumes", [register, confirm, resume])
     return d
 
 
@@ -221,6 +243,17 @@ def reporting() -> Domain:
     d.case("rep-kind-balance-missing", rs, "BALANCE content without Liabilities",
            changes=[("rep:Content/bal:Balance/bal:Liabilities", DELETE)],
            expect={"code": "CONTENT_INVALID", "fault": "ReportRefusal", "xpath": f"{root}/rep:Content/bal:Balance"})
+    # the consumer's side of the report machine: a second primary report of a period, a
+    # correction out of turn (the tax office's side needs its key: tests/integration)
+    plain = [("rep:Year", "{{year}}"), ("rep:PowerOfAttorneyNumber", DELETE), ("rep:Attachment", DELETE)]
+    first = ("seq-report.xml", rs, plain, ACCEPTED, {"answer": {"root": "ReportReceipt", "CorrectionNumber": "0"}})
+    d.sequence("rep-seq-duplicate", "a report accepted, then the same period's primary report again: "
+               "refused (DUPLICATE), the accepted one stays",
+               [first, ("seq-report.xml", rs, plain, ACCEPTED, {"answer": {"root": "ReportRefusal"}})])
+    d.sequence("rep-seq-correction-out-of-turn", "a report accepted, then correction 2 before 1: refused "
+               "(CORRECTION_OUT_OF_SEQUENCE)",
+               [first, ("seq-correction-2.xml", rs, plain + [("rep:CorrectionNumber", "2")], ACCEPTED,
+                        {"answer": {"root": "ReportRefusal"}})])
     return d
 
 
@@ -268,6 +301,12 @@ def licensing() -> Domain:
     d.sequence("lic-illegal-supplement", "supplementing an application that was never made",
                [("seq-supplement-unknown.xml", las, [("lic:ApplicationNumber", UNKNOWN_NUMBER)],
                  {**ILLEGAL, "code": "UNKNOWN_APPLICATION"})])
+    incomplete = ("seq-apply-incomplete.xml", la, [("lic:Document", DELETE)], ACCEPTED,
+                  {"save": "app", "answer": {"root": "MissingDocumentsChecklist"}})
+    withdraw = ("seq-withdraw.xml", law, [("lic:ApplicationNumber", "{{app}}")], ACCEPTED,
+                {"answer": {"root": "LicenceApplicationStatus", "State": "withdrawn"}})
+    d.sequence("lic-seq-withdraw-twice", "an incomplete application withdrawn, then withdrawn again: "
+               "no transition from withdrawn", [incomplete, withdraw, withdraw[:3] + (TRANSITION,)])
     return d
 
 
@@ -326,6 +365,13 @@ def powers_of_attorney() -> Domain:
     d.sequence("poa-illegal-revocation", "revoking a power of attorney that was never registered",
                [("seq-revoke-unknown.xml", rev, [("poa:Number", "00000000-0000-4000-8000-000000000000")],
                  {**ILLEGAL, "code": "UNKNOWN_POWER_OF_ATTORNEY"})])
+    fresh = [("poa:Number", "{{uuid}}"), ("poa:IssueDate", "{{today}}"), ("poa:ValidUntil", "{{today+90}}")]
+    revoke = ("seq-revoke.xml", rev, [("poa:Number", "{{uuid}}"), ("poa:RevocationDate", "{{today}}")],
+              ACCEPTED, {"answer": {"root": "PowerOfAttorneyResult", "State": "revoked"}})
+    d.sequence("poa-seq-revoke-twice", "a power registered, revoked, revoked again: no transition "
+               "from revoked",
+               [("seq-register.xml", par, fresh, ACCEPTED, {"answer": {"root": "PowerOfAttorneyRegistered"}}),
+                revoke, revoke[:3] + (TRANSITION,)])
     return d
 
 
@@ -385,6 +431,12 @@ def details() -> Domain:
                "(no transition from the initial state)",
                [("seq-confirmation-unknown.xml", dcc, [("det:RegistrationNumber", UNKNOWN_NUMBER)],
                  {**ILLEGAL, "code": "UNKNOWN_APPLICATION"})])
+    mismatch = ("seq-change-wrong-kpp.xml", dcr, [("det:KPP", "770201002"), ("det:NewHead", DELETE),
+                                                  ("det:PowerOfAttorneyNumber", DELETE)], ACCEPTED,
+                {"save": "det", "answer": {"root": "DetailsChangeResult", "State": "rejected"}})
+    d.sequence("det-seq-confirm-rejected", "a change rejected (КПП not the register's), then "
+               "confirmed: only a verified change may be confirmed",
+               [mismatch, ("seq-confirm.xml", dcc, [("det:RegistrationNumber", "{{det}}")], TRANSITION)])
     return d
 
 

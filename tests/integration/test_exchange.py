@@ -323,7 +323,7 @@ def test_database_failure_is_a_retryable_smev_failure(demo_settings):
         server.shutdown()
 
 
-def test_test_message_gets_receipt_and_answer_but_changes_no_state(url, parties, engine):
+def test_test_message_gets_a_receipt_with_its_preview_but_changes_no_state(url, parties, engine):
     from sqlalchemy import func, select
 
     from gateway.storage.schema import applications, messages
@@ -336,9 +336,9 @@ def test_test_message_gets_receipt_and_answer_but_changes_no_state(url, parties,
     receipt = ok(url, build.send_request(build_organisation_registration(ROMASHKA), key, cert,
                                          message_id=message_id, test_message=True, **kw))
     assert receipt.findtext(f".//{{{T}}}MessageMetadata/{{{T}}}Status") == "requestIsQueued"
-    inner, data = taken(ok(url, build.get_response(key, cert, **kw)), "Response")
-    assert inner.findtext(f"{{{T}}}OriginalMessageId") == message_id
-    ok(url, build.ack(data.findtext(f"{{{T}}}MessageID"), key, cert, **kw))
+    preview = receipt.find(f".//{{{T}}}MessageMetadata/{{{ns.RECEIPT}}}TestPreview")
+    assert preview.findtext(f"{{{ns.RECEIPT}}}Queued/{{{ns.RECEIPT}}}Recipient") == "ROMASHKA"
+    assert taken(ok(url, build.get_response(key, cert, **kw)), "Response") is None  # not queued
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(applications)).scalar_one() == before
         stored = conn.execute(select(messages.c.test_message)

@@ -112,7 +112,7 @@ def confirm_change(ctx: HandlerContext) -> Decision:
         state = MACHINE.next(application.state, "register_mismatch")
         return Decision(KIND, inn, state, response=_result(inn, state, found, number),
                         application_id=application.id, from_state=application.state)
-    writes = () if ctx.test_message else (RegisterWrite(
+    writes = (RegisterWrite(
         "change_legal_entity_details", {"inn": inn, "changes": _register_spelling(ctx, change)}),)
     return Decision(KIND, inn, applied, response=_result(inn, applied, number=number),
                     application_id=application.id, from_state=application.state,

@@ -179,9 +179,10 @@ def test_a_change_the_register_overtook_is_rejected_at_confirmation(context, reg
     assert [m.rule for m in codec.parse(late.response).mismatches] == ["the new head must not be the head already"]
 
 
-def test_a_test_message_names_no_register_write(context, applications):
+def test_a_test_message_names_its_register_write_for_the_preview(context, applications):
     _, application = submitted(context, applications, change())
     decision = confirm_change(context(DetailsChangeConfirmation(ROMASHKA.inn, application.registration_number),
                                       signed_by=HEAD, test_message=True))
-    assert (decision.state, decision.register_writes) == ("applied", ())
+    assert decision.state == "applied"
+    assert [w.action for w in decision.register_writes] == ["change_legal_entity_details"]
 

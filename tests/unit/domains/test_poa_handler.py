@@ -65,11 +65,13 @@ def test_a_registration_by_the_head_is_decided_and_names_the_register_write(cont
             entry.status) == (ROMASHKA.inn, HEAD, SOKOLOV.inn, frozenset({"REPORTS_SUBMIT"}), "active")
 
 
-def test_a_test_message_is_decided_alike_but_names_no_write(context):
+def test_a_test_message_is_decided_alike_writes_and_all(context):
+    """The pipeline, not the handler, keeps a test message from acting: the same decision is
+    what the test receipt's preview shows."""
     real = register(context(power(), signed_by=HEAD))
     test = register(context(power(), signed_by=HEAD, test_message=True))
-    assert test.register_writes == () and real.register_writes != ()
-    assert same_decision(dataclasses.replace(test, register_writes=real.register_writes), real)
+    assert test.register_writes == real.register_writes != ()
+    assert same_decision(test, real)
 
 
 def test_the_same_power_registered_again_is_an_idempotent_repeat(context, registers):
@@ -143,10 +145,12 @@ def test_a_revocation_by_the_head_names_the_write_with_the_requested_date(contex
     assert (entry.status, entry.revoked_at) == ("revoked", date(2030, 3, 1))
 
 
-def test_a_test_revocation_names_no_write(context, registers):
+def test_a_test_revocation_names_its_write_for_the_preview(context, registers):
     seed(registers, power())
     decision = revoke(context(revocation(), signed_by=HEAD, test_message=True))
-    assert decision.state == "revoked" and decision.register_writes == ()
+    assert decision.state == "revoked"
+    assert [w.action for w in decision.register_writes] == ["revoke_power_of_attorney"]
+    assert registers.power_of_attorney(NUMBER).status == "active"  # named, not done
 
 
 def test_a_revocation_by_someone_else_is_answered_and_writes_nothing(context, registers):

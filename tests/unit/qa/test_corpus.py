@@ -3,6 +3,7 @@ cases per schema, every checksum rule and enumeration value covered, and every c
 verdict as its manifest says."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -73,3 +74,18 @@ def test_every_case_gives_its_offline_verdict(cases, demo_settings, demo_client)
     failed = [(r.case.id, r.message) for r in results if r.status != "passed"]
     assert not failed, "\n".join(f"{i}: {m}" for i, m in failed)
     assert len(results) == len(cases) > 100
+
+
+def test_sequence_variables_are_filled_and_an_unsaved_one_is_a_manifest_error(tmp_path):
+    from gateway.qa.corpus import ManifestError, fill, load
+
+    values = {"reg": "20260101-X", "today": "2026-12-06", "uuid": "u"}
+    assert fill(b"<a>{{reg}}</a><b>{{today+90}}</b><c>{{uuid}}</c>", values) == \
+        b"<a>20260101-X</a><b>2027-03-06</b><c>u</c>"
+    (tmp_path / "one.xml").write_bytes(b"<x>{{reg}}</x>")
+    (tmp_path / "manifest.json").write_text(json.dumps({"cases": [
+        {"id": "uses-before-saving", "kind": "sequence",
+         "steps": [{"file": "one.xml", "online": {"outcome": "accepted"}, "save": "reg"},
+                   {"file": "one.xml", "online": {"outcome": "accepted"}}]}]}), "utf-8")
+    with pytest.raises(ManifestError, match="uses reg, saved by no earlier step"):
+        load([tmp_path])
