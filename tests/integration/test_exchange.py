@@ -384,6 +384,8 @@ def test_every_message_in_and_out_is_journaled(url, parties, engine, demo_settin
 
 def test_a_builtin_answer_is_signed_once_and_redelivered_byte_for_byte(url, parties, clock):
     drain(url, parties, "ROMASHKA", build.get_response)
+    clock.offset += timedelta(seconds=61)  # answers other tests took without an ack come back
+    drain(url, parties, "ROMASHKA", build.get_response)
     key, cert, kw = creds(parties, "ROMASHKA")
     ok(url, build.send_request(build_organisation_registration(ROMASHKA), key, cert, **kw))
     first = etree.tostring(ok(url, build.get_response(key, cert, **kw)).find(f".//{{{T}}}ResponseMessage"))
