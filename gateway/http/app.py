@@ -52,7 +52,7 @@ _REST_OPERATIONS = {"/api/v1/messages": "RestSendRequest", "/api/v1/responses": 
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed",
-            411: "Length Required", 413: "Payload Too Large", 415: "Unsupported Media Type",
+            411: "Length Required", 413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
             500: "Internal Server Error", 503: "Service Unavailable"}
 
 
@@ -199,9 +199,11 @@ class GatewayApp:
             except faults.GatewayFault as fault:
                 return _reply(start_response, 413 if isinstance(fault, faults.RequestTooLarge) else 400,
                               "application/json", json.dumps({"error": str(fault)}).encode())
-        status, content_type, answer = self.admin.handle(method, path, query,
-                                                         environ.get("HTTP_AUTHORIZATION"), body)
-        extra = [("WWW-Authenticate", "Bearer")] if status == 401 else []
+        status, content_type, answer, extra = self.admin.handle(
+            method, path, query, environ.get("HTTP_AUTHORIZATION"), body,
+            client=environ.get("REMOTE_ADDR"))
+        if status == 401:
+            extra.append(("WWW-Authenticate", "Bearer"))
         return _reply(start_response, status, content_type, answer, extra)
 
     def _mtom(self, environ, start_response, content_type: str):
