@@ -222,7 +222,8 @@ class GatewayApp:
         except faults.GatewayFault as fault:
             return _reply(start_response, *faults.render(fault))
         try:
-            response = self.pipeline.handle(message.envelope, mtom=message)
+            response = self.pipeline.handle(message.envelope, mtom=message,
+                                            actions=_actions(environ, content_type))
         finally:
             message.cleanup()  # kept files were moved away; the rest are discarded
         metrics.observe(response.facts, response.status, time.perf_counter() - started)
@@ -263,7 +264,7 @@ class GatewayApp:
         except faults.GatewayFault as fault:
             return _reply(start_response, *faults.render(fault, version))
         started = time.perf_counter()
-        response = self.pipeline.handle(body)
+        response = self.pipeline.handle(body, actions=_actions(environ, content_type))
         metrics.observe(response.facts, response.status, time.perf_counter() - started)
         return self._answer(start_response, response)
 
@@ -277,6 +278,28 @@ class GatewayApp:
         start_response(f"{response.status} {_REASONS.get(response.status, '')}",
                        [("Content-Type", content_type), ("Content-Length", str(length))])
         return chunks
+
+
+def _actions(environ: dict, content_type: str) -> tuple[str, ...]:
+    """The operation names a client gave besides the body: the SOAPAction header (SOAP 1.1,
+    quoted), the ``action`` parameter of the Content-Type (SOAP 1.2) and, for MTOM, the one in
+    its ``start-info``. Empty ones (``SOAPAction: ""``, no header) name nothing and are left out.
+    Either is checked whichever the content type: a client that sent one meant it."""
+    from email.message import Message
+
+    found = []
+    header = environ.get("HTTP_SOAPACTION")
+    if header is not None:
+        found.append(header.strip().strip('"').strip())
+    parsed = Message()
+    parsed["Content-Type"] = content_type
+    found.append(str(parsed.get_param("action", "") or ""))
+    start_info = parsed.get_param("start-info")
+    if start_info:
+        inner = Message()
+        inner["Content-Type"] = str(start_info)
+        found.append(str(inner.get_param("action", "") or ""))
+    return tuple(action.strip() for action in found if action.strip())
 
 
 def _declared_length(environ: dict, limit: int) -> int | None:
@@ -336,7 +359,9 @@ def with_address(wsdl: bytes, endpoint: str) -> bytes:
 def _index(settings: Settings) -> bytes:
     """``GET /``: where things are, for a person who opens the gateway in a browser."""
     endpoint = html.escape(settings.endpoint)
-    links = [("/console/", "Консоль операторов / operator console"), ("/ws?wsdl", "WSDL"), ("/api/v1/openapi.yaml", "REST API (OpenAPI)"),
+    links = [("/console/", "Консоль операторов / operator console"), ("/ws?wsdl", "WSDL"),
+             ("/ws/xsd/", "XSDs (versions and SHA-256)"),
+             ("/api/v1/openapi.yaml", "REST API (OpenAPI)"), ("/health", "health"),
              ("/health/ready", "readiness"), ("/metrics", "Prometheus metrics")]
     items = "".join(f'<li><a href="{href}">{name}</a></li>' for href, name in links)
     return (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(settings.human_readable_name)}"

@@ -1,0 +1,137 @@
+"""The first hour of a new user (issue 14, item 5), each bullet as the user meets it: the HTTP
+rules of POST /ws (SOAPAction and the SOAP 1.2 action, VersionMismatch, a Content-Type that
+contradicts the envelope), the CLI's help and warnings, and what `make run`/`make demo` say."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+from lxml import etree
+
+from envelopes import build, ns
+from envelopes.client import parse_fault
+from gateway.faults import soap_action
+
+SOAP11_TYPE = "text/xml; charset=utf-8"
+SOAP12_TYPE = "application/soap+xml; charset=utf-8"
+
+
+def get_status(demo_client, soap_version="1.1") -> bytes:
+    key, cert, chain = demo_client
+    return build.get_status(key, cert, extra_certificates=chain, soap_version=soap_version)
+
+
+def post(url, body, content_type, **headers):
+    reply = requests.post(url, data=body, headers={"Content-Type": content_type, **headers},
+                          timeout=30)
+    return reply, etree.fromstring(reply.content)
+
+
+# ------------------------------------------------------------ SOAPAction / the action parameter
+
+def test_the_wsdl_soap_actions_are_the_ones_the_gateway_checks(demo_settings):
+    """Both bindings of wsdl/ give every operation soapAction urn:<operation>."""
+    from gateway.config import CONTRACT_DIRS
+
+    wsdl = etree.parse(str(next(CONTRACT_DIRS["wsdl"].glob("*.wsdl"))))
+    found = {}
+    for binding_op in wsdl.iterfind(".//{http://schemas.xmlsoap.org/wsdl/}binding/"
+                                    "{http://schemas.xmlsoap.org/wsdl/}operation"):
+        for child in binding_op:
+            if etree.QName(child).localname == "operation":
+                found.setdefault(binding_op.get("name"), set()).add(child.get("soapAction"))
+    assert len(found) == 7
+    for name, actions in found.items():
+        assert actions == {soap_action(name)}, (name, actions)
+
+
+@pytest.mark.parametrize("header", [None, '""', "", '"urn:GetStatus"', "urn:GetStatus"])
+def test_a_matching_empty_or_absent_soapaction_is_accepted(gateway_url, demo_client, header):
+    extra = {} if header is None else {"SOAPAction": header}
+    reply, root = post(gateway_url, get_status(demo_client), SOAP11_TYPE, **extra)
+    assert reply.status_code == 200, reply.text[:1000]
+    assert parse_fault(reply.status_code, root) is None
+
+
+def test_a_soapaction_naming_another_operation_is_a_client_fault(gateway_url, demo_client):
+    reply, root = post(gateway_url, get_status(demo_client), SOAP11_TYPE,
+                       SOAPAction='"urn:SendRequest"')
+    fault = parse_fault(reply.status_code, root)
+    assert reply.status_code == 500 and fault.faultcode == "soap:Client"
+    assert (fault.element, fault.code) == ("InvalidContent", "ACTION_MISMATCH")
+    assert "urn:SendRequest" in fault.description and "'urn:GetStatus'" in fault.description
+
+
+def test_a_soap12_action_parameter_naming_another_operation_is_a_sender_fault(gateway_url,
+                                                                              demo_client):
+    body = get_status(demo_client, "1.2")
+    reply, root = post(gateway_url, body, SOAP12_TYPE + '; action="urn:Ack"')
+    fault = parse_fault(reply.status_code, root)
+    assert reply.status_code == 400 and fault.faultcode == "soap:Sender"
+    assert fault.code == "ACTION_MISMATCH"
+    good, root = post(gateway_url, get_status(demo_client, "1.2"),
+                      SOAP12_TYPE + '; action="urn:GetStatus"')
+    assert good.status_code == 200 and parse_fault(200, root) is None
+
+
+def test_the_sdk_names_each_operation_it_posts(gateway_url, gateway_trust, demo_client):
+    """GatewayClient.post sends the WSDL's soapAction of the envelope's own operation (it used
+    to send urn:SendRequest for everything, which the check would now refuse)."""
+    from envelopes.client import GatewayClient
+
+    key, cert, chain = demo_client
+    client = GatewayClient(gateway_url, gateway_trust)
+    for soap_version in ("1.1", "1.2"):
+        for envelope in (build.get_status(key, cert, extra_certificates=chain,
+                                          soap_version=soap_version),
+                         build.get_incoming_queue_statistics(key, cert, extra_certificates=chain,
+                                                             soap_version=soap_version)):
+            status, root = client.post(envelope, soap_version)
+            assert status == 200 and parse_fault(status, root) is None, parse_fault(status, root)
+
+
+# ------------------------------------------------------------ envelope versions
+
+def test_an_unknown_envelope_namespace_gets_version_mismatch_with_upgrade(gateway_url,
+                                                                         demo_client):
+    tree = etree.fromstring(get_status(demo_client))
+    envelope = etree.Element("{http://www.w3.org/2001/12/soap-envelope}Envelope")
+    for child in list(tree):
+        envelope.append(child)
+    for content_type in (SOAP11_TYPE, SOAP12_TYPE):
+        reply, root = post(gateway_url, etree.tostring(envelope), content_type)
+        assert reply.status_code == 500
+        assert reply.headers["Content-Type"].startswith("text/xml")  # SOAP 1.1 form, always
+        assert root.tag == f"{{{ns.SOAP11_ENV}}}Envelope"
+        assert root.findtext(f".//{{{ns.SOAP11_ENV}}}Fault/faultcode") == "soap:VersionMismatch"
+        supported = root.findall(f"{{{ns.SOAP11_ENV}}}Header/{{{ns.SOAP12_ENV}}}Upgrade/"
+                                 f"{{{ns.SOAP12_ENV}}}SupportedEnvelope")
+        names = []
+        for item in supported:
+            prefix, local = item.get("qname").split(":")
+            names.append((item.nsmap[prefix], local))
+        assert names == [(ns.SOAP12_ENV, "Envelope"), (ns.SOAP11_ENV, "Envelope")]
+
+
+@pytest.mark.parametrize("envelope_version, content_type, answer_type", [
+    ("1.2", SOAP11_TYPE, "application/soap+xml"),  # text/xml carrying a SOAP 1.2 envelope
+    ("1.1", SOAP12_TYPE, "text/xml"),              # application/soap+xml carrying SOAP 1.1
+])
+def test_the_envelope_decides_the_version_when_the_content_type_contradicts_it(
+        gateway_url, demo_client, envelope_version, content_type, answer_type):
+    """The documented rule (docs/protocol.md): accepted, processed and answered as the
+    envelope's own version says, in that version's content type."""
+    reply, root = post(gateway_url, get_status(demo_client, envelope_version), content_type)
+    assert reply.status_code == 200 and parse_fault(200, root) is None, reply.text[:1000]
+    assert reply.headers["Content-Type"].startswith(answer_type)
+    expected = ns.SOAP12_ENV if envelope_version == "1.2" else ns.SOAP11_ENV
+    assert root.tag == f"{{{expected}}}Envelope"
+
+
+def test_index_page_links_what_a_new_user_looks_for(gateway_url):
+    page = requests.get(gateway_url.replace("/ws", "/"), timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    for link in ("/ws?wsdl", "/ws/xsd/", "/api/v1/openapi.yaml", "/health/ready"):
+        assert f'href="{link}"' in page.text, link
+    assert re.search(r"SOAP 1\.1.*SOAP 1\.2", page.text)
