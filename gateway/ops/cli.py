@@ -108,7 +108,8 @@ def _wait_for(url: str, process: subprocess.Popen, timeout: float = 15.0) -> Non
 
 @main.command()
 @click.option("--url", default=None, help="gateway endpoint (default: the configured one)")
-@click.option("--sender", default="ROMASHKA", show_default=True)
+@click.option("--sender", default="ROMASHKA", show_default=True,
+              help="demo organisation whose key signs the requests (var/clients/NAME.key)")
 def demo(url: str | None, sender: str) -> None:
     """Send a signed SendRequest to the running gateway and print the receipt."""
     from gateway.ops.demo import run_demo
@@ -139,27 +140,57 @@ def information_systems() -> None:
 
 @information_systems.command("add")
 @click.argument("mnemonic")
-@click.option("--name", required=True)
-@click.option("--cert", "certs", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--inn-le", default=None)
-@click.option("--ogrn", default=None)
+@click.option("--name", required=True, help="human-readable name of the system")
+@click.option("--cert", "certs", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False),
+              help="PEM file: the signing certificate first, then optionally its chain (repeatable)")
+@click.option("--inn-le", default=None, help="ИНН of the organisation the system acts for (10 digits)")
+@click.option("--ogrn", default=None, help="ОГРН of that organisation (13 digits)")
 def is_add(mnemonic, name, certs, inn_le, ogrn) -> None:
-    """Register MNEMONIC with one or more signing certificates (PEM)."""
+    """Register MNEMONIC with one or more signing certificates (PEM). Warns (and registers
+    anyway) when a certificate does not validate now against the trust anchors."""
     from cryptography import x509
 
     from gateway.pipeline.participants import add_system
     from gateway.storage.db import make_engine
 
-    loaded = [c for path in certs for c in x509.load_pem_x509_certificates(Path(path).read_bytes())[:1]]
-    engine = make_engine(_settings().resolved_database_url)
+    settings = _settings()
+    files = [x509.load_pem_x509_certificates(Path(path).read_bytes()) for path in certs]
+    loaded = [found[0] for found in files]
+    for found in files:  # registered anyway: an operator may add a certificate ahead of time
+        for problem in certificate_problems(settings, found[0], found[1:]):
+            click.echo(f"warning: {problem}", err=True)
+    engine = make_engine(settings.resolved_database_url)
     add_system(engine, mnemonic, name, loaded, inn_le=inn_le, ogrn=ogrn)
     _audit(engine, "is-added", {"mnemonic": mnemonic, "name": name, "inn_le": inn_le,
                                 "certificates": len(loaded)})
     click.echo(f"registered {mnemonic}")
 
 
+def certificate_problems(settings: Settings, certificate, extra=()) -> list[str]:
+    """Why ``certificate`` would not verify a request now (expired, not yet valid, no path to
+    the trust anchors of the data dir, revoked), as one line; empty when it validates.
+    Revocation is soft-fail here: a CA stub that is not running is no reason to warn."""
+    from signing.chain import ChainValidator
+
+    from gateway.qa.trust import _certificates
+
+    subject = certificate.subject.rfc4514_string()
+    anchors = _certificates(settings.trust_dir / "anchors")
+    if not anchors:
+        return [f"{subject}: no trust anchors in {settings.trust_dir / 'anchors'}, so no "
+                "certificate validates; run `gateway setup` or add the CA there"]
+    verdict = ChainValidator(anchors, _certificates(settings.trust_dir / "intermediates"),
+                             revocation="soft-fail",
+                             fetch_timeout=settings.revocation_timeout).validate(certificate, extra)
+    if verdict.passed:
+        return []
+    return [f"the certificate {subject} does not validate now ({verdict.sub_indication}: "
+            f"{verdict.detail}); requests signed with it will be refused until it does"]
+
+
 @information_systems.command("list")
 def is_list() -> None:
+    """List information systems: mnemonic, enabled/disabled, ИНН, name."""
     from gateway.pipeline.participants import list_systems
     from gateway.storage.db import make_engine
 
@@ -171,12 +202,14 @@ def is_list() -> None:
 @information_systems.command("disable")
 @click.argument("mnemonic")
 def is_disable(mnemonic) -> None:
+    """Refuse every request signed by MNEMONIC until `gateway is enable`."""
     _set_enabled(mnemonic, False)
 
 
 @information_systems.command("enable")
 @click.argument("mnemonic")
 def is_enable(mnemonic) -> None:
+    """Accept requests of MNEMONIC again."""
     _set_enabled(mnemonic, True)
 
 
@@ -186,10 +219,19 @@ def is_enable(mnemonic) -> None:
 @click.argument("namespace")
 @click.argument("root", default="*")
 def is_allow(mnemonic, role, namespace, root) -> None:
-    """Let MNEMONIC send (or serve) the business type NAMESPACE [ROOT] ('*': every root)."""
+    """Let MNEMONIC send (ROLE send) or serve (ROLE serve) the business type NAMESPACE [ROOT]
+    ('*': every root element). Warns when no XSD in xsd/ defines NAMESPACE or ROOT."""
     from gateway.pipeline.participants import grant
+    from gateway.qa.schemas import global_elements
     from gateway.storage.db import make_engine
 
+    defined = global_elements()
+    if namespace not in defined:  # allowed anyway: its XSD may be added to xsd/ later
+        click.echo(f"warning: no XSD in xsd/ defines the namespace {namespace} (check the "
+                   "spelling): the gateway cannot validate messages of it", err=True)
+    elif root != "*" and root not in defined[namespace]:
+        click.echo(f"warning: the XSDs of {namespace} declare no global element {root} "
+                   f"(they declare {', '.join(sorted(defined[namespace]))})", err=True)
     engine = make_engine(_settings().resolved_database_url)
     grant(engine, mnemonic, role, namespace, root)
     _audit(engine, "permission-granted", {"mnemonic": mnemonic, "role": role,
@@ -203,7 +245,8 @@ def is_allow(mnemonic, role, namespace, root) -> None:
 @click.argument("namespace")
 @click.argument("root", default="*")
 def is_deny(mnemonic, role, namespace, root) -> None:
-    """Withdraw a permission given with `gateway is allow`."""
+    """Withdraw MNEMONIC's permission to ROLE (send or serve) NAMESPACE [ROOT], given with
+    `gateway is allow`."""
     from gateway.pipeline.participants import revoke_grant
     from gateway.storage.db import make_engine
 
@@ -278,16 +321,16 @@ def pki_init(algorithm) -> None:
 @pki.command("issue")
 @click.argument("name")
 @click.option("--cn", "common_name", required=True, help="subject common name")
-@click.option("--org", "organization", default=None)
-@click.option("--title", default=None)
+@click.option("--org", "organization", default=None, help="subject organisation (O)")
+@click.option("--title", default=None, help="subject title (T), e.g. the head's position")
 @click.option("--inn", default=None, help="person ИНН (OID 1.2.643.3.131.1.1)")
 @click.option("--inn-le", default=None, help="legal entity ИНН (OID 1.2.643.100.4)")
 @click.option("--ogrn", default=None, help="ОГРН (OID 1.2.643.100.1)")
 @click.option("--snils", default=None, help="СНИЛС (OID 1.2.643.100.3)")
 @click.option("--key-type", default="rsa2048",
               type=click.Choice(["rsa2048", "rsa3072", "ec-p256", "ec-p384", "gost2012-256",
-                                 "gost2012-512"]), show_default=True)
-@click.option("--days", type=int, default=365, show_default=True)
+                                 "gost2012-512"]), show_default=True, help="algorithm and size of the new key")
+@click.option("--days", type=int, default=365, show_default=True, help="validity from now")
 def pki_issue(name, common_name, organization, title, inn, inn_le, ogrn, snils, key_type, days) -> None:
     """Issue a leaf certificate NAME (key and certificate written as PEM in the PKI folder)."""
     from datetime import datetime, timedelta, timezone
@@ -305,9 +348,11 @@ def pki_issue(name, common_name, organization, title, inn, inn_le, ogrn, snils, 
 
 @pki.command("revoke")
 @click.argument("name_or_serial")
-@click.option("--reason", default="key_compromise", show_default=True)
+@click.option("--reason", default="key_compromise", show_default=True,
+              help="CRL reason (RFC 5280), e.g. key_compromise, superseded, cessation_of_operation")
 def pki_revoke(name_or_serial, reason) -> None:
-    """Revoke a certificate by NAME or hex serial; the CRL is reissued and OCSP answers revoked."""
+    """Revoke the certificate NAME_OR_SERIAL (its name or hex serial); the CRL is reissued and
+    OCSP answers revoked."""
     from gateway.ops.setup import open_pki
 
     target = name_or_serial
@@ -450,7 +495,8 @@ def outbox() -> None:
 
 @outbox.command("list")
 @click.option("--message-id", default=None, help="only the writes of this message")
-@click.option("--state", type=click.Choice(["pending", "done", "dead"]), default=None)
+@click.option("--state", type=click.Choice(["pending", "done", "dead"]), default=None,
+              help="only writes in this state")
 def outbox_list(message_id, state) -> None:
     """List register writes: idempotency key, action, state, attempts (and why, if not done)."""
     from gateway.storage import outbox as rows
@@ -522,7 +568,7 @@ def webhooks_add(mnemonic, url, events) -> None:
 @click.argument("mnemonic", required=False)
 @click.option("--all", "show_all", is_flag=True, help="removed subscriptions too")
 def webhooks_list(mnemonic, show_all) -> None:
-    """List subscriptions: id, system, url, events."""
+    """List subscriptions (of MNEMONIC, or all): id, system, url, events."""
     from gateway.storage import webhooks as rows
 
     for sub in rows.subscriptions(_engine(), mnemonic, active_only=not show_all):
@@ -533,7 +579,7 @@ def webhooks_list(mnemonic, show_all) -> None:
 @webhooks.command("remove")
 @click.argument("subscription_id", type=int)
 def webhooks_remove(subscription_id) -> None:
-    """Remove a subscription (its pending deliveries are dead-lettered)."""
+    """Remove the subscription SUBSCRIPTION_ID (its pending deliveries are dead-lettered)."""
     from datetime import datetime, timezone
 
     from gateway.storage import webhooks as rows
@@ -544,10 +590,12 @@ def webhooks_remove(subscription_id) -> None:
 
 
 @webhooks.command("deliveries")
-@click.option("--system", "mnemonic", default=None)
-@click.option("--subscription", "subscription_id", type=int, default=None)
-@click.option("--state", type=click.Choice(["pending", "done", "dead"]), default=None)
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--system", "mnemonic", default=None, help="only deliveries to this system")
+@click.option("--subscription", "subscription_id", type=int, default=None,
+              help="only deliveries of this subscription")
+@click.option("--state", type=click.Choice(["pending", "done", "dead"]), default=None,
+              help="only deliveries in this state")
+@click.option("--limit", type=int, default=50, show_default=True, help="at most this many")
 def webhooks_deliveries(mnemonic, subscription_id, state, limit) -> None:
     """List deliveries, newest first: id, event, type, state, attempts, last answer."""
     from gateway.storage import webhooks as rows
@@ -561,7 +609,7 @@ def webhooks_deliveries(mnemonic, subscription_id, state, limit) -> None:
 @webhooks.command("replay")
 @click.argument("delivery_id", type=int)
 def webhooks_replay(delivery_id) -> None:
-    """Send a done or dead-lettered delivery again (same event id)."""
+    """Send the done or dead-lettered delivery DELIVERY_ID again (same event id)."""
     from datetime import datetime, timedelta, timezone
 
     from gateway.webhooks import manage
@@ -596,7 +644,8 @@ def keys() -> None:
 @keys.command("issue")
 @click.argument("mnemonic")
 @click.option("--scope", "scopes", multiple=True, required=True,
-              type=click.Choice(["history:read", "webhooks:manage", "validate"]))
+              type=click.Choice(["history:read", "webhooks:manage", "validate"]),
+              help="what the key may do (repeatable)")
 def keys_issue(mnemonic, scopes) -> None:
     """Issue a key for MNEMONIC (printed once: id, then the key)."""
     from gateway.http import access
@@ -612,7 +661,7 @@ def keys_issue(mnemonic, scopes) -> None:
 @keys.command("list")
 @click.argument("mnemonic", required=False)
 def keys_list(mnemonic) -> None:
-    """List keys: id, system, scopes, created, revoked."""
+    """List keys (of MNEMONIC, or all): id, system, scopes, created, revoked."""
     from gateway.storage import access as repo
 
     for k in repo.keys(_engine(), mnemonic):
@@ -623,7 +672,7 @@ def keys_list(mnemonic) -> None:
 @keys.command("rotate")
 @click.argument("key_id")
 def keys_rotate(key_id) -> None:
-    """Replace a key with a new one of the same scopes (the old one is revoked)."""
+    """Replace the key KEY_ID with a new one of the same scopes (the old one is revoked)."""
     from gateway.http import access
 
     try:
@@ -636,7 +685,7 @@ def keys_rotate(key_id) -> None:
 @keys.command("revoke")
 @click.argument("key_id")
 def keys_revoke(key_id) -> None:
-    """Revoke a key at once."""
+    """Revoke the key KEY_ID at once."""
     from gateway.http import access
 
     try:
@@ -653,10 +702,11 @@ def operators() -> None:
 
 @operators.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["operator", "controller", "administrator"]), required=True)
+@click.option("--role", type=click.Choice(["operator", "controller", "administrator"]), required=True,
+              help="controller: read-only auditor; administrator: may change keys and operators")
 @click.password_option(help="at least 12 characters (asked for when not given)")
 def operators_add(username, role, password) -> None:
-    """Create an operator (or set a new role and password)."""
+    """Create the operator USERNAME (or set a new role and password)."""
     from gateway.http import access
 
     try:
@@ -668,6 +718,7 @@ def operators_add(username, role, password) -> None:
 
 @operators.command("list")
 def operators_list() -> None:
+    """List operators: username, role, disabled."""
     from gateway.storage import access as repo
 
     for op in repo.list_operators(_engine()):
@@ -677,7 +728,7 @@ def operators_list() -> None:
 @operators.command("disable")
 @click.argument("username")
 def operators_disable(username) -> None:
-    """Disable an operator and end their sessions."""
+    """Disable the operator USERNAME and end their sessions."""
     from datetime import datetime, timezone
 
     from gateway.storage import access as repo

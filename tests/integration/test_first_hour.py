@@ -135,3 +135,98 @@ def test_index_page_links_what_a_new_user_looks_for(gateway_url):
     for link in ("/ws?wsdl", "/ws/xsd/", "/api/v1/openapi.yaml", "/health/ready"):
         assert f'href="{link}"' in page.text, link
     assert re.search(r"SOAP 1\.1.*SOAP 1\.2", page.text)
+
+
+# ------------------------------------------------------------ the CLI
+
+def _cli(demo_settings, *args):
+    """`gateway ARGS` as a user runs it, configured by the environment (Settings.from_env)."""
+    from click.testing import CliRunner
+
+    from gateway.ops.cli import main
+
+    env = {"GATEWAY_DATA_DIR": str(demo_settings.data_dir),
+           "GATEWAY_DATABASE_URL": demo_settings.resolved_database_url,
+           "GATEWAY_CA_URL": demo_settings.ca_url, "GATEWAY_REVOCATION_TIMEOUT": "2"}
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def _commands(command, path=("gateway",)):
+    import click
+
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _commands(sub, (*path, name))
+
+
+def test_every_command_option_and_argument_has_help():
+    """Every command has a help text, every option its help=, and every argument is named
+    (as its metavar, e.g. MNEMONIC) in its command's help."""
+    import click
+
+    from gateway.ops.cli import main
+
+    missing = []
+    walked = list(_commands(main))
+    assert len(walked) > 40
+    for path, command in walked:
+        text = command.help or ""
+        if not text.strip():
+            missing.append(" ".join(path))
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name not in ("help", "version") \
+                    and not (param.help or "").strip():
+                missing.append(f"{' '.join(path)} {param.opts[0]}")
+            if isinstance(param, click.Argument) and param.human_readable_name not in text:
+                missing.append(f"{' '.join(path)} {param.human_readable_name}")
+    assert not missing, missing
+
+
+def test_version_and_help_work(demo_settings):
+    from importlib.metadata import version
+
+    assert _cli(demo_settings, "--version").output.strip() == \
+        f"gateway, version {version('smev-gateway')}"
+    assert "webhooks" in _cli(demo_settings, "--help").output
+
+
+def test_is_allow_warns_about_a_namespace_or_root_no_xsd_defines(demo_settings):
+    registration = "urn://smev-gateway/services/organisation-registration/1.0"
+    typo = _cli(demo_settings, "is", "allow", "ROMASHKA", "send", "urn://example/licensing/1.0")
+    assert typo.exit_code == 0  # granted all the same: the XSD may come later
+    assert "warning: no XSD in xsd/ defines the namespace urn://example/licensing/1.0" in typo.stderr
+    wrong_root = _cli(demo_settings, "is", "allow", "ROMASHKA", "send", registration, "Nope")
+    assert "declare no global element Nope" in wrong_root.stderr
+    good = _cli(demo_settings, "is", "allow", "ROMASHKA", "send", registration)
+    assert good.exit_code == 0 and good.stderr == ""
+    assert _cli(demo_settings, "is", "deny", "ROMASHKA", "send",
+                "urn://example/licensing/1.0").exit_code == 0
+
+
+@pytest.mark.parametrize("kind", ["expired", "not-yet-valid", "untrusted", "valid"])
+def test_is_add_warns_about_a_certificate_that_does_not_validate_now(demo_settings, kind):
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    from gateway.ops.setup import open_pki
+
+    now = datetime.now(timezone.utc)
+    windows = {"expired": (now - timedelta(days=30), now - timedelta(days=1)),
+               "not-yet-valid": (now + timedelta(days=1), now + timedelta(days=30)),
+               "untrusted": (now - timedelta(minutes=5), now + timedelta(days=30)),
+               "valid": (now - timedelta(minutes=5), now + timedelta(days=30))}
+    name = f"fh-{kind}-{uuid.uuid4().hex[:6]}"
+    issued = open_pki(demo_settings).issue(
+        name, common_name=name, not_before=windows[kind][0], not_after=windows[kind][1],
+        issuer="self" if kind == "untrusted" else "intermediate")
+    result = _cli(demo_settings, "is", "add", name.upper(), "--name", name,
+                  "--cert", str(issued.cert_path))
+    assert result.exit_code == 0 and f"registered {name.upper()}" in result.output
+    expected = {"expired": "EXPIRED", "not-yet-valid": "NOT_YET_VALID",
+                "untrusted": "NO_CERTIFICATE_CHAIN_FOUND", "valid": None}[kind]
+    if expected is None:
+        assert result.stderr == ""
+    else:
+        assert result.stderr.startswith(f"warning: the certificate CN={name},C=RU does not validate now")
+        assert expected in result.stderr, result.stderr
