@@ -61,7 +61,28 @@ def serve(workers: int | None) -> None:
     """Serve the gateway with gunicorn on GATEWAY_HOST:GATEWAY_PORT."""
     from gateway.http.server import serve as do_serve
 
-    do_serve(_settings(), workers=workers)
+    settings = _settings()
+    _port_free(settings.host, settings.port, "the gateway (GATEWAY_PORT)")
+    do_serve(settings, workers=workers)
+
+
+def _port_free(host: str, port: int, what: str) -> None:
+    """Stop with one clear line when ``host:port`` is taken (most often: a gateway started
+    earlier still runs), before anything is set up or printed."""
+    import errno
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise click.ClickException(
+                f"{host}:{port}, the port of {what}, is in use: is a gateway already running "
+                "(`make run` in another terminal)? Stop it, or choose other ports "
+                "(GATEWAY_PORT, GATEWAY_CA_URL, GATEWAY_REGISTERS_URL)") from None
 
 
 @main.command()
@@ -71,7 +92,16 @@ def run(workers: int | None) -> None:
     from gateway.http.server import serve as do_serve
     from gateway.ops.setup import setup as do_setup
 
+    from urllib.parse import urlsplit
+
     settings = _settings()
+    _port_free(settings.host, settings.port, "the gateway (GATEWAY_PORT)")
+    for name, url in (("the CA stub (GATEWAY_CA_URL)", settings.ca_url),
+                      ("the registers' stub (GATEWAY_REGISTERS_URL)", settings.registers_url),
+                      ("the TSA stub (GATEWAY_TSA_URL)", settings.tsa_url)):
+        if url:
+            parts = urlsplit(url)
+            _port_free(parts.hostname, parts.port or 80, name)
     do_setup(settings, echo=click.echo)
     stubs = subprocess.Popen([sys.executable, "-m", "gateway.ops.cli", "stubs", "serve"])
     try:
@@ -111,10 +141,23 @@ def _wait_for(url: str, process: subprocess.Popen, timeout: float = 15.0) -> Non
 @click.option("--sender", default="ROMASHKA", show_default=True,
               help="demo organisation whose key signs the requests (var/clients/NAME.key)")
 def demo(url: str | None, sender: str) -> None:
-    """Send a signed SendRequest to the running gateway and print the receipt."""
-    from gateway.ops.demo import run_demo
+    """Send signed demo requests to the running gateway and print the receipts (`make demo`)."""
+    import requests
 
-    run_demo(_settings(), url, sender, echo=click.echo)
+    from gateway.ops.demo import run_demo
+    from gateway.ops.setup import client_identity
+
+    settings = _settings()
+    endpoint = url or settings.endpoint
+    try:
+        requests.get(endpoint.rsplit("/ws", 1)[0] + "/health/live", timeout=5)
+    except requests.RequestException:
+        raise click.ClickException(f"no gateway answers at {endpoint}: start one with `make run` "
+                                   "(in another terminal), then run `make demo` again") from None
+    if not client_identity(settings, sender).key_path.exists():
+        raise click.ClickException(f"no demo keys of {sender} in {settings.data_dir / 'clients'}: "
+                                   "run `make demo` with the GATEWAY_DATA_DIR of `make run`")
+    run_demo(settings, url, sender, echo=click.echo)
 
 
 @main.group()

@@ -230,3 +230,90 @@ def test_is_add_warns_about_a_certificate_that_does_not_validate_now(demo_settin
     else:
         assert result.stderr.startswith(f"warning: the certificate CN={name},C=RU does not validate now")
         assert expected in result.stderr, result.stderr
+
+
+# ------------------------------------------------------------ make run / make demo / two gateways
+
+def _gateway(env, *args, timeout=60):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "gateway.ops.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_demo_without_a_gateway_says_to_start_one(tmp_path):
+    """`make demo` runs `gateway demo`: with nothing listening, one line and exit 1."""
+    import os
+
+    from gateway.ops.cluster import free_port
+
+    env = dict(os.environ, GATEWAY_DATA_DIR=str(tmp_path), GATEWAY_PORT=str(free_port()))
+    result = _gateway(env, "demo")
+    assert result.returncode == 1 and result.stdout == ""
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: no gateway answers at http://127.0.0.1:") and "`make run`" in line
+
+
+@pytest.fixture(scope="module")
+def two_gateways(tmp_path_factory):
+    """Two `gateway serve` (gunicorn) on one data dir and one host, on different ports."""
+    from gateway.ops.cluster import Stack
+
+    stack = Stack(data_dir=tmp_path_factory.mktemp("two")).start()
+    nodes = []
+    try:
+        nodes = [stack.node(workers=1).start(), stack.node(workers=1).start()]
+        yield stack, nodes
+    finally:
+        for node in nodes:
+            node.stop()
+        stack.stop()
+
+
+def test_two_gateways_on_one_host_each_have_their_own_control_socket(two_gateways):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from gateway.config import Settings
+    from gateway.http.server import control_socket
+
+    stack, nodes = two_gateways
+    gunicornc = Path(sys.executable).parent / "gunicornc"
+    sockets = []
+    for node in nodes:
+        assert requests.get(node.url.replace("/ws", "/health"), timeout=10).status_code == 200
+        path = control_socket(Settings.from_env(node.env))
+        assert Path(path).is_socket() and str(node.port) in path
+        sockets.append(path)
+        # the socket answers for this node's own master: gunicornc sees its worker
+        shown = subprocess.run([str(gunicornc), "-s", path, "-c", "show workers", "-j"],
+                               capture_output=True, text=True, timeout=30)
+        assert shown.returncode == 0, shown.stderr
+        workers = json.loads(shown.stdout)
+        pids = {w["pid"] for w in workers.get("workers", workers if isinstance(workers, list)
+                                                else [])}
+        assert pids and pids <= set(node.worker_pids()), (pids, node.worker_pids())
+    assert len(set(sockets)) == 2
+
+
+def test_a_second_gateway_on_a_taken_port_says_so_before_any_banner(two_gateways):
+    from gateway.ops.cluster import free_port
+
+    stack, nodes = two_gateways
+    env = dict(nodes[0].env)  # the same GATEWAY_PORT as the running node
+    for command in (["run"], ["serve"]):
+        result = _gateway(env, *command)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        assert result.stdout == ""  # no setup lines, no WSDL/Endpoint banner
+        assert "Traceback" not in result.stderr
+        [line] = result.stderr.splitlines()
+        assert f"127.0.0.1:{nodes[0].port}" in line and "already running" in line
+    # the stubs' ports are checked too: the CA stub of the stack runs
+    env = dict(nodes[0].env, GATEWAY_PORT=str(free_port()))
+    result = _gateway(env, "run")
+    assert result.returncode == 1 and result.stdout == ""
+    assert "GATEWAY_CA_URL" in result.stderr and "Traceback" not in result.stderr
