@@ -317,3 +317,23 @@ def test_a_second_gateway_on_a_taken_port_says_so_before_any_banner(two_gateways
     result = _gateway(env, "run")
     assert result.returncode == 1 and result.stdout == ""
     assert "GATEWAY_CA_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_first_install_shows_progress(tmp_path):
+    """`make run` on a fresh checkout goes through the install rule: it announces each step and
+    lets pip print what it collects (no --quiet on the long step). Dry run in a copy without
+    .venv, so nothing is installed."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for name in ("Makefile", "setup.cfg", "pyproject.toml"):
+        shutil.copy(root / name, tmp_path / name)
+    plan = subprocess.run(["make", "-n", "run"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, check=True).stdout.splitlines()
+    steps = [line for line in plan if line.startswith("echo \"==> ")]
+    assert len(steps) >= 3, plan
+    [install] = [line for line in plan if "pip install" in line and "-e '.[test]'" in line]
+    assert "--quiet" not in install and " -q" not in install
+    assert plan.index(steps[-1]) < plan.index(".venv/bin/gateway run")
