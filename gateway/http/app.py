@@ -3,7 +3,7 @@
 Routes:
   POST /ws              SOAP 1.1 (text/xml) or SOAP 1.2 (application/soap+xml) requests
   GET  /               an index page with the links below
-  GET  /ws?wsdl         the WSDL as it is in wsdl/ (soap:address set to GATEWAY_PUBLIC_URL if given)
+  GET  /ws?wsdl         the WSDL of wsdl/ with soap:address set to GATEWAY_PUBLIC_URL (or host:port)
   GET  /ws/xsd/<file>   the XSDs, served as they are in xsd/
   GET  /ws/xsd/         every schema with its version and SHA-256 (JSON)
   GET  /health          liveness and database check
@@ -78,9 +78,10 @@ class GatewayApp:
         for kind, directory in CONTRACT_DIRS.items():
             for path in Path(directory).glob(f"*.{kind}"):
                 self.contract[(kind, path.name)] = path.read_bytes()
-        if settings.public_url:  # clients behind a proxy must be told the address they can reach
-            self.contract[("wsdl", WSDL_FILE)] = with_address(self.contract[("wsdl", WSDL_FILE)],
-                                                              settings.endpoint)
+        # clients (zeep, node-soap, gSOAP) post where the WSDL says: GATEWAY_PUBLIC_URL behind
+        # a proxy, else this gateway's own host and port (the file says 127.0.0.1:8080)
+        self.contract[("wsdl", WSDL_FILE)] = with_address(self.contract[("wsdl", WSDL_FILE)],
+                                                          advertised_endpoint(settings))
         self.schema_index = json.dumps(schemas.listing(), indent=2).encode()
 
     def __call__(self, environ, start_response: StartResponse):
@@ -344,6 +345,14 @@ def _read_body(environ: dict, limit: int) -> bytes:
         view[done:done + len(chunk)] = chunk
         done += len(chunk)
     return bytes(body)
+
+
+def advertised_endpoint(settings: Settings) -> str:
+    """The address the served WSDL gives: ``settings.endpoint``, with a wildcard listening
+    address (0.0.0.0, ::) named as 127.0.0.1 — remote clients need GATEWAY_PUBLIC_URL then."""
+    if not settings.public_url and settings.host in ("0.0.0.0", "::", ""):
+        return f"http://127.0.0.1:{settings.port}/ws"
+    return settings.endpoint
 
 
 _ADDRESS = re.compile(rb'(<soap(?:12)?:address\s+location=")[^"]*(")')

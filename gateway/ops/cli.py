@@ -52,7 +52,7 @@ def setup() -> None:
     """Create the demo PKI, keys, trust store and database (idempotent)."""
     from gateway.ops.setup import setup as do_setup
 
-    do_setup(_settings(), echo=click.echo)
+    _set_up(do_setup, _settings())
 
 
 @main.command()
@@ -64,6 +64,15 @@ def serve(workers: int | None) -> None:
     settings = _settings()
     _port_free(settings.host, settings.port, "the gateway (GATEWAY_PORT)")
     do_serve(settings, workers=workers)
+
+
+def _set_up(do_setup, settings: Settings) -> None:
+    """Setup's refusals (a PKI made for another CA URL or algorithm, ...) are one line that
+    says what to change, not a traceback."""
+    try:
+        do_setup(settings, echo=click.echo)
+    except ValueError as exc:  # PkiError and the settings' own checks
+        raise click.ClickException(str(exc)) from None
 
 
 def _port_free(host: str, port: int, what: str) -> None:
@@ -102,7 +111,7 @@ def run(workers: int | None) -> None:
         if url:
             parts = urlsplit(url)
             _port_free(parts.hostname, parts.port or 80, name)
-    do_setup(settings, echo=click.echo)
+    _set_up(do_setup, settings)
     stubs = subprocess.Popen([sys.executable, "-m", "gateway.ops.cli", "stubs", "serve"])
     try:
         _wait_for(f"{settings.ca_url}/health", stubs)

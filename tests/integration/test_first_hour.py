@@ -337,3 +337,21 @@ def test_the_first_install_shows_progress(tmp_path):
     [install] = [line for line in plan if "pip install" in line and "-e '.[test]'" in line]
     assert "--quiet" not in install and " -q" not in install
     assert plan.index(steps[-1]) < plan.index(".venv/bin/gateway run")
+
+
+@pytest.mark.parametrize("overrides, address", [
+    ({"port": 18080}, b"http://127.0.0.1:18080/ws"),
+    ({"host": "0.0.0.0", "port": 9000}, b"http://127.0.0.1:9000/ws"),
+    ({"port": 18080, "public_url": "https://gw.example.org/"}, b"https://gw.example.org/ws"),
+])
+def test_the_wsdl_address_follows_the_port_without_a_public_url(demo_settings, engine, overrides,
+                                                                 address):
+    """A gateway started on another port (GATEWAY_PORT) must not send zeep to :8080."""
+    import dataclasses
+
+    from gateway.http.app import WSDL_FILE
+    from gateway.wiring import build_app
+
+    app = build_app(dataclasses.replace(demo_settings, **overrides), engine=engine)
+    served = app.contract[("wsdl", WSDL_FILE)]
+    assert served.count(b'location="' + address + b'"') == 2
