@@ -355,3 +355,35 @@ def test_the_wsdl_address_follows_the_port_without_a_public_url(demo_settings, e
     app = build_app(dataclasses.replace(demo_settings, **overrides), engine=engine)
     served = app.contract[("wsdl", WSDL_FILE)]
     assert served.count(b'location="' + address + b'"') == 2
+
+
+def test_a_setup_refusal_is_one_line(tmp_path):
+    """A PKI made for another CA URL (GATEWAY_CA_URL changed between two runs) used to end in a
+    traceback; now `gateway setup` / `run` say what to change."""
+    import os
+
+    env = dict(os.environ, GATEWAY_DATA_DIR=str(tmp_path / "var"))
+    env.pop("GATEWAY_DATABASE_URL", None)
+    assert _gateway(env, "setup", timeout=120).returncode == 0
+    moved = _gateway(dict(env, GATEWAY_CA_URL="http://127.0.0.1:18999"), "setup")
+    assert moved.returncode == 1 and "Traceback" not in moved.stderr
+    [line] = moved.stderr.splitlines()
+    assert "serves http://127.0.0.1:8090, not http://127.0.0.1:18999" in line
+
+
+@pytest.mark.parametrize("headers, content_type, expected", [
+    ({}, "text/xml", ()),
+    ({"HTTP_SOAPACTION": '""'}, "text/xml", ()),
+    ({"HTTP_SOAPACTION": ' "urn:Ack" '}, "text/xml", ("urn:Ack",)),
+    ({}, 'application/soap+xml; charset=utf-8; action="urn:GetStatus"', ("urn:GetStatus",)),
+    ({}, 'multipart/related; type="application/xop+xml"; start="<root>"; '
+         'start-info="application/soap+xml; action=\\"urn:SendRequest\\""', ("urn:SendRequest",)),
+    ({"HTTP_SOAPACTION": "urn:Ack"}, 'application/soap+xml; action="urn:GetStatus"',
+     ("urn:Ack", "urn:GetStatus")),
+])
+def test_the_actions_read_from_the_http_level(headers, content_type, expected):
+    """Every place a client can name the operation (MTOM's start-info too) is read; empty ones
+    are left out, so they are accepted."""
+    from gateway.http.app import _actions
+
+    assert _actions(headers, content_type) == expected
