@@ -1,15 +1,15 @@
 """Failed operator logins, counted per username and per client address for the login rate
 limit (gateway/http/access.py): in the database, so every gunicorn worker and node sees them.
 
-Revision ID: 0012
-Revises: 0010
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0010"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
