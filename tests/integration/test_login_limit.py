@@ -131,3 +131,48 @@ def test_post_session_answers_429_with_retry_after(demo_settings, engine, user):
     assert 110 <= int(headers["Retry-After"]) <= 120
     assert body["error"].startswith("too many failed logins")
     assert "WWW-Authenticate" not in headers
+
+
+def test_the_console_login_shares_the_limit(demo_settings, engine, user):
+    """The console's form calls the same access.login: failures made over the REST login count
+    there, and a blocked console login is 429 with Retry-After and says so (both languages)."""
+    import re
+    from http.cookies import SimpleCookie
+    from urllib.parse import urlencode
+
+    from gateway.wiring import build_app
+
+    settings = dataclasses.replace(demo_settings, login_max_failures=2,
+                                   login_max_failures_per_address=50, login_window_seconds=300)
+    app = build_app(settings, engine=engine)
+    remote = address()
+    for _ in range(2):  # over REST
+        assert _post_session(app, {"username": user, "password": "nope nope"}, remote)[0] == 401
+
+    def call(method, path, body=b"", cookie=""):
+        environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "REMOTE_ADDR": remote,
+                   "CONTENT_TYPE": "application/x-www-form-urlencoded",
+                   "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+                   "HTTP_COOKIE": cookie}
+        setup_testing_defaults(environ)
+        seen = {}
+
+        def start_response(status, headers):
+            seen["status"], seen["headers"] = int(status.split()[0]), headers
+
+        page = b"".join(app(environ, start_response)).decode()
+        return seen["status"], seen["headers"], page
+
+    status, headers, page = call("GET", "/console/login")
+    cookies = SimpleCookie()
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            cookies.load(value)
+    cookie = "; ".join(f"{k}={m.value}" for k, m in cookies.items())
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    form = urlencode({"username": user, "password": PASSWORD, "csrf": csrf}).encode()
+    status, headers, page = call("POST", "/console/login", form, cookie)
+    assert status == 429, page[:500]
+    assert 290 <= int(dict(headers)["Retry-After"]) <= 300
+    assert "login-error" in page and ("Too many failed logins" in page
+                                      or "Слишком много неудачных попыток" in page)
