@@ -23,10 +23,15 @@ FUZZ_SEED ?= 20261206
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
+# the first `make run` spends minutes here: say what is happening, and let pip list what it fetches
 $(STAMP): setup.cfg pyproject.toml
+	@echo "==> creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> upgrading pip, setuptools and wheel in $(VENV)"
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/pip install --quiet -e '.[test]'
+	@echo "==> installing the gateway and its pinned dependencies (a few minutes the first time)"
+	$(BIN)/pip install --progress-bar off -e '.[test]'
+	@echo "==> $(VENV) ready"
 	touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the project with its pinned dependencies

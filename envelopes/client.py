@@ -6,6 +6,7 @@ or re-signed receipt, nor one signed by anyone but the configured gateway.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import requests
@@ -17,6 +18,8 @@ from envelopes.mtom import answer_root
 from envelopes.trust import GatewayTrust, UntrustedReceipt
 
 T, F = ns.SMEV_TYPES, ns.SMEV_FAULTS
+#: the first element inside the SOAP Body: the operation, which names the HTTP-level action
+_OPERATION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Body\b[^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?([A-Za-z]+)[\s/>]")
 
 
 class GatewayFault(Exception):
@@ -94,11 +97,15 @@ class GatewayClient:
         self.session = session or requests.Session()
 
     def post(self, envelope: bytes, soap_version: str = "1.1") -> tuple[int, etree._Element]:
-        content_type = ("application/soap+xml; charset=utf-8" if soap_version == "1.2"
-                        else "text/xml; charset=utf-8")
-        headers = {"Content-Type": content_type}
-        if soap_version == "1.1":
-            headers["SOAPAction"] = "urn:SendRequest"
+        # the WSDL's soapAction: urn:<operation>, whose body element is <operation>Request
+        element = _OPERATION.search(envelope[:64 * 1024])
+        action = f"urn:{element.group(1).decode().removesuffix('Request')}" if element else ""
+        if soap_version == "1.2":
+            content_type = "application/soap+xml; charset=utf-8" + (
+                f'; action="{action}"' if action else "")
+            headers = {"Content-Type": content_type}
+        else:
+            headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{action}"'}
         reply = self.session.post(self.endpoint, data=envelope, headers=headers, timeout=self.timeout)
         # an MTOM answer (files as parts) is read with its parts inlined
         return reply.status_code, answer_root(reply.headers.get("Content-Type", ""), reply.content)

@@ -100,6 +100,10 @@ class Settings:
     webhook_max_age_seconds: int = 24 * 3600  # a delivery not accepted by then is dead-lettered
     webhook_max_attempts: int = 15  # attempts before a delivery is dead-lettered
     webhook_lease_seconds: float = 30.0  # a claimed delivery not settled by then is taken over
+    # operator logins (POST /api/v1/session, the console): failures counted in the database
+    login_max_failures: int = 5  # per username within the window, then 429 until it passes
+    login_max_failures_per_address: int = 20  # per client address within the window
+    login_window_seconds: int = 900
     journal_content_retention_days: int = 90  # kept bytes of older journal entries are dropped; 0: keep
 
     # the gateway's own identity and receipt signing

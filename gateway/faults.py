@@ -128,9 +128,26 @@ class UnsupportedMediaType(MalformedRequest):
 
 
 class VersionMismatch(MalformedRequest):
-    """The root element is not a SOAP 1.1 or 1.2 Envelope."""
+    """The root element is not a SOAP 1.1 or 1.2 Envelope. Answered in SOAP 1.1 form (the one
+    version every SOAP node reads) with faultcode ``VersionMismatch`` (SOAP 1.1 §4.4.1) and HTTP
+    500, carrying the ``Upgrade`` header block that lists the envelopes understood (SOAP 1.2
+    part 1 §5.4.7, appendix A)."""
 
     default_code = "VERSION_MISMATCH"
+    http_status = 500
+
+
+class ActionMismatch(GatewayFault):
+    """The SOAPAction header (SOAP 1.1) or the ``action`` parameter of the Content-Type (SOAP
+    1.2) names another operation than the body's element: a client fault (Sender)."""
+
+    element = "InvalidContent"
+    default_code = "ACTION_MISMATCH"
+
+
+def soap_action(operation: str) -> str:
+    """The WSDL's soapAction of an operation (wsdl/, both bindings): ``urn:<operation>``."""
+    return f"urn:{operation}"
 
 
 SOAP11 = "1.1"
@@ -189,6 +206,8 @@ def render(exc: BaseException, soap_version: str = SOAP11) -> tuple[int, str, by
     SOAP at all get their own 4xx status.
     """
     exc = to_fault(exc)
+    if isinstance(exc, VersionMismatch):
+        return _version_mismatch(exc)
     if soap_version == SOAP12:
         env_ns = ns.SOAP12_ENV
         envelope = etree.Element(ns.q(env_ns, "Envelope"), nsmap={"soap": env_ns})
@@ -214,3 +233,22 @@ def render(exc: BaseException, soap_version: str = SOAP11) -> tuple[int, str, by
         status = exc.http_status or 500
     payload = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
     return status, CONTENT_TYPES[soap_version], payload
+
+
+def _version_mismatch(exc: VersionMismatch) -> tuple[int, str, bytes]:
+    """SOAP 1.1 fault ``soap:VersionMismatch`` with the SOAP 1.2 ``Upgrade`` header block
+    naming the two envelopes this gateway reads, newest first."""
+    env11, env12 = ns.SOAP11_ENV, ns.SOAP12_ENV
+    envelope = etree.Element(ns.q(env11, "Envelope"), nsmap={"soap": env11, "env": env12})
+    upgrade = etree.SubElement(etree.SubElement(envelope, ns.q(env11, "Header")),
+                               ns.q(env12, "Upgrade"))
+    for prefix, namespace in (("v12", env12), ("v11", env11)):
+        supported = etree.SubElement(upgrade, ns.q(env12, "SupportedEnvelope"),
+                                     nsmap={prefix: namespace})
+        supported.set("qname", f"{prefix}:Envelope")
+    fault = etree.SubElement(etree.SubElement(envelope, ns.q(env11, "Body")), ns.q(env11, "Fault"))
+    etree.SubElement(fault, "faultcode").text = "soap:VersionMismatch"
+    etree.SubElement(fault, "faultstring").text = exc.description
+    etree.SubElement(fault, "detail").append(_detail_element(exc))
+    payload = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    return exc.http_status, CONTENT_TYPES[SOAP11], payload

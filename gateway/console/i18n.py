@@ -61,6 +61,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "login.password": ("Пароль", "Password"),
     "login.submit": ("Войти", "Log in"),
     "login.failed": ("Неверное имя пользователя или пароль.", "Wrong username or password."),
+    "login.throttled": ("Слишком много неудачных попыток входа: повторите позже (секунд до новой попытки):",
+                        "Too many failed logins: try again later (seconds until the next try):"),
     "login.hint": ("Учётную запись создаёт администратор: gateway operators add.",
                    "An administrator creates accounts: gateway operators add."),
     # dashboard

@@ -40,7 +40,7 @@ _STATIC_TYPES = {"css": "text/css; charset=utf-8", "js": "text/javascript; chars
                  "svg": "image/svg+xml", "ico": "image/x-icon"}
 _REASONS = {200: "OK", 303: "See Other", 400: "Bad Request", 401: "Unauthorized",
             403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-            413: "Payload Too Large"}
+            413: "Payload Too Large", 429: "Too Many Requests"}
 #: no inline script or style anywhere: the CSP forbids both, so injected markup cannot run
 SECURITY_HEADERS = [
     ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -94,6 +94,7 @@ class Console:
 
     def __init__(self, engine, settings, validator, clock: Callable[[], datetime] | None = None):
         self.engine, self.settings, self.validator = engine, settings, validator
+        self.login_limits = access.LoginLimits.from_settings(settings)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"),
                                autoescape=select_autoescape(["html"], default=True),
@@ -296,13 +297,16 @@ class Console:
 
     # -- login ---------------------------------------------------------------------------------
 
-    def login_page(self, request: Request, failed: bool = False, status: int = 200) -> Response:
+    def login_page(self, request: Request, failed: bool = False, status: int = 200,
+                   retry_after: int | None = None) -> Response:
         if request.user is not None and not failed:
             return Response(303, b"", headers=[("Location", f"{PREFIX}/")])
         value = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
         response = self.render(request, "login.html", status, login_csrf=value, failed=failed,
-                               username=request.form.get("username", ""))
+                               retry_after=retry_after, username=request.form.get("username", ""))
         response.headers.append(_cookie(LOGIN_CSRF_COOKIE, value, request, 3600))
+        if retry_after is not None:
+            response.headers.append(("Retry-After", str(retry_after)))
         return response
 
     def login(self, request: Request) -> Response:
@@ -311,9 +315,14 @@ class Console:
         if not expected or not hmac.compare_digest(request.form.get("csrf", ""), expected):
             raise HttpError(403, "error.csrf")
         try:
-            token, _role, _expires = access.login(self.engine, request.form.get("username", "")[:100],
-                                                  request.form.get("password", "")[:1000], self.clock())
-        except access.Denied:
+            token, _role, _expires = access.login(
+                self.engine, request.form.get("username", "")[:100],
+                request.form.get("password", "")[:1000], self.clock(),
+                client=request.environ.get("REMOTE_ADDR"), limits=self.login_limits)
+        except access.Denied as exc:  # the REST login's rate limit applies here too (429)
+            if exc.status == 429:
+                return self.login_page(request, failed=True, status=429,
+                                       retry_after=exc.retry_after)
             return self.login_page(request, failed=True, status=401)
         return Response(303, b"", headers=[
             ("Location", f"{PREFIX}/"),

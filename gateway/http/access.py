@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import math
 import secrets
 from datetime import datetime, timedelta, timezone
 
@@ -34,9 +35,28 @@ _N, _R, _P = 2 ** 15, 8, 1
 
 
 class Denied(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, retry_after: int | None = None):
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.retry_after = status, message, retry_after
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [("Retry-After", str(self.retry_after))] if self.retry_after is not None else []
+
+
+@dataclasses.dataclass(frozen=True)
+class LoginLimits:
+    """Failed logins allowed per username and per client address within ``window_seconds``
+    (GATEWAY_LOGIN_*): beyond either, a login is refused with 429 before the password is
+    looked at, whatever it is, until the oldest counted failure leaves the window."""
+
+    per_user: int = 5
+    per_address: int = 20
+    window_seconds: int = 900
+
+    @classmethod
+    def from_settings(cls, settings) -> "LoginLimits":
+        return cls(settings.login_max_failures, settings.login_max_failures_per_address,
+                   settings.login_window_seconds)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,15 +174,31 @@ def operator(engine, authorization: str | None, *roles: str,
     return Caller(username=owner[0], role=owner[1])
 
 
-def login(engine, username: str, password: str,
-          now: datetime | None = None) -> tuple[str, str, datetime]:
-    """(session token, role, expiry) for a correct password of an enabled operator."""
+def login(engine, username: str, password: str, now: datetime | None = None, *,
+          client: str | None = None, limits: LoginLimits | None = None) -> tuple[str, str, datetime]:
+    """(session token, role, expiry) for a correct password of an enabled operator.
+
+    The one login of the REST API and the console, so both share the rate limit: after
+    ``limits`` failures for this username or from this ``client`` address, Denied(429) with
+    ``retry_after`` — the same for a user that exists and one that does not, and decided before
+    the password is checked (a blocked guesser learns nothing, not even from timing)."""
     now = now or datetime.now(timezone.utc)
+    limits = limits or LoginLimits()
+    keys = _limit_keys(username, client)
+    window = timedelta(seconds=limits.window_seconds)
+    counted = repo.failures_since(engine, list(keys), now - window)
+    waits = [oldest + window - now for key, (count, oldest) in counted.items()
+             if count >= keys[key](limits)]
+    if waits:
+        retry = max(1, math.ceil(max(waits).total_seconds()))
+        raise Denied(429, f"too many failed logins; try again in {retry} s", retry_after=retry)
     found = repo.operator(engine, username)
     # an unknown user costs the same hash as a known one: no user enumeration by timing
     ok = check_password(password, found.password_hash if found else _DUMMY)
     if not found or found.disabled or not ok:
+        repo.record_failure(engine, list(keys), now, now - window)
         raise Denied(401, "wrong username or password")
+    repo.clear_failures(engine, next(iter(keys)))
     token = secrets.token_urlsafe(32)
     expires = now + timedelta(hours=SESSION_HOURS)
     repo.open_session(engine, digest(token), username, now, expires)
@@ -180,6 +216,15 @@ def session(engine, token: str | None, now: datetime | None = None) -> Caller | 
         return None
     owner = repo.session_owner(engine, digest(token), now or datetime.now(timezone.utc))
     return Caller(username=owner[0], role=owner[1]) if owner else None
+
+
+def _limit_keys(username: str, client: str | None) -> dict:
+    """The counters a login attempt is held against, each with its limit. The username is kept
+    as a hash: a password typed into the username field is not stored in clear."""
+    keys = {"user:" + digest(username)[:32]: lambda limits: limits.per_user}
+    if client:
+        keys["addr:" + client[:64]] = lambda limits: limits.per_address
+    return keys
 
 
 def add_operator(engine, username: str, role: str, password: str, actor: str,

@@ -72,6 +72,7 @@ class AdminApi:
     def __init__(self, engine, settings, clock: Callable[[], datetime] | None = None):
         self.engine, self.settings = engine, settings
         self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.login_limits = access.LoginLimits.from_settings(settings)
 
     def handles(self, path: str) -> bool:
         return path.rstrip("/") in ("/api/v1/session", "/api/v1/keys", "/api/v1/webhooks",
@@ -79,22 +80,26 @@ class AdminApi:
             or bool(_KEY.match(path) or _WEBHOOK.match(path) or _REPLAY.match(path))
 
     def handle(self, method: str, path: str, query: str, authorization: str | None,
-               body: bytes) -> Reply:
+               body: bytes, client: str | None = None) -> tuple[int, str, bytes, list]:
+        """(status, content type, body, extra headers: Retry-After of a 429). ``client`` is the
+        caller's address (REMOTE_ADDR), which the login rate limit counts by."""
         try:
             if "\x00" in path or "%00" in query:
                 raise Denied(400, "the request holds a NUL character")
-            return self._route(method, path.rstrip("/") or "/", query, authorization, body)
+            return (*self._route(method, path.rstrip("/") or "/", query, authorization, body,
+                                 client), [])
         except Denied as exc:
-            return access.error(exc)
+            return (*access.error(exc), exc.headers())
         except manage.Invalid as exc:
-            return _json(400, {"error": str(exc)})
+            return (*_json(400, {"error": str(exc)}), [])
 
-    def _route(self, method, path, query, auth, body) -> Reply:
+    def _route(self, method, path, query, auth, body, client=None) -> Reply:
         params = {k: v[-1] for k, v in parse_qs(query).items()}
         if path == "/api/v1/session" and method == "POST":
             data = _body(body)
             token, role, expires = access.login(self.engine, str(data.get("username", "")),
-                                                str(data.get("password", "")), self.clock())
+                                                str(data.get("password", "")), self.clock(),
+                                                client=client, limits=self.login_limits)
             return _json(200, {"token": token, "role": role, "expires_at": expires.isoformat()})
         if path == "/api/v1/keys":
             if method == "GET":

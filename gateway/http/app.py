@@ -3,7 +3,7 @@
 Routes:
   POST /ws              SOAP 1.1 (text/xml) or SOAP 1.2 (application/soap+xml) requests
   GET  /               an index page with the links below
-  GET  /ws?wsdl         the WSDL as it is in wsdl/ (soap:address set to GATEWAY_PUBLIC_URL if given)
+  GET  /ws?wsdl         the WSDL of wsdl/ with soap:address set to GATEWAY_PUBLIC_URL (or host:port)
   GET  /ws/xsd/<file>   the XSDs, served as they are in xsd/
   GET  /ws/xsd/         every schema with its version and SHA-256 (JSON)
   GET  /docs/schemas/   the HTML reference of the business schemas (index, <schema>.html)
@@ -54,7 +54,7 @@ _REST_OPERATIONS = {"/api/v1/messages": "RestSendRequest", "/api/v1/responses": 
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
             404: "Not Found", 405: "Method Not Allowed",
-            411: "Length Required", 413: "Payload Too Large", 415: "Unsupported Media Type",
+            411: "Length Required", 413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
             500: "Internal Server Error", 503: "Service Unavailable"}
 
 
@@ -80,9 +80,10 @@ class GatewayApp:
         for kind, directory in CONTRACT_DIRS.items():
             for path in Path(directory).glob(f"*.{kind}"):
                 self.contract[(kind, path.name)] = path.read_bytes()
-        if settings.public_url:  # clients behind a proxy must be told the address they can reach
-            self.contract[("wsdl", WSDL_FILE)] = with_address(self.contract[("wsdl", WSDL_FILE)],
-                                                              settings.endpoint)
+        # clients (zeep, node-soap, gSOAP) post where the WSDL says: GATEWAY_PUBLIC_URL behind
+        # a proxy, else this gateway's own host and port (the file says 127.0.0.1:8080)
+        self.contract[("wsdl", WSDL_FILE)] = with_address(self.contract[("wsdl", WSDL_FILE)],
+                                                          advertised_endpoint(settings))
         self.schema_index = json.dumps(schemas.listing(), indent=2).encode()
 
     def __call__(self, environ, start_response: StartResponse):
@@ -203,9 +204,11 @@ class GatewayApp:
             except faults.GatewayFault as fault:
                 return _reply(start_response, 413 if isinstance(fault, faults.RequestTooLarge) else 400,
                               "application/json", json.dumps({"error": str(fault)}).encode())
-        status, content_type, answer = self.admin.handle(method, path, query,
-                                                         environ.get("HTTP_AUTHORIZATION"), body)
-        extra = [("WWW-Authenticate", "Bearer")] if status == 401 else []
+        status, content_type, answer, extra = self.admin.handle(
+            method, path, query, environ.get("HTTP_AUTHORIZATION"), body,
+            client=environ.get("REMOTE_ADDR"))
+        if status == 401:
+            extra.append(("WWW-Authenticate", "Bearer"))
         return _reply(start_response, status, content_type, answer, extra)
 
     def _mtom(self, environ, start_response, content_type: str):
@@ -224,7 +227,8 @@ class GatewayApp:
         except faults.GatewayFault as fault:
             return _reply(start_response, *faults.render(fault))
         try:
-            response = self.pipeline.handle(message.envelope, mtom=message)
+            response = self.pipeline.handle(message.envelope, mtom=message,
+                                            actions=_actions(environ, content_type))
         finally:
             message.cleanup()  # kept files were moved away; the rest are discarded
         metrics.observe(response.facts, response.status, time.perf_counter() - started)
@@ -277,7 +281,7 @@ class GatewayApp:
         except faults.GatewayFault as fault:
             return _reply(start_response, *faults.render(fault, version))
         started = time.perf_counter()
-        response = self.pipeline.handle(body)
+        response = self.pipeline.handle(body, actions=_actions(environ, content_type))
         metrics.observe(response.facts, response.status, time.perf_counter() - started)
         return self._answer(start_response, response)
 
@@ -291,6 +295,28 @@ class GatewayApp:
         start_response(f"{response.status} {_REASONS.get(response.status, '')}",
                        [("Content-Type", content_type), ("Content-Length", str(length))])
         return chunks
+
+
+def _actions(environ: dict, content_type: str) -> tuple[str, ...]:
+    """The operation names a client gave besides the body: the SOAPAction header (SOAP 1.1,
+    quoted), the ``action`` parameter of the Content-Type (SOAP 1.2) and, for MTOM, the one in
+    its ``start-info``. Empty ones (``SOAPAction: ""``, no header) name nothing and are left out.
+    Either is checked whichever the content type: a client that sent one meant it."""
+    from email.message import Message
+
+    found = []
+    header = environ.get("HTTP_SOAPACTION")
+    if header is not None:
+        found.append(header.strip().strip('"').strip())
+    parsed = Message()
+    parsed["Content-Type"] = content_type
+    found.append(str(parsed.get_param("action", "") or ""))
+    start_info = parsed.get_param("start-info")
+    if start_info:
+        inner = Message()
+        inner["Content-Type"] = str(start_info)
+        found.append(str(inner.get_param("action", "") or ""))
+    return tuple(action.strip() for action in found if action.strip())
 
 
 def _declared_length(environ: dict, limit: int) -> int | None:
@@ -337,6 +363,14 @@ def _read_body(environ: dict, limit: int) -> bytes:
     return bytes(body)
 
 
+def advertised_endpoint(settings: Settings) -> str:
+    """The address the served WSDL gives: ``settings.endpoint``, with a wildcard listening
+    address (0.0.0.0, ::) named as 127.0.0.1 — remote clients need GATEWAY_PUBLIC_URL then."""
+    if not settings.public_url and settings.host in ("0.0.0.0", "::", ""):
+        return f"http://127.0.0.1:{settings.port}/ws"
+    return settings.endpoint
+
+
 _ADDRESS = re.compile(rb'(<soap(?:12)?:address\s+location=")[^"]*(")')
 
 
@@ -351,9 +385,9 @@ def _index(settings: Settings) -> bytes:
     """``GET /``: where things are, for a person who opens the gateway in a browser."""
     endpoint = html.escape(settings.endpoint)
     links = [("/console/", "Консоль операторов / operator console"), ("/ws?wsdl", "WSDL"),
-             ("/ws/xsd/", "XSDs (versions, SHA-256)"),
+             ("/ws/xsd/", "XSDs (versions and SHA-256)"),
              ("/docs/schemas/", "business schemas reference (HTML)"),
-             ("/api/v1/openapi.yaml", "REST API (OpenAPI)"),
+             ("/api/v1/openapi.yaml", "REST API (OpenAPI)"), ("/health", "health"),
              ("/health/ready", "readiness"), ("/metrics", "Prometheus metrics")]
     items = "".join(f'<li><a href="{href}">{name}</a></li>' for href, name in links)
     return (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(settings.human_readable_name)}"

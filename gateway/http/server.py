@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
@@ -38,6 +39,22 @@ def _child_exit(_server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
+def control_socket(settings: Settings) -> str:
+    """gunicorn's control socket (``gunicornc``) of this gateway: in its data dir, named by its
+    port. gunicorn's default is one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl), so a second
+    gateway on the host would take over (or break) the first one's. A Unix socket path has at
+    most 107 bytes: a deep data dir gets a short path in the temp folder named by its hash."""
+    import hashlib
+    import tempfile
+
+    path = settings.data_dir.resolve() / "run" / f"gunicorn-{settings.port}.ctl"
+    if len(str(path).encode()) > 100:
+        tag = hashlib.sha256(str(settings.data_dir.resolve()).encode()).hexdigest()[:16]
+        path = Path(tempfile.gettempdir()) / f"gateway-{tag}-{settings.port}.ctl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
 def serve(settings: Settings, *, workers: int | None = None) -> None:
     # one folder per server (its master's pid): two servers on one data dir do not mix counts
     folder = settings.data_dir / "prometheus" / str(os.getpid())
@@ -59,5 +76,6 @@ def serve(settings: Settings, *, workers: int | None = None) -> None:
         "accesslog": settings.access_log or None,
         "limit_request_line": 8190,
         "preload_app": False,  # each worker opens its own database connections
+        "control_socket": control_socket(settings),
     }
     _Gunicorn(settings, options).run()

@@ -52,7 +52,7 @@ def setup() -> None:
     """Create the demo PKI, keys, trust store and database (idempotent)."""
     from gateway.ops.setup import setup as do_setup
 
-    do_setup(_settings(), echo=click.echo)
+    _set_up(do_setup, _settings())
 
 
 @main.command()
@@ -61,7 +61,37 @@ def serve(workers: int | None) -> None:
     """Serve the gateway with gunicorn on GATEWAY_HOST:GATEWAY_PORT."""
     from gateway.http.server import serve as do_serve
 
-    do_serve(_settings(), workers=workers)
+    settings = _settings()
+    _port_free(settings.host, settings.port, "the gateway (GATEWAY_PORT)")
+    do_serve(settings, workers=workers)
+
+
+def _set_up(do_setup, settings: Settings) -> None:
+    """Setup's refusals (a PKI made for another CA URL or algorithm, ...) are one line that
+    says what to change, not a traceback."""
+    try:
+        do_setup(settings, echo=click.echo)
+    except ValueError as exc:  # PkiError and the settings' own checks
+        raise click.ClickException(str(exc)) from None
+
+
+def _port_free(host: str, port: int, what: str) -> None:
+    """Stop with one clear line when ``host:port`` is taken (most often: a gateway started
+    earlier still runs), before anything is set up or printed."""
+    import errno
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise click.ClickException(
+                f"{host}:{port}, the port of {what}, is in use: is a gateway already running "
+                "(`make run` in another terminal)? Stop it, or choose other ports "
+                "(GATEWAY_PORT, GATEWAY_CA_URL, GATEWAY_REGISTERS_URL)") from None
 
 
 @main.command()
@@ -71,8 +101,17 @@ def run(workers: int | None) -> None:
     from gateway.http.server import serve as do_serve
     from gateway.ops.setup import setup as do_setup
 
+    from urllib.parse import urlsplit
+
     settings = _settings()
-    do_setup(settings, echo=click.echo)
+    _port_free(settings.host, settings.port, "the gateway (GATEWAY_PORT)")
+    for name, url in (("the CA stub (GATEWAY_CA_URL)", settings.ca_url),
+                      ("the registers' stub (GATEWAY_REGISTERS_URL)", settings.registers_url),
+                      ("the TSA stub (GATEWAY_TSA_URL)", settings.tsa_url)):
+        if url:
+            parts = urlsplit(url)
+            _port_free(parts.hostname, parts.port or 80, name)
+    _set_up(do_setup, settings)
     stubs = subprocess.Popen([sys.executable, "-m", "gateway.ops.cli", "stubs", "serve"])
     try:
         _wait_for(f"{settings.ca_url}/health", stubs)
@@ -108,12 +147,26 @@ def _wait_for(url: str, process: subprocess.Popen, timeout: float = 15.0) -> Non
 
 @main.command()
 @click.option("--url", default=None, help="gateway endpoint (default: the configured one)")
-@click.option("--sender", default="ROMASHKA", show_default=True)
+@click.option("--sender", default="ROMASHKA", show_default=True,
+              help="demo organisation whose key signs the requests (var/clients/NAME.key)")
 def demo(url: str | None, sender: str) -> None:
-    """Send a signed SendRequest to the running gateway and print the receipt."""
-    from gateway.ops.demo import run_demo
+    """Send signed demo requests to the running gateway and print the receipts (`make demo`)."""
+    import requests
 
-    run_demo(_settings(), url, sender, echo=click.echo)
+    from gateway.ops.demo import run_demo
+    from gateway.ops.setup import client_identity
+
+    settings = _settings()
+    endpoint = url or settings.endpoint
+    try:
+        requests.get(endpoint.rsplit("/ws", 1)[0] + "/health/live", timeout=5)
+    except requests.RequestException:
+        raise click.ClickException(f"no gateway answers at {endpoint}: start one with `make run` "
+                                   "(in another terminal), then run `make demo` again") from None
+    if not client_identity(settings, sender).key_path.exists():
+        raise click.ClickException(f"no demo keys of {sender} in {settings.data_dir / 'clients'}: "
+                                   "run `make demo` with the GATEWAY_DATA_DIR of `make run`")
+    run_demo(settings, url, sender, echo=click.echo)
 
 
 @main.group()
@@ -139,27 +192,57 @@ def information_systems() -> None:
 
 @information_systems.command("add")
 @click.argument("mnemonic")
-@click.option("--name", required=True)
-@click.option("--cert", "certs", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--inn-le", default=None)
-@click.option("--ogrn", default=None)
+@click.option("--name", required=True, help="human-readable name of the system")
+@click.option("--cert", "certs", multiple=True, required=True, type=click.Path(exists=True, dir_okay=False),
+              help="PEM file: the signing certificate first, then optionally its chain (repeatable)")
+@click.option("--inn-le", default=None, help="ИНН of the organisation the system acts for (10 digits)")
+@click.option("--ogrn", default=None, help="ОГРН of that organisation (13 digits)")
 def is_add(mnemonic, name, certs, inn_le, ogrn) -> None:
-    """Register MNEMONIC with one or more signing certificates (PEM)."""
+    """Register MNEMONIC with one or more signing certificates (PEM). Warns (and registers
+    anyway) when a certificate does not validate now against the trust anchors."""
     from cryptography import x509
 
     from gateway.pipeline.participants import add_system
     from gateway.storage.db import make_engine
 
-    loaded = [c for path in certs for c in x509.load_pem_x509_certificates(Path(path).read_bytes())[:1]]
-    engine = make_engine(_settings().resolved_database_url)
+    settings = _settings()
+    files = [x509.load_pem_x509_certificates(Path(path).read_bytes()) for path in certs]
+    loaded = [found[0] for found in files]
+    for found in files:  # registered anyway: an operator may add a certificate ahead of time
+        for problem in certificate_problems(settings, found[0], found[1:]):
+            click.echo(f"warning: {problem}", err=True)
+    engine = make_engine(settings.resolved_database_url)
     add_system(engine, mnemonic, name, loaded, inn_le=inn_le, ogrn=ogrn)
     _audit(engine, "is-added", {"mnemonic": mnemonic, "name": name, "inn_le": inn_le,
                                 "certificates": len(loaded)})
     click.echo(f"registered {mnemonic}")
 
 
+def certificate_problems(settings: Settings, certificate, extra=()) -> list[str]:
+    """Why ``certificate`` would not verify a request now (expired, not yet valid, no path to
+    the trust anchors of the data dir, revoked), as one line; empty when it validates.
+    Revocation is soft-fail here: a CA stub that is not running is no reason to warn."""
+    from signing.chain import ChainValidator
+
+    from gateway.qa.trust import _certificates
+
+    subject = certificate.subject.rfc4514_string()
+    anchors = _certificates(settings.trust_dir / "anchors")
+    if not anchors:
+        return [f"{subject}: no trust anchors in {settings.trust_dir / 'anchors'}, so no "
+                "certificate validates; run `gateway setup` or add the CA there"]
+    verdict = ChainValidator(anchors, _certificates(settings.trust_dir / "intermediates"),
+                             revocation="soft-fail",
+                             fetch_timeout=settings.revocation_timeout).validate(certificate, extra)
+    if verdict.passed:
+        return []
+    return [f"the certificate {subject} does not validate now ({verdict.sub_indication}: "
+            f"{verdict.detail}); requests signed with it will be refused until it does"]
+
+
 @information_systems.command("list")
 def is_list() -> None:
+    """List information systems: mnemonic, enabled/disabled, ИНН, name."""
     from gateway.pipeline.participants import list_systems
     from gateway.storage.db import make_engine
 
@@ -171,12 +254,14 @@ def is_list() -> None:
 @information_systems.command("disable")
 @click.argument("mnemonic")
 def is_disable(mnemonic) -> None:
+    """Refuse every request signed by MNEMONIC until `gateway is enable`."""
     _set_enabled(mnemonic, False)
 
 
 @information_systems.command("enable")
 @click.argument("mnemonic")
 def is_enable(mnemonic) -> None:
+    """Accept requests of MNEMONIC again."""
     _set_enabled(mnemonic, True)
 
 
@@ -186,10 +271,19 @@ def is_enable(mnemonic) -> None:
 @click.argument("namespace")
 @click.argument("root", default="*")
 def is_allow(mnemonic, role, namespace, root) -> None:
-    """Let MNEMONIC send (or serve) the business type NAMESPACE [ROOT] ('*': every root)."""
+    """Let MNEMONIC send (ROLE send) or serve (ROLE serve) the business type NAMESPACE [ROOT]
+    ('*': every root element). Warns when no XSD in xsd/ defines NAMESPACE or ROOT."""
     from gateway.pipeline.participants import grant
+    from gateway.qa.schemas import global_elements
     from gateway.storage.db import make_engine
 
+    defined = global_elements()
+    if namespace not in defined:  # allowed anyway: its XSD may be added to xsd/ later
+        click.echo(f"warning: no XSD in xsd/ defines the namespace {namespace} (check the "
+                   "spelling): the gateway cannot validate messages of it", err=True)
+    elif root != "*" and root not in defined[namespace]:
+        click.echo(f"warning: the XSDs of {namespace} declare no global element {root} "
+                   f"(they declare {', '.join(sorted(defined[namespace]))})", err=True)
     engine = make_engine(_settings().resolved_database_url)
     grant(engine, mnemonic, role, namespace, root)
     _audit(engine, "permission-granted", {"mnemonic": mnemonic, "role": role,
@@ -203,7 +297,8 @@ def is_allow(mnemonic, role, namespace, root) -> None:
 @click.argument("namespace")
 @click.argument("root", default="*")
 def is_deny(mnemonic, role, namespace, root) -> None:
-    """Withdraw a permission given with `gateway is allow`."""
+    """Withdraw MNEMONIC's permission to ROLE (send or serve) NAMESPACE [ROOT], given with
+    `gateway is allow`."""
     from gateway.pipeline.participants import revoke_grant
     from gateway.storage.db import make_engine
 
@@ -278,16 +373,16 @@ def pki_init(algorithm) -> None:
 @pki.command("issue")
 @click.argument("name")
 @click.option("--cn", "common_name", required=True, help="subject common name")
-@click.option("--org", "organization", default=None)
-@click.option("--title", default=None)
+@click.option("--org", "organization", default=None, help="subject organisation (O)")
+@click.option("--title", default=None, help="subject title (T), e.g. the head's position")
 @click.option("--inn", default=None, help="person ИНН (OID 1.2.643.3.131.1.1)")
 @click.option("--inn-le", default=None, help="legal entity ИНН (OID 1.2.643.100.4)")
 @click.option("--ogrn", default=None, help="ОГРН (OID 1.2.643.100.1)")
 @click.option("--snils", default=None, help="СНИЛС (OID 1.2.643.100.3)")
 @click.option("--key-type", default="rsa2048",
               type=click.Choice(["rsa2048", "rsa3072", "ec-p256", "ec-p384", "gost2012-256",
-                                 "gost2012-512"]), show_default=True)
-@click.option("--days", type=int, default=365, show_default=True)
+                                 "gost2012-512"]), show_default=True, help="algorithm and size of the new key")
+@click.option("--days", type=int, default=365, show_default=True, help="validity from now")
 def pki_issue(name, common_name, organization, title, inn, inn_le, ogrn, snils, key_type, days) -> None:
     """Issue a leaf certificate NAME (key and certificate written as PEM in the PKI folder)."""
     from datetime import datetime, timedelta, timezone
@@ -305,9 +400,11 @@ def pki_issue(name, common_name, organization, title, inn, inn_le, ogrn, snils, 
 
 @pki.command("revoke")
 @click.argument("name_or_serial")
-@click.option("--reason", default="key_compromise", show_default=True)
+@click.option("--reason", default="key_compromise", show_default=True,
+              help="CRL reason (RFC 5280), e.g. key_compromise, superseded, cessation_of_operation")
 def pki_revoke(name_or_serial, reason) -> None:
-    """Revoke a certificate by NAME or hex serial; the CRL is reissued and OCSP answers revoked."""
+    """Revoke the certificate NAME_OR_SERIAL (its name or hex serial); the CRL is reissued and
+    OCSP answers revoked."""
     from gateway.ops.setup import open_pki
 
     target = name_or_serial
@@ -450,7 +547,8 @@ def outbox() -> None:
 
 @outbox.command("list")
 @click.option("--message-id", default=None, help="only the writes of this message")
-@click.option("--state", type=click.Choice(["pending", "done", "dead"]), default=None)
+@click.option("--state", type=click.Choice(["pending", "done", "dead"]), default=None,
+              help="only writes in this state")
 def outbox_list(message_id, state) -> None:
     """List register writes: idempotency key, action, state, attempts (and why, if not done)."""
     from gateway.storage import outbox as rows
@@ -523,7 +621,7 @@ def webhooks_add(mnemonic, url, events) -> None:
 @click.argument("mnemonic", required=False)
 @click.option("--all", "show_all", is_flag=True, help="removed subscriptions too")
 def webhooks_list(mnemonic, show_all) -> None:
-    """List subscriptions: id, system, url, events."""
+    """List subscriptions (of MNEMONIC, or all): id, system, url, events."""
     from gateway.storage import webhooks as rows
 
     for sub in rows.subscriptions(_engine(), mnemonic, active_only=not show_all):
@@ -534,7 +632,7 @@ def webhooks_list(mnemonic, show_all) -> None:
 @webhooks.command("remove")
 @click.argument("subscription_id", type=int)
 def webhooks_remove(subscription_id) -> None:
-    """Remove a subscription (its pending deliveries are dead-lettered)."""
+    """Remove the subscription SUBSCRIPTION_ID (its pending deliveries are dead-lettered)."""
     from datetime import datetime, timezone
 
     from gateway.storage import webhooks as rows
@@ -545,10 +643,12 @@ def webhooks_remove(subscription_id) -> None:
 
 
 @webhooks.command("deliveries")
-@click.option("--system", "mnemonic", default=None)
-@click.option("--subscription", "subscription_id", type=int, default=None)
-@click.option("--state", type=click.Choice(["pending", "done", "dead"]), default=None)
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--system", "mnemonic", default=None, help="only deliveries to this system")
+@click.option("--subscription", "subscription_id", type=int, default=None,
+              help="only deliveries of this subscription")
+@click.option("--state", type=click.Choice(["pending", "done", "dead"]), default=None,
+              help="only deliveries in this state")
+@click.option("--limit", type=int, default=50, show_default=True, help="at most this many")
 def webhooks_deliveries(mnemonic, subscription_id, state, limit) -> None:
     """List deliveries, newest first: id, event, type, state, attempts, last answer."""
     from gateway.storage import webhooks as rows
@@ -562,7 +662,7 @@ def webhooks_deliveries(mnemonic, subscription_id, state, limit) -> None:
 @webhooks.command("replay")
 @click.argument("delivery_id", type=int)
 def webhooks_replay(delivery_id) -> None:
-    """Send a done or dead-lettered delivery again (same event id)."""
+    """Send the done or dead-lettered delivery DELIVERY_ID again (same event id)."""
     from datetime import datetime, timedelta, timezone
 
     from gateway.webhooks import manage
@@ -597,7 +697,8 @@ def keys() -> None:
 @keys.command("issue")
 @click.argument("mnemonic")
 @click.option("--scope", "scopes", multiple=True, required=True,
-              type=click.Choice(["history:read", "webhooks:manage", "validate"]))
+              type=click.Choice(["history:read", "webhooks:manage", "validate"]),
+              help="what the key may do (repeatable)")
 def keys_issue(mnemonic, scopes) -> None:
     """Issue a key for MNEMONIC (printed once: id, then the key)."""
     from gateway.http import access
@@ -613,7 +714,7 @@ def keys_issue(mnemonic, scopes) -> None:
 @keys.command("list")
 @click.argument("mnemonic", required=False)
 def keys_list(mnemonic) -> None:
-    """List keys: id, system, scopes, created, revoked."""
+    """List keys (of MNEMONIC, or all): id, system, scopes, created, revoked."""
     from gateway.storage import access as repo
 
     for k in repo.keys(_engine(), mnemonic):
@@ -624,7 +725,7 @@ def keys_list(mnemonic) -> None:
 @keys.command("rotate")
 @click.argument("key_id")
 def keys_rotate(key_id) -> None:
-    """Replace a key with a new one of the same scopes (the old one is revoked)."""
+    """Replace the key KEY_ID with a new one of the same scopes (the old one is revoked)."""
     from gateway.http import access
 
     try:
@@ -637,7 +738,7 @@ def keys_rotate(key_id) -> None:
 @keys.command("revoke")
 @click.argument("key_id")
 def keys_revoke(key_id) -> None:
-    """Revoke a key at once."""
+    """Revoke the key KEY_ID at once."""
     from gateway.http import access
 
     try:
@@ -654,10 +755,11 @@ def operators() -> None:
 
 @operators.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["operator", "controller", "administrator"]), required=True)
+@click.option("--role", type=click.Choice(["operator", "controller", "administrator"]), required=True,
+              help="controller: read-only auditor; administrator: may change keys and operators")
 @click.password_option(help="at least 12 characters (asked for when not given)")
 def operators_add(username, role, password) -> None:
-    """Create an operator (or set a new role and password)."""
+    """Create the operator USERNAME (or set a new role and password)."""
     from gateway.http import access
 
     try:
@@ -669,6 +771,7 @@ def operators_add(username, role, password) -> None:
 
 @operators.command("list")
 def operators_list() -> None:
+    """List operators: username, role, disabled."""
     from gateway.storage import access as repo
 
     for op in repo.list_operators(_engine()):
@@ -678,7 +781,7 @@ def operators_list() -> None:
 @operators.command("disable")
 @click.argument("username")
 def operators_disable(username) -> None:
-    """Disable an operator and end their sessions."""
+    """Disable the operator USERNAME and end their sessions."""
     from datetime import datetime, timezone
 
     from gateway.storage import access as repo

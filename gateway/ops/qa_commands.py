@@ -20,12 +20,13 @@ from gateway.config import Settings
 @click.option("--revocation", type=click.Choice(["hard-fail", "soft-fail", "off"]),
               help="Revocation checking of the certificate path; default GATEWAY_REVOCATION.")
 @click.option("--require-signature", is_flag=True, help="An unsigned envelope is a problem, as at the gateway.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True,
+              help="Report as text lines, JSON, or JUnit XML (for CI).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to this file (default: standard output).")
 @click.option("--stats", is_flag=True, help="Print files per minute to standard error.")
 def validate(paths, schema, no_trust, anchors, revocation, require_signature, fmt, output, stats) -> None:
-    """Validate envelopes and business payloads (files, folders, - for stdin) as the gateway would.
+    """Validate envelopes and business payloads PATHS (files, folders, - for stdin) as the gateway would.
 
     Exit code: 0 every document valid, 1 some invalid, 2 usage error."""
     from gateway.qa import report as reports

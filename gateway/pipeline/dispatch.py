@@ -65,7 +65,9 @@ class Pipeline:
     def __init__(self, services: Services):
         self.services = services
 
-    def handle(self, body: bytes, mtom=None) -> Response:
+    def handle(self, body: bytes, mtom=None, actions: tuple[str, ...] = ()) -> Response:
+        """``actions``: the non-empty operation names the client gave at the HTTP level
+        (SOAPAction, the ``action`` parameter); each must be the body operation's soapAction."""
         soap_version = faults.SOAP11
         svc = self.services
         settings = svc.settings
@@ -81,6 +83,13 @@ class Pipeline:
             if operation is None:
                 raise MalformedRequest(f"unknown operation element {envelope.body_child.tag}",
                                        code="UNKNOWN_OPERATION")
+            for action in actions:
+                if action != faults.soap_action(operation.name):
+                    raise faults.ActionMismatch(
+                        f"the action {action[:200]!r} (SOAPAction or the action parameter of "
+                        f"the Content-Type) does not name the body's operation "
+                        f"{operation.name}: send {faults.soap_action(operation.name)!r}, the "
+                        "WSDL's soapAction, or none")
             if mtom is not None and not operation.attachments:
                 raise MalformedRequest("only SendRequest and SendResponse carry attachments",
                                        code="UNEXPECTED_ATTACHMENTS")

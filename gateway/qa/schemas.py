@@ -38,3 +38,14 @@ def export(target: Path) -> list[dict]:
             shutil.copyfile(path, target / path.name)
     (target / "index.json").write_text(json.dumps(entries, indent=2) + "\n", "utf-8")
     return entries
+
+
+def global_elements() -> dict[str, set[str]]:
+    """Target namespace -> the global elements the XSDs of xsd/ declare in it: what a business
+    type (``gateway is allow NAMESPACE ROOT``) can name."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(Path(CONTRACT_DIRS["xsd"]).glob("*.xsd")):
+        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
+        names = found.setdefault(root.get("targetNamespace") or "", set())
+        names.update(el.get("name") for el in root.iterfind(f"{{{XS}}}element") if el.get("name"))
+    return found

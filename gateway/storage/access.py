@@ -5,14 +5,15 @@ transaction."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from gateway.storage import audit
 from gateway.storage.db import write_transaction
-from gateway.storage.schema import api_tokens, information_systems, operator_sessions, operators
+from gateway.storage.schema import (api_tokens, information_systems, login_failures,
+                                    operator_sessions, operators)
 
 #: what a token issued before scopes existed may do
 LEGACY_SCOPES = ("history:read",)
@@ -184,3 +185,30 @@ def close_session(engine: Engine, token_sha256: str, now: datetime) -> bool:
                      .values(expires_at=now))
         audit.record(conn, now, f"operator:{row.username}", "session-closed", {})
     return True
+
+
+# -- failed logins (the rate limit of gateway/http/access.login) ------------------------------
+
+def failures_since(engine: Engine, keys: list[str], since: datetime) -> dict[str, tuple[int, datetime]]:
+    """Per key with failures after ``since``: (how many, the oldest of them)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(login_failures.c.key, func.count(), func.min(login_failures.c.at))
+                            .where(login_failures.c.key.in_(keys), login_failures.c.at > since)
+                            .group_by(login_failures.c.key)).all()
+    # SQLite hands timestamps back without their zone; they were stored in UTC
+    return {row[0]: (row[1], row[2] if row[2].tzinfo else row[2].replace(tzinfo=timezone.utc))
+            for row in rows}
+
+
+def record_failure(engine: Engine, keys: list[str], now: datetime, forget_before: datetime) -> None:
+    """One failed login under each key; rows older than the window go in the same transaction,
+    so the table holds at most one window of failures whatever an attacker sends."""
+    with write_transaction(engine) as conn:
+        conn.execute(delete(login_failures).where(login_failures.c.at <= forget_before))
+        conn.execute(insert(login_failures), [{"key": key, "at": now} for key in keys])
+
+
+def clear_failures(engine: Engine, key: str) -> None:
+    """A correct password forgets the username's failures (not the address's)."""
+    with write_transaction(engine) as conn:
+        conn.execute(delete(login_failures).where(login_failures.c.key == key))

@@ -269,3 +269,13 @@ operator_sessions = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+
+# failed operator logins, one row each, counted per key ("user:<sha-256 of the name>" or
+# "addr:<client address>") within the window of access.login; rows older than it are pruned
+login_failures = Table(
+    "login_failures", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("key", String(80), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_login_failures_key_at", "key", "at"),
+)

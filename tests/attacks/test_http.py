@@ -159,8 +159,9 @@ def test_unknown_envelope_version_is_refused(gateway_url, engine, demo_client, r
     envelope = etree.Element(root)
     for child in list(tree):
         envelope.append(child)
+    # SOAP 1.1 §4.4.1 / SOAP 1.2 part 1 §5.4.7: VersionMismatch, in SOAP 1.1 form, HTTP 500
     refused(gateway_url, engine, etree.tostring(envelope), "InvalidContent", "VERSION_MISMATCH",
-            status=400)
+            status=500)
 
 
 # ---------------------------------------------------------------- methods and paths

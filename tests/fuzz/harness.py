@@ -71,7 +71,8 @@ def post(app, body: bytes) -> Outcome:
     environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/ws", "QUERY_STRING": "",
                "CONTENT_TYPE": content_type_of(body), "CONTENT_LENGTH": str(len(body)),
                "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080", "SERVER_PROTOCOL": "HTTP/1.1",
-               "HTTP_SOAPACTION": '"urn:fuzz"', "wsgi.input": io.BytesIO(body),
+               # empty: names no operation (docs/protocol.md), so every mutation reaches the body
+               "HTTP_SOAPACTION": '""', "wsgi.input": io.BytesIO(body),
                "wsgi.errors": io.StringIO(), "wsgi.url_scheme": "http", "wsgi.version": (1, 0),
                "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False}
     started: list = []

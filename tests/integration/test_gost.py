@@ -4,9 +4,7 @@ certificates, CRLs and OCSP answers), a gateway under the ``smev`` algorithm pro
 hard-fail revocation, and the SDK verifying its GOST receipts; plus the profiles' refusals."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import io
 import re
 import uuid
 from pathlib import Path
@@ -156,18 +154,26 @@ def test_a_pki_of_another_kind_is_refused(demo_settings):
 
 
 def test_the_readme_gost_snippet_runs(gost_url, gost_settings):
-    """README's GOST snippet, as written, against this GOST gateway (settings and URL swapped)."""
+    """README's GOST snippet, exactly as written, as its own process: only the environment
+    (GATEWAY_DATA_DIR, GATEWAY_PORT, ...) points it at this GOST gateway."""
+    import os
+    import subprocess
+    import sys
+    from urllib.parse import urlsplit
+
     readme = Path(__file__).resolve().parents[2] / "README.md"
     blocks = re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), flags=re.S)
     [code] = [b for b in blocks if 'PROFILES["smev"]' in b]
-    assert code.count("Settings()") == 1 and code.count('"http://127.0.0.1:8080/ws"') == 1
-    code = code.replace("Settings()", "TEST_SETTINGS").replace('"http://127.0.0.1:8080/ws"',
-                                                                "TEST_URL")
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(compile(code, str(readme), "exec"), {"TEST_SETTINGS": gost_settings,
-                                                  "TEST_URL": gost_url})
-    assert printed.getvalue().split() == ["requestIsQueued", GOST_256]
+    assert "Settings.from_env()" in code and "settings.endpoint" in code
+    address = urlsplit(gost_url)
+    env = dict(os.environ, GATEWAY_DATA_DIR=str(gost_settings.data_dir),
+               GATEWAY_DATABASE_URL=gost_settings.resolved_database_url,
+               GATEWAY_HOST=address.hostname, GATEWAY_PORT=str(address.port))
+    env.pop("GATEWAY_PUBLIC_URL", None)
+    done = subprocess.run([sys.executable, "-c", code], cwd=readme.parent, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["requestIsQueued", GOST_256]
 
 
 def test_a_gost_receipt_gets_a_gost_token_and_is_proven(gost_url, gost_settings, tmp_path):

@@ -16,7 +16,10 @@ import requests
 from conftest import free_port
 from gateway.http import health, metrics
 
-GARBAGE = b"<not-soap/>"
+# a SOAP envelope with no operation in it: a client fault with HTTP 400 (a root that is no
+# envelope at all is a VersionMismatch, HTTP 500: docs/protocol.md)
+GARBAGE = (b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+           b'<not-soap/></soap:Body></soap:Envelope>')
 
 
 def _value(text: str, name: str, **labels) -> float:
