@@ -150,8 +150,8 @@ def soapui() -> None:
 @click.option("--as", "mnemonic", default="ROMASHKA", show_default=True,
               help="The test participant whose key (data dir clients/MNEMONIC.key/.pem) signs the requests.")
 def soapui_export(output, target, wsdl_url, folders, mnemonic) -> None:
-    """Write a SoapUI project: one test suite per corpus folder, one test case per message-level
-    case, its requests signed now (send them within GATEWAY_MESSAGE_ID_MAX_AGE_SECONDS)."""
+    """Write a SoapUI project to OUTPUT: one test suite per corpus folder, one test case per
+    message-level case, its requests signed now (send them within GATEWAY_MESSAGE_ID_MAX_AGE_SECONDS)."""
     from gateway.ops.demo import load_client
     from gateway.qa import soapui as exporter
     from gateway.qa.conformance import Signer

@@ -25,7 +25,7 @@ from signing.algorithms import REGISTRY
 from signing.c14n import canonicalize
 
 T, B, DS, F = ns.SMEV_TYPES, ns.SMEV_BASIC, ns.DS, ns.SMEV_FAULTS
-SOAP11 = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "urn:SendRequest"}
+SOAP11 = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "\"\""}  # empty: any operation (docs/protocol.md)
 SOAP12 = {"Content-Type": "application/soap+xml; charset=utf-8"}
 SOAP_CONTENT_TYPES = ("text/xml", "application/soap+xml")
 _SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
