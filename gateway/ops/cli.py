@@ -509,7 +509,8 @@ def webhooks_add(mnemonic, url, events) -> None:
         raise click.ClickException(f"no information system {mnemonic}")
     try:
         sub, secret = manage.subscribe(engine, mnemonic, url, list(events),
-                                       datetime.now(timezone.utc), _actor())
+                                       datetime.now(timezone.utc), _actor(),
+                                       _settings().webhook_networks)
     except manage.Invalid as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"subscription {sub.id}: {url} <- {' '.join(sub.events)}")
@@ -582,7 +583,8 @@ def webhooks_dispatch() -> None:
     done = Dispatcher(_engine(), lease=timedelta(seconds=settings.webhook_lease_seconds),
                       timeout=settings.webhook_timeout_seconds,
                       max_age=timedelta(seconds=settings.webhook_max_age_seconds),
-                      max_attempts=settings.webhook_max_attempts).dispatch_due()
+                      max_attempts=settings.webhook_max_attempts,
+                      allowed_networks=settings.webhook_networks).dispatch_due()
     click.echo(f"{done} webhook delivery attempt(s)")
 
 
