@@ -487,6 +487,11 @@ from gateway.ops.qa_commands import conformance, schemas, validate  # noqa: E402
 main.add_command(validate)
 main.add_command(conformance)
 main.add_command(schemas)
+
+from gateway.ops.inspect_commands import messages, notifications  # noqa: E402  (operators' reads)
+
+main.add_command(messages)
+main.add_command(notifications)
 @main.group()
 def webhooks() -> None:
     """Webhook subscriptions of information systems and their deliveries (docs/integration.md)."""

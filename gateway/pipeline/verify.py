@@ -27,11 +27,26 @@ class VerifiedCaller:
     verdict: TrustVerdict
 
     def journal_detail(self) -> dict:
+        """The verdict as journalled with the request (``gateway messages show`` prints it)."""
         return {"signature": "VALID", "signature_method": self.signature.signature_method,
                 "digest_method": self.signature.digest_method,
                 "certificate": self.identity.subject, "serial": self.identity.serial_number,
                 "indication": self.verdict.indication,
-                "sub_indication": self.verdict.sub_indication, "detail": self.verdict.detail}
+                "sub_indication": self.verdict.sub_indication, "detail": self.verdict.detail,
+                "path": path_subjects(self.verdict.path)}
+
+
+_PATHS: dict[tuple, list[str]] = {}  # a path's subjects, read once: ~20 µs a certificate
+
+
+def path_subjects(path: tuple[x509.Certificate, ...]) -> list[str]:
+    """The subjects of a certificate path, leaf first (cached: a path never changes)."""
+    found = _PATHS.get(path)
+    if found is None:
+        if len(_PATHS) >= 1000:
+            _PATHS.clear()
+        found = _PATHS[path] = [c.subject.rfc4514_string() for c in path]
+    return found
 
 
 class Verifier:
