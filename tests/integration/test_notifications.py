@@ -221,3 +221,44 @@ def test_scans_running_at_once_send_each_notification_once(engine, organisation)
     # the four scans together reported each of this organisation's new notices once; other
     # organisations' notices of that day count too, so this one's are a lower bound
     assert sum(n["certificate.expiring"] for n in new) >= 3
+
+
+def test_a_heads_personal_signature_over_http_is_remembered_and_announced(
+        gateway_url, demo_settings, engine, demo_client):
+    """End to end: the head signs a power of attorney with a PersonalSignature (the envelope by
+    the organisation's ERP system); the gateway keeps the head's certificate with the request,
+    and the scan announces its end to the organisation, as the head's."""
+    from envelopes import build
+    from envelopes.demo_data import ROMASHKA
+    from gateway.ops.setup import open_pki
+    from gateway.storage.schema import person_certificates
+    from support import ok
+
+    pki = open_pki(demo_settings)
+    system = pki.issue(f"erp-{uuid.uuid4().hex[:6]}", common_name="ERP of ROMASHKA",
+                       inn_le=ROMASHKA.inn, key_type="ec-p256")
+    add_system(engine, "ROMASHKA", ROMASHKA.full_name, [system.certificate])
+    today = datetime.now(timezone.utc).date()
+    rep = Representative("Сидоров", "Сидор", None, "500100732259", "11223344595")
+    document = build_power_of_attorney_registration(PowerOfAttorneyRegistration(PowerOfAttorney(
+        str(uuid.uuid4()), today, today + timedelta(days=30), Principal.of(ROMASHKA), rep,
+        ("REPORTS_SUBMIT",))))
+    ok(gateway_url, build.send_request(document, system.private_key, system.certificate,
+                                       personal_signer=demo_client,
+                                       extra_certificates=tuple(pki.intermediates())))
+    head_cert = demo_client[1]
+    fingerprint = head_cert.fingerprint(hashes.SHA256()).hex()
+    with engine.connect() as conn:
+        row = conn.execute(select(person_certificates).where(
+            person_certificates.c.fingerprint == fingerprint,
+            person_certificates.c.organisation_inn == ROMASHKA.inn)).one()
+    assert row.person_inn == ROMASHKA.head.inn
+    ends = head_cert.not_valid_after_utc
+    notifications.scan(engine, SETTINGS, ends - timedelta(days=10))
+    [notice] = [s for s in store.sent(engine, kind="certificate.expiring", inn=ROMASHKA.inn)
+                if s.subject == f"certificate:{fingerprint}:{ROMASHKA.inn}"]
+    assert notice.threshold_days == 15
+    with engine.connect() as conn:
+        text = conn.execute(select(webhook_events.c.payload)
+                            .where(webhook_events.c.event_id == notice.event_id)).scalar_one()
+    assert '"holder": "head"' in text
