@@ -36,17 +36,21 @@ class VerifiedCaller:
                 "path": path_subjects(self.verdict.path)}
 
 
-_PATHS: dict[tuple, list[str]] = {}  # a path's subjects, read once: ~20 µs a certificate
+_PATHS: dict[int, tuple[tuple, list[str]]] = {}  # id(path) -> (path, its subjects)
 
 
 def path_subjects(path: tuple[x509.Certificate, ...]) -> list[str]:
-    """The subjects of a certificate path, leaf first (cached: a path never changes)."""
-    found = _PATHS.get(path)
-    if found is None:
-        if len(_PATHS) >= 1000:
-            _PATHS.clear()
-        found = _PATHS[path] = [c.subject.rfc4514_string() for c in path]
-    return found
+    """The subjects of a certificate path, leaf first. Read once per path object: the chain
+    validator hands the same verdict (and path tuple) back while it is cached, and hashing the
+    certificates themselves would cost more (~50 µs a path) than reading the subjects once."""
+    found = _PATHS.get(id(path))
+    if found is not None and found[0] is path:
+        return found[1]
+    if len(_PATHS) >= 1000:
+        _PATHS.clear()
+    subjects = [c.subject.rfc4514_string() for c in path]
+    _PATHS[id(path)] = (path, subjects)  # the reference keeps the id from being reused
+    return subjects
 
 
 class Verifier:
