@@ -8,6 +8,7 @@ missing from docs/configuration.md.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from pathlib import Path
 
@@ -104,6 +105,13 @@ class Settings:
     login_max_failures: int = 5  # per username within the window, then 429 until it passes
     login_max_failures_per_address: int = 20  # per client address within the window
     login_window_seconds: int = 900
+    webhook_allowed_networks: str = ""  # CIDRs (comma-separated) a webhook may reach besides public addresses
+    webhook_retention_days: int = 30  # done deliveries (and their events) older than this are deleted; 0: keep
+    webhook_dead_retention_days: int = 90  # dead-lettered deliveries not replayed by then are deleted; 0: keep
+    # notifications of what is coming (gateway/ops/notifications.py), days before the date
+    notify_certificate_days: str = "30,15"  # certificates of systems, heads and representatives
+    notify_poa_days: str = "30,15"  # powers of attorney
+    notify_deadline_days: str = "10,3"  # report deadlines of the reporting calendar
     journal_content_retention_days: int = 90  # kept bytes of older journal entries are dropped; 0: keep
 
     # the gateway's own identity and receipt signing
@@ -145,6 +153,11 @@ class Settings:
         return Path(self.signing_cert) if self.signing_cert else self.pki_dir / "gateway.pem"
 
     @property
+    def webhook_networks(self) -> tuple:
+        """The private networks webhooks may reach (GATEWAY_WEBHOOK_ALLOWED_NETWORKS, parsed)."""
+        return networks(self.webhook_allowed_networks)
+
+    @property
     def endpoint(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/") + "/ws"
 
@@ -183,4 +196,27 @@ class Settings:
         if settings.attachment_delivery not in ("mtom", "inline"):
             raise ValueError("GATEWAY_ATTACHMENT_DELIVERY must be mtom or inline, not "
                              f"{settings.attachment_delivery!r}")
+        for name in ("notify_certificate_days", "notify_poa_days", "notify_deadline_days"):
+            days(getattr(settings, name), f"GATEWAY_{name.upper()}")
+        networks(settings.webhook_allowed_networks)
         return settings
+
+
+def days(text: str, what: str = "thresholds") -> tuple[int, ...]:
+    """``"30,15"`` -> (30, 15): the notice thresholds in days, largest first."""
+    try:
+        values = sorted({int(part) for part in text.replace(" ", "").split(",") if part}, reverse=True)
+    except ValueError:
+        raise ValueError(f"{what} must be whole days separated by commas, not {text!r}") from None
+    if any(v <= 0 for v in values):
+        raise ValueError(f"{what} must be positive days, not {text!r}")
+    return tuple(values)
+
+
+def networks(text: str) -> tuple:
+    """``"127.0.0.0/8, 10.1.0.0/16"`` -> the ip_network objects (a bare address is a /32 or /128)."""
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                     for part in text.split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(f"GATEWAY_WEBHOOK_ALLOWED_NETWORKS: {exc}") from None

@@ -70,7 +70,8 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
         webhooks = Dispatcher(engine, lease=timedelta(seconds=settings.webhook_lease_seconds),
                               timeout=settings.webhook_timeout_seconds,
                               max_age=timedelta(seconds=settings.webhook_max_age_seconds),
-                              max_attempts=settings.webhook_max_attempts, clock=services.clock)
+                              max_attempts=settings.webhook_max_attempts, clock=services.clock,
+                              allowed_networks=settings.webhook_networks)
         Background(engine, settings, outbox, services.clock, webhooks).start()
     return GatewayApp(settings, Pipeline(services), engine)
 

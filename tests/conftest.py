@@ -105,13 +105,15 @@ def demo_environment(tmp_path_factory, database_url, **overrides):
     data_dir: Path = tmp_path_factory.mktemp("data")
     port = free_port()
     registers = serve_registers(state_file=data_dir / "registers-state.json")
-    # participants_cache_seconds=0: registrations made by a test apply at once (no waiting)
+    # participants_cache_seconds=0: registrations made by a test apply at once (no waiting);
+    # the webhook receivers of the tests listen on loopback, which is refused unless allowed
     # every test calls from 127.0.0.1 into one database: the per-address login limit would let
     # the REST fuzzer's failed logins lock out later tests (test_login_limit.py sets its own)
     overrides = {"login_max_failures_per_address": 1_000_000, **overrides}
     settings = Settings(data_dir=data_dir, database_url=database_url,
                         ca_url=f"http://127.0.0.1:{port}", registers_url=registers.url,
-                        participants_cache_seconds=0.0, **overrides)
+                        participants_cache_seconds=0.0,
+                        **{"webhook_allowed_networks": "127.0.0.0/8", **overrides})
     setup(settings, echo=lambda *_: None)
     server = serve_ca(settings.pki_dir / "ca", "127.0.0.1", port)
     try:

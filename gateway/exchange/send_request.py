@@ -179,7 +179,8 @@ def commit(svc, ctx: Context) -> None:
         received_at=ctx.now, envelope=ctx.raw, verification=ctx.caller.verified.journal_detail(),
         reply_to=prepared.reply_to, node_id=data.findtext(ns.q(T, "NodeID")),
         transaction_code=data.findtext(ns.q(T, "TransactionCode")),
-        eol=datetime.fromisoformat(eol_text) if eol_text else None)
+        eol=datetime.fromisoformat(eol_text) if eol_text else None,
+        person=ctx.person, person_not_after=ctx.person_not_after)
 
     def build_receipt(number: str, preview) -> bytes:
         return send_request_response(ReceiptData(

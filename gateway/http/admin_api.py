@@ -132,7 +132,7 @@ class AdminApi:
                 data = _body(body)
                 sub, secret = manage.subscribe(self.engine, caller.mnemonic, str(data.get("url", "")),
                                                _strings(data.get("events"), "events"), self.clock(),
-                                               caller.actor)
+                                               caller.actor, self.settings.webhook_networks)
                 return _json(201, {**manage.as_json(sub), "secret": secret})
             if method == "GET":
                 return _json(200, {"items": [manage.as_json(s) for s in

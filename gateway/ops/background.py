@@ -1,6 +1,7 @@
 """What every serving process does besides answering requests: take over register writes
-whose lease ran out (the outbox), hourly housekeeping — announce certificates running out, drop
-journal bytes past their retention and forget replay memory that freshness alone now refuses —
+whose lease ran out (the outbox), hourly housekeeping — announce what is coming (certificates,
+powers of attorney and report deadlines: gateway/ops/notifications.py), drop journal bytes and
+delivered webhooks past their retention and forget replay memory that freshness alone now refuses —
 and, in a second daemon thread so that a slow receiver never holds up register writes, deliver
 webhook events (gateway/webhooks/dispatcher.py). Every job is safe to run in several processes
 and nodes at once."""
@@ -12,10 +13,10 @@ import threading
 import time
 from datetime import timedelta
 
+from gateway.ops import notifications
 from gateway.ops.timestamps import stamp_round
-from gateway.storage import journal, seen
+from gateway.storage import journal, seen, webhooks
 from gateway.storage.db import write_transaction
-from gateway.webhooks import expiring
 
 log = logging.getLogger("gateway.ops.background")
 HOUSEKEEPING_SECONDS = 3600.0
@@ -24,7 +25,12 @@ HOUSEKEEPING_SECONDS = 3600.0
 def housekeeping(engine, settings, now) -> dict[str, int]:
     """One round of housekeeping; what it removed."""
     done = {"seen_forgotten": seen.forget_expired(engine, now), "journal_pruned": 0,
-            "certificate_events": expiring.scan_certificates(engine, now)}
+            **{f"notified {kind}": n for kind, n in notifications.scan(engine, settings, now).items()}}
+    done["webhooks_pruned"] = webhooks.prune(
+        engine, now - timedelta(days=settings.webhook_retention_days)
+        if settings.webhook_retention_days > 0 else None,
+        now - timedelta(days=settings.webhook_dead_retention_days)
+        if settings.webhook_dead_retention_days > 0 else None)
     if settings.journal_content_retention_days > 0:
         with write_transaction(engine) as conn:
             done["journal_pruned"] = journal.prune_content(

@@ -588,6 +588,11 @@ main.add_command(validate)
 main.add_command(conformance)
 main.add_command(schemas)
 main.add_command(soapui)
+
+from gateway.ops.inspect_commands import messages, notifications  # noqa: E402  (operators' reads)
+
+main.add_command(messages)
+main.add_command(notifications)
 @main.group()
 def webhooks() -> None:
     """Webhook subscriptions of information systems and their deliveries (docs/integration.md)."""
@@ -610,7 +615,8 @@ def webhooks_add(mnemonic, url, events) -> None:
         raise click.ClickException(f"no information system {mnemonic}")
     try:
         sub, secret = manage.subscribe(engine, mnemonic, url, list(events),
-                                       datetime.now(timezone.utc), _actor())
+                                       datetime.now(timezone.utc), _actor(),
+                                       _settings().webhook_networks)
     except manage.Invalid as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"subscription {sub.id}: {url} <- {' '.join(sub.events)}")
@@ -685,7 +691,8 @@ def webhooks_dispatch() -> None:
     done = Dispatcher(_engine(), lease=timedelta(seconds=settings.webhook_lease_seconds),
                       timeout=settings.webhook_timeout_seconds,
                       max_age=timedelta(seconds=settings.webhook_max_age_seconds),
-                      max_attempts=settings.webhook_max_attempts).dispatch_due()
+                      max_attempts=settings.webhook_max_attempts,
+                      allowed_networks=settings.webhook_networks).dispatch_due()
     click.echo(f"{done} webhook delivery attempt(s)")
 
 

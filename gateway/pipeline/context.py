@@ -43,6 +43,7 @@ class Context:
     digest: str | None = None  # SHA-256 of the signed element's exclusive c14n
     payload: etree._Element | None = None  # the business element (inside the signed element)
     person: Any = None  # SignerIdentity of a PersonalSignature over the payload
+    person_not_after: datetime | None = None  # ... and when its certificate ends (notifications)
     domain: Any = None  # gateway.domains.base.Domain of the payload, if built in
     handler: Any = None  # its handler for this root element, if any
     providers: list[str] = dataclasses.field(default_factory=list)  # enabled external providers

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 
+from lxml import etree
+
 from envelopes import ns
 from envelopes.payloads._xml import PayloadError
 from gateway import faults
@@ -117,7 +119,9 @@ class Pipeline:
             log.exception("unexpected failure")
             refused, response = None, Response(*faults.render(RuntimeError(), soap_version))
         self._journal_rejection(body, envelope, refused, response,
-                                authenticated=ctx is not None and ctx.caller is not None)
+                                authenticated=ctx is not None and ctx.caller is not None,
+                                sender=ctx.caller.system.mnemonic
+                                if ctx is not None and ctx.caller is not None else None)
         return dataclasses.replace(response, facts=_facts(ctx, refused, failed=refused is None))
 
     def handle_rest(self, body: bytes, *, json_serialization: bool,
@@ -186,7 +190,7 @@ class Pipeline:
 
     def _journal_rejection(self, body: bytes, envelope: ParsedEnvelope | None,
                            fault: GatewayFault | None, response: Response, *,
-                           authenticated: bool) -> None:
+                           authenticated: bool, sender: str | None = None) -> None:
         """A refused request is journaled with the reason (the verdict of a failed signature or
         certificate check is in the description) and the SHA-256 and size of its bytes. The
         bytes themselves are kept only when the caller was authenticated (a registered IS whose
@@ -201,7 +205,9 @@ class Pipeline:
             detail = {"fault": fault.element if fault else "SMEVFailure",
                       "code": fault.code if fault else "INTERNAL_ERROR",
                       "description": (fault.description if fault else "internal failure")[:2000],
-                      "size": len(body), "authenticated": authenticated}
+                      "size": len(body), "authenticated": authenticated,
+                      # what `gateway messages list` shows; the sender only once verified
+                      "operation": _operation_name(envelope), "sender": sender}
             if not authenticated:
                 detail["prefix"] = body[:REFUSED_PREFIX_BYTES].decode("utf-8", "replace")
             now = self.services.clock()
@@ -213,6 +219,15 @@ class Pipeline:
                                   keep=len(response.body) <= MAX_KEPT_FAULT_BYTES)])
         except Exception:
             log.exception("could not journal a rejected request")
+
+
+def _operation_name(envelope: ParsedEnvelope | None) -> str | None:
+    child = envelope.body_child if envelope is not None else None
+    tag = getattr(child, "tag", None)
+    if not isinstance(tag, str):
+        return None
+    name = etree.QName(tag).localname[:100]  # SendRequestRequest: the operation SendRequest
+    return name[:-len("Request")] if name.endswith("Request") and name != "Request" else name
 
 
 _OPEN = {faults.SOAP11: f'<soap:Envelope xmlns:soap="{ns.SOAP11_ENV}"><soap:Body>'.encode(),

@@ -16,7 +16,7 @@ import dataclasses
 import json
 import uuid
 from datetime import datetime, timedelta
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from lxml import etree
 
@@ -25,7 +25,7 @@ from envelopes import ns
 from gateway.domains.base import RegisterWrite
 from gateway.domains.statemachine import IllegalTransition
 from gateway.pipeline.stages import same_message
-from gateway.storage import applications, journal, messages, outbox, webhooks
+from gateway.storage import applications, journal, messages, notifications, outbox, webhooks
 from gateway.storage.db import write_transaction
 from gateway.webhooks.events import for_change as webhook_events
 
@@ -51,6 +51,8 @@ class IncomingMessage:
     transaction_code: str | None = None
     eol: datetime | None = None
     status: str = "requestIsQueued"
+    person: Any = None  # SignerIdentity of a PersonalSignature: its certificate is remembered
+    person_not_after: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,6 +124,13 @@ def store_request(engine, msg: IncomingMessage, build_receipt: ReceiptBuilder,
                 new_id = _apply(conn, change, pk, number, msg.received_at)
                 webhooks.add_events(conn, webhook_events(change, new_id, number, msg.message_id,
                                                          msg.sender, msg.received_at))
+                if msg.person is not None and msg.person_not_after is not None:
+                    # a head or representative: warned before this certificate ends (notifications)
+                    notifications.remember_person(
+                        conn, fingerprint=msg.person.fingerprint_sha256,
+                        organisation_inn=change.organisation_inn, person_inn=msg.person.inn,
+                        subject=msg.person.subject, not_after=msg.person_not_after,
+                        message_id=msg.message_id, at=msg.received_at)
             ids = outbox.add(conn, msg.message_id, [(w.action, dict(w.args)) for w in register_writes],
                              msg.received_at, outbox_lease) if register_writes and live else []
             if also is not None:

@@ -194,7 +194,8 @@ def personal_signature(svc, ctx: Context) -> None:
     if len(found) != 1 or found[0].tag != ns.q(DS, "Signature"):
         raise faults.SignatureVerificationFault("PersonalSignature must hold exactly one ds:Signature",
                                                 code="FORMAT_FAILURE")
-    ctx.person = svc.verifier.verify(found[0], ctx.payload, at=ctx.now).identity
+    verified = svc.verifier.verify(found[0], ctx.payload, at=ctx.now)
+    ctx.person, ctx.person_not_after = verified.identity, verified.signature.certificate.not_valid_after_utc
 
 
 def route(svc, ctx: Context) -> None:

@@ -27,11 +27,30 @@ class VerifiedCaller:
     verdict: TrustVerdict
 
     def journal_detail(self) -> dict:
+        """The verdict as journalled with the request (``gateway messages show`` prints it)."""
         return {"signature": "VALID", "signature_method": self.signature.signature_method,
                 "digest_method": self.signature.digest_method,
                 "certificate": self.identity.subject, "serial": self.identity.serial_number,
                 "indication": self.verdict.indication,
-                "sub_indication": self.verdict.sub_indication, "detail": self.verdict.detail}
+                "sub_indication": self.verdict.sub_indication, "detail": self.verdict.detail,
+                "path": path_subjects(self.verdict.path)}
+
+
+_PATHS: dict[int, tuple[tuple, list[str]]] = {}  # id(path) -> (path, its subjects)
+
+
+def path_subjects(path: tuple[x509.Certificate, ...]) -> list[str]:
+    """The subjects of a certificate path, leaf first. Read once per path object: the chain
+    validator hands the same verdict (and path tuple) back while it is cached, and hashing the
+    certificates themselves would cost more (~50 µs a path) than reading the subjects once."""
+    found = _PATHS.get(id(path))
+    if found is not None and found[0] is path:
+        return found[1]
+    if len(_PATHS) >= 1000:
+        _PATHS.clear()
+    subjects = [c.subject.rfc4514_string() for c in path]
+    _PATHS[id(path)] = (path, subjects)  # the reference keeps the id from being reused
+    return subjects
 
 
 class Verifier:

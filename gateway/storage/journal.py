@@ -14,11 +14,11 @@ import hashlib
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import select, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from gateway.storage.db import FastStatement
-from gateway.storage.schema import journal
+from gateway.storage.schema import journal, messages
 
 GENESIS = "0" * 64
 _PG_LOCK_KEY = 0x534D4556  # "SMEV"
@@ -107,3 +107,70 @@ def verify_chain(conn: Connection) -> ChainReport:
             return ChainReport(count, row.id)
         prev = row.entry_hash
     return ChainReport(count, None)
+
+
+# -- reads for operators (gateway messages list / show) ----------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Stored:
+    id: int
+    at: datetime
+    message_id: str | None
+    direction: str
+    event: str
+    detail: dict
+
+
+def _stored(row) -> Stored:
+    at = row.at if row.at.tzinfo else row.at.replace(tzinfo=timezone.utc)
+    return Stored(row.id, at, row.message_id, row.direction, row.event, json.loads(row.detail))
+
+
+def entries_of(conn: Connection, message_id: str) -> list[Stored]:
+    """Every entry naming ``message_id``, in order (the request, its receipt, deliveries, acks)."""
+    j = journal.c
+    return [_stored(r) for r in conn.execute(
+        select(j.id, j.at, j.message_id, j.direction, j.event, j.detail)
+        .where(j.message_id == message_id).order_by(j.id))]
+
+
+#: the IN entries that record a request: accepted SendRequest/SendResponse, and refusals
+ACCEPTED = {"request-accepted": "SendRequest", "response-accepted": "SendResponse"}
+
+
+def requests(conn: Connection, *, since: datetime | None = None, until: datetime | None = None,
+             sender: str | None = None, recipient: str | None = None,
+             operation: str | None = None, outcome: str | None = None,
+             limit: int = 50) -> list[Stored]:
+    """The requests received, newest first: accepted ones and refused ones (``outcome``
+    ``accepted`` or ``fault``); read operations (GetRequest, Ack, ...) only when ``operation``
+    names them, since every poll is one. ``recipient`` keeps accepted messages addressed to it."""
+    j = journal.c
+    accepted = [e for e, op in ACCEPTED.items() if operation in (None, op)]
+    if outcome == "fault":
+        accepted = []
+    events = list(accepted)
+    if operation and operation not in ACCEPTED.values() and outcome != "fault":
+        events.append(operation)
+    conditions = [j.event.in_(events)] if events else []
+    if recipient is not None:  # only stored messages have one
+        conditions = [j.event.in_(accepted) & j.message_id.in_(
+            select(messages.c.message_id).where(messages.c.recipient == recipient))]
+    elif outcome != "accepted":
+        rejected = j.event == "rejected"
+        if operation:
+            rejected = rejected & j.detail.contains(json.dumps({"operation": operation})[1:-1],
+                                                    autoescape=True)
+        conditions.append(rejected)
+    if not conditions:
+        return []
+    query = (select(j.id, j.at, j.message_id, j.direction, j.event, j.detail)
+             .where(j.direction == "IN", or_(*conditions)).order_by(j.id.desc()).limit(limit))
+    if since is not None:
+        query = query.where(j.at >= since)
+    if until is not None:
+        query = query.where(j.at < until)
+    if sender is not None:  # the detail is JSON with sorted keys: "sender": "<mnemonic>"
+        query = query.where(j.detail.contains(json.dumps({"sender": sender}, ensure_ascii=False)[1:-1],
+                                              autoescape=True))
+    return [_stored(r) for r in conn.execute(query)]

@@ -121,3 +121,39 @@ def by_pk(conn: Connection, pk: int) -> tuple[str, bytes]:
 
 def message_id_of(conn: Connection, pk: int) -> str:
     return conn.execute(select(messages.c.message_id).where(messages.c.id == pk)).scalar_one()
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """What an operator sees of an accepted message (``gateway messages``)."""
+
+    message_id: str
+    message_type: str
+    reference_message_id: str | None
+    sender: str
+    recipient: str
+    namespace_uri: str
+    root_element: str
+    test_message: bool
+    status: str
+    registration_number: str
+    received_at: datetime
+    transaction_code: str | None
+
+
+_SUMMARY = [messages.c[f.name] for f in dataclasses.fields(Summary)]
+
+
+def summaries(conn: Connection, message_ids: list[str]) -> dict[str, Summary]:
+    found: dict[str, Summary] = {}
+    for i in range(0, len(message_ids), 500):
+        for row in conn.execute(select(*_SUMMARY).where(
+                messages.c.message_id.in_(message_ids[i:i + 500]))):
+            found[row.message_id] = Summary(*row)
+    return found
+
+
+def answers_to(conn: Connection, message_id: str) -> list[Summary]:
+    """The responses stored for the request ``message_id``."""
+    return [Summary(*r) for r in conn.execute(select(*_SUMMARY).where(
+        messages.c.reference_message_id == message_id).order_by(messages.c.id))]

@@ -6,7 +6,7 @@ ORM's unit of work would cost more than the rest of the path.
 from __future__ import annotations
 
 from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer,
-                        LargeBinary, MetaData, String, Table, Text)
+                        LargeBinary, MetaData, String, Table, Text, UniqueConstraint)
 
 metadata = MetaData()
 
@@ -279,3 +279,31 @@ login_failures = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_login_failures_key_at", "key", "at"),
 )
+# -- notifications (0016): what is coming, announced once per subject and threshold -----------
+
+notifications = Table(
+    "notifications", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("kind", String(60), nullable=False),  # the event type: certificate.expiring, ...
+    Column("subject", String(200), nullable=False),  # what it is about: certificate:<sha256>, ...
+    Column("threshold_days", Integer, nullable=False),  # the notice crossed; 0: the date has passed
+    Column("organisation_inn", String(12)),  # delivered to the IS of this organisation ...
+    Column("mnemonic", String(100)),  # ... or to this IS
+    Column("due_at", DateTime(timezone=True), nullable=False),  # the end date or deadline
+    Column("event_id", String(36), nullable=False),  # the webhook event carrying it
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("kind", "subject", "threshold_days", name="ux_notification_once"),
+)
+Index("ix_notifications_created", notifications.c.created_at)
+
+person_certificates = Table(
+    "person_certificates", metadata,
+    Column("fingerprint", String(64), primary_key=True),  # SHA-256 of the DER certificate
+    Column("organisation_inn", String(12), primary_key=True),  # for whom the person signed
+    Column("person_inn", String(12)),
+    Column("subject", String(1000), nullable=False),
+    Column("not_after", DateTime(timezone=True), nullable=False),
+    Column("message_id", String(36), nullable=False),  # the first request it signed
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_webhook_deliveries_done", webhook_deliveries.c.state, webhook_deliveries.c.done_at)

@@ -14,7 +14,7 @@ import dataclasses
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gateway.storage import audit
@@ -298,3 +298,22 @@ def certificates(engine: Engine) -> list[tuple[str, str, str]]:
             .join(information_systems,
                   information_systems.c.mnemonic == is_certificates.c.mnemonic)
             .where(information_systems.c.enabled.is_(True)))]
+
+
+def prune(engine: Engine, done_before: datetime | None, dead_before: datetime | None) -> int:
+    """Delete deliveries settled before the cut-offs (done ones before ``done_before``, dead ones
+    — never replayed — before ``dead_before``; None keeps them) and then the events left with no
+    delivery that were fanned out before ``done_before``; how many deliveries went. Pending
+    deliveries and their events are never touched."""
+    d, e = webhook_deliveries.c, webhook_events.c
+    removed = 0
+    with write_transaction(engine) as conn:
+        for state, before in ((DONE, done_before), (DEAD, dead_before)):
+            if before is not None:
+                removed += conn.execute(delete(webhook_deliveries).where(
+                    d.state == state, d.done_at < before)).rowcount
+        if done_before is not None:
+            conn.execute(delete(webhook_events).where(
+                e.fanned_out.is_(True), e.created_at < done_before,
+                ~exists().where(d.event_pk == e.id)))
+    return removed

@@ -26,6 +26,7 @@ from typing import Callable
 import requests
 
 from gateway.storage import webhooks as rows
+from gateway.webhooks import destinations
 
 log = logging.getLogger("gateway.webhooks")
 
@@ -58,11 +59,13 @@ class Dispatcher:
                  timeout: float = 5.0, max_age: timedelta = timedelta(hours=24),
                  max_attempts: int = 15, backoff_base: float = 2.0, backoff_cap: float = 3600.0,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
-                 session: requests.Session | None = None):
+                 session: requests.Session | None = None, allowed_networks: tuple = ()):
+        """``allowed_networks``: where besides public addresses deliveries may connect
+        (gateway/webhooks/destinations.py); a given ``session`` is used as it is."""
         self.engine, self.lease, self.timeout, self.max_age = engine, lease, timeout, max_age
         self.max_attempts, self.backoff_base, self.backoff_cap = max_attempts, backoff_base, backoff_cap
         self.clock = clock
-        self.session = session or requests.Session()
+        self.session = session or destinations.session(allowed_networks)
 
     def dispatch_due(self) -> int:
         """One pass: fan out new events, attempt the due deliveries; how many were attempted."""

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from gateway.storage import webhooks as rows
+from gateway.webhooks import destinations
 from gateway.webhooks.events import EVENT_TYPES
 
 
@@ -16,7 +17,9 @@ class Invalid(ValueError):
     """A subscription that cannot be accepted (the message says why)."""
 
 
-def check(url: str, events: list[str]) -> list[str]:
+def check(url: str, events: list[str], networks: tuple | None = None) -> list[str]:
+    """The events, deduplicated, of an acceptable subscription; ``networks`` (the allowed
+    private networks) given: the URL's host must resolve to allowed addresses only."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid("url must be an absolute http(s) URL")
@@ -27,14 +30,20 @@ def check(url: str, events: list[str]) -> list[str]:
     unknown = sorted(set(events) - set(EVENT_TYPES))
     if unknown:
         raise Invalid(f"unknown event(s) {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}")
+    if networks is not None:
+        why = destinations.refusal(url, networks)
+        if why:
+            raise Invalid(f"url refused: {why}")
     return list(dict.fromkeys(events))
 
 
 def subscribe(engine, mnemonic: str, url: str, events: list[str], now: datetime,
-              actor: str) -> tuple[rows.Subscription, str]:
-    """(the subscription, its signing secret — shown this once)."""
+              actor: str, networks: tuple = ()) -> tuple[rows.Subscription, str]:
+    """(the subscription, its signing secret — shown this once). ``networks``: the private
+    networks allowed besides public addresses (``GATEWAY_WEBHOOK_ALLOWED_NETWORKS``)."""
     secret = secrets.token_urlsafe(32)
-    return rows.add_subscription(engine, mnemonic, url, check(url, events), secret, now, actor), secret
+    return rows.add_subscription(engine, mnemonic, url, check(url, events, networks), secret, now,
+                                 actor), secret
 
 
 def as_json(sub: rows.Subscription) -> dict:

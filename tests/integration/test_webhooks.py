@@ -22,6 +22,10 @@ from gateway.pipeline.persist import ApplicationChange, IncomingMessage, store_r
 from gateway.storage import webhooks as rows
 from gateway.webhooks import manage
 from gateway.webhooks.dispatcher import Dispatcher, verify
+from gateway.config import Settings, networks
+from gateway.webhooks import destinations
+
+LOOPBACK = networks("127.0.0.0/8")  # the receivers below listen there; refused unless allowed
 
 
 class Receiver(http.server.ThreadingHTTPServer):
@@ -117,7 +121,7 @@ def _application_of(engine, inn: str) -> int:
 def _subscribe(engine, mnemonic, url, events=("application.created", "application.status_changed",
                                                "report.processed")):
     sub, secret = manage.subscribe(engine, mnemonic, url, list(events), datetime.now(timezone.utc),
-                                   "test")
+                                   "test", LOOPBACK)
     return sub, secret
 
 
@@ -129,7 +133,7 @@ def test_an_event_is_stored_with_its_change_and_delivered_signed(engine, organis
         app_id = _application_of(engine, inn)
         _store(engine, inn, dict(domain="reporting", kind="report:2025", state="processed",
                                  application_id=app_id, from_state="accepted"))
-        dispatcher = Dispatcher(engine)
+        dispatcher = Dispatcher(engine, allowed_networks=LOOPBACK)
         assert dispatcher.dispatch_due() == 3
         types = [parsed["type"] for _, _, parsed in receiver.received]
         assert types == ["application.created", "application.status_changed", "report.processed"]
@@ -160,7 +164,7 @@ def test_a_rolled_back_change_writes_no_event(engine, organisation, receiver):
         with pytest.raises(IllegalTransition):  # an application that is not in that state
             _store(engine, inn, dict(domain="reporting", kind="report:2025", state="processed",
                                      application_id=10**9, from_state="accepted"))
-        assert Dispatcher(engine).dispatch_due() == 0
+        assert Dispatcher(engine, allowed_networks=LOOPBACK).dispatch_due() == 0
         assert receiver.received == []
     finally:
         rows.remove_subscription(engine, sub.id, datetime.now(timezone.utc), "test")
@@ -176,7 +180,7 @@ def test_a_receiver_that_is_down_gets_the_event_later(engine, organisation):
     clock = Clock()
     try:
         _store(engine, inn, dict(domain="reporting", kind="report:2025", state="accepted"))
-        dispatcher = Dispatcher(engine, clock=clock, timeout=2)
+        dispatcher = Dispatcher(engine, allowed_networks=LOOPBACK, clock=clock, timeout=2)
         assert dispatcher.dispatch_due() == 1
         [delivery] = rows.deliveries(engine, subscription_id=sub.id)
         assert (delivery.state, delivery.attempts) == ("pending", 1)
@@ -217,7 +221,7 @@ def test_a_slow_receiver_times_out_and_is_retried(engine, organisation, receiver
     try:
         receiver.delay = 2.0
         _store(engine, inn, dict(domain="reporting", kind="report:2025", state="accepted"))
-        dispatcher = Dispatcher(engine, clock=clock, timeout=0.5)
+        dispatcher = Dispatcher(engine, allowed_networks=LOOPBACK, clock=clock, timeout=0.5)
         started = time.monotonic()
         dispatcher.dispatch_due()
         assert time.monotonic() - started < 1.9  # the dispatcher did not wait for the receiver
@@ -246,7 +250,7 @@ def test_a_failing_receiver_holds_back_the_next_event_of_the_application(engine,
         _store(engine, inn, dict(domain="reporting", kind="report:2025", state="processed",
                                  application_id=app_id, from_state="accepted"))
         receiver.statuses = [500, 500]
-        dispatcher = Dispatcher(engine, clock=clock)
+        dispatcher = Dispatcher(engine, allowed_networks=LOOPBACK, clock=clock)
         assert dispatcher.dispatch_due() == 1  # only the first: the others wait for it
         clock.advance(dispatcher.backoff_base * 2)
         assert dispatcher.dispatch_due() == 1
@@ -271,7 +275,7 @@ def test_past_its_maximum_age_a_delivery_is_dead_lettered_and_can_be_replayed(en
         _store(engine, inn, dict(domain="reporting", kind="report:2025", state="accepted"),
                at=clock())
         receiver.statuses = [500] * 10
-        dispatcher = Dispatcher(engine, clock=clock, max_age=timedelta(seconds=5))
+        dispatcher = Dispatcher(engine, allowed_networks=LOOPBACK, clock=clock, max_age=timedelta(seconds=5))
         for _ in range(10):
             dispatcher.dispatch_due()
             clock.advance(4)
@@ -299,7 +303,7 @@ def test_events_of_other_types_or_organisations_are_not_delivered(engine, organi
     try:
         _store(engine, inn, dict(domain="reporting", kind="report:2025", state="accepted"))
         _store(engine, "9" + inn[1:], dict(domain="licensing", kind="licence", state="submitted"))
-        Dispatcher(engine).dispatch_due()
+        Dispatcher(engine, allowed_networks=LOOPBACK).dispatch_due()
         assert receiver.received == []
     finally:
         rows.remove_subscription(engine, sub.id, datetime.now(timezone.utc), "test")
@@ -319,8 +323,9 @@ CHILD = textwrap.dedent('''
     from gateway.storage.db import make_engine
     from gateway.webhooks.dispatcher import Dispatcher
 
+    from gateway.config import networks
     Dispatcher(make_engine(sys.argv[1]), lease=timedelta(seconds=float(sys.argv[2])),
-               timeout=30).dispatch_due()
+               timeout=30, allowed_networks=networks("127.0.0.0/8")).dispatch_due()
     print("done", flush=True)
 ''')
 
@@ -345,7 +350,7 @@ def test_a_dispatcher_killed_mid_delivery_is_taken_over_and_the_event_arrives_ag
         assert (delivery.state, delivery.attempts) == ("pending", 0)
         receiver.hold = False
         receiver.release.set()
-        dispatcher = Dispatcher(engine, lease=timedelta(seconds=lease))
+        dispatcher = Dispatcher(engine, allowed_networks=LOOPBACK, lease=timedelta(seconds=lease))
         assert dispatcher.dispatch_due() == 0  # the dead dispatcher's lease still holds
         time.sleep(lease + 0.2)
         assert dispatcher.dispatch_due() == 1
@@ -363,7 +368,7 @@ def test_a_certificate_running_out_is_announced_once(engine, receiver):
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    from gateway.webhooks.expiring import scan_certificates
+    from gateway.ops.notifications import scan
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"short-lived {uuid.uuid4()}")])
@@ -376,13 +381,69 @@ def test_a_certificate_running_out_is_announced_once(engine, receiver):
     add_system(engine, mnemonic, "expiring", [cert], inn_le=None)
     sub, _ = _subscribe(engine, mnemonic, receiver.url, events=("certificate.expiring",))
     try:
-        assert scan_certificates(engine, now) >= 1
-        assert scan_certificates(engine, now) == 0  # every process scans; one event
-        Dispatcher(engine).dispatch_due()
+        assert scan(engine, Settings(), now)["certificate.expiring"] >= 1
+        assert scan(engine, Settings(), now)["certificate.expiring"] == 0  # every process scans; one event
+        Dispatcher(engine, allowed_networks=LOOPBACK).dispatch_due()
         [(_, _, parsed)] = receiver.received
         assert parsed["type"] == "certificate.expiring"
         assert parsed["data"]["system"] == mnemonic and not parsed["data"]["expired"]
+        assert parsed["data"]["threshold_days"] == 15  # 10 days left: the 15-day notice only
         assert parsed["data"]["not_after"].startswith(cert.not_valid_after_utc.date().isoformat())
+    finally:
+        rows.remove_subscription(engine, sub.id, datetime.now(timezone.utc), "test")
+
+
+def test_internal_destinations_are_refused_unless_allowed(engine, organisation, receiver):
+    """By default a subscription to loopback, link-local or private addresses is refused; at
+    delivery the connected address is checked again, so a name that resolves elsewhere later
+    (DNS rebinding) or a subscription made under a wider allow-list gets nothing sent."""
+    mnemonic, inn = organisation
+    now = datetime.now(timezone.utc)
+    for url in (receiver.url, "http://169.254.169.254/latest/meta-data", "http://10.1.2.3/x",
+                "http://[::1]:8080/x", "http://localhost/x"):
+        with pytest.raises(manage.Invalid, match="GATEWAY_WEBHOOK_ALLOWED_NETWORKS"):
+            manage.subscribe(engine, mnemonic, url, ["application.created"], now, "test")
+    with pytest.raises(manage.Invalid, match="does not resolve"):
+        manage.subscribe(engine, mnemonic, "http://no-such-host.invalid/x", ["application.created"],
+                         now, "test")
+    public = lambda *_a, **_k: [(None, None, None, "", ("93.184.215.14", 443))]  # noqa: E731
+    rebound = lambda *_a, **_k: [(None, None, None, "", ("127.0.0.1", 443))]  # noqa: E731
+    assert destinations.refusal("https://hooks.example/x", (), resolve=public) is None
+    assert "127.0.0.1" in destinations.refusal("https://hooks.example/x", (), resolve=rebound)
+    assert destinations.refusal("https://hooks.example/x", LOOPBACK, resolve=rebound) is None
+
+    sub, _ = _subscribe(engine, mnemonic, receiver.url)  # allowed when it was made
+    try:
+        _store(engine, inn, dict(domain="registration", kind="registration", state="verified"))
+        strict = Dispatcher(engine, clock=Clock())  # ... but not by this dispatcher's settings
+        assert strict.dispatch_due() >= 1
+        [delivery] = rows.deliveries(engine, subscription_id=sub.id)
+        assert delivery.state == "pending" and "not allowed" in delivery.last_error
+        assert receiver.received == []  # refused on the connected socket: nothing was sent
+    finally:
+        rows.remove_subscription(engine, sub.id, datetime.now(timezone.utc), "test")
+
+
+def test_delivered_webhooks_are_deleted_after_their_retention(engine, organisation, receiver):
+    mnemonic, inn = organisation
+    sub, _ = _subscribe(engine, mnemonic, receiver.url)
+    try:
+        _store(engine, inn, dict(domain="registration", kind="registration", state="verified"))
+        _store(engine, inn, dict(domain="registration", kind="registration", state="verified"))
+        clock = Clock()
+        dispatcher = Dispatcher(engine, allowed_networks=LOOPBACK, clock=clock, max_attempts=1)
+        receiver.statuses = [200, 500]  # one done, one dead at once (a single attempt allowed)
+        dispatcher.dispatch_due()
+        states = sorted(d.state for d in rows.deliveries(engine, subscription_id=sub.id))
+        assert states == ["dead", "done"]
+        soon = clock.now + timedelta(days=10)
+        assert rows.prune(engine, soon - timedelta(days=30), soon - timedelta(days=90)) == 0
+        month = clock.now + timedelta(days=31)  # the done one goes; the dead one waits for replay
+        assert rows.prune(engine, month - timedelta(days=30), month - timedelta(days=90)) >= 1
+        assert [d.state for d in rows.deliveries(engine, subscription_id=sub.id)] == ["dead"]
+        later = clock.now + timedelta(days=91)
+        assert rows.prune(engine, later - timedelta(days=30), later - timedelta(days=90)) >= 1
+        assert rows.deliveries(engine, subscription_id=sub.id) == []
     finally:
         rows.remove_subscription(engine, sub.id, datetime.now(timezone.utc), "test")
 
@@ -403,7 +464,8 @@ def test_serving_processes_deliver_by_themselves(demo_settings, engine, organisa
     env = dict(os.environ, GATEWAY_DATA_DIR=str(demo_settings.data_dir),
                GATEWAY_DATABASE_URL=demo_settings.resolved_database_url,
                GATEWAY_PORT=str(port), GATEWAY_CA_URL=demo_settings.ca_url,
-               GATEWAY_REGISTERS_URL=demo_settings.registers_url)
+               GATEWAY_REGISTERS_URL=demo_settings.registers_url,
+               GATEWAY_WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8")
     proc = subprocess.Popen([sys.executable, "-m", "gateway.ops.cli", "serve", "--workers", "2"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

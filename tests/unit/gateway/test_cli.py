@@ -7,7 +7,8 @@ from gateway.ops.cli import main
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    env = {"GATEWAY_DATA_DIR": str(tmp_path_factory.mktemp("cli")), "GATEWAY_DATABASE_URL": ""}
+    env = {"GATEWAY_DATA_DIR": str(tmp_path_factory.mktemp("cli")), "GATEWAY_DATABASE_URL": "",
+           "GATEWAY_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}  # the tests subscribe loopback URLs
     runner = CliRunner()
 
     def invoke(*args, ok=True):
@@ -88,3 +89,37 @@ def test_operators_and_the_journal_of_administrative_actions(run):
     run("operators", "disable", "alice")
     assert "alice\tcontroller\tdisabled" in run("operators", "list")
     assert "journal intact" in run("journal", "verify")
+
+
+def test_webhooks_to_loopback_need_the_allow_list(tmp_path):
+    env = {"GATEWAY_DATA_DIR": str(tmp_path), "GATEWAY_DATABASE_URL": ""}
+    runner = CliRunner()
+    assert runner.invoke(main, ["setup"], env=env).exit_code == 0
+    refused = runner.invoke(main, ["webhooks", "add", "ROMASHKA", "http://127.0.0.1:9/hook",
+                                   "--event", "application.created"], env=env)
+    assert refused.exit_code != 0 and "GATEWAY_WEBHOOK_ALLOWED_NETWORKS" in refused.output
+
+
+def test_notifications_scan_and_list(run):
+    out = run("notifications", "scan", "--at", "2026-04-27T00:00:00")  # 3 days before 30 April
+    assert "deadline.approaching\t" in out and "certificate.expiring\t" in out
+    listed = run("notifications", "--kind", "deadline.approaching")
+    lines = [line.split("\t") for line in listed.splitlines()]
+    # the demo organisations have filed nothing: each gets the 3-day notice of Q1, once
+    assert {(kind, subject.rsplit(":", 1)[1], days) for _, kind, subject, days, _, _ in lines} == \
+        {("deadline.approaching", "2026-21", "3d")}
+    assert len(lines) >= 2 and all(went == "not fanned out yet" for *_, went in lines)
+    run("webhooks", "dispatch")  # fanned out: no subscription of this data folder wants them
+    lines = [line.split("\t") for line in run("notifications", "--inn", "7702123454").splitlines()]
+    assert [went for *_, went in lines] == ["no subscription wanted it"]
+    assert "0 new" in run("notifications", "scan", "--at", "2026-04-27T01:00:00").split("deadline.approaching\t")[1]
+    import json
+    data = json.loads(run("notifications", "--format", "json", "--from", "2020-01-01"))
+    assert data and all(d["threshold_days"] == 3 for d in data if d["kind"] == "deadline.approaching")
+
+
+def test_messages_list_and_show(run):
+    import json
+    assert run("messages", "list") == ""  # nothing received yet in this data folder
+    assert "nothing is known" in run("messages", "show", "00000000-0000-1000-8000-000000000000", ok=False)
+    assert json.loads(run("messages", "list", "--format", "json", "--sender", "ROMASHKA")) == []
