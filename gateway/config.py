@@ -110,6 +110,9 @@ class Settings:
     receipt_digest_method: str = ""  # XMLDSig URI; empty: the method's Streebog for GOST, else SHA-256
     signing_key: str = ""  # empty: data_dir/pki/gateway.key
     signing_cert: str = ""  # empty: data_dir/pki/gateway.pem
+    # SMEV transform: native (C over libxml2's exc-c14n, the production path) | reference (the
+    # pure-Python one the tests compare it with; for debugging a digest mismatch)
+    smev_transform: str = "native"
 
     @property
     def resolved_database_url(self) -> str:
@@ -179,4 +182,7 @@ class Settings:
         if settings.attachment_delivery not in ("mtom", "inline"):
             raise ValueError("GATEWAY_ATTACHMENT_DELIVERY must be mtom or inline, not "
                              f"{settings.attachment_delivery!r}")
+        if settings.smev_transform not in ("native", "reference"):
+            raise ValueError("GATEWAY_SMEV_TRANSFORM must be native or reference, not "
+                             f"{settings.smev_transform!r}")
         return settings
