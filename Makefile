@@ -23,13 +23,13 @@ FUZZ_SEED ?= 20261206
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml setup.py signing/_smev_native.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the project with its pinned dependencies
+install: $(STAMP) ## Create .venv and install the project with its pinned dependencies; builds the native SMEV transform (needs gcc and the Python headers, fails loudly without)
 
 setup: install ## Create the demo PKI, keys, trust store and SQLite database in var/ (idempotent)
 	$(BIN)/gateway setup
