@@ -41,6 +41,7 @@ static int grow(buf_t *b, size_t extra) {
 }
 
 static inline int put(buf_t *b, const char *s, size_t n) {
+    if (n == 0) return 0;   /* memcpy to a still-NULL buffer is undefined even for 0 bytes */
     if (b->len + n > b->cap && grow(b, n) < 0) return -1;
     memcpy(b->p + b->len, s, n);
     b->len += n;
