@@ -24,7 +24,7 @@ help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 # the first `make run` spends minutes here: say what is happening, and let pip list what it fetches
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml setup.py signing/_smev_native.c
 	@echo "==> creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	@echo "==> upgrading pip, setuptools and wheel in $(VENV)"
@@ -34,7 +34,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@echo "==> $(VENV) ready"
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the project with its pinned dependencies
+install: $(STAMP) ## Create .venv and install the project with its pinned dependencies; builds the native SMEV transform (needs gcc and the Python headers, fails loudly without)
 
 setup: install ## Create the demo PKI, keys, trust store and SQLite database in var/ (idempotent)
 	$(BIN)/gateway setup

@@ -122,6 +122,9 @@ class Settings:
     receipt_digest_method: str = ""  # XMLDSig URI; empty: the method's Streebog for GOST, else SHA-256
     signing_key: str = ""  # empty: data_dir/pki/gateway.key
     signing_cert: str = ""  # empty: data_dir/pki/gateway.pem
+    # SMEV transform: native (C over libxml2's exc-c14n, the production path) | reference (the
+    # pure-Python one the tests compare it with; for debugging a digest mismatch)
+    smev_transform: str = "native"
 
     @property
     def resolved_database_url(self) -> str:
@@ -199,6 +202,9 @@ class Settings:
         for name in ("notify_certificate_days", "notify_poa_days", "notify_deadline_days"):
             days(getattr(settings, name), f"GATEWAY_{name.upper()}")
         networks(settings.webhook_allowed_networks)
+        if settings.smev_transform not in ("native", "reference"):
+            raise ValueError("GATEWAY_SMEV_TRANSFORM must be native or reference, not "
+                             f"{settings.smev_transform!r}")
         return settings
 
 

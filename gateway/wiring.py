@@ -24,6 +24,7 @@ from gateway.storage.db import make_engine
 from gateway.pipeline.validate import SchemaSet
 from gateway.pipeline.verify import Verifier
 from signing.algorithms import policy_for
+from signing import smev_transform
 from signing.chain import ChainValidator, RevocationMode
 
 
@@ -38,6 +39,8 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
     """The WSGI app with everything it needs; ``dispatcher``: also run this process's outbox
     dispatcher thread (serving processes do; tests drive the outbox themselves)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    if settings.smev_transform != "native":  # process-wide; native is the import default
+        smev_transform.use(settings.smev_transform)
     engine = engine or make_engine(settings.resolved_database_url)
     anchors = load_certificates(settings.trust_dir / "anchors")
     if not anchors:

@@ -22,12 +22,24 @@ The signing chain is exc-c14n then this transform, so the transform sees the ele
 CDATA is plain text, comments are gone (text around a comment is ONE block), processing
 instructions survive c14n and so split text into separate blocks. Working on the parsed tree
 gives the same bytes without serialising and re-parsing.
+
+Two implementations of the same transform (docs/smev-transform.md, «Native implementation»):
+
+* ``native_transform`` (the default, the production path): libxml2's exc-c14n of the element,
+  then the C extension ``signing._smev_native`` rewrites those bytes. Built by ``make install``
+  (setup.py); when it is missing the import fails loudly, there is no silent fallback.
+* ``reference_transform``: this module's pure Python on the lxml tree, the reference the
+  differential tests compare the native one against. ``use("reference")`` (or the gateway's
+  ``GATEWAY_SMEV_TRANSFORM=reference``) selects it for debugging.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml import etree
+
+from signing import _smev_native  # built by `make install`; no silent fallback to the reference
 
 from signing.errors import SmevTransformError
 from signing.ns import SMEV_TRANSFORM as ALGORITHM
@@ -159,7 +171,7 @@ _ASCII_KEY = _attr_sort_key(True)
 _UTF16_KEY = _attr_sort_key(False)
 
 
-def smev_transform(element: etree._Element) -> bytes:
+def reference_transform(element: etree._Element) -> bytes:
     """Apply ``urn://smev-gov-ru/xmldsig/transform`` to ``element`` (and its subtree): UTF-8 bytes.
 
     Raises SmevTransformError for content the official client cannot transform: an element in
@@ -261,4 +273,57 @@ def smev_transform(element: etree._Element) -> bytes:
     return "".join(parts).encode("utf-8")
 
 
-__all__ = ["ALGORITHM", "smev_transform", "escape_text", "escape_attribute"]
+_exc_c14n = functools.partial(etree.tostring, method="c14n", exclusive=True, with_comments=False)
+
+
+def native_transform(element: etree._Element) -> bytes:
+    """The same transform as ``reference_transform``: C over libxml2's exc-c14n of ``element``.
+
+    libxml2's c14n refuses two things the reference handles itself: a relative namespace URI
+    (which it transforms) and an entity reference node (which it refuses); those elements go to
+    the reference, so both implementations answer alike on every element.
+    """
+    if not isinstance(element, etree._Element) or not isinstance(element.tag, str):
+        raise SmevTransformError("the SMEV transform applies to an element")
+    try:
+        data = _exc_c14n(element)
+    except etree.C14NError:
+        return reference_transform(element)
+    try:
+        return _smev_native.transform(data)
+    except ValueError as exc:
+        if exc.args and exc.args[0] == "refuse":
+            raise SmevTransformError(exc.args[1]) from None
+        raise
+
+
+IMPLEMENTATIONS = {"native": native_transform, "reference": reference_transform}
+_selected = native_transform
+
+
+def use(implementation: str) -> None:
+    """Select the transform for the whole process: "native" (default) or "reference"."""
+    global _selected
+    try:
+        _selected = IMPLEMENTATIONS[implementation]
+    except KeyError:
+        raise ValueError(f"SMEV transform implementation must be one of "
+                         f"{', '.join(IMPLEMENTATIONS)}, not {implementation!r}") from None
+
+
+def implementation() -> str:
+    """The name of the selected implementation ("custom": one the test suite put in)."""
+    return next((name for name, f in IMPLEMENTATIONS.items() if f is _selected), "custom")
+
+
+def smev_transform(element: etree._Element) -> bytes:
+    """Apply the SMEV transform to ``element`` with the selected implementation: UTF-8 bytes.
+
+    Raises SmevTransformError for content the official client cannot transform: an element in
+    no namespace, an attribute in the ``xml:`` namespace, an unexpanded entity reference.
+    """
+    return _selected(element)
+
+
+__all__ = ["ALGORITHM", "smev_transform", "native_transform", "reference_transform", "use",
+           "implementation", "escape_text", "escape_attribute"]

@@ -22,6 +22,35 @@ from gateway.config import Settings
 from gateway.storage.db import make_engine
 
 
+@pytest.fixture(autouse=True, scope="session")
+def smev_transform_differential():
+    """Every SMEV transform the suite makes in-process (each envelope it signs or verifies)
+    runs both implementations: the native result is used, and must equal the reference's
+    bytes, or both must refuse with the same message (docs/smev-transform.md)."""
+    from signing import smev_transform as st
+    from signing.errors import SmevTransformError
+
+    def checked(element):
+        try:
+            native = st.native_transform(element)
+        except SmevTransformError as exc:
+            with pytest.raises(SmevTransformError) as reference:
+                st.reference_transform(element)
+            assert str(reference.value) == str(exc)
+            raise
+        try:
+            reference = st.reference_transform(element)
+        except SmevTransformError as exc:
+            raise AssertionError(f"only the reference SMEV transform refuses: {exc}") from exc
+        assert native == reference, "native and reference SMEV transforms disagree"
+        return native
+
+    previous = st._selected
+    st._selected = checked
+    yield
+    st._selected = previous
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

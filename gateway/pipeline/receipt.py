@@ -12,11 +12,17 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
 from envelopes import ns
 from envelopes.model import Party
-from signing.algorithms import DEFAULT_POLICY, AlgorithmPolicy, load_private_key
+from signing.algorithms import (DEFAULT_POLICY, REGISTRY, AlgorithmPolicy, default_digest_method,
+                                default_signature_method, load_private_key)
+from signing.c14n import EXC_C14N
+from signing.ns import DS
+from signing.smev_transform import ALGORITHM as SMEV_TRANSFORM
+from signing.smev_transform import escape_attribute, escape_text
 from signing.xmldsig import Profile, sign_detached
 
 METADATA_ID = "SIGNED_BY_SMEV"
@@ -57,6 +63,7 @@ class ReceiptSigner:
         self.policy = policy
         # Fail at start, not on the first request, if the key and algorithms do not fit.
         self._probe()
+        self.template = ReceiptTemplate(self)
 
     def _probe(self) -> None:
         t = ns.SMEV_TYPES
@@ -123,7 +130,14 @@ def metadata_element(data: ReceiptData, *, element_id: str | None = METADATA_ID,
 def send_request_response(data: ReceiptData, signer: ReceiptSigner,
                           element: str = "SendRequestResponse") -> bytes:
     """``SendRequestResponse`` (or ``SendResponseResponse``) with signed ``MessageMetadata``,
-    serialized (no XML declaration)."""
+    serialized (no XML declaration): from the signer's template, one signature, no tree."""
+    return signer.template.render(data, element)
+
+
+def send_request_response_tree(data: ReceiptData, signer: ReceiptSigner,
+                               element: str = "SendRequestResponse") -> bytes:
+    """The same receipt built as an lxml tree and signed by ``sign_detached``: the reference
+    the template's bytes are tested against."""
     t = ns.SMEV_TYPES
     response = etree.Element(ns.q(t, element), nsmap={"ns": t})
     meta = metadata_element(data)
@@ -131,3 +145,144 @@ def send_request_response(data: ReceiptData, signer: ReceiptSigner,
     container = etree.SubElement(response, ns.q(t, "SMEVSignature"))
     signer.sign(meta, container)
     return etree.tostring(response, encoding="UTF-8", xml_declaration=False)
+
+
+# ------------------------------------------------------------------ the receipt from a template
+#
+# The receipt's shape is fixed; only its texts vary. So its three renderings are string
+# templates: the bytes sent (as lxml serialises the tree above), the bytes the reference digest
+# covers (SMEV transform, or exc-c14n for the W3C profile) and the exc-c14n of SignedInfo that
+# is signed — one signature, no tree, no canonicalisation pass. tests/unit/gateway/
+# test_receipt_template.py proves the bytes equal the tree builder's.
+
+_XML_CHARS = __import__("re").compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _lxml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
+        "\r", "&#13;")
+
+
+def _c14n_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
+        "\r", "&#xD;")
+
+
+def _smev_text(text: str) -> str:
+    return escape_text(text) if text.strip(" \t\n\r") else ""
+
+
+def _fields(data: ReceiptData) -> list[tuple]:
+    """MessageMetadata's content in the contract's order: ("leaf", tag, text) or
+    ("open"/"close", tag); the same as ``metadata_element``."""
+    out: list[tuple] = [("leaf", "MessageId", data.message_id),
+                        ("leaf", "MessageType", data.message_type),
+                        ("open", "Sender"), ("leaf", "Mnemonic", data.sender.mnemonic),
+                        ("leaf", "HumanReadableName", data.sender.human_readable_name),
+                        ("close", "Sender"),
+                        ("leaf", "SendingTimestamp", _ts(data.sending_timestamp)),
+                        ("leaf", "DestinationName", data.destination),
+                        ("open", "Recipient"), ("leaf", "Mnemonic", data.recipient.mnemonic),
+                        ("leaf", "HumanReadableName", data.recipient.human_readable_name),
+                        ("close", "Recipient"), ("open", "SupplementaryData")]
+    if data.content_type_name:
+        out.append(("leaf", "DetectedContentTypeName", data.content_type_name))
+    out += [("leaf", "InteractionType", "other"), ("close", "SupplementaryData")]
+    if data.delivery_timestamp is not None:
+        out.append(("leaf", "DeliveryTimestamp", _ts(data.delivery_timestamp)))
+    if data.status:
+        out.append(("leaf", "Status", data.status))
+    return out
+
+
+class ReceiptTemplate:
+    """Renders and signs receipts of one ReceiptSigner without building an lxml tree."""
+
+    def __init__(self, signer: ReceiptSigner):
+        self.signer = signer
+        method = signer.signature_method or default_signature_method(signer.private_key)
+        digest_method = signer.digest_method or default_digest_method(method)
+        self.algorithm = REGISTRY.signature(method)  # the probe at start checked the policy
+        self.digest = REGISTRY.digest(digest_method)
+        smev = signer.profile is Profile.SMEV
+        self.smev = smev
+        transforms = (EXC_C14N, SMEV_TRANSFORM) if smev else (EXC_C14N,)
+        d = f'xmlns:ds="{DS}"'
+        self.signed_info = (
+            f'<ds:SignedInfo{{decl}}><ds:CanonicalizationMethod Algorithm="{EXC_C14N}">'
+            f'</ds:CanonicalizationMethod><ds:SignatureMethod Algorithm="{method}">'
+            f'</ds:SignatureMethod><ds:Reference URI="#{METADATA_ID}"><ds:Transforms>'
+            + "".join(f'<ds:Transform Algorithm="{t}"></ds:Transform>' for t in transforms)
+            + f'</ds:Transforms><ds:DigestMethod Algorithm="{digest_method}"></ds:DigestMethod>'
+            f'<ds:DigestValue>{{digest}}</ds:DigestValue></ds:Reference></ds:SignedInfo>')
+        # the serialised form: lxml writes empty elements as <x/> and declares ds on Signature
+        serialised = self.signed_info.replace('"></ds:CanonicalizationMethod>', '"/>').replace(
+            '"></ds:SignatureMethod>', '"/>').replace('"></ds:Transform>', '"/>').replace(
+            '"></ds:DigestMethod>', '"/>')
+        certificates = "".join(
+            f"<ds:X509Certificate>{base64.b64encode(c.public_bytes(Encoding.DER)).decode()}"
+            f"</ds:X509Certificate>" for c in (signer.certificate, *signer.chain))
+        self.signature_head = f"<ds:Signature {d}>" + serialised.replace("{decl}", "")
+        self.signed_info = self.signed_info.replace("{decl}", " " + d)
+        self.signature_tail = (f"<ds:KeyInfo><ds:X509Data>{certificates}</ds:X509Data>"
+                               f"</ds:KeyInfo></ds:Signature>")
+
+    def render(self, data: ReceiptData, element: str = "SendRequestResponse") -> bytes:
+        """The same bytes as ``send_request_response_tree`` (a randomised signature aside)."""
+        fields = _fields(data)
+        wire, signed = [], []
+        smev = self.smev
+        for kind, tag, *text in fields:
+            if kind == "open":
+                wire.append(f"<ns:{tag}>")
+                signed.append(f"<ns1:{tag}>" if smev else f"<ns:{tag}>")
+            elif kind == "close":
+                wire.append(f"</ns:{tag}>")
+                signed.append(f"</ns1:{tag}>" if smev else f"</ns:{tag}>")
+            else:
+                value = text[0]
+                if value is not None and _XML_CHARS.search(value):
+                    raise ValueError("All strings must be XML compatible")  # as lxml says
+                if value is None:
+                    wire.append(f"<ns:{tag}/>")
+                else:
+                    wire.append(f"<ns:{tag}>{_lxml_text(value)}</ns:{tag}>")
+                if smev:
+                    signed.append(f"<ns1:{tag}>{_smev_text(value or '')}</ns1:{tag}>")
+                else:
+                    signed.append(f"<ns:{tag}>{_c14n_text(value or '')}</ns:{tag}>")
+        number = data.registration_number
+        if number is not None and _XML_CHARS.search(number):
+            raise ValueError("All strings must be XML compatible")
+        digest_b64 = base64.b64encode(bytes.fromhex(data.content_digest)).decode("ascii")
+        r, alg = ns.RECEIPT, "http://www.w3.org/2001/04/xmlenc#sha256"
+        wire.append(f'<gw:Registration xmlns:gw="{r}">'
+                    + (f"<gw:RegistrationNumber>{_lxml_text(number)}</gw:RegistrationNumber>"
+                       if number is not None else "<gw:RegistrationNumber/>")
+                    + f'<gw:ContentDigest Algorithm="{alg}">{digest_b64}</gw:ContentDigest>'
+                    f"</gw:Registration>")
+        if smev:
+            signed.append(f'<ns2:Registration xmlns:ns2="{escape_attribute(r)}">'
+                          f"<ns2:RegistrationNumber>{_smev_text(number or '')}"
+                          f'</ns2:RegistrationNumber><ns2:ContentDigest Algorithm="{alg}">'
+                          f"{digest_b64}</ns2:ContentDigest></ns2:Registration>")
+            head = f'<ns1:MessageMetadata xmlns:ns1="{escape_attribute(ns.SMEV_TYPES)}" Id="{METADATA_ID}">'
+            tail = "</ns1:MessageMetadata>"
+        else:
+            signed.append(f'<gw:Registration xmlns:gw="{r}">'
+                          f"<gw:RegistrationNumber>{_c14n_text(number or '')}"
+                          f'</gw:RegistrationNumber><gw:ContentDigest Algorithm="{alg}">'
+                          f"{digest_b64}</gw:ContentDigest></gw:Registration>")
+            head = f'<ns:MessageMetadata xmlns:ns="{ns.SMEV_TYPES}" Id="{METADATA_ID}">'
+            tail = "</ns:MessageMetadata>"
+        reference = (head + "".join(signed) + tail).encode("utf-8")
+        digest_value = base64.b64encode(self.digest.digest(reference)).decode("ascii")
+        signed_info = self.signed_info.replace("{digest}", digest_value, 1)
+        value = base64.b64encode(self.algorithm.sign(self.signer.private_key,
+                                                     signed_info.encode("utf-8"))).decode("ascii")
+        t = ns.SMEV_TYPES
+        return (f'<ns:{element} xmlns:ns="{t}"><ns:MessageMetadata Id="{METADATA_ID}">'
+                + "".join(wire) + "</ns:MessageMetadata><ns:SMEVSignature>"
+                + self.signature_head.replace("{digest}", digest_value, 1)
+                + f"<ds:SignatureValue>{value}</ds:SignatureValue>" + self.signature_tail
+                + f"</ns:SMEVSignature></ns:{element}>").encode("utf-8")
