@@ -113,7 +113,7 @@ def render(engine, clock: Callable[[], datetime] = lambda: datetime.now(timezone
 
         multiprocess.MultiProcessCollector(registry)
     else:
-        for metric in (REQUESTS, FAULTS, DURATION):
+        for metric in (REQUESTS, FAULTS, DURATION, WRITE_TRANSACTIONS, WRITE_LOCK_SECONDS):
             registry.register(_Forward(metric))
     registry.register(BacklogCollector(engine, clock))
     return CONTENT_TYPE_LATEST, generate_latest(registry)
