@@ -12,7 +12,7 @@ import threading
 import time
 from datetime import timedelta
 
-from gateway.ops.timestamps import stamp_round
+from gateway.ops.timestamps import revocation_evidence, stamp_round
 from gateway.storage import journal, seen
 from gateway.storage.db import write_transaction
 from gateway.webhooks import expiring
@@ -73,7 +73,8 @@ class Background:
             if self.settings.tsa_url and time.monotonic() >= next_stamp:
                 next_stamp = time.monotonic() + self.settings.timestamp_interval_seconds
                 try:  # a TSA that is down delays the proof, never a receipt
-                    stamp_round(self.engine, self.settings.tsa_url, self.clock())
+                    stamp_round(self.engine, self.settings.tsa_url, self.clock(),
+                                evidence=revocation_evidence(self.settings))
                 except Exception:
                     log.exception("time-stamping round failed; the receipts wait for the next")
             try:
