@@ -67,6 +67,7 @@ class Background:
         # the first housekeeping at a random moment in the first hour: workers do not all start it at once
         next_housekeeping = time.monotonic() + random.uniform(0, HOUSEKEEPING_SECONDS)
         next_stamp = time.monotonic()
+        evidence = revocation_evidence(self.settings)   # keeps its validator's cache across rounds
         wait = min(self.settings.outbox_poll_seconds, self.settings.timestamp_interval_seconds) \
             if self.settings.tsa_url else self.settings.outbox_poll_seconds
         while not self._stop.wait(wait * random.uniform(0.8, 1.2)):
@@ -74,7 +75,7 @@ class Background:
                 next_stamp = time.monotonic() + self.settings.timestamp_interval_seconds
                 try:  # a TSA that is down delays the proof, never a receipt
                     stamp_round(self.engine, self.settings.tsa_url, self.clock(),
-                                evidence=revocation_evidence(self.settings))
+                                evidence=evidence)
                 except Exception:
                     log.exception("time-stamping round failed; the receipts wait for the next")
             try:

@@ -71,13 +71,17 @@ def revocation_evidence(settings: Settings):
     certificate path and the token's TSA path validate with now (hard-fail, fetched as the
     request path fetches them). A callable of the token; None from it when a path does not
     validate now (the token is stored all the same, its proof then without revocation)."""
+    validators: list[ChainValidator] = []   # one, made on first use: its cache spares refetching
+
     def evidence(token) -> tuple[list[bytes], list[bytes]] | None:
-        anchors = _load(settings.trust_dir / "anchors")
-        if not anchors:
-            return None
-        validator = ChainValidator(anchors, _load(settings.trust_dir / "intermediates"),
-                                   revocation="hard-fail", fetch_timeout=settings.revocation_timeout,
-                                   algorithms=policy_for(settings.algorithms))
+        if not validators:
+            anchors = _load(settings.trust_dir / "anchors")
+            if not anchors:
+                return None
+            validators.append(ChainValidator(
+                anchors, _load(settings.trust_dir / "intermediates"), revocation="hard-fail",
+                fetch_timeout=settings.revocation_timeout, algorithms=policy_for(settings.algorithms)))
+        validator = validators[0]
         own = x509.load_pem_x509_certificates(settings.signing_cert_path.read_bytes())
         crls: list[bytes] = []
         ocsps: list[bytes] = []
