@@ -156,3 +156,32 @@ def test_a_token_stored_without_revocation_data_says_so(gateway_url, demo_settin
     result = verify(demo_settings, path)
     assert result.exit_code == 0, result.output
     assert "revocation not checked: no revocation data archived with this token" in result.output
+
+
+def test_the_background_round_archives_revocation_data(gateway_url, demo_settings, engine,
+                                                       demo_client, tsa):
+    """What a serving process does when GATEWAY_TSA_URL is set: its background thread stamps
+    the receipts and keeps the revocation data with the token."""
+    import dataclasses
+    import time
+
+    from gateway.ops.background import Background
+
+    class NoOutbox:
+        def dispatch_due(self):
+            return 0
+
+    settings = dataclasses.replace(demo_settings, tsa_url=tsa.url, timestamp_interval_seconds=0.2,
+                                   outbox_poll_seconds=0.2)
+    _receipt, message_id = send(gateway_url, demo_client)
+    background = Background(engine, settings, NoOutbox(), lambda: datetime.now(timezone.utc))
+    background.start()
+    try:
+        deadline = time.monotonic() + 30
+        while store.stamp_of(engine, message_id) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        background.stop()
+    stamp = store.stamp_of(engine, message_id)
+    assert stamp is not None and stamp.revocation is not None
+    assert stamp.revocation[0] or stamp.revocation[1]
