@@ -11,6 +11,13 @@ PYTEST_ARGS ?=
 CHAOS_SECONDS ?= 300
 SOAK_SECONDS ?= 1800
 
+# `make bench`: extra runs by business payload size and by attachment size (e.g. 1k,16k,256k,1m;
+# empty: none), two nodes on one PostgreSQL when BENCH_NODES=2, anything else in BENCH_ARGS
+BENCH_SIZES ?=
+BENCH_ATTACHMENTS ?=
+BENCH_NODES ?= 1
+BENCH_ARGS ?=
+
 # `make fuzz`: seconds of mutated SOAP envelopes, and schemathesis cases per REST operation
 FUZZ_SECONDS ?= 600
 FUZZ_API_EXAMPLES ?= 2000
@@ -71,8 +78,9 @@ fuzz: install ## Fuzz the SOAP pipeline for FUZZ_SECONDS (600) and the REST API 
 	GATEWAY_TEST_DB=sqlite FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) \
 	FUZZ_API_EXAMPLES=$(FUZZ_API_EXAMPLES) $(BIN)/pytest -p no:cacheprovider -s tests/fuzz $(PYTEST_ARGS)
 
-bench: install ## Start the gateway, drive it with concurrent signed requests, print figures
-	$(BIN)/python -m gateway.ops.bench
+bench: install ## RSA/ECDSA/GOST x SQLite/PostgreSQL: envelopes/s, p50/p99/p999, CPU, lock hold, load; BENCH_SIZES, BENCH_ATTACHMENTS, BENCH_NODES
+	$(BIN)/python -m gateway.ops.bench --postgres $(TEST_POSTGRES_URL) --nodes $(BENCH_NODES) \
+	  --sizes "$(BENCH_SIZES)" --attachments "$(BENCH_ATTACHMENTS)" $(BENCH_ARGS)
 
 perf-check: install ## Count instructions per envelope with callgrind; fail >10% over perf-budget.json
 	@command -v valgrind >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get install -y -qq valgrind >/dev/null 2>&1 || (apt-get update -qq >/dev/null && apt-get install -y -qq valgrind >/dev/null)); } || true

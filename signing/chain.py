@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from asn1crypto import algos as asn1_algos
 from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -96,6 +97,7 @@ class _Entry:
     verdict: TrustVerdict
     expires: datetime
     windows: tuple[_Window, ...]      # validity of every certificate of the path (or of the leaf)
+    revinfo: tuple[tuple[bytes, ...], tuple[bytes, ...]] = ((), ())  # DER CRLs, OCSP responses used
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -289,7 +291,14 @@ class ChainValidator:
                  algorithms: AlgorithmPolicy = DEFAULT_POLICY,
                  cache_ttl: timedelta = timedelta(minutes=5),
                  failure_ttl: timedelta = timedelta(seconds=30),
-                 max_cache_entries: int = 10_000):
+                 max_cache_entries: int = 10_000,
+                 archived_revocation: tuple[Sequence[bytes], Sequence[bytes]] | None = None):
+        """``archived_revocation``: (DER CRLs, DER OCSP responses) kept from an earlier
+        validation; then nothing is fetched, only these are consulted, and they count for a
+        past ``clock`` although issued after it (re-checking a verdict offline, years later)."""
+        self._archive = None if archived_revocation is None else (
+            [asn1_crl.CertificateList.load(bytes(d)) for d in archived_revocation[0]],
+            [asn1_ocsp.OCSPResponse.load(bytes(d)) for d in archived_revocation[1]])
         self._anchors = tuple(trust_anchors)
         if not self._anchors:
             raise ValueError("at least one trust anchor is required (an empty list would trust "
@@ -355,6 +364,15 @@ class ChainValidator:
             log.exception("certificate validation failed unexpectedly")
             return TrustVerdict(INDETERMINATE, "CERTIFICATE_CHAIN_GENERAL_FAILURE",
                                 _subject(leaf), f"validation could not be completed: {exc!r}")
+
+    def revocation_evidence(self, leaf: x509.Certificate, extra: Sequence[x509.Certificate] = ()
+                            ) -> tuple[TrustVerdict, tuple[bytes, ...], tuple[bytes, ...]]:
+        """(verdict now, DER CRLs, DER OCSP responses the verdict rested on): what to archive so
+        that the verdict can be re-checked offline later (``archived_revocation``)."""
+        verdict = self.validate(leaf, extra)
+        entry = self._cache.get((leaf, *extra))
+        crls, ocsps = entry.revinfo if entry is not None and verdict.passed else ((), ())
+        return verdict, crls, ocsps
 
     def clear_cache(self) -> None:
         with self._lock:
@@ -425,6 +443,13 @@ class ChainValidator:
     def _context(self, leaf_asn1: asn1_x509.Certificate, extra_asn1: list, now: datetime):
         registry = CertificateRegistry.build([*self._asn1_intermediates, *extra_asn1],
                                              cert_fetcher=None)
+        if self._archive is not None:
+            return ValidationContext(
+                trust_manager=self._trust_manager, certificate_registry=registry, moment=now,
+                allow_fetching=False, crls=self._archive[0], ocsps=self._archive[1],
+                revinfo_policy=dataclasses.replace(self._revinfo_policy, retroactive_revinfo=True),
+                algorithm_usage_policy=self._algorithms,
+                signature_validator=_GOST_SIGNATURE_VALIDATOR)
         fetchers = None
         if self.revocation is not RevocationMode.OFF:
             budget = FetchBudget(_LIMITS)
@@ -530,8 +555,9 @@ class ChainValidator:
             detail = self._passed_detail()
             expires = min(now + self._cache_ttl, *(w.not_after for w in windows),
                           *self._next_updates(context))
+        revinfo = (tuple(c.dump() for c in context.crls), tuple(o.dump() for o in context.ocsps))
         return _Entry(TrustVerdict(TOTAL_PASSED, None, subject, detail, crypto_path),
-                      max(expires, now), windows)
+                      max(expires, now), windows, revinfo)
 
     # ------------------------------------------------------------------- helpers
     def _passed_detail(self) -> str:

@@ -39,6 +39,8 @@ KEY_2001 = "gost2001"
 
 _SIZES = {DIGEST_256: 32, DIGEST_512: 64, DIGEST_94: 32}
 _KEY_SIZES = {KEY_2012_256: 64, KEY_2012_512: 128, KEY_2001: 64}   # signature bytes
+#: the one digest each key type signs with (the engine refuses other pairs in EVP_DigestSign)
+_KEY_DIGESTS = {KEY_2012_256: DIGEST_256, KEY_2012_512: DIGEST_512, KEY_2001: DIGEST_94}
 
 
 class GostUnavailable(RuntimeError):
@@ -67,6 +69,7 @@ _PROTOTYPES = {
     "EVP_get_digestbyname": (_vp, _cp),
     "EVP_MD_CTX_new": (_vp,),
     "EVP_MD_CTX_free": (None, _vp),
+    "EVP_Digest": (_int, _cp, _size, _cp, ctypes.POINTER(ctypes.c_uint), _vp, _vp),
     "EVP_DigestInit_ex": (_int, _vp, _vp, _vp),
     "EVP_DigestUpdate": (_int, _vp, _cp, _size),
     "EVP_DigestFinal_ex": (_int, _vp, _cp, ctypes.POINTER(ctypes.c_uint)),
@@ -180,19 +183,12 @@ class Library:
 
     # ------------------------------------------------------------------ digests
     def digest(self, name: str, data: bytes) -> bytes:
-        ctx = self.EVP_MD_CTX_new()
-        if not ctx:
-            raise self._fail("EVP_MD_CTX_new")
-        try:
-            out = ctypes.create_string_buffer(64)
-            length = ctypes.c_uint()
-            if (self.EVP_DigestInit_ex(ctx, self.md(name), None) != 1
-                    or self.EVP_DigestUpdate(ctx, data, len(data)) != 1
-                    or self.EVP_DigestFinal_ex(ctx, out, ctypes.byref(length)) != 1):
-                raise self._fail(f"digest {name}")
-            return out.raw[:length.value]
-        finally:
-            self.EVP_MD_CTX_free(ctx)
+        """One ``EVP_Digest`` call (no context to allocate, init, update, finalise and free)."""
+        out = ctypes.create_string_buffer(64)
+        length = ctypes.c_uint()
+        if self.EVP_Digest(data, len(data), out, ctypes.byref(length), self.md(name), None) != 1:
+            raise self._fail(f"digest {name}")
+        return out.raw[:length.value]
 
     # ------------------------------------------------------------------ sign / verify
     def sign(self, pkey, digest_name: str, data: bytes) -> bytes:
@@ -247,6 +243,17 @@ class Library:
             return ok
         finally:
             self.EVP_PKEY_CTX_free(ctx)
+
+    def pkey_ctx(self, pkey, operation: str):
+        """An EVP_PKEY_CTX* of ``pkey`` initialised for "sign" or "verify", for reuse."""
+        ctx = self.EVP_PKEY_CTX_new(pkey, None)
+        if not ctx:
+            raise self._fail("EVP_PKEY_CTX_new")
+        init = self.EVP_PKEY_sign_init if operation == "sign" else self.EVP_PKEY_verify_init
+        if init(ctx) != 1:
+            self.EVP_PKEY_CTX_free(ctx)
+            raise self._fail(f"EVP_PKEY_{operation}_init")
+        return ctx
 
     # ------------------------------------------------------------------ keys
     def _der_out(self, function, obj) -> bytes:
@@ -345,8 +352,29 @@ def status() -> tuple[bool, str]:
                   f"{lib.path} via ctypes")
 
 
+class _PkeyCtx:
+    """One thread's EVP_PKEY_CTX* of one key, initialised once and reused for every call."""
+
+    __slots__ = ("lib", "ptr")
+
+    def __init__(self, lib: Library, ptr):
+        self.lib, self.ptr = lib, ptr
+
+    def __del__(self):
+        ptr, self.ptr = self.ptr, None
+        if ptr:
+            self.lib.EVP_PKEY_CTX_free(ptr)
+
+
 class _Key:
-    """An EVP_PKEY* owned by Python; freed when the object goes."""
+    """An EVP_PKEY* owned by Python; freed when the object goes.
+
+    Why the contexts are cached: sign and verify are the message digest (one ``EVP_Digest``
+    call) and then ``EVP_PKEY_sign`` / ``EVP_PKEY_verify`` on an EVP_PKEY_CTX that each thread
+    creates once per key -- what ``EVP_DigestSign`` does inside, without its per-call context
+    allocation, engine lookup, context copy and size query (docs/gost.md, «Speed»). A context
+    holds per-operation state, so it is never shared between threads.
+    """
 
     def __init__(self, pkey, lib: Library):
         self._lib, self._pkey = lib, pkey
@@ -356,6 +384,20 @@ class _Key:
             self._pkey = None
             raise ValueError("not a GOST R 34.10 key")
         self.signature_size = _KEY_SIZES[self.key_type]
+        self.digest_name = _KEY_DIGESTS[self.key_type]
+        self._local = threading.local()
+
+    def _ctx(self, operation: str):
+        ctx = getattr(self._local, operation, None)
+        if ctx is None:
+            ctx = _PkeyCtx(self._lib, self._lib.pkey_ctx(self._pkey, operation))
+            setattr(self._local, operation, ctx)
+        return ctx.ptr
+
+    def _check_digest(self, digest_name: str) -> None:
+        if digest_name != self.digest_name:
+            raise ValueError(f"a {self.key_type} key signs with {self.digest_name}, "
+                             f"not {digest_name}")
 
     def __del__(self):
         pkey, self._pkey = getattr(self, "_pkey", None), None
@@ -370,12 +412,18 @@ class _Key:
         if len(signature) != self.signature_size:
             raise InvalidSignature(f"a {self.key_type} signature has {self.signature_size} "
                                    f"bytes, not {len(signature)}")
-        if not self._lib.verify(self._pkey, digest_name, signature, data):
-            raise InvalidSignature("GOST R 34.10 signature mismatch")
+        if digest_name != self.digest_name:
+            raise InvalidSignature(f"a {self.key_type} key verifies {self.digest_name} "
+                                   f"signatures, not {digest_name}")
+        self.verify_digest(signature, self._lib.digest(digest_name, data))
 
     def verify_digest(self, signature: bytes, digest: bytes) -> None:
-        if len(signature) != self.signature_size or \
-                not self._lib.verify_digest(self._pkey, signature, digest):
+        if len(signature) != self.signature_size:
+            raise InvalidSignature("GOST R 34.10 signature mismatch")
+        lib = self._lib
+        if lib.EVP_PKEY_verify(self._ctx("verify"), signature, len(signature), digest,
+                               len(digest)) != 1:
+            lib.ERR_clear_error()  # a mismatch leaves "signature mismatch" in the queue
             raise InvalidSignature("GOST R 34.10 signature mismatch")
 
 
@@ -416,10 +464,18 @@ class PrivateKey(_Key):
             b"\n-----END PRIVATE KEY-----\n"
 
     def sign(self, data: bytes, digest_name: str) -> bytes:
-        return self._lib.sign(self._pkey, digest_name, data)
+        self._check_digest(digest_name)
+        return self.sign_digest(self._lib.digest(digest_name, data))
 
     def sign_digest(self, digest: bytes) -> bytes:
-        return self._lib.sign_digest(self._pkey, digest)
+        """Sign a ready digest (bytes as OpenSSL outputs them): ``s || r``."""
+        lib = self._lib
+        out = ctypes.create_string_buffer(self.signature_size)
+        length = _size(self.signature_size)
+        if lib.EVP_PKEY_sign(self._ctx("sign"), out, ctypes.byref(length), digest,
+                             len(digest)) != 1:
+            raise lib._fail("EVP_PKEY_sign")
+        return out.raw[:length.value]
 
     def __repr__(self) -> str:
         return f"<gost PrivateKey {self.key_type}>"

@@ -7,6 +7,9 @@ gateway/http/server.py before the workers start), and ``/metrics`` sums them, so
 worker answers the scrape reports the whole server. Without that variable (tests, one process)
 the process's own registry is used.
 
+Counted per write transaction (gateway/storage/db.py calls back): how many, and how long
+they held the write lock (``make bench`` divides one by the other).
+
 Read at scrape time from the database (gateway/storage/gauges.py), hence right with any number
 of processes: undelivered messages by kind and the age of the oldest, pending register writes,
 pending webhook deliveries and the age of the oldest.
@@ -25,7 +28,7 @@ from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, 
                                generate_latest)
 from prometheus_client.core import GaugeMetricFamily
 
-from gateway.storage import gauges
+from gateway.storage import db, gauges
 
 access_log = logging.getLogger("gateway.requests")
 log = logging.getLogger("gateway.http.metrics")
@@ -37,6 +40,21 @@ DURATION = Histogram("gateway_request_duration_seconds",
                      "time from the request's body read to its answer, by operation",
                      ["operation"],
                      buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+
+
+WRITE_TRANSACTIONS = Counter("gateway_write_transactions",
+                             "write transactions committed or rolled back (all operations)")
+WRITE_LOCK_SECONDS = Counter("gateway_write_lock_seconds",
+                             "time the write transactions held the write lock: SQLite from "
+                             "taking the lock to COMMIT, PostgreSQL from BEGIN to COMMIT")
+
+
+def _count_write_transaction(seconds: float) -> None:
+    WRITE_TRANSACTIONS.inc()
+    WRITE_LOCK_SECONDS.inc(seconds)
+
+
+db.observe_write_transactions(_count_write_transaction)
 
 
 def observe(facts, status: int, seconds: float) -> None:
@@ -95,7 +113,7 @@ def render(engine, clock: Callable[[], datetime] = lambda: datetime.now(timezone
 
         multiprocess.MultiProcessCollector(registry)
     else:
-        for metric in (REQUESTS, FAULTS, DURATION):
+        for metric in (REQUESTS, FAULTS, DURATION, WRITE_TRANSACTIONS, WRITE_LOCK_SECONDS):
             registry.register(_Forward(metric))
     registry.register(BacklogCollector(engine, clock))
     return CONTENT_TYPE_LATEST, generate_latest(registry)

@@ -14,7 +14,7 @@ import time
 from datetime import timedelta
 
 from gateway.ops import notifications
-from gateway.ops.timestamps import stamp_round
+from gateway.ops.timestamps import revocation_evidence, stamp_round
 from gateway.storage import journal, seen, webhooks
 from gateway.storage.db import write_transaction
 
@@ -73,13 +73,15 @@ class Background:
         # the first housekeeping at a random moment in the first hour: workers do not all start it at once
         next_housekeeping = time.monotonic() + random.uniform(0, HOUSEKEEPING_SECONDS)
         next_stamp = time.monotonic()
+        evidence = revocation_evidence(self.settings)   # keeps its validator's cache across rounds
         wait = min(self.settings.outbox_poll_seconds, self.settings.timestamp_interval_seconds) \
             if self.settings.tsa_url else self.settings.outbox_poll_seconds
         while not self._stop.wait(wait * random.uniform(0.8, 1.2)):
             if self.settings.tsa_url and time.monotonic() >= next_stamp:
                 next_stamp = time.monotonic() + self.settings.timestamp_interval_seconds
                 try:  # a TSA that is down delays the proof, never a receipt
-                    stamp_round(self.engine, self.settings.tsa_url, self.clock())
+                    stamp_round(self.engine, self.settings.tsa_url, self.clock(),
+                                evidence=evidence)
                 except Exception:
                     log.exception("time-stamping round failed; the receipts wait for the next")
             try:

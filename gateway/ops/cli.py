@@ -466,14 +466,14 @@ def receipts_stamp() -> None:
     """Obtain one token now for the receipts that have none (serving processes do it anyway)."""
     from datetime import datetime, timezone
 
-    from gateway.ops.timestamps import stamp_round
+    from gateway.ops.timestamps import revocation_evidence, stamp_round
     from gateway.storage.db import make_engine
 
     settings = _settings()
     if not settings.tsa_url:
         raise click.ClickException("GATEWAY_TSA_URL is not set")
     count = stamp_round(make_engine(settings.resolved_database_url), settings.tsa_url,
-                        datetime.now(timezone.utc))
+                        datetime.now(timezone.utc), evidence=revocation_evidence(settings))
     click.echo(f"time-stamped {count} receipts")
 
 

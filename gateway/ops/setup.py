@@ -84,6 +84,24 @@ def _leaf_key_types(pki: Pki) -> tuple[str, str]:
     return "rsa2048", "ec-p256"
 
 
+def issue_demo_client(settings: Settings, mnemonic: str, key_type: str, *,
+                      pki: Pki | None = None) -> ClientIdentity:
+    """Issue a demo organisation's certificate (its head, with ИНН/ОГРН/СНИЛС) with a key of
+    ``key_type`` and write it where ``setup`` registers it and ``load_client`` reads it. Why
+    apart from ``setup``: ``make bench`` signs requests in RSA, ECDSA or GOST and issues the
+    client's key of that kind before ``setup`` registers it."""
+    pki = pki or open_pki(settings)
+    org, snils = DEMO[mnemonic]
+    head = org.head
+    issued = pki.issue(
+        mnemonic.lower(), common_name=f"{head.last_name} {head.first_name} {head.middle_name or ''}".strip(),
+        organization=org.short_name or org.full_name, title=head.position,
+        inn=head.inn, inn_le=org.inn, ogrn=org.ogrn, snils=snils, key_type=key_type)
+    ident = client_identity(settings, mnemonic)
+    _write_key_pair(issued, ident.key_path, ident.cert_path, list(pki.intermediates()))
+    return ident
+
+
 def setup(settings: Settings, *, echo=print) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     pki = open_pki(settings)
@@ -103,15 +121,10 @@ def setup(settings: Settings, *, echo=print) -> None:
         echo("issued the demo TSA's certificate")
 
     clients = {}
-    for mnemonic, (org, snils) in DEMO.items():
+    for mnemonic in DEMO:
         ident = client_identity(settings, mnemonic)
         if not (ident.key_path.exists() and ident.cert_path.exists()):
-            head = org.head
-            issued = pki.issue(
-                mnemonic.lower(), common_name=f"{head.last_name} {head.first_name} {head.middle_name or ''}".strip(),
-                organization=org.short_name or org.full_name, title=head.position,
-                inn=head.inn, inn_le=org.inn, ogrn=org.ogrn, snils=snils, key_type=org_key_type)
-            _write_key_pair(issued, ident.key_path, ident.cert_path, chain)
+            issue_demo_client(settings, mnemonic, org_key_type, pki=pki)
             echo(f"issued a demo certificate for {mnemonic}: {ident.cert_path}")
         clients[mnemonic] = ident
 

@@ -9,8 +9,9 @@ this: a TSA that is slow or down delays the proof, never an answer.
 ``verify_receipt`` (``gateway receipts verify FILE --at DATE``) proves that a receipt was signed
 while the gateway's certificate was valid: its signature verifies, its SignatureValue is a leaf
 under the token's Merkle root, the token verifies, and both the gateway's and the TSA's
-certificate paths validate at the token's genTime — which stays true after the certificate
-expires (docs/trust.md, «Trusted time»).
+certificate paths validate at the token's genTime, their revocation checked against the CRLs and
+OCSP answers archived with the token (``revocation_evidence``) — which stays true after the
+certificate expires and after the CA's responders are gone (docs/trust.md, «Trusted time»).
 """
 from __future__ import annotations
 
@@ -65,9 +66,42 @@ def leaf_data(receipt: bytes) -> bytes:
         return receipt
 
 
+def revocation_evidence(settings: Settings):
+    """What ``stamp_round`` archives with a token: the CRLs and OCSP responses that the gateway's
+    certificate path and the token's TSA path validate with now (hard-fail, fetched as the
+    request path fetches them). A callable of the token; None from it when a path does not
+    validate now (the token is stored all the same, its proof then without revocation)."""
+    validators: list[ChainValidator] = []   # one, made on first use: its cache spares refetching
+
+    def evidence(token) -> tuple[list[bytes], list[bytes]] | None:
+        if not validators:
+            anchors = _load(settings.trust_dir / "anchors")
+            if not anchors:
+                return None
+            validators.append(ChainValidator(
+                anchors, _load(settings.trust_dir / "intermediates"), revocation="hard-fail",
+                fetch_timeout=settings.revocation_timeout, algorithms=policy_for(settings.algorithms)))
+        validator = validators[0]
+        own = x509.load_pem_x509_certificates(settings.signing_cert_path.read_bytes())
+        crls: list[bytes] = []
+        ocsps: list[bytes] = []
+        for cert, extra in ((own[0], tuple(own[1:])), (token.certificate, tuple(token.certificates))):
+            verdict, found_crls, found_ocsps = validator.revocation_evidence(cert, extra)
+            if not verdict.passed:
+                log.warning("no revocation data archived with the token: %s: %s/%s %s",
+                            verdict.certificate, verdict.indication, verdict.sub_indication,
+                            verdict.detail)
+                return None
+            crls += [d for d in found_crls if d not in crls]
+            ocsps += [d for d in found_ocsps if d not in ocsps]
+        return crls, ocsps
+    return evidence
+
+
 def stamp_round(engine, tsa_url: str, now: datetime, *, timeout: float = 5.0,
-                session: requests.Session | None = None) -> int:
-    """One batch: how many receipts it covered (0 when there was nothing to stamp)."""
+                session: requests.Session | None = None, evidence=None) -> int:
+    """One batch: how many receipts it covered (0 when there was nothing to stamp).
+    ``evidence`` (``revocation_evidence(settings)``): the revocation data stored with the token."""
     pending = store.unstamped(engine, BATCH_LIMIT)
     if not pending:
         return 0
@@ -78,10 +112,12 @@ def stamp_round(engine, tsa_url: str, now: datetime, *, timeout: float = 5.0,
                                        headers={"Content-Type": "application/timestamp-query"})
     reply.raise_for_status()
     token = timestamp.reply_token(reply.content, nonce)
-    gen_time = timestamp.verify_token(token, hashlib.sha256(root).digest()).gen_time
+    verified = timestamp.verify_token(token, hashlib.sha256(root).digest())
+    gen_time = verified.gen_time
     entries = [(message_id, leaves[i], timestamp.merkle_path(leaves, i))
                for i, (message_id, _receipt) in enumerate(pending)]
-    stored = store.store(engine, root, token, gen_time, now, entries)
+    revocation = evidence(verified) if evidence is not None else None
+    stored = store.store(engine, root, token, gen_time, now, entries, revocation)
     log.info("time-stamped %d receipts (genTime %s)", stored, gen_time.isoformat())
     return stored
 
@@ -133,17 +169,26 @@ def verify_receipt(settings: Settings, engine, receipt: bytes, at: datetime) -> 
     anchors = _load(settings.trust_dir / "anchors")
     if not anchors:
         return fail(f"no trust anchors in {settings.trust_dir / 'anchors'}", message_id)
-    # PKIX at the token's time; revocation OFF: the status then would need CRLs/OCSP answers
-    # archived at that time, which are not kept (docs/trust.md)
-    chain = ChainValidator(anchors, _load(settings.trust_dir / "intermediates"), revocation="off",
-                           clock=lambda: token.gen_time, algorithms=policy_for(settings.algorithms))
+    # PKIX at the token's time; revocation against the CRLs/OCSP answers archived with the
+    # token (offline, nothing fetched), or OFF for a token stored without them (docs/trust.md)
+    if stamp.revocation is not None:
+        chain = ChainValidator(anchors, _load(settings.trust_dir / "intermediates"),
+                               revocation="hard-fail", archived_revocation=stamp.revocation,
+                               clock=lambda: token.gen_time, algorithms=policy_for(settings.algorithms))
+        checked = (f"revocation checked offline against the {len(stamp.revocation[0])} CRL(s) and "
+                   f"{len(stamp.revocation[1])} OCSP response(s) archived with the token")
+    else:
+        chain = ChainValidator(anchors, _load(settings.trust_dir / "intermediates"),
+                               revocation="off", clock=lambda: token.gen_time,
+                               algorithms=policy_for(settings.algorithms))
+        checked = "revocation not checked: no revocation data archived with this token"
     for what, cert, extra in (("TSA path", token.certificate, token.certificates),
                               ("signer path", verified.certificate, verified.extra_certificates)):
         verdict = chain.validate(cert, extra)
         if not verdict.passed:
             return fail(f"{what} at genTime: {verdict.indication}/{verdict.sub_indication}: "
                         f"{verdict.detail}", message_id)
-        lines.append(f"{what:<14} valid at genTime (revocation not checked)")
+        lines.append(f"{what:<14} valid at genTime ({checked})")
     not_after = verified.certificate.not_valid_after_utc
     since = f"; it has expired by {at.isoformat()}" if not_after < at else ""
     lines.append(f"PROVEN: the receipt was signed by {token.gen_time.isoformat()}, while the "

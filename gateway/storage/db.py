@@ -10,9 +10,10 @@ import contextlib
 import fcntl
 import os
 import threading
+import time
 import weakref
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -101,19 +102,34 @@ class _WriteLock:
 _WRITE_LOCKS: "weakref.WeakKeyDictionary[Engine, _WriteLock]" = weakref.WeakKeyDictionary()
 
 
+_WRITE_OBSERVERS: list[Callable[[float], None]] = []
+
+
+def observe_write_transactions(callback: Callable[[float], None]) -> None:
+    """Have ``callback(seconds)`` called after every write transaction with how long it held
+    the write lock: on SQLite from taking the cross-process lock to COMMIT returning (fsync
+    included), on PostgreSQL from BEGIN to COMMIT. Why: on SQLite that lock is held by one
+    envelope at a time and caps throughput; /metrics counts it and ``make bench`` prints it."""
+    if callback not in _WRITE_OBSERVERS:
+        _WRITE_OBSERVERS.append(callback)
+
+
 @contextlib.contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A write transaction: committed on success, rolled back on error.
 
     On SQLite the writers queue on a cross-process lock first (see :class:`_WriteLock`).
     """
-    lock = _WRITE_LOCKS.get(engine)
-    if lock is None:
-        with engine.begin() as conn:
-            yield conn
-        return
-    with lock, engine.begin() as conn:
-        yield conn
+    lock = _WRITE_LOCKS.get(engine) or contextlib.nullcontext()
+    with lock:
+        started = time.perf_counter()
+        try:
+            with engine.begin() as conn:
+                yield conn
+        finally:
+            held = time.perf_counter() - started
+            for callback in _WRITE_OBSERVERS:
+                callback(held)
 
 
 class FastStatement:

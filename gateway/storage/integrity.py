@@ -1,6 +1,7 @@
 """Read-only checks of what a crash could have doubled or lost, for the chaos, two-node and
 soak runs (gateway/ops/chaos.py): stored receipts, applications per message, queue items per
-message, queue states. Nothing on the request path uses them."""
+message, queue states; and which PostgreSQL server processes serve a run (``make bench``).
+Nothing on the request path uses them."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -60,3 +61,15 @@ def queue_states(engine: Engine, recipient: str) -> dict[str, int]:
     with engine.connect() as conn:
         return {r[0]: r[1] for r in conn.execute(
             select(c.state, func.count(c.id)).where(c.recipient == recipient).group_by(c.state))}
+
+
+def backend_pids(engine: Engine, application_name: str) -> list[int]:
+    """PIDs of the PostgreSQL server processes serving the connections named
+    ``application_name``: ``make bench`` adds up their CPU time, the database's own cost per
+    envelope (the server runs on the same machine there)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return [row[0] for row in conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": application_name})]

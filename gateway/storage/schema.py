@@ -193,6 +193,9 @@ timestamp_batches = Table(
     Column("gen_time", DateTime(timezone=True), nullable=False),  # the token's genTime
     Column("receipts", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # JSON {"crls": [base64 DER], "ocsps": [...]}: the revocation data the gateway's and the
+    # TSA's certificate paths were validated with when the token was stored (null: none kept)
+    Column("revocation", Text, nullable=True),
 )
 
 receipt_timestamps = Table(

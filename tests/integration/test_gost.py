@@ -154,26 +154,10 @@ def test_a_pki_of_another_kind_is_refused(demo_settings):
 
 
 def test_the_readme_gost_snippet_runs(gost_url, gost_settings):
-    """README's GOST snippet, exactly as written, as its own process: only the environment
-    (GATEWAY_DATA_DIR, GATEWAY_PORT, ...) points it at this GOST gateway."""
-    import os
-    import subprocess
-    import sys
-    from urllib.parse import urlsplit
-
-    readme = Path(__file__).resolve().parents[2] / "README.md"
-    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), flags=re.S)
-    [code] = [b for b in blocks if 'PROFILES["smev"]' in b]
+    """README's GOST snippet, exactly as written, as its own process."""
+    [code] = [b for b in _readme_blocks() if 'PROFILES["smev"]' in b and "GatewayClient" in b]
     assert "Settings.from_env()" in code and "settings.endpoint" in code
-    address = urlsplit(gost_url)
-    env = dict(os.environ, GATEWAY_DATA_DIR=str(gost_settings.data_dir),
-               GATEWAY_DATABASE_URL=gost_settings.resolved_database_url,
-               GATEWAY_HOST=address.hostname, GATEWAY_PORT=str(address.port))
-    env.pop("GATEWAY_PUBLIC_URL", None)
-    done = subprocess.run([sys.executable, "-c", code], cwd=readme.parent, env=env,
-                          capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["requestIsQueued", GOST_256]
+    assert done_ok(_run_snippet(code, gost_url, gost_settings)).split() == ["requestIsQueued", GOST_256]
 
 
 def test_a_gost_receipt_gets_a_gost_token_and_is_proven(gost_url, gost_settings, tmp_path):
@@ -209,3 +193,101 @@ def test_a_gost_receipt_gets_a_gost_token_and_is_proven(gost_url, gost_settings,
         "GATEWAY_DATABASE_URL": gost_settings.resolved_database_url})
     assert result.exit_code == 0, result.output
     assert GOST_256 in result.output and "PROVEN" in result.output
+
+
+def test_zeep_with_a_gost_key_against_the_gost_gateway(gost_url, gost_settings):
+    """zeep loads the served WSDL; the SDK's zeep plugin signs SenderProvidedRequestData with
+    ROMASHKA's GOST key, and the gateway's GOST-signed receipt must satisfy a trust that
+    accepts GOST only (the ``smev`` policy) with revocation hard-fail."""
+    from zeep import Client, Plugin
+
+    from envelopes.client import read_receipt
+    from envelopes.zeep_plugin import GatewayPlugin
+
+    class Wire(Plugin):
+        def egress(self, envelope, http_headers, operation, binding_options):
+            self.sent = etree.fromstring(etree.tostring(envelope))
+            return envelope, http_headers
+
+        def ingress(self, envelope, http_headers, operation):
+            self.received = envelope
+            return envelope, http_headers
+
+    key, cert, chain = load_client(gost_settings, "ROMASHKA")
+    trust = GatewayTrust.from_files(gost_settings.trust_dir / "anchors",
+                                    gateway_certificate=gost_settings.signing_cert_path,
+                                    policy=algorithms.PROFILES["smev"])
+    wire = Wire()
+    # the GatewayPlugin signs in egress; Wire comes after it and sees the signed envelope
+    client = Client(gost_url + "?wsdl", plugins=[GatewayPlugin(key, cert, chain, trust=trust), wire])
+    service = client.create_service("{urn://x-artefacts-smev-gov-ru/services/message-exchange/1.1}"
+                                    "SMEVMessageExchangeSoap11Binding", gost_url)
+    message_id = str(uuid.uuid1())
+    result = service.SendRequest(
+        SenderProvidedRequestData={"Id": "SIGNED_BY_CONSUMER", "MessageID": message_id,
+                                   "MessagePrimaryContent": {
+                                       "_value_1": build_organisation_registration(ROMASHKA)}},
+        CallerInformationSystemSignature={"_value_1": etree.Element(f"{{{ns.DS}}}Signature")})
+    assert result.MessageMetadata.MessageId == message_id
+    assert result.MessageMetadata.Status == "requestIsQueued"
+    assert wire.sent.find(f".//{{{ns.DS}}}SignatureMethod").get("Algorithm") == GOST_256
+    meta, verified = read_receipt(wire.received, trust)     # what the plugin already required
+    assert meta.message_id == message_id
+    assert verified.signature_method == GOST_256
+    assert verified.digest_method == algorithms.DIGEST_GOST_2012_256
+
+
+def test_zeep_plugin_refuses_a_receipt_its_trust_does_not_allow(gost_url, gost_settings):
+    """The same call with a trust that allows RSA/ECDSA only: the GOST receipt is refused."""
+    from zeep import Client
+
+    from envelopes.trust import UntrustedReceipt
+    from envelopes.zeep_plugin import GatewayPlugin
+
+    key, cert, chain = load_client(gost_settings, "ROMASHKA")
+    trust = GatewayTrust.from_files(gost_settings.trust_dir / "anchors",
+                                    gateway_certificate=gost_settings.signing_cert_path,
+                                    policy=algorithms.PROFILES["international"])
+    client = Client(gost_url + "?wsdl", plugins=[GatewayPlugin(key, cert, chain, trust=trust)])
+    service = client.create_service("{urn://x-artefacts-smev-gov-ru/services/message-exchange/1.1}"
+                                    "SMEVMessageExchangeSoap11Binding", gost_url)
+    with pytest.raises(UntrustedReceipt):
+        service.SendRequest(
+            SenderProvidedRequestData={"Id": "SIGNED_BY_CONSUMER", "MessageID": str(uuid.uuid1()),
+                                       "MessagePrimaryContent": {
+                                           "_value_1": build_organisation_registration(ROMASHKA)}},
+            CallerInformationSystemSignature={"_value_1": etree.Element(f"{{{ns.DS}}}Signature")})
+
+
+def _readme_blocks() -> list[str]:
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    return re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), flags=re.S)
+
+
+def _run_snippet(code: str, gost_url: str, gost_settings):
+    """Run a README snippet as written, as its own process: only the environment
+    (GATEWAY_DATA_DIR, GATEWAY_PORT, ...) points it at this GOST gateway."""
+    import os
+    import subprocess
+    import sys
+    from urllib.parse import urlsplit
+
+    address = urlsplit(gost_url)
+    env = dict(os.environ, GATEWAY_DATA_DIR=str(gost_settings.data_dir),
+               GATEWAY_DATABASE_URL=gost_settings.resolved_database_url,
+               GATEWAY_HOST=address.hostname, GATEWAY_PORT=str(address.port))
+    env.pop("GATEWAY_PUBLIC_URL", None)
+    return subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                          env=env, capture_output=True, text=True, timeout=180)
+
+
+def done_ok(done) -> str:
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_readme_gost_zeep_snippet_runs_against_the_gost_gateway(gost_url, gost_settings):
+    """README's zeep snippet with a GOST key, exactly as written, as its own process."""
+    [code] = [b for b in _readme_blocks() if "GatewayPlugin" in b and "zeep" in b]
+    message_id, status = done_ok(_run_snippet(code, gost_url, gost_settings)).split()
+    assert re.fullmatch(r"[0-9a-f-]{36}", message_id) and status == "requestIsQueued"

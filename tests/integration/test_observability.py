@@ -55,6 +55,30 @@ def test_metrics_count_requests_faults_and_report_the_backlog(gateway_url):
         assert re.search(rf"^{gauge}(\{{| )", text, re.M), gauge
 
 
+def test_metrics_count_write_transactions_and_their_lock_hold(gateway_url, demo_client):
+    """A stored SendRequest is at least one write transaction; its hold time is counted too
+    (make bench divides the two). Seconds stay far below the request's own duration."""
+    from envelopes.build import send_request
+    from envelopes.demo_data import ROMASHKA
+    from envelopes.payloads.registration import build_organisation_registration
+
+    base = gateway_url[:-len("/ws")]
+    before = requests.get(f"{base}/metrics", timeout=10).text
+    body = send_request(build_organisation_registration(ROMASHKA), demo_client[0], demo_client[1],
+                        extra_certificates=demo_client[2])
+    started = time.perf_counter()
+    reply = requests.post(gateway_url, data=body, headers={"Content-Type": "text/xml"}, timeout=30)
+    took = time.perf_counter() - started
+    assert reply.status_code == 200, reply.text[:300]
+    after = requests.get(f"{base}/metrics", timeout=10).text
+    count = _value(after, "gateway_write_transactions_total") - \
+        _value(before, "gateway_write_transactions_total")
+    held = _value(after, "gateway_write_lock_seconds_total") - \
+        _value(before, "gateway_write_lock_seconds_total")
+    assert count >= 1
+    assert held > 0 and held / count < took
+
+
 def test_every_soap_request_is_one_json_log_line(gateway_url, caplog):
     with caplog.at_level(logging.INFO, logger="gateway.requests"):
         requests.post(gateway_url, data=GARBAGE, headers={"Content-Type": "text/xml"}, timeout=10)

@@ -109,3 +109,79 @@ def test_an_answer_without_a_signature_is_covered_as_its_bytes():
 
     assert leaf_data(b"<receipt/>") == b"<receipt/>"
     assert leaf_data(b"not xml") == b"not xml"
+
+
+def test_revocation_data_is_archived_with_the_token_and_rechecked_offline(
+        gateway_url, demo_settings, engine, demo_client, tsa, tmp_path):
+    """The CRLs/OCSP answers that validated the gateway's and the TSA's paths at stamping are
+    stored with the token; `receipts verify --at` re-checks revocation against them alone."""
+    from gateway.ops.timestamps import revocation_evidence
+    from signing.chain import ChainValidator
+
+    receipt, message_id = send(gateway_url, demo_client)
+    stamp_round(engine, tsa.url, datetime.now(timezone.utc), evidence=revocation_evidence(demo_settings))
+    stamp = store.stamp_of(engine, message_id)
+    assert stamp.revocation is not None
+    crls, ocsps = stamp.revocation
+    assert crls or ocsps
+    path = tmp_path / "receipt.xml"
+    path.write_bytes(receipt)
+    result = verify(demo_settings, path, "--at", "2100-01-01T00:00:00+00:00")
+    assert result.exit_code == 0, result.output
+    assert "revocation checked offline against the" in result.output
+    assert result.output.count("archived with the token") == 2     # the TSA's and the signer's path
+
+    # the archive alone decides: without it (nothing archived, nothing fetched) hard-fail cannot
+    # establish the status at genTime, so the verdict really rests on the archived data
+    from cryptography import x509 as crypto_x509
+    anchors = [crypto_x509.load_pem_x509_certificate(p.read_bytes())
+               for p in sorted((demo_settings.trust_dir / "anchors").glob("*.pem"))]
+    own = crypto_x509.load_pem_x509_certificates(demo_settings.signing_cert_path.read_bytes())
+    gen_time = stamp.gen_time if stamp.gen_time.tzinfo else stamp.gen_time.replace(tzinfo=timezone.utc)
+    empty = ChainValidator(anchors, own[1:], revocation="hard-fail", archived_revocation=([], []),
+                           clock=lambda: gen_time)
+    assert not empty.validate(own[0], own[1:]).passed
+    archived = ChainValidator(anchors, own[1:], revocation="hard-fail",
+                              archived_revocation=stamp.revocation, clock=lambda: gen_time)
+    assert archived.validate(own[0], own[1:]).passed
+
+
+def test_a_token_stored_without_revocation_data_says_so(gateway_url, demo_settings, engine,
+                                                        demo_client, tsa, tmp_path):
+    receipt, message_id = send(gateway_url, demo_client)
+    stamp_round(engine, tsa.url, datetime.now(timezone.utc))
+    assert store.stamp_of(engine, message_id).revocation is None
+    path = tmp_path / "receipt.xml"
+    path.write_bytes(receipt)
+    result = verify(demo_settings, path)
+    assert result.exit_code == 0, result.output
+    assert "revocation not checked: no revocation data archived with this token" in result.output
+
+
+def test_the_background_round_archives_revocation_data(gateway_url, demo_settings, engine,
+                                                       demo_client, tsa):
+    """What a serving process does when GATEWAY_TSA_URL is set: its background thread stamps
+    the receipts and keeps the revocation data with the token."""
+    import dataclasses
+    import time
+
+    from gateway.ops.background import Background
+
+    class NoOutbox:
+        def dispatch_due(self):
+            return 0
+
+    settings = dataclasses.replace(demo_settings, tsa_url=tsa.url, timestamp_interval_seconds=0.2,
+                                   outbox_poll_seconds=0.2)
+    _receipt, message_id = send(gateway_url, demo_client)
+    background = Background(engine, settings, NoOutbox(), lambda: datetime.now(timezone.utc))
+    background.start()
+    try:
+        deadline = time.monotonic() + 30
+        while store.stamp_of(engine, message_id) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        background.stop()
+    stamp = store.stamp_of(engine, message_id)
+    assert stamp is not None and stamp.revocation is not None
+    assert stamp.revocation[0] or stamp.revocation[1]

@@ -242,6 +242,23 @@ def test_wrong_lengths_and_garbage_keys_are_invalid_signatures(gost256_signer):
         gost.public_key_info(b"\x30\x03\x02\x01\x00")
 
 
+def test_a_key_signs_only_with_its_own_digest(gost256_signer):
+    """The binding signs the digest on a cached context; it keeps refusing the pairs the engine
+    refuses in EVP_DigestSign (a 256-bit key with Streebog-512), not signing a wrong digest."""
+    spki = gost.certificate_key(gost256_signer.certificate).der
+    with pytest.raises(ValueError, match="md_gost12_256"):
+        gost256_signer.key.sign(b"data", MD[512])
+    value = gost256_signer.key.sign(b"data", MD[256])
+    with pytest.raises(InvalidSignature):
+        gost.verify(spki, value, b"data", MD[512])
+    gost.verify(spki, value, b"data", MD[256])
+    # the same value through EVP_DigestSign's own path (no cached context) verifies as well
+    lib = gost_openssl.load()
+    pub = gost_openssl.public_key(spki)
+    assert lib.verify(pub._pkey, MD[256], lib.sign(gost256_signer.key._pkey, MD[256], b"x"), b"x")
+    assert lib.verify(pub._pkey, MD[256], value, b"data")
+
+
 # ------------------------------------------------------------------ the openssl command
 @pytest.mark.parametrize("key_type, paramset, bits", [
     ("gost2012_256", "TCA", 256), ("gost2012_256", "XA", 256), ("gost2012_512", "B", 512)])
