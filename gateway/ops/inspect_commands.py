@@ -69,8 +69,9 @@ def _row(entry, summary) -> dict:
 @click.option("--operation", type=click.Choice(OPERATIONS),
               help="default: SendRequest and SendResponse, and refusals of any operation")
 @click.option("--status", type=click.Choice(["accepted", "fault"]), help="the outcome")
-@click.option("--limit", type=int, default=50, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--limit", type=int, default=50, show_default=True, help="at most this many rows")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for scripts")
 def messages_list(since, until, sender, recipient, operation, status, limit, fmt) -> None:
     """Requests received, newest first: time, MessageID, operation, sender → recipient, outcome
     (the status, or the fault and its code)."""
@@ -95,9 +96,10 @@ def messages_list(since, until, sender, recipient, operation, status, limit, fmt
 
 @messages.command("show")
 @click.argument("message_id")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for scripts")
 def messages_show(message_id, fmt) -> None:
-    """One MessageID: the stored message, the verification verdict (signature, certificate,
+    """One MESSAGE_ID: the stored message, the verification verdict (signature, certificate,
     path), the answers to it and every journal entry naming it."""
     from gateway.storage import journal, messages as stored
 
@@ -166,12 +168,13 @@ def messages_show(message_id, fmt) -> None:
 
 @click.group(invoke_without_command=True)
 @click.option("--kind", type=click.Choice(["certificate.expiring", "poa.expiring",
-                                           "deadline.approaching"]))
+                                           "deadline.approaching"]), help="only this event type")
 @click.option("--inn", help="the organisation's ИНН")
 @click.option("--from", "since", help="sent at or after (YYYY-MM-DD or ISO time, UTC)")
 @click.option("--to", "until", help="sent before (a date: to the end of that day)")
-@click.option("--limit", type=int, default=200, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--limit", type=int, default=200, show_default=True, help="at most this many rows")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for scripts")
 @click.pass_context
 def notifications(ctx, kind, inn, since, until, limit, fmt) -> None:
     """Notifications of what is coming that were sent, newest first: when, what, the threshold,

@@ -130,7 +130,11 @@ def metadata_element(data: ReceiptData, *, element_id: str | None = METADATA_ID,
 def send_request_response(data: ReceiptData, signer: ReceiptSigner,
                           element: str = "SendRequestResponse") -> bytes:
     """``SendRequestResponse`` (or ``SendResponseResponse``) with signed ``MessageMetadata``,
-    serialized (no XML declaration): from the signer's template, one signature, no tree."""
+    serialized (no XML declaration): from the signer's template, one signature, no tree. A test
+    message's receipt carries its preview, a subtree the template has no place for: it is built
+    as a tree (test messages are off the hot path)."""
+    if data.preview is not None:
+        return send_request_response_tree(data, signer, element)
     return signer.template.render(data, element)
 
 
