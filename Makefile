@@ -40,7 +40,7 @@ run: install ## Set everything up and start the gateway on 127.0.0.1:8080 (gunic
 demo: install ## Send signed demo requests to the running gateway and print the receipts
 	$(BIN)/gateway demo
 
-system-test-deps: ## Install the tools the tests cross-check with (xmlsec1, gsoap) and the GOST engine
+system-test-deps: ## Install the tools the tests cross-check with (xmlsec1, gsoap), the GOST engine and Chromium
 	@if ! command -v xmlsec1 >/dev/null || ! command -v wsdl2h >/dev/null || \
 	    ! openssl engine gost >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -51,6 +51,19 @@ system-test-deps: ## Install the tools the tests cross-check with (xmlsec1, gsoa
 	fi
 	@openssl engine gost >/dev/null 2>&1 || echo "warning: GOST R 34.10/34.11-2012 is unavailable \
 	(install the Debian package libengine-gost-openssl as root); the GOST tests will fail"
+	@# the browser tests (tests/browser, make screenshots) drive Debian's Chromium; no browser download
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	    echo "error: /usr/bin/chromium is missing: run make system-test-deps as root (Debian packages chromium, chromium-driver)" >&2; \
+	    exit 1; \
+	  fi; \
+	  log=$$(mktemp); \
+	  if ! (apt-get install -y -qq chromium chromium-driver >$$log 2>&1 || \
+	        (apt-get update -qq >>$$log 2>&1 && apt-get install -y -qq chromium chromium-driver >>$$log 2>&1)); then \
+	    cat $$log >&2; rm -f $$log; echo "error: apt-get could not install chromium and chromium-driver" >&2; exit 1; \
+	  fi; \
+	  rm -f $$log; \
+	fi
 
 test: install system-test-deps ## Run the whole suite on SQLite, then again on PostgreSQL
 	$(MAKE) --no-print-directory test-sqlite
