@@ -18,7 +18,7 @@ FUZZ_SEED ?= 20261206
 
 
 .DEFAULT_GOAL := help
-.PHONY: help install setup run serve demo test test-sqlite test-postgres fuzz bench perf-check conformance chaos soak system-test-deps clean
+.PHONY: help install setup run serve demo test test-sqlite test-postgres fuzz bench perf-check conformance chaos soak screenshots system-test-deps clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -94,6 +94,9 @@ chaos: install ## SIGKILL workers and nodes under resending clients (SQLite, Pos
 
 soak: install ## Drive the gateway at 70% of its measured capacity for SOAK_SECONDS; print errors and worker RSS growth
 	$(BIN)/python -m gateway.ops.soak --seconds $(SOAK_SECONDS)
+
+screenshots: install system-test-deps ## Write one PNG per console page to docs/console/ (Chromium, the demo's data)
+	GATEWAY_TEST_DB=sqlite $(BIN)/python tests/browser/screenshots.py docs/console
 
 clean: ## Remove the virtualenv and the local data folder (var/)
 	rm -rf $(VENV) var

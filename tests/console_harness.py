@@ -31,6 +31,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 
+ROOT = Path(__file__).resolve().parents[1]
+VALID_REGISTRATION = ROOT / "conformance" / "registration" / "reg-valid-registration.xml"
+
 #: people of the console: (username, role, password); passwords have the 12 characters asked
 ADMINISTRATOR = ("admin", "administrator", "admin-password-123")
 CONTROLLER = ("auditor", "controller", "auditor-password-123")
@@ -94,6 +97,27 @@ def _stored(engine) -> tuple[DemoMessage, ...]:
     return tuple(DemoMessage(*row) for row in rows)
 
 
+@dataclasses.dataclass(frozen=True)
+class DemoApplication:
+    domain: str
+    kind: str
+    state: str
+    registration_number: str
+
+
+def applications_of(engine, inn: str) -> tuple[DemoApplication, ...]:
+    """An organisation's applications as the database holds them."""
+    from sqlalchemy import select
+
+    from gateway.storage.schema import applications as table
+
+    columns = [table.c[f.name] for f in dataclasses.fields(DemoApplication)]
+    with engine.connect() as conn:
+        rows = conn.execute(select(*columns).where(table.c.organisation_inn == inn)
+                            .order_by(table.c.id)).all()
+    return tuple(DemoApplication(*row) for row in rows)
+
+
 @contextlib.contextmanager
 def chromium():
     """One headless Chromium (Debian's) under Playwright; fails loudly when it is missing."""
@@ -109,6 +133,18 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+def broken_registration() -> tuple[str, set[int]]:
+    """The corpus' valid registration request with two XSD violations (KPP, Email), and the
+    numbers of the lines that hold them, found in the text itself."""
+    valid = VALID_REGISTRATION.read_text("utf-8")
+    broken = (valid.replace("<KPP>770201001</KPP>", "<KPP>77020100X</KPP>")
+              .replace("<Email>office@romashka.example</Email>", "<Email>not an email</Email>"))
+    if broken.count("X</KPP>") != 1 or "not an email" not in broken:
+        raise RuntimeError(f"{VALID_REGISTRATION} changed: the broken document needs a new recipe")
+    lines = broken.splitlines()
+    return broken, {i for i, line in enumerate(lines, 1) if "<KPP>" in line or "<Email>" in line}
 
 
 class TempDirs:
