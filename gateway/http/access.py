@@ -169,6 +169,19 @@ def login(engine, username: str, password: str,
     return token, found.role, expires
 
 
+def logout(engine, token: str, now: datetime | None = None) -> bool:
+    """End the session of ``token`` (the console's log-out button); False when it was not live."""
+    return repo.close_session(engine, digest(token), now or datetime.now(timezone.utc))
+
+
+def session(engine, token: str | None, now: datetime | None = None) -> Caller | None:
+    """The operator of a live session token (the console's cookie), or None."""
+    if not token:
+        return None
+    owner = repo.session_owner(engine, digest(token), now or datetime.now(timezone.utc))
+    return Caller(username=owner[0], role=owner[1]) if owner else None
+
+
 def add_operator(engine, username: str, role: str, password: str, actor: str,
                  now: datetime | None = None) -> None:
     if role not in ROLES:

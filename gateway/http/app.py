@@ -13,6 +13,7 @@ Routes:
   POST /api/v1/validate                           the QA kit's validator (JSON report per file)
   GET  /api/v1/openapi.yaml                       its OpenAPI description
   /api/v1/session, /api/v1/keys, /api/v1/webhooks  login, API keys, webhooks (http/admin_api.py)
+  /console/...          the operator and QA web console (gateway/console/, docs/console.md)
 The same app runs under gunicorn (production, several workers) and in-process for tests.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from gateway import faults
+from gateway.console.routes import Console
 from gateway.http import admin_api, health, history, metrics, validate
 from gateway.config import CONTRACT_DIRS, ROOT, Settings
 from gateway.pipeline.dispatch import Pipeline
@@ -67,6 +69,7 @@ class GatewayApp:
         # the gateway's own XSDs and verifier: the same verdicts as POST /ws, nothing stored
         self.validator = Validator(pipeline.services.schemas, pipeline.services.verifier)
         self.admin = admin_api.AdminApi(engine, settings)
+        self.console = Console(engine, settings, self.validator, pipeline.services.clock)
         for kind, directory in CONTRACT_DIRS.items():
             for path in Path(directory).glob(f"*.{kind}"):
                 self.contract[(kind, path.name)] = path.read_bytes()
@@ -106,6 +109,8 @@ class GatewayApp:
             return _reply(start_response, 200, "application/json", self.schema_index)
         if path.startswith("/ws/xsd/") and method in ("GET", "HEAD"):
             return self._contract(start_response, "xsd", path[len("/ws/xsd/"):])
+        if self.console.handles(path):  # the operators' web console (gateway/console/)
+            return self.console(environ, start_response)
         if path == "/" and method in ("GET", "HEAD"):
             return _reply(start_response, 200, "text/html; charset=utf-8", _index(self.settings))
         if path == "/health" and method == "GET":
@@ -299,7 +304,7 @@ def with_address(wsdl: bytes, endpoint: str) -> bytes:
 def _index(settings: Settings) -> bytes:
     """``GET /``: where things are, for a person who opens the gateway in a browser."""
     endpoint = html.escape(settings.endpoint)
-    links = [("/ws?wsdl", "WSDL"), ("/api/v1/openapi.yaml", "REST API (OpenAPI)"),
+    links = [("/console/", "Консоль операторов / operator console"), ("/ws?wsdl", "WSDL"), ("/api/v1/openapi.yaml", "REST API (OpenAPI)"),
              ("/health/ready", "readiness"), ("/metrics", "Prometheus metrics")]
     items = "".join(f'<li><a href="{href}">{name}</a></li>' for href, name in links)
     return (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(settings.human_readable_name)}"

@@ -169,3 +169,18 @@ def session_owner(engine: Engine, token_sha256: str, now: datetime) -> tuple[str
                                   operator_sessions.c.expires_at > now,
                                   operators.c.disabled.is_(False))).first()
     return (row.username, row.role) if row else None
+
+
+def close_session(engine: Engine, token_sha256: str, now: datetime) -> bool:
+    """End a session now (a console log-out); journalled like its opening."""
+    with write_transaction(engine) as conn:
+        row = conn.execute(select(operator_sessions.c.username)
+                           .where(operator_sessions.c.token_sha256 == token_sha256,
+                                  operator_sessions.c.expires_at > now)).first()
+        if row is None:
+            return False
+        conn.execute(update(operator_sessions)
+                     .where(operator_sessions.c.token_sha256 == token_sha256)
+                     .values(expires_at=now))
+        audit.record(conn, now, f"operator:{row.username}", "session-closed", {})
+    return True

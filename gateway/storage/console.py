@@ -1,0 +1,377 @@
+"""Read-only queries behind the operator console (gateway/console/): searching messages and
+applications across organisations, an application's timeline, what a message did, the journal
+page by page, the dashboard's series and queue depths. Nothing here writes: the console's
+changes go through the repositories that already journal them (access, participants, webhooks).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.engine import Engine
+
+from gateway.storage.schema import (applications, information_systems, is_certificates, journal,
+                                    messages, outbox, queue_items, webhook_events)
+
+#: the webhook events that record a state change of an application (events.py writes them with
+#: the change, whether or not anyone subscribed): the source of timelines and of effects
+STATE_EVENTS = ("application.created", "application.status_changed")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _day_range(column, day_from: date | None, day_to: date | None) -> list:
+    conditions = []
+    if day_from:
+        conditions.append(column >= datetime.combine(day_from, time.min, timezone.utc))
+    if day_to:
+        conditions.append(column < datetime.combine(day_to + timedelta(days=1), time.min,
+                                                    timezone.utc))
+    return conditions
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class MessageRow:
+    message_id: str
+    operation: str  # SendRequest | SendResponse | a refused request
+    sender: str
+    recipient: str
+    business_type: str  # {namespace}root
+    status: str
+    at: datetime
+    registration_number: str | None
+
+
+#: the console's operation filter -> messages.message_type
+OPERATIONS = {"SendRequest": "REQUEST", "SendResponse": "RESPONSE"}
+REJECTED = "rejected"
+
+
+def search_messages(engine: Engine, *, message_id: str | None = None, sender: str | None = None,
+                    recipient: str | None = None, operation: str | None = None,
+                    status: str | None = None, day_from: date | None = None,
+                    day_to: date | None = None, limit: int = 100) -> list[MessageRow]:
+    """Accepted messages (``messages``) newest first; with ``status='rejected'`` the refused
+    ones instead, which only the journal keeps (their sender is unauthenticated: not filtered)."""
+    if status == REJECTED:
+        j = journal.c
+        conditions = [j.event == "rejected", j.direction == "IN", *_day_range(j.at, day_from, day_to)]
+        if message_id:
+            conditions.append(j.message_id == message_id)
+        query = select(j.message_id, j.at, j.detail).where(*conditions).order_by(j.id.desc()).limit(limit)
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        found = []
+        for r in rows:
+            detail = json.loads(r.detail)
+            found.append(MessageRow(r.message_id or "", detail.get("fault", ""), "", "",
+                                    detail.get("code", ""), REJECTED, _utc(r.at), None))
+        return found
+    m = messages.c
+    conditions = _day_range(m.received_at, day_from, day_to)
+    if message_id:
+        conditions.append(m.message_id == message_id)
+    if sender:
+        conditions.append(m.sender == sender)
+    if recipient:
+        conditions.append(m.recipient == recipient)
+    if operation:
+        conditions.append(m.message_type == OPERATIONS.get(operation, operation))
+    if status:
+        conditions.append(m.status == status)
+    query = (select(m.message_id, m.message_type, m.sender, m.recipient, m.namespace_uri,
+                    m.root_element, m.status, m.received_at, m.registration_number)
+             .where(*conditions).order_by(m.id.desc()).limit(limit))
+    with engine.connect() as conn:
+        return [MessageRow(r.message_id, "SendRequest" if r.message_type == "REQUEST" else "SendResponse",
+                           r.sender, r.recipient, f"{{{r.namespace_uri}}}{r.root_element}", r.status,
+                           _utc(r.received_at), r.registration_number)
+                for r in conn.execute(query)]
+
+
+def message_statuses(engine: Engine) -> list[str]:
+    """The statuses stored messages have (for the filter's choices)."""
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(select(messages.c.status).distinct().order_by(messages.c.status))]
+
+
+@dataclasses.dataclass(frozen=True)
+class MessageDetail:
+    message_id: str
+    message_type: str
+    sender: str
+    recipient: str
+    namespace_uri: str
+    root_element: str
+    status: str
+    registration_number: str
+    received_at: datetime
+    reference_message_id: str | None
+    envelope: bytes
+    receipt: bytes
+
+
+def message(engine: Engine, message_id: str) -> MessageDetail | None:
+    m = messages.c
+    with engine.connect() as conn:
+        r = conn.execute(select(messages).where(m.message_id == message_id)).first()
+    if r is None:
+        return None
+    return MessageDetail(r.message_id, r.message_type, r.sender, r.recipient, r.namespace_uri,
+                         r.root_element, r.status, r.registration_number, _utc(r.received_at),
+                         r.reference_message_id, bytes(r.envelope), bytes(r.receipt))
+
+
+@dataclasses.dataclass(frozen=True)
+class JournalRow:
+    id: int
+    at: datetime
+    message_id: str | None
+    direction: str
+    event: str
+    detail: dict
+    entry_hash: str
+    content: bytes | None
+
+
+def _journal_row(r) -> JournalRow:
+    try:
+        detail = json.loads(r.detail)
+    except ValueError:
+        detail = {"raw": r.detail}
+    return JournalRow(r.id, _utc(r.at), r.message_id, r.direction, r.event,
+                      detail if isinstance(detail, dict) else {"value": detail}, r.entry_hash,
+                      bytes(r.content) if r.content is not None else None)
+
+
+def journal_of(engine: Engine, message_id: str) -> list[JournalRow]:
+    """Every journal entry naming the MessageID, oldest first (with kept bytes)."""
+    with engine.connect() as conn:
+        return [_journal_row(r) for r in conn.execute(
+            select(journal).where(journal.c.message_id == message_id).order_by(journal.c.id))]
+
+
+def journal_page(engine: Engine, page: int, page_size: int,
+                 direction: str | None = None) -> tuple[int, list[JournalRow]]:
+    """(total entries, one page newest first) without the kept bytes."""
+    j = journal.c
+    conditions = [j.direction == direction] if direction else []
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(journal).where(*conditions)).scalar_one()
+        rows = conn.execute(select(j.id, j.at, j.message_id, j.direction, j.event, j.detail,
+                                   j.entry_hash, j.content.is_(None).label("no_content"))
+                            .where(*conditions).order_by(j.id.desc())
+                            .limit(page_size).offset((page - 1) * page_size)).all()
+    return total, [JournalRow(r.id, _utc(r.at), r.message_id, r.direction, r.event,
+                              _loads(r.detail), r.entry_hash, None) for r in rows]
+
+
+def _loads(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"raw": text}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+@dataclasses.dataclass(frozen=True)
+class Effect:
+    kind: str  # state | register | queue
+    at: datetime | None
+    what: str  # an application's move, a register write, a queued delivery
+    detail: dict
+
+
+def effects_of(engine: Engine, message_id: str) -> list[Effect]:
+    """What the message did: the application states it moved (their webhook events carry the
+    MessageID), the register writes of its decision (outbox) and what it queued for delivery."""
+    e, o, q = webhook_events.c, outbox.c, queue_items.c
+    needle = json.dumps({"message_id": message_id})[1:-1]  # as events.py's payload spells it
+    found: list[Effect] = []
+    with engine.connect() as conn:
+        for r in conn.execute(select(e.type, e.created_at, e.payload)
+                              .where(e.type.in_(STATE_EVENTS), e.payload.contains(needle, autoescape=True))
+                              .order_by(e.id)):
+            payload = _loads(r.payload)
+            if payload.get("message_id") == message_id:
+                found.append(Effect("state", _utc(r.created_at), r.type, payload))
+        for r in conn.execute(select(o.action, o.state, o.attempts, o.created_at, o.done_at,
+                                     o.last_error, o.args)
+                              .where(o.message_id == message_id).order_by(o.id)):
+            found.append(Effect("register", _utc(r.created_at), r.action,
+                                {"state": r.state, "attempts": r.attempts,
+                                 "done_at": _utc(r.done_at), "last_error": r.last_error,
+                                 "args": _loads(r.args)}))
+        for r in conn.execute(select(q.kind, q.recipient, q.state, q.deliveries, q.created_at,
+                                     q.acked_at, q.message_id)
+                              .where(or_(q.message_id == message_id,
+                                         q.related_message_id == message_id)).order_by(q.id)):
+            found.append(Effect("queue", _utc(r.created_at), r.kind,
+                                {"recipient": r.recipient, "state": r.state,
+                                 "deliveries": r.deliveries, "acked_at": _utc(r.acked_at),
+                                 "message_id": r.message_id}))
+    return found
+
+
+# -- applications -----------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class ApplicationRow:
+    id: int
+    organisation_inn: str
+    domain: str
+    kind: str
+    status: str
+    registration_number: str
+    created_at: datetime
+    updated_at: datetime
+    message_id: str | None = None
+
+
+def search_applications(engine: Engine, *, inn: str | None = None, status: str | None = None,
+                        domain: str | None = None, day_from: date | None = None,
+                        day_to: date | None = None, limit: int | None = 200,
+                        offset: int = 0) -> tuple[int, list[ApplicationRow]]:
+    """(total matching, newest first) over every organisation, or one ИНН."""
+    a = applications.c
+    conditions = _day_range(a.created_at, day_from, day_to)
+    if inn:
+        conditions.append(a.organisation_inn == inn)
+    if status:
+        conditions.append(a.state == status)
+    if domain:
+        conditions.append(a.domain == domain)
+    query = select(applications).where(*conditions).order_by(a.created_at.desc(), a.id.desc())
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(applications).where(*conditions)).scalar_one()
+        rows = conn.execute(query).all()
+    return total, [ApplicationRow(r.id, r.organisation_inn, r.domain, r.kind, r.state,
+                                  r.registration_number, _utc(r.created_at), _utc(r.updated_at))
+                   for r in rows]
+
+
+def application(engine: Engine, application_id: int) -> ApplicationRow | None:
+    a = applications.c
+    with engine.connect() as conn:
+        r = conn.execute(select(applications, messages.c.message_id)
+                         .join(messages, messages.c.id == a.message_pk)
+                         .where(a.id == application_id)).first()
+    if r is None:
+        return None
+    return ApplicationRow(r.id, r.organisation_inn, r.domain, r.kind, r.state,
+                          r.registration_number, _utc(r.created_at), _utc(r.updated_at), r.message_id)
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    at: datetime
+    status: str
+    previous: str | None
+    by: str  # the IS whose message moved it
+    message_id: str
+
+
+def timeline(engine: Engine, application_id: int) -> list[Step]:
+    """The application's states in order, each with the IS and message that moved it there."""
+    e = webhook_events.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(e.created_at, e.payload)
+                            .where(e.ordering_key == f"application:{application_id}",
+                                   e.type.in_(STATE_EVENTS))
+                            .order_by(e.id)).all()
+    steps = []
+    for r in rows:
+        p = _loads(r.payload)
+        steps.append(Step(_utc(r.created_at), str(p.get("status", "")), p.get("previous_status"),
+                          str(p.get("sender", "")), str(p.get("message_id", ""))))
+    return steps
+
+
+def application_choices(engine: Engine) -> tuple[list[str], list[str]]:
+    """(statuses, domains) present, for the filter's choices."""
+    a = applications.c
+    with engine.connect() as conn:
+        return ([r[0] for r in conn.execute(select(a.state).distinct().order_by(a.state))],
+                [r[0] for r in conn.execute(select(a.domain).distinct().order_by(a.domain))])
+
+
+# -- participants -----------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Certificate:
+    fingerprint: str
+    subject: str
+    pem: str
+    added_at: datetime
+
+
+def certificates_of(engine: Engine, mnemonic: str | None = None) -> list[tuple[str, Certificate]]:
+    """(mnemonic, certificate) of the registered signing certificates (of one IS, or all)."""
+    c = is_certificates.c
+    query = select(is_certificates).order_by(c.mnemonic, c.added_at)
+    if mnemonic is not None:
+        query = query.where(c.mnemonic == mnemonic)
+    with engine.connect() as conn:
+        return [(r.mnemonic, Certificate(r.fingerprint, r.subject, r.certificate_pem, _utc(r.added_at)))
+                for r in conn.execute(query)]
+
+
+def system_exists(engine: Engine, mnemonic: str) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(information_systems.c.mnemonic)
+                            .where(information_systems.c.mnemonic == mnemonic)).first() is not None
+
+
+# -- dashboard --------------------------------------------------------------------------------
+
+def journal_events_since(engine: Engine, since: datetime,
+                         cap: int = 200_000) -> list[tuple[datetime, str, str | None]]:
+    """(time, event, fault code) of the incoming entries since ``since`` (at most ``cap``,
+    newest kept): what the throughput and refusal charts count."""
+    j = journal.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(j.at, j.event, j.detail)
+                            .where(j.direction == "IN", j.at >= since)
+                            .order_by(j.id.desc()).limit(cap)).all()
+    found = []
+    for r in rows:
+        code = _loads(r.detail).get("code") if r.event == "rejected" else None
+        found.append((_utc(r.at), r.event, code))
+    return found
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueDepth:
+    recipient: str
+    kind: str
+    items: int
+    oldest: datetime | None
+
+
+def queue_depths(engine: Engine) -> list[QueueDepth]:
+    """Undelivered items (queued or taken) per recipient and kind, with the oldest one's time."""
+    q = queue_items.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(q.recipient, q.kind, func.count(), func.min(q.created_at))
+                            .where(q.state.in_(("queued", "taken")))
+                            .group_by(q.recipient, q.kind).order_by(q.recipient, q.kind)).all()
+    return [QueueDepth(r[0], r[1], r[2], _utc(r[3])) for r in rows]
+
+
+def verify_journal(engine: Engine):
+    """gateway/storage/journal.py's chain check on a connection of its own (the console's
+    button, as ``gateway journal verify``)."""
+    from gateway.storage.journal import verify_chain
+
+    with engine.connect() as conn:
+        return verify_chain(conn)
