@@ -147,6 +147,18 @@ def broken_registration() -> tuple[str, set[int]]:
     return broken, {i for i, line in enumerate(lines, 1) if "<KPP>" in line or "<Email>" in line}
 
 
+def log_in(page, person=ADMINISTRATOR) -> None:
+    """Through the login page, as a person does; lands on the dashboard."""
+    username, _role, password = person
+    response = page.goto("/console/login")
+    if response is None or response.status != 200:
+        raise AssertionError(f"GET /console/login: {response.status if response else 'no response'}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("#login-submit")
+    page.wait_for_url("**/console/")
+
+
 class TempDirs:
     """``tmp_path_factory``'s ``mktemp`` outside pytest (for `make screenshots`)."""
 

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from console_harness import (ADMINISTRATOR, CONTROLLER, VALID_REGISTRATION, applications_of,
-                             broken_registration)
+                             broken_registration, log_in)
 from envelopes.demo_data import ROMASHKA
 from gateway.ops.demo import load_client
 
@@ -33,15 +33,6 @@ def open_page(page, path: str):
     assert response is not None and response.status == 200, \
         f"GET {path}: {response.status if response else 'no response'}"
     return response
-
-
-def log_in(page, person=ADMINISTRATOR) -> None:
-    username, _role, password = person
-    open_page(page, "/console/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("#login-submit")
-    expect(page).to_have_url(re.compile(r"/console/$"))
 
 
 def html_lang(page) -> str:
@@ -110,8 +101,8 @@ def test_pages_need_a_session(page):
 
 # -- every page -------------------------------------------------------------------------------
 
-def test_every_page_has_navigation_language_links_and_labelled_fields(page):
-    log_in(page)
+def test_every_page_has_navigation_language_links_and_labelled_fields(as_person):
+    page = as_person(ADMINISTRATOR)
     for path in PAGES:
         open_page(page, path)
         assert html_lang(page) == "ru", path
@@ -124,8 +115,9 @@ def test_every_page_has_navigation_language_links_and_labelled_fields(page):
         assert unlabelled_fields(page) == [], path
 
 
-def test_switch_to_english_is_remembered(page):
-    log_in(page)
+def test_switch_to_english_is_remembered(as_person):
+    page = as_person(ADMINISTRATOR)
+    open_page(page, "/console/")
     russian_nav = page.locator("nav#main-nav").inner_text()
     page.click("#lang-en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -140,8 +132,9 @@ def test_switch_to_english_is_remembered(page):
 
 # -- dashboard --------------------------------------------------------------------------------
 
-def test_dashboard_shows_charts_queues_expiries_and_refreshes_live(page, live_console):
-    log_in(page)
+def test_dashboard_shows_charts_queues_expiries_and_refreshes_live(as_person, live_console):
+    page = as_person(ADMINISTRATOR)
+    open_page(page, "/console/")
     for chart in ("#throughput-chart", "#refusals-chart"):
         assert page.locator(chart).evaluate("e => e.tagName.toLowerCase()") == "svg", chart
     for table in ("#queue-depths", "#expiries"):
@@ -157,7 +150,7 @@ def test_dashboard_works_without_javascript(browser, live_console):
     ctx = browser.new_context(base_url=live_console.base, java_script_enabled=False)
     try:
         page = ctx.new_page()
-        log_in(page)
+        log_in(page)  # the login form too
         assert page.locator("#throughput-chart").evaluate("e => e.tagName.toLowerCase()") == "svg"
         assert page.locator("#queue-depths tr").count() >= 1
     finally:
@@ -172,8 +165,8 @@ def listed_ids(page) -> set[str]:
     return {h.rsplit("/", 1)[-1] for h in hrefs}
 
 
-def test_find_the_demos_messages(page, live_console):
-    log_in(page)
+def test_find_the_demos_messages(as_person, live_console):
+    page = as_person(ADMINISTRATOR)
     romashka = {m.message_id for m in live_console.messages if m.sender == "ROMASHKA"}
     open_page(page, "/console/messages?sender=ROMASHKA")
     assert listed_ids(page) == romashka
@@ -187,9 +180,9 @@ def test_find_the_demos_messages(page, live_console):
     assert listed_ids(page) == {wanted}
 
 
-def test_message_page_shows_envelope_verdict_certificate_path_receipt_and_effects(page,
+def test_message_page_shows_envelope_verdict_certificate_path_receipt_and_effects(as_person,
                                                                                  live_console):
-    log_in(page)
+    page = as_person(ADMINISTRATOR)
     first = next(m for m in live_console.messages
                  if m.sender == "ROMASHKA" and m.message_type == "REQUEST")
     open_page(page, "/console/messages?sender=ROMASHKA")
@@ -222,8 +215,8 @@ def test_message_page_shows_envelope_verdict_certificate_path_receipt_and_effect
 
 # -- applications -----------------------------------------------------------------------------
 
-def test_applications_export_csv_and_pdf(page, live_console):
-    log_in(page)
+def test_applications_export_csv_and_pdf(as_person, live_console):
+    page = as_person(ADMINISTRATOR)
     expected = applications_of(live_console.engine, ROMASHKA.inn)
     assert expected, "the demo made no application"
     open_page(page, f"/console/applications?inn={ROMASHKA.inn}")
@@ -252,14 +245,21 @@ def test_applications_export_csv_and_pdf(page, live_console):
         assert len(set(pixels)) > 1, "the first page renders blank"
         text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
         assert ROMASHKA.inn in text
+        # one row per application, found by its number; the PDF's narrow column may cut a
+        # number short with "…" (the CSV above carries every number whole)
         for application in expected:
-            assert application.registration_number in text
+            number = application.registration_number
+            shown = re.search(re.escape(number[:16]) + r"[^\s…]*…?", text)
+            assert shown, (number, text)
+            assert shown.group(0) == number or (shown.group(0).endswith("…")
+                                                and number.startswith(shown.group(0)[:-1]))
+        assert len(re.findall(r"\b20\d{6}-", text)) >= len(expected)
     finally:
         pdf.close()
 
 
-def test_application_timeline(page, live_console):
-    log_in(page)
+def test_application_timeline(as_person, live_console):
+    page = as_person(ADMINISTRATOR)
     registration = next(a for a in applications_of(live_console.engine, ROMASHKA.inn)
                         if a.domain == "registration")
     open_page(page, f"/console/applications?inn={ROMASHKA.inn}")
@@ -275,35 +275,45 @@ def test_application_timeline(page, live_console):
 
 # -- participants -----------------------------------------------------------------------------
 
-def test_participants_and_a_controller_cannot_change_them(browser, live_console):
-    admin_ctx = browser.new_context(base_url=live_console.base)
-    controller_ctx = browser.new_context(base_url=live_console.base)
-    try:
-        admin = admin_ctx.new_page()
-        log_in(admin)
-        open_page(admin, "/console/participants")
-        assert "ROMASHKA" in admin.locator("#participants").inner_text()
-        admin.click("#participants a[href='/console/participants/ROMASHKA']")
-        expect(admin).to_have_url(re.compile(r"/console/participants/ROMASHKA$"))
-        changes = admin.locator("main form[method=post], main form[method=POST]")
-        assert changes.count() >= 1, "an administrator sees the change forms"
-        action = changes.first.get_attribute("action")
-        fields = changes.first.evaluate(
-            "f => Object.fromEntries([...new FormData(f)].filter(([k, v]) => typeof v === 'string'))")
+def test_participants_and_a_controller_cannot_change_them(as_person):
+    admin = as_person(ADMINISTRATOR)
+    open_page(admin, "/console/participants")
+    assert "ROMASHKA" in admin.locator("#participants").inner_text()
+    admin.click("#participants a[href='/console/participants/ROMASHKA']")
+    expect(admin).to_have_url(re.compile(r"/console/participants/ROMASHKA$"))
+    changes = admin.locator("main form[method=post], main form[method=POST]")
+    assert changes.count() >= 1, "an administrator sees the change forms"
+    action = changes.first.get_attribute("action")
+    fields = changes.first.evaluate(
+        "f => Object.fromEntries([...new FormData(f)].filter(([k, v]) => typeof v === 'string'))")
 
-        controller = controller_ctx.new_page()
-        log_in(controller, CONTROLLER)
-        open_page(controller, "/console/participants/ROMASHKA")
-        assert controller.locator("main form[method=post], main form[method=POST]").count() == 0
-        # the controller's own valid CSRF token: the 403 is about the role, not the token
-        open_page(controller, "/console/journal")
-        token = controller.locator("input[name=csrf]").first.get_attribute("value")
-        answer = controller.request.post(action, form={**fields, "csrf": token},
-                                         max_redirects=0)
-        assert answer.status == 403, (action, answer.status)
-    finally:
-        admin_ctx.close()
-        controller_ctx.close()
+    controller = as_person(CONTROLLER)
+    open_page(controller, "/console/participants/ROMASHKA")
+    assert controller.locator("main form[method=post], main form[method=POST]").count() == 0
+    # the controller's own valid CSRF token: the 403 is about the role, not the token
+    open_page(controller, "/console/journal")
+    token = controller.locator("input[name=csrf]").first.get_attribute("value")
+    answer = controller.request.post(action, form={**fields, "csrf": token},
+                                     max_redirects=0)
+    assert answer.status == 403, (action, answer.status)
+    open_page(admin, "/console/participants/ROMASHKA")
+    assert admin.locator(f"form[action='{action}']").count() == 1, "the refused change was made"
+
+
+def test_an_administrators_change_is_journaled(as_person):
+    admin = as_person(ADMINISTRATOR)
+    open_page(admin, "/console/participants/TAXOFFICE")
+    admin.locator("form[action='/console/participants/TAXOFFICE/disable'] [type=submit]").click()
+    expect(admin.locator("form[action='/console/participants/TAXOFFICE/enable']")).to_have_count(1)
+    admin.locator("form[action='/console/participants/TAXOFFICE/enable'] [type=submit]").click()
+    expect(admin.locator("form[action='/console/participants/TAXOFFICE/disable']")).to_have_count(1)
+
+    open_page(admin, "/console/journal?only=admin")
+    rows = admin.locator("#journal-entries tbody tr")
+    changes = [rows.nth(i).inner_text() for i in range(rows.count())
+               if "TAXOFFICE" in rows.nth(i).inner_text()]
+    assert any("is-disabled" in r and "operator:admin" in r for r in changes), changes
+    assert any("is-enabled" in r and "operator:admin" in r for r in changes), changes
 
 
 # -- validate ---------------------------------------------------------------------------------
@@ -312,8 +322,8 @@ def line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-def test_validate_a_broken_document_marks_its_lines(page):
-    log_in(page)
+def test_validate_a_broken_document_marks_its_lines(as_person):
+    page = as_person(ADMINISTRATOR)
     broken, bad_lines = broken_registration()
     assert len(bad_lines) == 2
     open_page(page, "/console/validate")
@@ -333,8 +343,8 @@ def test_validate_a_broken_document_marks_its_lines(page):
     assert page.locator("[id^='line-']").count() == len(broken.splitlines())
 
 
-def test_validate_an_uploaded_file_and_a_valid_paste(page):
-    log_in(page)
+def test_validate_an_uploaded_file_and_a_valid_paste(as_person):
+    page = as_person(ADMINISTRATOR)
     open_page(page, "/console/validate")
     page.set_input_files("#file", str(BAD_OGRN))
     page.click("#validate-submit")
@@ -353,8 +363,8 @@ def test_validate_an_uploaded_file_and_a_valid_paste(page):
 
 # -- journal ----------------------------------------------------------------------------------
 
-def test_journal_lists_entries_and_verifies_the_chain(page, live_console):
-    log_in(page, CONTROLLER)  # an auditor's task
+def test_journal_lists_entries_and_verifies_the_chain(as_person):
+    page = as_person(CONTROLLER)  # an auditor's task
     open_page(page, "/console/journal")
     assert page.locator("#journal-entries tr").count() >= 2
     page.click("#verify-chain")
