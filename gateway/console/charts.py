@@ -14,18 +14,22 @@ WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 10, 14, 34
 
 
-def hourly(events: list[tuple[datetime, str]], now: datetime,
-           hours: int = 24) -> tuple[list[datetime], dict[str, list[int]]]:
-    """Count (time, series) pairs into ``hours`` hourly buckets ending at ``now``."""
-    start = now - timedelta(hours=hours)
-    starts = [start + timedelta(hours=i) for i in range(hours)]
-    series: dict[str, list[int]] = {}
-    for at, name in events:
-        if at < start or at > now:
-            continue
-        index = min(int((at - start).total_seconds() // 3600), hours - 1)
-        series.setdefault(name, [0] * hours)[index] += 1
-    return starts, dict(sorted(series.items(), key=lambda kv: -sum(kv[1])))
+def hour_of(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+def hour_starts(now: datetime, hours: int = 24) -> list[datetime]:
+    """The starts of the last ``hours`` clock hours, the current (partial) one last."""
+    current = hour_of(now)
+    return [current - timedelta(hours=hours - 1 - i) for i in range(hours)]
+
+
+def hourly(counts: dict[str, dict[datetime, int]], starts: list[datetime]) -> dict[str, list[int]]:
+    """Counts per series and hour start -> one value per bucket of ``starts``; series with
+    nothing in the window dropped, the biggest first (legend and stacking order)."""
+    series = {name: [by_hour.get(start, 0) for start in starts] for name, by_hour in counts.items()}
+    series = {name: values for name, values in series.items() if any(values)}
+    return dict(sorted(series.items(), key=lambda kv: (-sum(kv[1]), kv[0])))
 
 
 def stacked_bars(chart_id: str, title: str, starts: list[datetime], series: dict[str, list[int]],

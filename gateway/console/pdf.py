@@ -11,8 +11,9 @@ from fpdf import FPDF
 FONT = Path(__file__).parent / "static" / "fonts" / "DejaVuSans.ttf"
 
 #: (header key, width in mm) of the table on landscape A4 (277 mm usable)
-COLUMNS = (("app.number", 62), ("app.inn", 30), ("app.domain", 28), ("app.kind", 57),
-           ("status", 30), ("app.created", 35), ("app.updated", 35))
+COLUMNS = (("app.number", 70), ("pt.inn", 26), ("app.domain", 28), ("app.kind", 57),
+           ("status", 28), ("app.created", 34), ("app.updated", 34))
+TABLE_FONT = 8  # pt: a registration number (35 characters) fits its column whole
 
 
 def applications(rows: list, filters: dict[str, str], now: datetime, words) -> bytes:
@@ -35,9 +36,10 @@ def applications(rows: list, filters: dict[str, str], now: datetime, words) -> b
     def header() -> None:
         pdf.set_fill_color(230, 230, 230)
         for key, width in COLUMNS:
-            pdf.cell(width, 7, words(key), border=1, fill=True)
+            pdf.cell(width, 7, _fit(pdf, words(key), width - 2), border=1, fill=True)
         pdf.ln()
 
+    pdf.set_font("DejaVu", size=TABLE_FONT)
     header()
     for row in rows:
         if pdf.will_page_break(6):

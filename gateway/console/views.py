@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 from datetime import date, datetime, timedelta
 from typing import Callable
 
@@ -31,6 +32,10 @@ _OPERATION_OF = {"request-accepted": "SendRequest", "response-accepted": "SendRe
 class Views:
     def __init__(self, engine, settings, validator, clock: Callable[[], datetime]):
         self.engine, self.settings, self.validator, self.clock = engine, settings, validator, clock
+        # the dashboard's hourly counts of this process: kind -> series -> hour -> count
+        self._counts: dict[str, dict[str, dict[datetime, int]]] = {"accepted": {}, "refused": {}}
+        self._head: int | None = None  # the last journal id counted
+        self._lock = threading.Lock()
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -57,16 +62,34 @@ class Views:
 
     # -- dashboard -----------------------------------------------------------------------------
 
+    def _series(self, now: datetime) -> tuple[list[datetime], dict, dict]:
+        """(hour starts, accepted by operation, refusals by fault code) over the last 24 clock
+        hours. Counted per hour in this process: the journal's last 24 hours are read once, then
+        only the entries appended since (every open dashboard asks every 5 s)."""
+        starts = charts.hour_starts(now)
+        with self._lock:
+            if self._head is None:
+                self._head, events = repo.journal_events_since(self.engine, starts[0])
+            else:
+                self._head, events = repo.journal_events_after(self.engine, self._head)
+            for _, at, event, code in events:
+                kind, name = ("refused", code or "?") if event == "rejected" else \
+                    ("accepted", _OPERATION_OF.get(event, event))
+                by_hour = self._counts[kind].setdefault(name, {})
+                hour = charts.hour_of(at)
+                by_hour[hour] = by_hour.get(hour, 0) + 1
+            for kinds in self._counts.values():  # forget the hours that left the window
+                for by_hour in kinds.values():
+                    for hour in [h for h in by_hour if h < starts[0]]:
+                        del by_hour[hour]
+            return (starts, charts.hourly(self._counts["accepted"], starts),
+                    charts.hourly(self._counts["refused"], starts))
+
     def dashboard(self, request: "Request") -> dict:
         now = self.clock()
-        events = repo.journal_events_since(self.engine, now - timedelta(hours=24))
-        accepted = [(at, _OPERATION_OF.get(event, event)) for at, event, _ in events
-                    if event != "rejected"]
-        refused = [(at, code or "?") for at, event, code in events if event == "rejected"]
         words = {k: i18n.translate(request.lang, v) for k, v in
                  (("total", "chart.total"), ("now", "chart.now"), ("none", "dash.no_data"))}
-        starts, throughput = charts.hourly(accepted, now)
-        _, refusals = charts.hourly(refused, now)
+        starts, throughput, refusals = self._series(now)
         backlog = gauges.backlog(self.engine, now)
         return {
             "now": now,
@@ -129,15 +152,22 @@ class Views:
         if stored is None and not entries:
             raise HttpError(404, "error.404", message_id)
         refusal = next((e for e in entries if e.event == "rejected"), None)
-        accepted = next((e for e in entries if e.event.endswith("-accepted")), None)
+        # accepted: the stored request's entry; else a read operation (GetStatus, Ack, ...) that
+        # named this MessageID and was verified (journal_exchange keeps its bytes)
+        accepted = next((e for e in entries if e.event.endswith("-accepted")), None) if stored else \
+            next((e for e in entries if e.direction == "IN" and e.detail.get("verification")), None)
         if stored is not None:
             envelope = stored.envelope
         elif refusal is not None and refusal.content is not None:
             envelope = refusal.content
+        elif refusal is not None:
+            envelope = refusal.detail.get("prefix", "").encode("utf-8")
         else:
-            envelope = refusal.detail.get("prefix", "").encode("utf-8") if refusal else b""
+            envelope = accepted.content or b"" if accepted is not None else b""
         root = xmlview.parse(envelope) if envelope else None
-        if accepted is not None and stored is not None:
+        # a stored message was accepted whatever happened to a later resend of its MessageID
+        # (a different body is refused; that refusal shows in the journal section)
+        if accepted is not None and (stored is not None or refusal is None):
             verification = accepted.detail.get("verification") or {}
             verdict = {"valid": True, "signature": verification.get("signature"),
                        "indication": verification.get("indication"),

@@ -80,6 +80,8 @@ def run(workers: int | None) -> None:
         click.echo(f"\nWSDL:      {settings.endpoint}?wsdl")
         click.echo(f"Endpoint:  {settings.endpoint} (SOAP 1.1 text/xml, SOAP 1.2 application/soap+xml)")
         click.echo("Demo:      make demo   (sends a signed SendRequest and prints the receipt)")
+        click.echo(f"Console:   {settings.endpoint[:-len('/ws')]}/console/   (log in as an operator: "
+                   "gateway operators add NAME --role administrator)")
         from signing.gost import backend
 
         click.echo(f"Crypto:    {backend()}\n")

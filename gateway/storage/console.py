@@ -334,20 +334,49 @@ def system_exists(engine: Engine, mnemonic: str) -> bool:
 
 # -- dashboard --------------------------------------------------------------------------------
 
+#: (journal id, time, event, fault code of a refusal) of an incoming entry
+InEvent = tuple[int, datetime, str, "str | None"]
+
+
+def _in_event(r) -> InEvent:
+    code = _loads(r.detail).get("code") if r.event == "rejected" else None
+    return r.id, _utc(r.at), r.event, code
+
+
 def journal_events_since(engine: Engine, since: datetime,
-                         cap: int = 200_000) -> list[tuple[datetime, str, str | None]]:
-    """(time, event, fault code) of the incoming entries since ``since`` (at most ``cap``,
-    newest kept): what the throughput and refusal charts count."""
+                         skew: timedelta = timedelta(minutes=10)) -> tuple[int, list[InEvent]]:
+    """(the journal's head id, the incoming entries since ``since``, newest first): what the
+    dashboard's charts count, read once; afterwards :func:`journal_events_after` adds the new.
+
+    The journal has no index on its time (one would cost every append on the request path), but
+    ids grow with time: the entries are read backwards by primary key and the scan stops at the
+    first one older than ``since`` by more than ``skew`` (the clocks of several nodes differ a
+    little), so it reads the window, not the table."""
+    j = journal.c
+    stop, head, found = since - skew, 0, []
+    query = select(j.id, j.at, j.direction, j.event, j.detail).order_by(j.id.desc())
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+        for r in result:
+            head = max(head, r.id)
+            at = _utc(r.at)
+            if at < stop:
+                break
+            if r.direction == "IN" and at >= since:
+                found.append(_in_event(r))
+        result.close()
+    return head, found
+
+
+def journal_events_after(engine: Engine, after_id: int, cap: int = 200_000) -> tuple[int, list[InEvent]]:
+    """(new head id, the incoming entries appended after ``after_id``, oldest first; at most
+    ``cap``, the rest on the next call): a primary-key range, cheap every few seconds."""
     j = journal.c
     with engine.connect() as conn:
-        rows = conn.execute(select(j.at, j.event, j.detail)
-                            .where(j.direction == "IN", j.at >= since)
-                            .order_by(j.id.desc()).limit(cap)).all()
-    found = []
-    for r in rows:
-        code = _loads(r.detail).get("code") if r.event == "rejected" else None
-        found.append((_utc(r.at), r.event, code))
-    return found
+        rows = conn.execute(select(j.id, j.at, j.direction, j.event, j.detail)
+                            .where(j.id > after_id).order_by(j.id).limit(cap)).all()
+    head = rows[-1].id if rows else after_id
+    return head, [_in_event(r) for r in rows if r.direction == "IN"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -356,16 +385,30 @@ class QueueDepth:
     kind: str
     items: int
     oldest: datetime | None
+    oldest_message_id: str | None  # the stored message the oldest item is, or is about
 
 
 def queue_depths(engine: Engine) -> list[QueueDepth]:
-    """Undelivered items (queued or taken) per recipient and kind, with the oldest one's time."""
+    """Undelivered items (queued or taken) per recipient and kind, with the oldest one."""
     q = queue_items.c
+    waiting = q.state.in_(("queued", "taken"))
     with engine.connect() as conn:
         rows = conn.execute(select(q.recipient, q.kind, func.count(), func.min(q.created_at))
-                            .where(q.state.in_(("queued", "taken")))
-                            .group_by(q.recipient, q.kind).order_by(q.recipient, q.kind)).all()
-    return [QueueDepth(r[0], r[1], r[2], _utc(r[3])) for r in rows]
+                            .where(waiting).group_by(q.recipient, q.kind)
+                            .order_by(q.recipient, q.kind)).all()
+        found = []
+        for recipient, kind, count, oldest in rows:
+            first = conn.execute(select(q.message_id, q.related_message_id,
+                                        messages.c.id.label("stored"))
+                                 .outerjoin(messages, messages.c.message_id == q.message_id)
+                                 .where(waiting, q.recipient == recipient, q.kind == kind)
+                                 .order_by(q.created_at, q.id).limit(1)).first()
+            # a status, or an answer the gateway built itself, is not stored as a message: the
+            # request it is about is
+            message_id = None if first is None else \
+                first.message_id if first.stored is not None else first.related_message_id
+            found.append(QueueDepth(recipient, kind, count, _utc(oldest), message_id))
+    return found
 
 
 def verify_journal(engine: Engine):
