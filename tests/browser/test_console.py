@@ -245,15 +245,8 @@ def test_applications_export_csv_and_pdf(as_person, live_console):
         assert len(set(pixels)) > 1, "the first page renders blank"
         text = "".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
         assert ROMASHKA.inn in text
-        # one row per application, found by its number; the PDF's narrow column may cut a
-        # number short with "…" (the CSV above carries every number whole)
-        for application in expected:
-            number = application.registration_number
-            shown = re.search(re.escape(number[:16]) + r"[^\s…]*…?", text)
-            assert shown, (number, text)
-            assert shown.group(0) == number or (shown.group(0).endswith("…")
-                                                and number.startswith(shown.group(0)[:-1]))
-        assert len(re.findall(r"\b20\d{6}-", text)) >= len(expected)
+        for application in expected:  # every number whole, as in the CSV
+            assert application.registration_number in text, (application, text)
     finally:
         pdf.close()
 
