@@ -1,5 +1,5 @@
 """Fixtures of the real-browser tests: one gateway with the demo's data and one Chromium per
-session (see tests/console_harness.py), a fresh browser context per test: without cookies
+package (see tests/console_harness.py), a fresh browser context per test: without cookies
 (``page``), or carrying the session of a person who logged in once through the login page
 (``as_person``: a password hash per test would cost more than the test)."""
 from __future__ import annotations
@@ -12,13 +12,13 @@ from console_harness import chromium, console, log_in
 TIMEOUT_MS = 10_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_console(tmp_path_factory):
     with console(tmp_path_factory) as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     with chromium() as running:
         yield running
@@ -37,7 +37,7 @@ def page(context):
     return context.new_page()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def signed_in(browser, live_console):
     """person -> the cookies of their session, each opened once through the login page."""
     states: dict[str, dict] = {}
