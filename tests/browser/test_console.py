@@ -332,6 +332,12 @@ def test_validate_a_broken_document_marks_its_lines(as_person):
     assert page.locator(".error-line").evaluate_all("ls => ls.map(l => l.id)") \
         == [f"line-{n}" for n in sorted(bad_lines)]
     expect(page.locator(f"#line-{min(bad_lines)}")).to_have_class(re.compile(r"\berror-line\b"))
+    # seen, not only marked up: a marked line looks different from an unmarked one
+    good_line = next(n for n in range(1, len(broken.splitlines()) + 1) if n not in bad_lines)
+    look = ("e => { const s = getComputedStyle(e); "
+            "return [s.backgroundColor, s.outlineStyle, s.borderLeftStyle, s.color]; }")
+    assert page.locator(f"#line-{min(bad_lines)}").evaluate(look) \
+        != page.locator(f"#line-{good_line}").evaluate(look)
     # the other lines are shown, numbered, and not marked
     assert page.locator("[id^='line-']").count() == len(broken.splitlines())
 
