@@ -25,7 +25,7 @@ FUZZ_SEED ?= 20261206
 
 
 .DEFAULT_GOAL := help
-.PHONY: help install setup run serve demo test test-sqlite test-postgres fuzz bench perf-check conformance chaos soak system-test-deps clean
+.PHONY: help install setup run serve demo test test-sqlite test-postgres fuzz bench perf-check conformance chaos soak screenshots system-test-deps clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -52,7 +52,7 @@ run: install ## Set everything up and start the gateway on 127.0.0.1:8080 (gunic
 demo: install ## Send signed demo requests to the running gateway and print the receipts
 	$(BIN)/gateway demo
 
-system-test-deps: ## Install the tools the tests cross-check with (xmlsec1, gsoap) and the GOST engine
+system-test-deps: ## Install the tools the tests cross-check with (xmlsec1, gsoap), the GOST engine and Chromium
 	@if ! command -v xmlsec1 >/dev/null || ! command -v wsdl2h >/dev/null || \
 	    ! openssl engine gost >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -63,6 +63,19 @@ system-test-deps: ## Install the tools the tests cross-check with (xmlsec1, gsoa
 	fi
 	@openssl engine gost >/dev/null 2>&1 || echo "warning: GOST R 34.10/34.11-2012 is unavailable \
 	(install the Debian package libengine-gost-openssl as root); the GOST tests will fail"
+	@# the browser tests (tests/browser, make screenshots) drive Debian's Chromium; no browser download
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	    echo "error: /usr/bin/chromium is missing: run make system-test-deps as root (Debian packages chromium, chromium-driver)" >&2; \
+	    exit 1; \
+	  fi; \
+	  log=$$(mktemp); \
+	  if ! (apt-get install -y -qq chromium chromium-driver >$$log 2>&1 || \
+	        (apt-get update -qq >>$$log 2>&1 && apt-get install -y -qq chromium chromium-driver >>$$log 2>&1)); then \
+	    cat $$log >&2; rm -f $$log; echo "error: apt-get could not install chromium and chromium-driver" >&2; exit 1; \
+	  fi; \
+	  rm -f $$log; \
+	fi
 
 test: install system-test-deps ## Run the whole suite on SQLite, then again on PostgreSQL
 	$(MAKE) --no-print-directory test-sqlite
@@ -94,6 +107,9 @@ chaos: install ## SIGKILL workers and nodes under resending clients (SQLite, Pos
 
 soak: install ## Drive the gateway at 70% of its measured capacity for SOAK_SECONDS; print errors and worker RSS growth
 	$(BIN)/python -m gateway.ops.soak --seconds $(SOAK_SECONDS)
+
+screenshots: install system-test-deps ## Write one PNG per console page to docs/console/ (Chromium, the demo's data)
+	GATEWAY_TEST_DB=sqlite $(BIN)/python tests/browser/screenshots.py docs/console
 
 clean: ## Remove the virtualenv and the local data folder (var/)
 	rm -rf $(VENV) var
