@@ -6,7 +6,7 @@ import csv
 import io
 import re
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable
 
 from cryptography import x509
@@ -15,19 +15,24 @@ from gateway.console import charts, i18n, pdf, xmlview
 from gateway.console.errors import HttpError
 from gateway.console.request import Request
 from gateway.http import access
-from gateway.pipeline import participants
+from gateway.pipeline import participants, powers
 from gateway.storage import access as access_repo
 from gateway.storage import console as repo
 from gateway.storage import gauges, webhooks
+from gateway.storage import notifications as notices
 from gateway.storage.audit import record_now
 
-EXPIRY_NOTICE = timedelta(days=30)  # as gateway/webhooks/expiring.py's certificate.expiring
+EXPIRY_NOTICE = timedelta(days=30)  # the first notice of certificate.expiring/poa.expiring (docs/integration.md)
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
 _INN = re.compile(r"^[0-9]{10}([0-9]{2})?$")
 _NAME = re.compile(r"^[A-Za-z0-9._:/#-]{1,500}$")
 #: journal events -> the operation the chart counts them under
 _OPERATION_OF = {"request-accepted": "SendRequest", "response-accepted": "SendResponse"}
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 class Views:
@@ -100,13 +105,14 @@ class Views:
                                                   starts, refusals, words),
             "queues": [(q, (now - q.oldest).total_seconds() if q.oldest else 0.0)
                        for q in repo.queue_depths(self.engine)],
-            "expiries": self.expiries(now)[:15],
+            "expiries": self.expiries(now, request.lang)[:15],
             "backlog": backlog,
         }
 
-    def expiries(self, now: datetime) -> list[dict]:
-        """Every certificate the gateway relies on, soonest end first: the IS' signing
-        certificates, the gateway's own, and the trust store's."""
+    def expiries(self, now: datetime, lang: str = "ru") -> list[dict]:
+        """What ends, soonest first: the IS' signing certificates, the certificates of heads and
+        representatives who signed personally, the gateway's own and the trust store's, and the
+        registered, unrevoked powers of attorney."""
         found = []
         for mnemonic, cert in repo.certificates_of(self.engine):
             dates = xmlview.certificate_dates(cert.pem)
@@ -124,6 +130,17 @@ class Views:
                 continue
             found += [{"owner": owner, "subject": c.subject.rfc4514_string(),
                        "not_after": c.not_valid_after_utc, "link": None} for c in certs]
+        for fingerprint, inn, person_inn, subject, not_after in notices.persons(self.engine):
+            found.append({"owner": inn, "subject": f"{subject} (ИНН {person_inn or '—'})",
+                          "not_after": _aware(not_after), "link": None})
+        for power in powers.live_powers(self.engine):
+            if power.valid_until is None:
+                continue
+            ends = datetime.combine(power.valid_until, time.max, timezone.utc)
+            person = power.representative
+            found.append({"owner": power.principal.inn, "link": None, "not_after": ends,
+                          "subject": f"{i18n.translate(lang, 'dash.poa')} № {power.number}: "
+                                     f"{person.last_name} {person.first_name} (ИНН {person.inn})"})
         for item in found:
             item["days_left"] = int((item["not_after"] - now).total_seconds() // 86400)
             item["expiring"] = item["not_after"] - now <= EXPIRY_NOTICE

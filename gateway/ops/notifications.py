@@ -24,13 +24,10 @@ import uuid
 from datetime import date, datetime, time, timezone
 
 from cryptography import x509
-from lxml import etree
 
-from envelopes import ns
-from envelopes.payloads.poa import (parse_power_of_attorney_registration,
-                                    parse_power_of_attorney_revocation, terms)
 from gateway.config import days
 from gateway.domains.reporting.handler import LIVE, deadline
+from gateway.pipeline.powers import live_powers
 from gateway.storage import notifications as store
 from gateway.storage import webhooks as rows
 
@@ -38,7 +35,6 @@ log = logging.getLogger("gateway.notifications")
 KINDS = ("certificate.expiring", "poa.expiring", "deadline.approaching")
 PERIODS = ("21", "31", "33", "34")  # the reporting calendar's periods (handler.deadline)
 _NAMESPACE = uuid.UUID("6f1c1b0e-5b52-4c39-9a53-3c1f6f0f9e11")  # of the derived event ids
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def threshold(left: float, thresholds: tuple[int, ...], ended: bool) -> int | None:
@@ -69,37 +65,9 @@ def _certificate(engine, now, thresholds, fingerprint, ends, subject, payload, *
                   "expired": ends <= now})
 
 
-def _payload(envelope: bytes) -> etree._Element | None:
-    """The business element of a stored request (None if it cannot be read)."""
-    try:
-        root = etree.fromstring(envelope, _PARSER)
-    except etree.XMLSyntaxError:  # an MTOM request is stored as its multipart body
-        start = envelope.find(b"<")
-        end = envelope.rfind(b"Envelope>")
-        try:
-            root = etree.fromstring(envelope[start:end + len("Envelope>")], _PARSER)
-        except (etree.XMLSyntaxError, ValueError):
-            return None
-    content = root.find(f".//{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
-    children = [c for c in content if isinstance(c.tag, str)] if content is not None else []
-    return children[0] if len(children) == 1 else None
-
-
 def powers(engine) -> list:
     """The terms of every registered power of attorney not revoked since."""
-    registered, revoked = [], set()
-    for kind, state, inn, envelope in store.poa_requests(engine):
-        payload = _payload(bytes(envelope))
-        if payload is None:
-            continue
-        try:
-            if kind == "power-of-attorney" and state == "registered":
-                registered.append(terms(parse_power_of_attorney_registration(payload).document))
-            elif state == "revoked":
-                revoked.add((inn, parse_power_of_attorney_revocation(payload).number))
-        except Exception:  # stored and accepted once; a later reader change must not stop the scan
-            log.warning("a stored power-of-attorney request of %s could not be read", inn)
-    return [t for t in registered if (t.principal.inn, t.number) not in revoked]
+    return live_powers(engine)
 
 
 def scan(engine, settings, now: datetime) -> dict[str, int]:

@@ -262,3 +262,37 @@ def test_a_heads_personal_signature_over_http_is_remembered_and_announced(
         text = conn.execute(select(webhook_events.c.payload)
                             .where(webhook_events.c.event_id == notice.event_id)).scalar_one()
     assert '"holder": "head"' in text
+
+
+def test_the_console_dashboard_lists_live_powers_and_personal_certificates(engine, organisation,
+                                                                          demo_settings):
+    """The dashboard's expiries (issue: "certificate and POA expiries ahead") come from the same
+    reads as the scan: a registered power shows, a revoked one does not, a head's certificate
+    known from a PersonalSignature shows under the organisation."""
+    from gateway.console.views import Views
+
+    _, inn = organisation
+    live, gone, head_inn = str(uuid.uuid4()), str(uuid.uuid4()), _inn(12)
+    for number in (live, gone):
+        poa = PowerOfAttorney(number, date(2025, 5, 1), date(2026, 5, 10),
+                              Principal(inn, "1027700132195", "770201001", "ООО Тест", head_inn),
+                              Representative("Сидоров", "Семён", None, _inn(12), "11223344595"),
+                              ("REPORTS_SUBMIT",))
+        _store(engine, inn, "poa", "power-of-attorney", "registered",
+               _envelope(build_power_of_attorney_registration(PowerOfAttorneyRegistration(poa))))
+    _store(engine, inn, "poa", "power-of-attorney-revocation", "revoked",
+           _envelope(build_power_of_attorney_revocation(PowerOfAttorneyRevocation(
+               gone, inn, date(2026, 4, 1), "ended"))))
+    cert = _certificate(NOW + timedelta(days=12))
+    person = types.SimpleNamespace(fingerprint_sha256=cert.fingerprint(hashes.SHA256()).hex(),
+                                   inn=head_inn, subject=cert.subject.rfc4514_string())
+    _store(engine, inn, "reporting", f"report X {uuid.uuid4()}", "refused", person=person,
+           person_not_after=cert.not_valid_after_utc)
+
+    rows = [r for r in Views(engine, demo_settings, None, lambda: NOW).expiries(NOW, "en")
+            if r["owner"] == inn]
+    powers = [r for r in rows if r["subject"].startswith("Power of attorney")]
+    assert [live in r["subject"] for r in powers] == [True]  # the revoked one is not listed
+    assert powers[0]["not_after"].date() == date(2026, 5, 10) and powers[0]["expiring"]
+    [head] = [r for r in rows if head_inn in r["subject"]]
+    assert head["expiring"] and head["days_left"] in (11, 12)
