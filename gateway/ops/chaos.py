@@ -45,8 +45,10 @@ def post(url: str, body: bytes, timeout: float = TIMEOUT) -> tuple[int, bytes]:
     host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
+        # an empty SOAPAction is valid for every operation (docs/protocol.md): the drivers post
+        # SendRequest, GetRequest and Ack alike
         conn.request("POST", "/ws", body, {"Content-Type": "text/xml; charset=utf-8",
-                                           "SOAPAction": '"urn:SendRequest"'})
+                                           "SOAPAction": '""'})
         reply = conn.getresponse()
         return reply.status, reply.read()
     finally:
