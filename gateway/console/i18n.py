@@ -159,6 +159,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "app.inn": ("ИНН организации", "Organisation ИНН"),
     "app.domain": ("Направление", "Domain"),
     "app.kind": ("Вид", "Kind"),
+    "app.sort": ("Порядок", "Sort by"),
     "app.number": ("Рег. номер", "Registration number"),
     "app.created": ("Подано", "Filed"),
     "app.updated": ("Изменено", "Updated"),

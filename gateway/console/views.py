@@ -31,6 +31,13 @@ _NAME = re.compile(r"^[A-Za-z0-9._:/#-]{1,500}$")
 _OPERATION_OF = {"request-accepted": "SendRequest", "response-accepted": "SendResponse"}
 
 
+#: the applications' filters and sort columns: those of the REST history API (docs/openapi.yaml),
+#: plus ИНН (the console sees every organisation) and domain
+FILTERS = ("inn", "status", "domain", "kind", "from", "to", "sort")
+SORTS = {"date": "app.created", "updated": "app.updated", "kind": "app.kind", "status": "status",
+         "number": "app.number", "domain": "app.domain"}  # column -> its label
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
@@ -214,17 +221,21 @@ class Views:
         inn = self._text(request, "inn", 12)
         if inn and not _INN.match(inn):
             errors.append(f"inn: {i18n.translate(request.lang, 'app.inn_format')}")
+        sort = self._text(request, "sort", 20) or "-date"
+        if sort.lstrip("-") not in SORTS:
+            errors.append(f"sort: {', '.join(SORTS)} (- for descending)")
+            sort = "-date"
         filters = {"inn": inn, "status": self._text(request, "status", 40),
                    "domain": self._text(request, "domain", 40),
+                   "kind": self._text(request, "kind", 80),
                    "day_from": self._day(request, "from", errors),
-                   "day_to": self._day(request, "to", errors)}
+                   "day_to": self._day(request, "to", errors), "sort": sort}
         return filters, errors
 
     def _export_query(self, request: "Request") -> str:
         from urllib.parse import urlencode
 
-        return urlencode({k: request.query[k] for k in ("inn", "status", "domain", "from", "to")
-                          if request.query.get(k)})
+        return urlencode({k: request.query[k] for k in FILTERS if request.query.get(k)})
 
     def applications(self, request: "Request") -> dict:
         filters, errors = self._application_filters(request)
@@ -233,7 +244,7 @@ class Views:
             self.engine, **filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         statuses, domains = repo.application_choices(self.engine)
         return {"rows": rows, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
-                "errors": errors, "statuses": statuses, "domains": domains,
+                "errors": errors, "statuses": statuses, "domains": domains, "sorts": list(SORTS.items()),
                 "export_query": self._export_query(request), "status": 400 if errors else 200}
 
     def _export_rows(self, request: "Request") -> list:
@@ -254,7 +265,7 @@ class Views:
 
     def applications_pdf(self, request: "Request") -> tuple[str, bytes]:
         rows = self._export_rows(request)
-        filters = {k: request.query.get(k, "") for k in ("inn", "status", "domain", "from", "to")}
+        filters = {k: request.query.get(k, "") for k in FILTERS}
         return "applications.pdf", pdf.applications(rows, filters, self.clock(),
                                                     lambda key: i18n.translate(request.lang, key))
 

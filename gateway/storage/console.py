@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 
+from gateway.storage import history
 from gateway.storage.schema import (application_transitions, applications, information_systems,
                                     is_certificates, journal, messages, outbox, queue_items)
 
@@ -235,19 +236,26 @@ class ApplicationRow:
 
 
 def search_applications(engine: Engine, *, inn: str | None = None, status: str | None = None,
-                        domain: str | None = None, day_from: date | None = None,
-                        day_to: date | None = None, limit: int | None = 200,
+                        domain: str | None = None, kind: str | None = None,
+                        day_from: date | None = None, day_to: date | None = None,
+                        sort: str = "-date", limit: int | None = 200,
                         offset: int = 0) -> tuple[int, list[ApplicationRow]]:
-    """(total matching, newest first) over every organisation, or one ИНН."""
+    """(total matching, the page) over every organisation, or one ИНН; ``sort`` is a column
+    name of the REST history API (history.COLUMNS), '-' for descending."""
     a = applications.c
     conditions = _day_range(a.created_at, day_from, day_to)
     if inn:
         conditions.append(a.organisation_inn == inn)
+    if kind:
+        conditions.append(a.kind == kind)
     if status:
         conditions.append(a.state == status)
     if domain:
         conditions.append(a.domain == domain)
-    query = select(applications).where(*conditions).order_by(a.created_at.desc(), a.id.desc())
+    column = history.COLUMNS[sort.lstrip("-")]
+    descending = sort.startswith("-")
+    query = select(applications).where(*conditions).order_by(
+        column.desc() if descending else column.asc(), a.id.desc() if descending else a.id.asc())
     if limit is not None:
         query = query.limit(limit).offset(offset)
     with engine.connect() as conn:

@@ -362,6 +362,29 @@ def test_applications_filters_csv_and_timeline(base, operator, traffic):
     assert steps[0].xpath(".//time/@datetime") and steps[0].get("data-status")
 
 
+def test_applications_kind_filter_and_sort_as_the_rest_api(base, operator, traffic):
+    """The REST history API's kind filter and sort columns work on the page and in the export."""
+    every = list(csv.DictReader(io.StringIO(operator.get(
+        f"{base}/console/applications.csv", params={"inn": ROMASHKA.inn}, timeout=10).text)))
+    kind = every[0]["kind"]
+    by_kind = list(csv.DictReader(io.StringIO(operator.get(
+        f"{base}/console/applications.csv", params={"inn": ROMASHKA.inn, "kind": kind,
+                                                   "sort": "number"}, timeout=10).text)))
+    assert by_kind and {r["kind"] for r in by_kind} == {kind}
+    assert len(by_kind) == sum(r["kind"] == kind for r in every)
+    assert [r["number"] for r in by_kind] == sorted(r["number"] for r in by_kind)
+    descending = page(operator.get(f"{base}/console/applications",
+                                   params={"inn": ROMASHKA.inn, "kind": kind, "sort": "-number"},
+                                   timeout=10))
+    shown = [a.text_content().strip() for a in
+             descending.xpath("//table[@id='applications']//a[@class='application-link']")]
+    assert shown == sorted(shown, reverse=True) and len(shown) == len(by_kind)
+    assert descending.xpath("//select[@id='f-sort']/option[@selected]/@value") == ["-number"]
+    assert "sort=-number" in descending.xpath("//a[@id='export-csv']/@href")[0]
+    bad = operator.get(f"{base}/console/applications", params={"sort": "password"}, timeout=10)
+    assert bad.status_code == 400
+
+
 def test_pdf_export_is_a_real_pdf(base, operator, traffic):
     pdfium = pytest.importorskip("pypdfium2")
     reply = operator.get(f"{base}/console/applications.pdf", params={"inn": ROMASHKA.inn}, timeout=30)
