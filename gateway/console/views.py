@@ -38,10 +38,6 @@ SORTS = {"date": "app.created", "updated": "app.updated", "kind": "app.kind", "s
          "number": "app.number", "domain": "app.domain"}  # column -> its label
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 class Views:
     def __init__(self, engine, settings, validator, clock: Callable[[], datetime]):
         self.engine, self.settings, self.validator, self.clock = engine, settings, validator, clock
@@ -139,7 +135,7 @@ class Views:
                        "not_after": c.not_valid_after_utc, "link": None} for c in certs]
         for fingerprint, inn, person_inn, subject, not_after in notices.persons(self.engine):
             found.append({"owner": inn, "subject": f"{subject} (ИНН {person_inn or '—'})",
-                          "not_after": _aware(not_after), "link": None})
+                          "not_after": not_after, "link": None})
         for power in powers.live_powers(self.engine):
             if power.valid_until is None:
                 continue

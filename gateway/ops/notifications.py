@@ -65,11 +65,6 @@ def _certificate(engine, now, thresholds, fingerprint, ends, subject, payload, *
                   "expired": ends <= now})
 
 
-def powers(engine) -> list:
-    """The terms of every registered power of attorney not revoked since."""
-    return live_powers(engine)
-
-
 def scan(engine, settings, now: datetime) -> dict[str, int]:
     """One scan; how many notifications of each kind were new."""
     cert_days, poa_days = days(settings.notify_certificate_days), days(settings.notify_poa_days)
@@ -83,10 +78,9 @@ def scan(engine, settings, now: datetime) -> dict[str, int]:
         new["certificate.expiring"] += _certificate(
             engine, now, cert_days, fingerprint, ends, f"certificate:{fingerprint}",
             {"holder": "system", "system": mnemonic}, mnemonic=mnemonic)
-    terms_ = powers(engine)
+    terms_ = live_powers(engine)
     representatives = {(t.principal.inn, t.representative.inn) for t in terms_}
     for fingerprint, inn, person_inn, subject, ends in store.persons(engine):
-        ends = ends if ends.tzinfo else ends.replace(tzinfo=timezone.utc)
         holder = "representative" if (inn, person_inn) in representatives else "head"
         new["certificate.expiring"] += _certificate(
             engine, now, cert_days, fingerprint, ends, f"certificate:{fingerprint}:{inn}",

@@ -7,6 +7,13 @@ from gateway.pipeline.parse import parse_envelope
 from gateway.storage import applications
 
 
+def business_element(envelope: bytes):
+    """The business element of a stored request, parsed with the gateway's hardened parser."""
+    body = parse_envelope(envelope).body_child
+    content = body.find(f".//{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
+    return [c for c in content if isinstance(c.tag, str)][0]
+
+
 class Applications(applications.Applications):
     """Applications as handlers see them: with the business element that opened each one."""
 
@@ -14,19 +21,12 @@ class Applications(applications.Applications):
         """The business element of the request that opened ``application`` (parsed with the
         gateway's hardened parser from the stored bytes), with its MessageID."""
         envelope, message_id = self.envelope_of(application)
-        body = parse_envelope(envelope).body_child
-        content = body.find(f".//{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
-        return [c for c in content if isinstance(c.tag, str)][0], message_id
+        return business_element(envelope), message_id
 
     def payloads_moving(self, application: applications.Application, root_element: str) -> list:
         """The business elements of the requests with root ``root_element`` that moved
         ``application`` before this one, oldest first (hardened parse, as ``payload_of``)."""
-        elements = []
-        for envelope in self.envelopes_moving(application, root_element):
-            body = parse_envelope(envelope).body_child
-            content = body.find(f".//{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
-            elements.append([c for c in content if isinstance(c.tag, str)][0])
-        return elements
+        return [business_element(e) for e in self.envelopes_moving(application, root_element)]
 
     def answered(self, number: str, kind_prefix: str, message_id: str, noun: str) -> applications.Application:
         """The application a provider's answer names by ``number``, which must be the one the

@@ -7,7 +7,7 @@ processes or nodes store it once — the loser's insert fails and takes its even
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -106,11 +106,15 @@ def remember_person(conn: Connection, *, fingerprint: str, organisation_inn: str
 
 
 def persons(engine: Engine) -> list:
-    """(fingerprint, organisation_inn, person_inn, subject, not_after) of every known person."""
+    """(fingerprint, organisation_inn, person_inn, subject, not_after in UTC, aware) of every
+    known person (SQLite gives back naive datetimes)."""
     p = person_certificates.c
     with engine.connect() as conn:
-        return conn.execute(select(p.fingerprint, p.organisation_inn, p.person_inn, p.subject,
+        rows = conn.execute(select(p.fingerprint, p.organisation_inn, p.person_inn, p.subject,
                                    p.not_after)).all()
+    return [(r.fingerprint, r.organisation_inn, r.person_inn, r.subject,
+             r.not_after if r.not_after.tzinfo else r.not_after.replace(tzinfo=timezone.utc))
+            for r in rows]
 
 
 # -- reads of the scan --------------------------------------------------------------------------
