@@ -57,7 +57,7 @@ def test_the_signed_element_is_marked_and_the_rest_escaped():
 
 
 def test_a_long_export_is_a_real_multi_page_pdf():
-    pdfium = pytest.importorskip("pypdfium2")
+    import pypdfium2 as pdfium  # pinned in the test extras: a missing renderer fails, never skips
     rows = [ApplicationRow(i, "7702123454", "registration", "Регистрация организации", "registered",
                            f"20261206-ABCDEFGHIJKLMNOPQRSTUV{i:04d}", NOW, NOW) for i in range(120)]
     data = pdf.applications(rows, {"inn": "7702123454"}, NOW, lambda k: i18n.translate("ru", k))
