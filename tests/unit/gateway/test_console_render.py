@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from lxml import etree
 
 from gateway.console import charts, i18n, pdf, xmlview
