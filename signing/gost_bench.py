@@ -4,7 +4,9 @@
 
 Prints µs per call (the median over ``runs`` batches of ``calls`` calls, and the best batch) of
 Streebog over 4 KB and of sign / verify over a ~0.9 KB SignedInfo (what one envelope costs the
-binding), for 256-bit TC26-A / CryptoPro-A and 512-bit TC26-A keys, plus the load average and
+binding), for 256-bit TC26-A / CryptoPro-A / CryptoPro-B and 512-bit TC26-A / TC26-B keys;
+"verify" is the path in use (the engine, or precomputed tables on the curves of
+``signing.gost_tables.TABLE_CURVES``), "engine verify" the engine's own, plus the load average and
 the CPU steal seen while it ran (from /proc). Used for the before/after table in docs/gost.md;
 asserts nothing: the machine is shared and the figures are noisy. ``--instructions`` counts
 user-space instructions per call under callgrind instead ((count at N - count at 0) / N), which
@@ -44,8 +46,21 @@ def _median_us(fn, runs: int, calls: int) -> tuple[float, float]:
 
 _CASES = (("256 TC26-A", gost_openssl.KEY_2012_256, "TCA", gost_openssl.DIGEST_256),
           ("256 CryptoPro-A", gost_openssl.KEY_2012_256, "A", gost_openssl.DIGEST_256),
-          ("512 TC26-A", gost_openssl.KEY_2012_512, "A", gost_openssl.DIGEST_512))
-_OPERATIONS = ("streebog 4 KB", "sign", "verify")
+          ("256 CryptoPro-B", gost_openssl.KEY_2012_256, "B", gost_openssl.DIGEST_256),
+          ("512 TC26-A", gost_openssl.KEY_2012_512, "A", gost_openssl.DIGEST_512),
+          ("512 TC26-B", gost_openssl.KEY_2012_512, "B", gost_openssl.DIGEST_512))
+_OPERATIONS = ("streebog 4 KB", "sign", "verify", "engine verify")
+
+
+def _operations(key, md: str, data: bytes, signed_info: bytes) -> dict:
+    spki = key.public_key_der()
+    signature = gost.sign(key, signed_info, md)
+    public = gost_openssl.public_key(spki)
+    return {"streebog 4 KB": lambda: gost.digest(md, data),
+            "sign": lambda: gost.sign(key, signed_info, md),
+            "verify": lambda: gost.verify(spki, signature, signed_info, md),
+            "engine verify": lambda: public.engine_verify_digest(
+                signature, gost.digest(md, signed_info))}
 
 
 def _loop(case: int, operation: str, calls: int) -> None:
@@ -53,13 +68,10 @@ def _loop(case: int, operation: str, calls: int) -> None:
     _label, key_type, paramset, md = _CASES[case]
     data, signed_info = bytes(4096), bytes(range(256)) * 3 + bytes(132)
     key = gost.PrivateKey.generate(key_type, paramset)
-    spki = key.public_key_der()
-    signature = gost.sign(key, signed_info, md)
-    gost.verify(spki, signature, signed_info, md)
-    gost.digest(md, data)
-    fn = {"streebog 4 KB": lambda: gost.digest(md, data),
-          "sign": lambda: gost.sign(key, signed_info, md),
-          "verify": lambda: gost.verify(spki, signature, signed_info, md)}[operation]
+    operations = _operations(key, md, data, signed_info)
+    for warm in operations.values():
+        warm()
+    fn = operations[operation]
     for _ in range(calls):
         fn()
 
@@ -105,18 +117,11 @@ def main(argv: list[str] | None = None) -> None:
     data, signed_info = os.urandom(4096), os.urandom(900)
     total0, steal0 = _proc_stat()
     rows = []
-    for label, key_type, paramset, md in (
-            ("256 TC26-A", gost_openssl.KEY_2012_256, "TCA", gost_openssl.DIGEST_256),
-            ("256 CryptoPro-A", gost_openssl.KEY_2012_256, "A", gost_openssl.DIGEST_256),
-            ("512 TC26-A", gost_openssl.KEY_2012_512, "A", gost_openssl.DIGEST_512)):
+    for label, key_type, paramset, md in _CASES:
         key = gost.PrivateKey.generate(key_type, paramset)
-        spki = key.public_key_der()
-        signature = gost.sign(key, signed_info, md)
-        rows.append((label, {
-            "streebog 4 KB": _median_us(lambda: gost.digest(md, data), args.runs, args.calls),
-            "sign": _median_us(lambda: gost.sign(key, signed_info, md), args.runs, args.calls),
-            "verify": _median_us(lambda: gost.verify(spki, signature, signed_info, md),
-                                 args.runs, args.calls)}))
+        operations = _operations(key, md, data, signed_info)
+        rows.append((label, {name: _median_us(fn, args.runs, args.calls)
+                             for name, fn in operations.items()}))
     total1, steal1 = _proc_stat()
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "

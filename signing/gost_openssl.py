@@ -14,6 +14,9 @@ against the ``openssl`` command, gostcrypto and the standards' examples.
 
 The engine is loaded once per process, lazily and under a lock (``load()``); every failure to
 load is remembered and reported by ``load()`` / ``status()`` with its reason.
+
+Verification on seven curves runs on precomputed tables in libcrypto's own EC code instead of
+the engine's arithmetic (``signing.gost_tables``: why, and the measurements).
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ import os
 import threading
 
 from cryptography.exceptions import InvalidSignature
+
+from signing import gost_tables
 
 __all__ = ["GostUnavailable", "Library", "PrivateKey", "PublicKey", "load", "status",
            "DIGEST_256", "DIGEST_512", "DIGEST_94", "KEY_2012_256", "KEY_2012_512", "KEY_2001"]
@@ -155,6 +160,7 @@ class Library:
             self._digests[name] = md
         self._nids = {name: self.OBJ_sn2nid(name.encode()) for name in _KEY_SIZES}
         self._key_names = {nid: name for name, nid in self._nids.items()}
+        self.tables = gost_tables.Tables(lib)
         self.errors()
 
     # ------------------------------------------------------------------ plumbing
@@ -349,7 +355,8 @@ def status() -> tuple[bool, str]:
     except GostUnavailable as exc:
         return False, str(exc)
     return True, (f"{lib.engine_name} (engine 'gost') in {lib.openssl_version}, "
-                  f"{lib.path} via ctypes")
+                  f"{lib.path} via ctypes; verification on precomputed tables for "
+                  f"{len(gost_tables.TABLE_CURVES)} curves")
 
 
 class _PkeyCtx:
@@ -386,6 +393,8 @@ class _Key:
         self.signature_size = _KEY_SIZES[self.key_type]
         self.digest_name = _KEY_DIGESTS[self.key_type]
         self._local = threading.local()
+        #: the curve's precomputed tables when verifying on them beats the engine, else None
+        self._curve = lib.tables.curve_of(pkey) if self.key_type != KEY_2001 else None
 
     def _ctx(self, operation: str):
         ctx = getattr(self._local, operation, None)
@@ -402,6 +411,7 @@ class _Key:
     def __del__(self):
         pkey, self._pkey = getattr(self, "_pkey", None), None
         if pkey:
+            self._lib.tables.forget(pkey)   # before the address can be reused
             self._lib.EVP_PKEY_free(pkey)
 
     def public_key_der(self) -> bytes:
@@ -418,13 +428,25 @@ class _Key:
         self.verify_digest(signature, self._lib.digest(digest_name, data))
 
     def verify_digest(self, signature: bytes, digest: bytes) -> None:
+        """On the curve's tables where they are faster (signing.gost_tables), else the engine."""
         if len(signature) != self.signature_size:
             raise InvalidSignature("GOST R 34.10 signature mismatch")
+        if self._curve is None:
+            self.engine_verify_digest(signature, digest)
+        elif not self._lib.tables.verify(self._pkey, self._curve, signature, digest):
+            raise InvalidSignature("GOST R 34.10 signature mismatch")
+
+    def engine_verify_digest(self, signature: bytes, digest: bytes) -> None:
+        """The engine's own ``EVP_PKEY_verify`` (the tables' oracle in tests and benchmarks)."""
         lib = self._lib
         if lib.EVP_PKEY_verify(self._ctx("verify"), signature, len(signature), digest,
                                len(digest)) != 1:
             lib.ERR_clear_error()  # a mismatch leaves "signature mismatch" in the queue
             raise InvalidSignature("GOST R 34.10 signature mismatch")
+
+    @property
+    def verifies_on_tables(self) -> bool:
+        return self._curve is not None
 
 
 class PublicKey(_Key):
