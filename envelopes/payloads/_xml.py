@@ -40,14 +40,20 @@ def expect_root(element: etree._Element, ns: str, local: str) -> None:
         raise PayloadError(local, f"expected {{{ns}}}{local}, got {element.tag}")
 
 
+def _tag_in_namespace_of(element: etree._Element, local: str) -> str:
+    tag = element.tag
+    return f"{tag[:tag.index('}') + 1]}{local}" if tag[0] == "{" else local
+
+
 def child(element: etree._Element, local: str) -> etree._Element | None:
-    ns = etree.QName(element).namespace
-    return element.find(f"{{{ns}}}{local}" if ns else local)
+    """The first child ``local`` in the element's namespace. ``iterchildren(tag)`` filters in
+    C; ``find`` goes through ElementPath's path compiler on every call (≈ 4 µs against 0.5 µs,
+    and a registration payload reads ≈ 30 fields)."""
+    return next(element.iterchildren(_tag_in_namespace_of(element, local)), None)
 
 
 def children(element: etree._Element, local: str) -> list[etree._Element]:
-    ns = etree.QName(element).namespace
-    return element.findall(f"{{{ns}}}{local}" if ns else local)
+    return list(element.iterchildren(_tag_in_namespace_of(element, local)))
 
 
 def need(element: etree._Element, local: str) -> etree._Element:
