@@ -3,11 +3,11 @@
 was never delivered to the caller: ``TargetMessageIsNotFound``."""
 from __future__ import annotations
 
-import uuid
 
 from envelopes import ns
 from gateway import faults
 from gateway.exchange import delivery
+from gateway.pipeline.identity import new_message_id
 from gateway.pipeline import stages
 from gateway.pipeline.context import Context
 from gateway.pipeline.sequence import Operation
@@ -39,7 +39,7 @@ def _tell_provider(svc, conn, response_id: str, now) -> None:
     found = messages.sender_of(conn, response_id)
     if found is None:  # an answer written by a built-in handler: nobody to tell
         return
-    queues.enqueue(conn, message_id=str(uuid.uuid1()), kind="STATUS", recipient=found[0],
+    queues.enqueue(conn, message_id=new_message_id(), kind="STATUS", recipient=found[0],
                    namespace_uri="", root_element="", now=now, related_message_id=response_id,
                    body=delivery.status_message(response_id, "responseIsDelivered",
                                                 "the consumer acknowledged the answer", svc.signer))

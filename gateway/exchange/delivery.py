@@ -10,12 +10,12 @@ signature in its new place.
 from __future__ import annotations
 
 import copy
-import uuid
 
 from lxml import etree
 
 from envelopes import ns
 from envelopes.build import response_data
+from gateway.pipeline.identity import new_message_id
 from gateway.pipeline.receipt import ReceiptData, ReceiptSigner, metadata_element
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
@@ -96,7 +96,7 @@ def gateway_response_data(reply_to: str, *, payload: etree._Element | None = Non
                           status: tuple[int, str, dict] | None = None) -> tuple[str, etree._Element]:
     """``SenderProvidedResponseData`` written by the gateway as a built-in provider (covered by
     the ``SMEVSignature`` of the ``Response`` that carries it). Returns (message id, data)."""
-    message_id = str(uuid.uuid1())
+    message_id = new_message_id()
     return message_id, response_data(reply_to, payload=payload, rejections=rejections,
                                      status=status, message_id=message_id, element_id=PROVIDER_ID)
 

@@ -6,7 +6,6 @@ timeout and is delivered again unless acknowledged with Ack (at-least-once deliv
 """
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from lxml import etree
@@ -14,6 +13,7 @@ from lxml import etree
 from envelopes import ns
 from gateway import faults
 from gateway.exchange import attachments, delivery
+from gateway.pipeline.identity import new_message_id
 from gateway.pipeline.answer import MtomAnswer
 from gateway.pipeline import stages
 from gateway.pipeline.context import Context
@@ -64,7 +64,7 @@ def _tell_consumer(svc, conn, message_id: str, now) -> None:
     found = messages.sender_of(conn, message_id)
     if found is None:
         return
-    queues.enqueue(conn, message_id=str(uuid.uuid1()),
+    queues.enqueue(conn, message_id=new_message_id(),
                    kind="STATUS", recipient=found[0], namespace_uri="", root_element="",
                    body=delivery.status_message(message_id, "underProcessing",
                                                 "the request was delivered to its provider",

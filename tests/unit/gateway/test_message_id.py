@@ -29,3 +29,48 @@ def test_old_and_future_ids_are_stale():
         check_message_id(value, now + timedelta(days=2), **WINDOW)
     with pytest.raises(StaleMessageId):
         check_message_id(value, now - timedelta(hours=1), **WINDOW)
+
+
+def test_the_gateways_own_ids_are_canonical_uuid1_of_now_and_never_repeat():
+    """new_message_id: the ids of messages the gateway creates (answers, status messages)."""
+    import threading
+
+    from gateway.pipeline.identity import new_message_id
+
+    now = datetime.now(timezone.utc)
+    first = new_message_id()
+    assert check_message_id(first, now, **WINDOW) == first
+    assert abs((uuid1_time(uuid.UUID(first)) - now).total_seconds()) < 5
+    made: list[list[str]] = [[] for _ in range(4)]
+
+    def make(into: list[str]) -> None:
+        into.extend(new_message_id() for _ in range(20_000))
+
+    threads = [threading.Thread(target=make, args=(chunk,)) for chunk in made]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [i for chunk in made for i in chunk]
+    assert len(set(every)) == len(every) == 80_000
+    times = [uuid.UUID(i).time for i in every]
+    assert len(set(times)) == len(times)          # one process never repeats a timestamp
+
+
+def test_a_forked_process_takes_a_node_of_its_own():
+    import multiprocessing
+
+    from gateway.pipeline.identity import new_message_id
+
+    def child(out) -> None:
+        out.put(new_message_id())
+
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    process = context.Process(target=child, args=(out,))
+    process.start()
+    theirs = out.get(timeout=30)
+    process.join(30)
+    ours = new_message_id()
+    assert uuid.UUID(theirs).node != uuid.UUID(ours).node
+    assert uuid.UUID(ours).node & (1 << 40)       # the multicast bit: not a real MAC address
