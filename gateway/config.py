@@ -38,6 +38,8 @@ class Settings:
     port: int = 8080
     workers: int = 4
     threads: int = 1  # per worker; more than 1: gunicorn's gthread workers (slow clients hold a thread, not a process)
+    # most requests of one worker that share one COMMIT (gateway/storage/group_commit.py); 1: each commits alone
+    group_commit_max: int = 64
     public_url: str = ""  # empty: http://host:port
     access_log: str = ""  # gunicorn access log file, "-" for stdout; empty: none
 
@@ -194,6 +196,8 @@ class Settings:
         if settings.demo_algorithm and settings.demo_algorithm not in DEMO_ALGORITHMS:
             raise ValueError(f"GATEWAY_DEMO_ALGORITHM must be one of {', '.join(DEMO_ALGORITHMS)}, "
                              f"not {settings.demo_algorithm!r}")
+        if settings.group_commit_max < 1:
+            raise ValueError(f"GATEWAY_GROUP_COMMIT_MAX must be 1 or more, not {settings.group_commit_max}")
         if settings.receipt_profile not in ("smev", "w3c"):
             raise ValueError(f"GATEWAY_RECEIPT_PROFILE must be smev or w3c, not {settings.receipt_profile!r}")
         if settings.attachment_delivery not in ("mtom", "inline"):

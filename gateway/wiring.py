@@ -15,6 +15,7 @@ from gateway.exchange.operations import operations
 from gateway.pipeline.dispatch import Pipeline
 from gateway.pipeline.services import Services
 from gateway.ops.background import Background
+from gateway.storage.group_commit import group_commit
 from gateway.registers.outbox import Outbox
 from gateway.webhooks.dispatcher import Dispatcher
 from gateway.pipeline.receipt import ReceiptSigner
@@ -42,6 +43,7 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
     if settings.smev_transform != "native":  # process-wide; native is the import default
         smev_transform.use(settings.smev_transform)
     engine = engine or make_engine(settings.resolved_database_url)
+    group_commit(engine).max_batch = settings.group_commit_max
     anchors = load_certificates(settings.trust_dir / "anchors")
     if not anchors:
         raise SystemExit(f"no trust anchors in {settings.trust_dir / 'anchors'}: run `gateway setup` first")

@@ -149,38 +149,61 @@ def presign(data_dir: Path, count: int, payload_bytes: int = 0, attachment_bytes
     return [b for part in parts for b in part]
 
 
-async def _drive(ports: list[int], bodies, concurrency: int):
+async def _read_reply(reader) -> tuple[bytes, bool]:
+    """One HTTP/1.1 reply on a kept-alive connection: (status line + head + body, may reuse)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length, reuse = 0, True
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value.strip())
+        elif name == b"connection" and value.strip().lower() == b"close":
+            reuse = False
+    return head + await reader.readexactly(length), reuse
+
+
+async def _drive(ports: list[int], bodies, concurrency: int, keep_alive: bool = False):
     latencies: list[float] = []
     errors = 0
     queue = list(reversed(bodies))
 
     async def worker(port: int):
         nonlocal errors
+        reader = writer = None
         while queue:
             content_type, body = queue.pop()
             head = (f"POST /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
                     f"SOAPAction: \"urn:SendRequest\"\r\nContent-Length: {len(body)}\r\n"
-                    f"Connection: close\r\n\r\n").encode()
+                    f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n").encode()
             started = time.perf_counter()
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            if writer is None:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(head + body)
             await writer.drain()
-            reply = await reader.read()
-            writer.close()
+            if keep_alive:
+                reply, reuse = await _read_reply(reader)
+            else:
+                reply, reuse = await reader.read(), False
+            if not reuse:
+                writer.close()
+                reader = writer = None
             latencies.append(time.perf_counter() - started)
             if not reply.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")):
                 errors += 1
                 if errors <= 3:
                     print("  error reply:", reply[:400].decode(errors="replace"), file=sys.stderr)
+        if writer is not None:
+            writer.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(ports[i % len(ports)]) for i in range(concurrency)))
     return latencies, errors, time.perf_counter() - started
 
 
-def _client_process(ports, bodies, concurrency, out):
+def _client_process(ports, bodies, concurrency, out, keep_alive=False):
     cpu0 = time.process_time()
-    latencies, errors, wall = asyncio.run(_drive(ports, bodies, concurrency))
+    latencies, errors, wall = asyncio.run(_drive(ports, bodies, concurrency, keep_alive))
     out.put((latencies, errors, wall, time.process_time() - cpu0))
 
 
@@ -211,7 +234,7 @@ def _percentile(ordered: list[float], q: float) -> float:
 
 def run(algorithm: str, database: str, postgres: str, *, requests: int, warmup: int,
         concurrency: int, workers: int, nodes: int = 1, payload_bytes: int = 0,
-        attachment_bytes: int = 0) -> Result:
+        attachment_bytes: int = 0, threads: int = 1, keep_alive: bool = False) -> Result:
     from gateway.ops.setup import issue_demo_client
     from gateway.storage.db import scratch_schema
 
@@ -222,7 +245,8 @@ def run(algorithm: str, database: str, postgres: str, *, requests: int, warmup: 
         if database == "postgres":
             url = stack_.enter_context(scratch_schema(postgres, "gw_bench"))
             url += f"&application_name={app_name}"
-        stack = Stack(url, GATEWAY_DEMO_ALGORITHM=demo_algorithm, GATEWAY_REVOCATION="hard-fail")
+        stack = Stack(url, GATEWAY_DEMO_ALGORITHM=demo_algorithm, GATEWAY_REVOCATION="hard-fail",
+                      GATEWAY_THREADS=str(threads))
         stack_.callback(stack.stop)
         if algorithm == "ecdsa":
             issue_demo_client(stack.settings, "ROMASHKA", key_type)   # before setup registers it
@@ -251,7 +275,8 @@ def run(algorithm: str, database: str, postgres: str, *, requests: int, warmup: 
             locks_before = [_write_lock(p) for p in ports]
             stat_before = _proc_stat()
             out = ctx.Queue()
-            client = ctx.Process(target=_client_process, args=(ports, batch, concurrency, out))
+            client = ctx.Process(target=_client_process,
+                                 args=(ports, batch, concurrency, out, keep_alive))
             client.start()
             latencies, errors, wall, client_cpu = out.get()
             client.join()
@@ -295,14 +320,15 @@ def _instructions() -> str:
 
 HEADER = (f"{'requests signed with':16s} {'database':18s} {'env/s':>7s} {'p50 ms':>7s} "
           f"{'p99 ms':>7s} {'p999 ms':>8s} {'CPU ms/env':>10s} {'DB CPU':>7s} {'lock ms':>8s} "
-          f"{'KB':>7s}  machine during the run")
+          f"{'tx/env':>6s} {'KB':>7s}  machine during the run")
 
 
 def _row(r: Result) -> str:
     db_cpu = f"{r.db_cpu:7.2f}" if r.db_cpu is not None else f"{'-':>7s}"
     lock = f"{r.lock_ms:8.2f}" if r.lock_ms is not None else f"{'-':>8s}"
     return (f"{r.label:16s} {r.database:18s} {r.rate:7.0f} {r.p50:7.1f} {r.p99:7.1f} "
-            f"{r.p999:8.1f} {r.server_cpu:10.2f} {db_cpu} {lock} {r.size / 1024:7.1f}  {r.machine}"
+            f"{r.p999:8.1f} {r.server_cpu:10.2f} {db_cpu} {lock} {r.transactions:6.2f} "
+            f"{r.size / 1024:7.1f}  {r.machine}"
             + (f"  ({r.errors} errors)" if r.errors else ""))
 
 
@@ -341,6 +367,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per node")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker (GATEWAY_THREADS; above 1: gthread workers)")
+    parser.add_argument("--keep-alive", action="store_true",
+                        help="clients keep their connection open (needs --threads above 1: "
+                             "gunicorn's sync workers close every connection)")
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", ""),
                         help="business payload sizes, e.g. 1k,16k,256k,1m: one run each "
                              "(first algorithm, SQLite)")
@@ -367,10 +398,14 @@ def main(argv: list[str] | None = None) -> None:
             databases.remove("postgres")
     print(f"make bench: {os.cpu_count()} CPUs; SendRequest of unique pre-signed registrations, "
           f"{opts.requests} measured after {opts.warmup} warm-up per run, {opts.concurrency} "
-          f"concurrent clients in a separate process, {opts.workers} gunicorn workers, revocation "
+          f"concurrent clients in a separate process"
+          f"{', keeping connections open' if opts.keep_alive else ', a connection per request'}, "
+          f"{opts.workers} gunicorn workers"
+          f"{f' of {opts.threads} threads' if opts.threads > 1 else ' (sync)'}, revocation "
           f"hard-fail, SMEV profile; receipts ECDSA P-256 (GOST rows: GOST PKI and receipts)")
     print("CPU ms/env: the gateway's processes; DB CPU: the PostgreSQL server processes of the "
-          "run; lock ms: write-lock hold per write transaction (/metrics); the machine's load, "
+          "run; lock ms: write-lock hold per write transaction (/metrics), tx/env: write "
+          "transactions per envelope (below 1: group commits of several); the machine's load, "
           "busy share and steal are of the measured window — the machine may be shared, so "
           "compare rows of one run")
     print(_instructions(), flush=True)
@@ -379,7 +414,8 @@ def main(argv: list[str] | None = None) -> None:
     for algorithm in algorithms:
         for database in databases:
             r = run(algorithm, database, opts.postgres, requests=opts.requests,
-                    warmup=opts.warmup, concurrency=opts.concurrency, workers=opts.workers)
+                    warmup=opts.warmup, concurrency=opts.concurrency, workers=opts.workers,
+                    threads=opts.threads, keep_alive=opts.keep_alive)
             results.append(r)
             print(_row(r), flush=True)
     if opts.nodes > 1 and "postgres" in databases and algorithms:

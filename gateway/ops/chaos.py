@@ -166,17 +166,19 @@ def journal_verify(stack: Stack) -> tuple[bool, str]:
 
 def run_chaos(database_url: str = "", seconds: float = 20.0, clients: int = 6,
               requests_per_second: float = 25.0, seed: int | None = None,
-              echo=print) -> ChaosReport:
+              echo=print, threads: int = 1) -> ChaosReport:
     """The chaos run (see the module docstring) on ``database_url`` (empty: SQLite in a new data
     dir; a PostgreSQL URL must point at an empty database or schema). ``requests_per_second``
     only sizes the pool of pre-signed requests: the clients send as fast as the node answers,
-    and under kills that was 4-11/s here (docs/security.md), so 25/s leaves a margin."""
+    and under kills that was 4-11/s here (docs/security.md), so 25/s leaves a margin.
+    ``threads`` above 1 runs gthread workers, whose concurrent requests share group commits
+    (gateway/storage/group_commit.py): the kills then also land in the middle of batches."""
     from gateway.storage import integrity
     from gateway.storage.db import make_engine
 
     rng = random.Random(seed)
     report = ChaosReport()
-    stack = Stack(database_url).start()
+    stack = Stack(database_url, GATEWAY_THREADS=str(threads)).start()
     node = stack.node(workers=2)
     try:
         node.start()
@@ -451,17 +453,22 @@ def main() -> None:
     parser.add_argument("--postgres", default="", help="PostgreSQL server URL: also run there "
                         "(a fresh schema) and run the two-node test")
     parser.add_argument("--two-node-messages", type=int, default=600)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker (GATEWAY_THREADS): above 1 the kills also hit "
+                             "group commits of several requests")
     opts = parser.parse_args()
     reports = []
     print(f"chaos on SQLite for {opts.seconds:.0f} s", flush=True)
-    reports.append(run_chaos("", opts.seconds, opts.clients).lines("\nchaos, SQLite"))
+    reports.append(run_chaos("", opts.seconds, opts.clients, threads=opts.threads)
+                   .lines("\nchaos, SQLite"))
     print("\n".join(reports[-1]), flush=True)
     if opts.postgres:
         from gateway.storage.db import scratch_schema
 
         print(f"\nchaos on PostgreSQL for {opts.seconds:.0f} s", flush=True)
         with scratch_schema(opts.postgres, "gw_chaos") as url:
-            reports.append(run_chaos(url, opts.seconds, opts.clients).lines("\nchaos, PostgreSQL"))
+            reports.append(run_chaos(url, opts.seconds, opts.clients, threads=opts.threads)
+                           .lines("\nchaos, PostgreSQL"))
         print("\n".join(reports[-1]), flush=True)
         print("\ntwo nodes on one PostgreSQL database", flush=True)
         with scratch_schema(opts.postgres, "gw_nodes") as url:

@@ -6,7 +6,8 @@ stage); two workers racing with the same new MessageID are settled here by the u
 constraint: the loser answers with the winner's receipt and writes nothing.
 
 Hot path: the receipt is built and signed BEFORE the write transaction (the registration number
-does not depend on the database), so the write lock is held for as short a time as possible.
+does not depend on the database), so the write lock is held for as short a time as possible, and
+the writes of concurrent requests of one process share one COMMIT (gateway/storage/group_commit.py).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from gateway.domains.base import RegisterWrite
 from gateway.domains.statemachine import IllegalTransition
 from gateway.pipeline.stages import same_message
 from gateway.storage import applications, journal, messages, notifications, outbox, webhooks
-from gateway.storage.db import write_transaction
+from gateway.storage.group_commit import group_commit
 from gateway.webhooks.events import for_change as webhook_events
 
 
@@ -109,43 +110,48 @@ def store_request(engine, msg: IncomingMessage, build_receipt: ReceiptBuilder,
     number = registration_number(msg.received_at, msg.message_id)
     receipt = build_receipt(number)
     live = not msg.test_message  # a test message changes no state and writes no register
+
+    def write(conn) -> list[int]:
+        """The writes of this message; run in the process's next group commit."""
+        pk = messages.insert_message(conn, dict(
+            message_id=msg.message_id, message_type=msg.message_type,
+            reference_message_id=msg.reference_message_id, sender=msg.sender,
+            recipient=msg.recipient, namespace_uri=msg.namespace_uri,
+            root_element=msg.root_element, content_digest=msg.content_digest,
+            test_message=msg.test_message, status=msg.status,
+            registration_number=number, received_at=msg.received_at,
+            envelope=msg.envelope, receipt=receipt, reply_to=msg.reply_to,
+            node_id=msg.node_id, transaction_code=msg.transaction_code, eol=msg.eol))
+        if change is not None and live:
+            new_id = _apply(conn, change, pk, number, msg.received_at)
+            webhooks.add_events(conn, webhook_events(change, new_id, number, msg.message_id,
+                                                     msg.sender, msg.received_at))
+            if msg.person is not None and msg.person_not_after is not None:
+                # a head or representative: warned before this certificate ends (notifications)
+                notifications.remember_person(
+                    conn, fingerprint=msg.person.fingerprint_sha256,
+                    organisation_inn=change.organisation_inn, person_inn=msg.person.inn,
+                    subject=msg.person.subject, not_after=msg.person_not_after,
+                    message_id=msg.message_id, at=msg.received_at)
+        ids = outbox.add(conn, msg.message_id, [(w.action, dict(w.args)) for w in register_writes],
+                         msg.received_at, outbox_lease) if register_writes and live else []
+        if also is not None:
+            also(conn)
+        journal.append_many(conn, [
+            journal.Entry(at=msg.received_at, message_id=msg.message_id, direction="IN",
+                          event=f"{msg.message_type.lower()}-accepted",
+                          detail={"sender": msg.sender, "verification": msg.verification,
+                                  "state": change.state if change else None,
+                                  "test": msg.test_message},
+                          content=msg.envelope),
+            journal.Entry(at=msg.received_at, message_id=msg.message_id, direction="OUT",
+                          event="receipt", detail={"registration_number": number},
+                          content=receipt),
+        ])
+        return ids
+
     try:
-        with write_transaction(engine) as conn:
-            pk = messages.insert_message(conn, dict(
-                message_id=msg.message_id, message_type=msg.message_type,
-                reference_message_id=msg.reference_message_id, sender=msg.sender,
-                recipient=msg.recipient, namespace_uri=msg.namespace_uri,
-                root_element=msg.root_element, content_digest=msg.content_digest,
-                test_message=msg.test_message, status=msg.status,
-                registration_number=number, received_at=msg.received_at,
-                envelope=msg.envelope, receipt=receipt, reply_to=msg.reply_to,
-                node_id=msg.node_id, transaction_code=msg.transaction_code, eol=msg.eol))
-            if change is not None and live:
-                new_id = _apply(conn, change, pk, number, msg.received_at)
-                webhooks.add_events(conn, webhook_events(change, new_id, number, msg.message_id,
-                                                         msg.sender, msg.received_at))
-                if msg.person is not None and msg.person_not_after is not None:
-                    # a head or representative: warned before this certificate ends (notifications)
-                    notifications.remember_person(
-                        conn, fingerprint=msg.person.fingerprint_sha256,
-                        organisation_inn=change.organisation_inn, person_inn=msg.person.inn,
-                        subject=msg.person.subject, not_after=msg.person_not_after,
-                        message_id=msg.message_id, at=msg.received_at)
-            ids = outbox.add(conn, msg.message_id, [(w.action, dict(w.args)) for w in register_writes],
-                             msg.received_at, outbox_lease) if register_writes and live else []
-            if also is not None:
-                also(conn)
-            journal.append_many(conn, [
-                journal.Entry(at=msg.received_at, message_id=msg.message_id, direction="IN",
-                              event=f"{msg.message_type.lower()}-accepted",
-                              detail={"sender": msg.sender, "verification": msg.verification,
-                                      "state": change.state if change else None,
-                                      "test": msg.test_message},
-                              content=msg.envelope),
-                journal.Entry(at=msg.received_at, message_id=msg.message_id, direction="OUT",
-                              event="receipt", detail={"registration_number": number},
-                              content=receipt),
-            ])
+        ids = group_commit(engine).run(write)
         return StoredReceipt(number, receipt, False, tuple(ids))
     except messages.DuplicateMessage:
         # Another worker stored this MessageID between our replay check and now.

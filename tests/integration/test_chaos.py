@@ -20,6 +20,17 @@ def test_kill_9_loses_no_receipt_and_doubles_nothing(fresh_database_url):
     assert report.violations == []
 
 
+def test_kill_9_in_the_middle_of_group_commits_loses_no_receipt(fresh_database_url):
+    """Threaded workers: concurrent requests of a worker share one COMMIT
+    (gateway/storage/group_commit.py), so the kills land in the middle of batches too."""
+    report = run_chaos(fresh_database_url, seconds=20, clients=12, requests_per_second=25,
+                       seed=13, threads=6)
+    print("\n".join(report.lines("\nchaos with group commits (bounded)")))
+    assert report.node_kills >= 1 and report.worker_kills >= 1
+    assert report.receipts > 0 and report.repeats_identical > 0
+    assert report.violations == []
+
+
 @pytest.mark.skipif(os.environ.get("GATEWAY_TEST_DB", "sqlite") != "postgres",
                     reason="two nodes share one PostgreSQL database; a SQLite file is one node's "
                            "(make test-postgres runs it)")

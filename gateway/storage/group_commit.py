@@ -1,0 +1,123 @@
+"""Group commit: the write transactions of a process's concurrent requests share one COMMIT.
+
+Why (docs/performance.md, «Group commit»): on SQLite every envelope held the database's single
+write lock for its own BEGIN IMMEDIATE, statements and COMMIT with its fsync, one envelope at a
+time across all workers. Here the requests of one process that arrive while a commit is under
+way wait for it to end; the first of them (the leader) then takes the lock once, runs each
+request's writes in a SAVEPOINT of one transaction, in arrival order, and commits them all with
+one fsync. Each request learns its own outcome only after that COMMIT returned, so a receipt
+still leaves only once its message is on disk; a SIGKILL during the batch loses the whole
+uncommitted batch and no receipt of it was sent.
+
+No thread of its own: the leader is a request thread, and a lone request (a sync worker, a
+quiet moment) commits at once, without a savepoint and without waiting for company. The
+savepoint is what keeps requests apart: one that fails (a MessageID a racing worker stored, a
+transition another envelope of the same batch already made) is rolled back to its savepoint
+and gets its own exception, exactly as if it had run alone after the ones before it; the
+others commit. A failed COMMIT fails every request of the batch.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Callable, TypeVar
+
+from sqlalchemy.engine import Connection, Engine
+
+from gateway.storage.db import write_transaction
+
+T = TypeVar("T")
+
+#: most requests one COMMIT carries; a longer queue is served by the next leader
+MAX_BATCH = 64
+
+
+class _Request:
+    __slots__ = ("work", "result", "error", "done")
+
+    def __init__(self, work: Callable[[Connection], object]):
+        self.work, self.result, self.error, self.done = work, None, None, False
+
+
+class GroupCommit:
+    """One per engine and process: ``run(work)`` is ``with write_transaction(engine) as conn:
+    return work(conn)``, shared with whichever concurrent requests queued meanwhile."""
+
+    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH):
+        self.engine, self.max_batch = engine, max_batch
+        self._queue: list[_Request] = []
+        self._leading = False
+        self._changed = threading.Condition()
+        #: batches committed and requests in them (for /metrics and tests)
+        self.batches = self.requests = 0
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        request = _Request(work)
+        with self._changed:
+            self._queue.append(request)
+        while True:
+            with self._changed:
+                while not request.done and self._leading:
+                    self._changed.wait()
+                if request.done:
+                    return _outcome(request)
+                # nobody leads: lead the oldest batch. With more than max_batch queued, this
+                # request may not be in it; it then leads (or waits for) the next one.
+                self._leading = True
+                batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+            try:
+                self._commit(batch)
+            finally:
+                with self._changed:
+                    for done in batch:
+                        done.done = True
+                    self._leading = False
+                    self.batches += 1
+                    self.requests += len(batch)
+                    self._changed.notify_all()
+
+    def _commit(self, batch: list[_Request]) -> None:
+        try:
+            with write_transaction(self.engine) as conn:
+                if len(batch) == 1:
+                    batch[0].result = batch[0].work(conn)
+                    return
+                for request in batch:
+                    savepoint = conn.begin_nested()
+                    try:
+                        request.result = request.work(conn)
+                    except Exception as exc:  # this request's own failure: the others go on
+                        savepoint.rollback()
+                        request.error = exc
+                    else:
+                        savepoint.commit()
+        except Exception as exc:  # BEGIN or COMMIT failed: no request of the batch is stored
+            for request in batch:
+                if request.error is None:
+                    request.error, request.result = exc, None
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit: nobody waits forever
+            for request in batch:
+                if request.error is None:
+                    request.error, request.result = exc, None
+            raise
+
+
+def _outcome(request: _Request):
+    if request.error is not None:
+        raise request.error
+    return request.result
+
+
+_GROUPS: "weakref.WeakKeyDictionary[Engine, GroupCommit]" = weakref.WeakKeyDictionary()
+_GROUPS_LOCK = threading.Lock()
+
+
+def group_commit(engine: Engine) -> GroupCommit:
+    """The process's GroupCommit of ``engine``."""
+    group = _GROUPS.get(engine)
+    if group is None:
+        with _GROUPS_LOCK:
+            group = _GROUPS.get(engine)
+            if group is None:
+                group = _GROUPS[engine] = GroupCommit(engine)
+    return group

@@ -1,0 +1,165 @@
+"""Group commit (gateway/storage/group_commit.py) on the database GATEWAY_TEST_DB selects: the
+requests queued behind a commit share the next one, each in its own savepoint; a request that
+fails is rolled back alone, a COMMIT that fails fails the whole batch, and nobody hears of an
+outcome before the COMMIT returned."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import text
+
+from gateway.storage.db import make_engine
+from gateway.storage.group_commit import GroupCommit
+
+
+@pytest.fixture
+def engine(fresh_database_url):
+    engine = make_engine(fresh_database_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY, name VARCHAR(40))"))
+        conn.execute(text("CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER "
+                          "REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)"))
+    yield engine
+    engine.dispose()
+
+
+def _names(engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(row[0] for row in conn.execute(text("SELECT name FROM parent")))
+
+
+def _insert(number: int, name: str | None = None):
+    def work(conn):
+        conn.execute(text("INSERT INTO parent (id, name) VALUES (:id, :name)"),
+                     {"id": number, "name": name or f"p{number}"})
+        return number
+    return work
+
+
+def _batch_behind_a_slow_commit(group: GroupCommit, works: list) -> dict[int, object]:
+    """The first work holds its (lone) commit until all the others are queued behind it, so
+    they form one batch. Returns each work's result or exception by index."""
+    outcomes: dict[int, object] = {}
+    release = threading.Event()
+    first = works[0]
+
+    def slow_first(conn):
+        result = first(conn)
+        release.wait(10)
+        return result
+
+    def call(index: int, work) -> None:
+        try:
+            outcomes[index] = group.run(work)
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            outcomes[index] = exc
+
+    leader = threading.Thread(target=call, args=(0, slow_first))
+    leader.start()
+    while not group._leading:
+        time.sleep(0.001)
+    others = [threading.Thread(target=call, args=(i, w)) for i, w in enumerate(works) if i]
+    for thread in others:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(group._queue) < len(others) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert len(group._queue) == len(others), "the requests did not queue behind the commit"
+    assert outcomes == {}, "an outcome was known before its COMMIT"
+    release.set()
+    for thread in [leader, *others]:
+        thread.join(10)
+    return outcomes
+
+
+def test_a_lone_request_commits_at_once(engine):
+    group = GroupCommit(engine)
+    assert group.run(_insert(1)) == 1
+    assert (group.batches, group.requests) == (1, 1)
+    assert _names(engine) == ["p1"]
+
+
+def test_requests_queued_behind_a_commit_share_the_next_one(engine):
+    group = GroupCommit(engine)
+    outcomes = _batch_behind_a_slow_commit(group, [_insert(n) for n in range(1, 9)])
+    assert outcomes == {n - 1: n for n in range(1, 9)}
+    assert (group.batches, group.requests) == (2, 8)          # the lone first, then seven
+    assert _names(engine) == sorted(f"p{n}" for n in range(1, 9))
+
+
+def test_a_failing_request_is_rolled_back_alone(engine):
+    class Refused(Exception):
+        pass
+
+    def refused(conn):
+        _insert(3)(conn)                                       # written, then rolled back
+        raise Refused("the handler's transition was no longer possible")
+
+    group = GroupCommit(engine)
+    outcomes = _batch_behind_a_slow_commit(
+        group, [_insert(1), _insert(2), refused, _insert(4), _insert(2, "again")])
+    assert isinstance(outcomes[2], Refused)
+    assert outcomes[4].__class__.__name__ == "IntegrityError"   # primary key 2 taken
+    assert (outcomes[0], outcomes[1], outcomes[3]) == (1, 2, 4)
+    assert _names(engine) == ["p1", "p2", "p4"]
+
+
+def test_later_requests_of_a_batch_see_the_earlier_ones(engine):
+    def child_of_2(conn):
+        parent = conn.execute(text("SELECT id FROM parent WHERE name = 'p2'")).scalar()
+        conn.execute(text("INSERT INTO child (id, parent_id) VALUES (1, :p)"), {"p": parent})
+        return parent
+
+    group = GroupCommit(engine)
+    outcomes = _batch_behind_a_slow_commit(group, [_insert(1), _insert(2), child_of_2])
+    assert outcomes == {0: 1, 1: 2, 2: 2}
+
+
+def test_a_failed_commit_fails_every_request_of_the_batch(engine):
+    def orphan(conn):
+        # a deferred foreign key: the savepoint is released, the COMMIT refuses the batch
+        conn.execute(text("INSERT INTO child (id, parent_id) VALUES (7, 999)"))
+        return "orphan"
+
+    group = GroupCommit(engine)
+    outcomes = _batch_behind_a_slow_commit(group, [_insert(1), _insert(2), orphan, _insert(3)])
+    assert outcomes[0] == 1                                    # its own commit, before
+    for index in (1, 2, 3):
+        assert outcomes[index].__class__.__name__ == "IntegrityError", outcomes[index]
+    assert _names(engine) == ["p1"]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM child")).scalar() == 0
+    assert group.run(_insert(5)) == 5                          # and the group goes on
+    assert _names(engine) == ["p1", "p5"]
+
+
+@pytest.mark.parametrize("max_batch", [1, 2, 64])
+def test_many_threads_lose_nothing_and_double_nothing(engine, max_batch):
+    """Also when more requests queue than one batch takes: each gets its own outcome."""
+    group = GroupCommit(engine, max_batch=max_batch)
+    results: list[int] = []
+    errors: list[Exception] = []
+
+    def worker(base: int) -> None:
+        for n in range(base, base + 40):
+            try:
+                result = group.run(_insert(n))
+                if result != n:
+                    errors.append(AssertionError(f"request {n} was answered {result!r}"))
+                results.append(result)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k * 1000,)) for k in range(1, 9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(results) == [k * 1000 + n for k in range(1, 9) for n in range(40)]
+    assert group.requests == 320 and group.batches <= 320
+    assert len(_names(engine)) == 320
+    if max_batch == 1:
+        assert group.batches == 320
