@@ -5,31 +5,23 @@ from __future__ import annotations
 
 import logging
 
-from lxml import etree
-
-from envelopes import ns
 from envelopes.payloads.poa import (PowerOfAttorney, parse_power_of_attorney_registration,
                                     parse_power_of_attorney_revocation, terms)
+from gateway.faults import GatewayFault
+from gateway.pipeline.views import business_element
 from gateway.storage import notifications as store
 
 log = logging.getLogger("gateway.powers")
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
-def stored_payload(envelope: bytes) -> etree._Element | None:
-    """The business element of a stored request (None if it cannot be read)."""
+def stored_payload(envelope: bytes):
+    """The business element of a stored request (None if it cannot be read): the same hardened
+    parse as a handler's ``payload_of`` (views.business_element), tolerant here because a
+    scan over every stored request must not stop at one."""
     try:
-        root = etree.fromstring(envelope, _PARSER)
-    except etree.XMLSyntaxError:  # an MTOM request is stored as its multipart body
-        start = envelope.find(b"<")
-        end = envelope.rfind(b"Envelope>")
-        try:
-            root = etree.fromstring(envelope[start:end + len("Envelope>")], _PARSER)
-        except (etree.XMLSyntaxError, ValueError):
-            return None
-    content = root.find(f".//{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
-    children = [c for c in content if isinstance(c.tag, str)] if content is not None else []
-    return children[0] if len(children) == 1 else None
+        return business_element(envelope)
+    except (GatewayFault, IndexError, StopIteration):
+        return None
 
 
 def live_powers(engine) -> list[PowerOfAttorney]:

@@ -9,8 +9,8 @@ from gateway.storage import applications
 
 def business_element(envelope: bytes):
     """The business element of a stored request, parsed with the gateway's hardened parser."""
-    body = parse_envelope(envelope).body_child
-    content = body.find(f".//{{{ns.SMEV_BASIC}}}MessagePrimaryContent")
+    body = parse_envelope(envelope).body_child.getparent()     # soap:Body, never the Header
+    content = next(body.iter(f"{{{ns.SMEV_BASIC}}}MessagePrimaryContent"))
     return [c for c in content if isinstance(c.tag, str)][0]
 
 

@@ -242,25 +242,9 @@ def search_applications(engine: Engine, *, inn: str | None = None, status: str |
                         offset: int = 0) -> tuple[int, list[ApplicationRow]]:
     """(total matching, the page) over every organisation, or one ИНН; ``sort`` is a column
     name of the REST history API (history.COLUMNS), '-' for descending."""
-    a = applications.c
-    conditions = _day_range(a.created_at, day_from, day_to)
-    if inn:
-        conditions.append(a.organisation_inn == inn)
-    if kind:
-        conditions.append(a.kind == kind)
-    if status:
-        conditions.append(a.state == status)
-    if domain:
-        conditions.append(a.domain == domain)
-    column = history.COLUMNS[sort.lstrip("-")]
-    descending = sort.startswith("-")
-    query = select(applications).where(*conditions).order_by(
-        column.desc() if descending else column.asc(), a.id.desc() if descending else a.id.asc())
-    if limit is not None:
-        query = query.limit(limit).offset(offset)
-    with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(applications).where(*conditions)).scalar_one()
-        rows = conn.execute(query).all()
+    total, rows = history.search(engine, inn=inn, kind=kind, status=status, domain=domain,
+                                 day_from=day_from, day_to=day_to, sort=sort, limit=limit,
+                                 offset=offset)
     return total, [ApplicationRow(r.id, r.organisation_inn, r.domain, r.kind, r.state,
                                   r.registration_number, _utc(r.created_at), _utc(r.updated_at))
                    for r in rows]

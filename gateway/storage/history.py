@@ -30,30 +30,43 @@ def _iso(value: datetime) -> str:
     return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
 
 
+def search(engine: Engine, *, inn: str | None = None, kind: str | None = None,
+           status: str | None = None, domain: str | None = None, day_from: date | None = None,
+           day_to: date | None = None, sort: str = "-date", limit: int | None = None,
+           offset: int = 0) -> tuple[int, list]:
+    """(total matching, the page of ``applications`` rows): the one query behind the REST
+    history API and the console's application search. ``sort`` is a COLUMNS name, '-' for
+    descending; rows that tie follow the same direction by id, so pages never overlap."""
+    c = applications.c
+    conditions = []
+    if day_from:
+        conditions.append(c.created_at >= datetime.combine(day_from, time.min, timezone.utc))
+    if day_to:
+        conditions.append(c.created_at < datetime.combine(day_to + timedelta(days=1), time.min,
+                                                          timezone.utc))
+    for column, value in ((c.organisation_inn, inn), (c.kind, kind), (c.state, status),
+                          (c.domain, domain)):
+        if value:
+            conditions.append(column == value)
+    column = COLUMNS[sort.lstrip("-")]
+    descending = sort.startswith("-")
+    query = select(applications).where(*conditions).order_by(
+        column.desc() if descending else column.asc(), c.id.desc() if descending else c.id.asc())
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(applications)
+                             .where(*conditions)).scalar_one()
+        rows = conn.execute(query).all()
+    return total, rows
+
+
 def applications_of(engine: Engine, inn: str, *, date_from: date | None, date_to: date | None,
                     kind: str | None, status: str | None, sort: str,
                     limit: int | None, offset: int) -> tuple[int, list[dict]]:
-    """(total matching, the page of rows as API dicts); ``sort`` is a COLUMNS name, '-' for
-    descending."""
-    c = applications.c
-    conditions = [c.organisation_inn == inn]
-    if date_from:
-        conditions.append(c.created_at >= datetime.combine(date_from, time.min, timezone.utc))
-    if date_to:
-        conditions.append(c.created_at < datetime.combine(date_to + timedelta(days=1), time.min,
-                                                          timezone.utc))
-    if kind:
-        conditions.append(c.kind == kind)
-    if status:
-        conditions.append(c.state == status)
-    column = COLUMNS[sort.lstrip("-")]
-    order = column.desc() if sort.startswith("-") else column.asc()
-    with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(applications).where(*conditions)).scalar_one()
-        query = select(applications).where(*conditions).order_by(order, c.id.asc())
-        if limit is not None:
-            query = query.limit(limit).offset(offset)
-        rows = conn.execute(query).all()
+    """(total matching, the page of one organisation's applications as API dicts)."""
+    total, rows = search(engine, inn=inn, kind=kind, status=status, day_from=date_from,
+                         day_to=date_to, sort=sort, limit=limit, offset=offset)
     return total, [{"number": r.registration_number, "date": _iso(r.created_at), "kind": r.kind,
                     "domain": r.domain, "status": r.state, "updated": _iso(r.updated_at)}
                    for r in rows]
