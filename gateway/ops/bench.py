@@ -319,15 +319,16 @@ def _instructions() -> str:
 
 
 HEADER = (f"{'requests signed with':16s} {'database':18s} {'env/s':>7s} {'p50 ms':>7s} "
-          f"{'p99 ms':>7s} {'p999 ms':>8s} {'CPU ms/env':>10s} {'DB CPU':>7s} {'lock ms':>8s} "
-          f"{'tx/env':>6s} {'KB':>7s}  machine during the run")
+          f"{'p99 ms':>7s} {'p999 ms':>8s} {'CPU ms/env':>10s} {'DB CPU':>7s} {'client':>6s} "
+          f"{'lock ms':>8s} {'tx/env':>6s} {'KB':>7s}  machine during the run")
 
 
 def _row(r: Result) -> str:
     db_cpu = f"{r.db_cpu:7.2f}" if r.db_cpu is not None else f"{'-':>7s}"
     lock = f"{r.lock_ms:8.2f}" if r.lock_ms is not None else f"{'-':>8s}"
     return (f"{r.label:16s} {r.database:18s} {r.rate:7.0f} {r.p50:7.1f} {r.p99:7.1f} "
-            f"{r.p999:8.1f} {r.server_cpu:10.2f} {db_cpu} {lock} {r.transactions:6.2f} "
+            f"{r.p999:8.1f} {r.server_cpu:10.2f} {db_cpu} {r.client_cpu:6.2f} {lock} "
+            f"{r.transactions:6.2f} "
             f"{r.size / 1024:7.1f}  {r.machine}"
             + (f"  ({r.errors} errors)" if r.errors else ""))
 
@@ -404,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{f' of {opts.threads} threads' if opts.threads > 1 else ' (sync)'}, revocation "
           f"hard-fail, SMEV profile; receipts ECDSA P-256 (GOST rows: GOST PKI and receipts)")
     print("CPU ms/env: the gateway's processes; DB CPU: the PostgreSQL server processes of the "
-          "run; lock ms: write-lock hold per write transaction (/metrics), tx/env: write "
+          "run; client: the load generator's own CPU per envelope (it shares the machine); lock ms: write-lock hold per write transaction (/metrics), tx/env: write "
           "transactions per envelope (below 1: group commits of several); the machine's load, "
           "busy share and steal are of the measured window — the machine may be shared, so "
           "compare rows of one run")
