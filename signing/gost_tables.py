@@ -132,7 +132,10 @@ class Tables:
     # ------------------------------------------------------------------ tables
     def curve_of(self, pkey) -> _Curve | None:
         """The table curve of an engine key, or None when the engine verifies on it."""
-        group = self.EC_KEY_get0_group(self.EVP_PKEY_get0(pkey))
+        ec_key = self.EVP_PKEY_get0(pkey)
+        group = self.EC_KEY_get0_group(ec_key) if ec_key else None
+        if not group:                      # not an EC key the engine filled in: its own path
+            return None
         nid = self.EC_GROUP_get_curve_name(group)
         try:
             return self._curves[nid]
