@@ -1,8 +1,9 @@
 """Engines: SQLite in WAL mode with durable commits, or PostgreSQL.
 
 SQLite: ``synchronous=FULL`` so a commit is on disk before a receipt leaves; write transactions
-start with ``BEGIN IMMEDIATE`` so several worker processes queue on the write lock (honouring
-``busy_timeout``) instead of failing on a lock upgrade.
+(:func:`write_transaction`) start with ``BEGIN IMMEDIATE`` so several worker processes queue on
+the write lock instead of failing on a lock upgrade; reads begin deferred and read a WAL
+snapshot without locking writers out.
 """
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
+
+
+#: execution option marking a Connection as a write transaction's (SQLite: BEGIN IMMEDIATE)
+_WRITE_OPTION = "gateway_write"
 
 
 def make_engine(url: str) -> Engine:
@@ -39,7 +44,13 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A write transaction (write_transaction) takes the write lock at BEGIN, so writers
+            # queue on it instead of failing to upgrade a read snapshot. Anything else is a
+            # read (a Core query on engine.connect() begins one implicitly): a deferred BEGIN
+            # reads a WAL snapshot and locks nobody out. With IMMEDIATE there, every console
+            # page or register lookup held the database's one write lock while it read.
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(
+                _WRITE_OPTION) else "BEGIN")
 
         if parsed.database and parsed.database != ":memory:":
             _WRITE_LOCKS[engine] = _WriteLock(Path(parsed.database + ".writelock"))
@@ -124,8 +135,10 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     with lock:
         started = time.perf_counter()
         try:
-            with engine.begin() as conn:
-                yield conn
+            with engine.connect() as conn:
+                conn.execution_options(**{_WRITE_OPTION: True})
+                with conn.begin():
+                    yield conn
         finally:
             held = time.perf_counter() - started
             for callback in _WRITE_OBSERVERS:

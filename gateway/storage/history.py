@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from gateway.storage.db import write_transaction
 from gateway.storage.schema import api_tokens, applications
 
 #: API sort names -> columns
@@ -21,7 +22,7 @@ COLUMNS = {
 
 
 def store_token(engine: Engine, token_sha256: str, mnemonic: str, now: datetime) -> None:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(api_tokens.insert().values(token_sha256=token_sha256, mnemonic=mnemonic,
                                                 created_at=now, revoked=False))
 

@@ -7,6 +7,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
+from gateway.storage.db import write_transaction
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -21,6 +23,6 @@ def alembic_config(url: str | None = None) -> Config:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the migrations on ``engine`` (idempotent: an up-to-date database is left as is)."""
     cfg = alembic_config()
-    with engine.begin() as connection:
+    with write_transaction(engine) as connection:   # the write lock from BEGIN, as before
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)

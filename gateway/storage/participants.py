@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 
+from gateway.storage.db import write_transaction
 from gateway.storage.schema import information_systems, is_certificates, permissions
 
 
@@ -48,7 +49,7 @@ def enabled_flags(engine: Engine) -> dict[str, bool]:
 def add_system(engine: Engine, mnemonic: str, name: str, certificates: list[tuple[str, str, str]],
                *, inn_le: str | None, ogrn: str | None, now: datetime) -> None:
     """Insert the IS if new, and each (fingerprint, subject, PEM) certificate not yet known."""
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         exists = conn.execute(select(information_systems.c.mnemonic)
                               .where(information_systems.c.mnemonic == mnemonic)).first()
         if not exists:
@@ -71,7 +72,7 @@ def list_systems(engine: Engine) -> list[InformationSystem]:
 
 
 def set_enabled(engine: Engine, mnemonic: str, enabled: bool) -> bool:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         result = conn.execute(update(information_systems)
                               .where(information_systems.c.mnemonic == mnemonic)
                               .values(enabled=enabled))
@@ -79,7 +80,7 @@ def set_enabled(engine: Engine, mnemonic: str, enabled: bool) -> bool:
 
 
 def grant(engine: Engine, mnemonic: str, role: str, namespace: str, root: str) -> None:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         exists = conn.execute(select(permissions.c.id).where(
             permissions.c.mnemonic == mnemonic, permissions.c.role == role,
             permissions.c.namespace_uri == namespace, permissions.c.root_element == root)).first()
@@ -89,7 +90,7 @@ def grant(engine: Engine, mnemonic: str, role: str, namespace: str, root: str) -
 
 
 def revoke_grant(engine: Engine, mnemonic: str, role: str, namespace: str, root: str) -> bool:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         result = conn.execute(delete(permissions).where(
             permissions.c.mnemonic == mnemonic, permissions.c.role == role,
             permissions.c.namespace_uri == namespace, permissions.c.root_element == root))
