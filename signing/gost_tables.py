@@ -72,14 +72,27 @@ _PROTOTYPES = {
 }
 
 
-class _Curve:
-    """A curve group copied from the engine, with its base point's table."""
+class _Group:
+    """An EC_GROUP* copied from ``group`` and owned by Python: freed when the object goes."""
 
-    def __init__(self, c, group, name: str):
-        self.c, self.name = c, name
+    def __init__(self, c, group):
+        self.c = c
         self.group = c.EC_GROUP_dup(group)
         if not self.group:
             raise MemoryError("EC_GROUP_dup")
+
+    def __del__(self):
+        group, self.group = getattr(self, "group", None), None
+        if group:
+            self.c.EC_GROUP_free(group)
+
+
+class _Curve(_Group):
+    """A curve group copied from the engine, with its base point's table."""
+
+    def __init__(self, c, group, name: str):
+        super().__init__(c, group)
+        self.name = name
         order = c.EC_GROUP_get0_order(self.group)
         self.size = (c.BN_num_bits(order) + 7) // 8
         self.order = c.bn_int(order, self.size)
@@ -87,28 +100,16 @@ class _Curve:
         if c.EC_GROUP_precompute_mult(self.group, None) != 1:
             raise RuntimeError(f"precomputing the base point table of {name} failed")
 
-    def __del__(self):
-        group, self.group = getattr(self, "group", None), None
-        if group:
-            self.c.EC_GROUP_free(group)
 
-
-class _KeyTable:
+class _KeyTable(_Group):
     """A copy of the curve group whose generator is the signer's point Q, with Q's table."""
 
     def __init__(self, c, curve: _Curve, point):
-        self.c, self.curve = c, curve
-        self.group = c.EC_GROUP_dup(curve.group)
-        if not self.group:
-            raise MemoryError("EC_GROUP_dup")
+        super().__init__(c, curve.group)
+        self.curve = curve
         if (c.EC_GROUP_set_generator(self.group, point, curve.order_bn, curve.cofactor_bn) != 1
                 or c.EC_GROUP_precompute_mult(self.group, None) != 1):
             raise RuntimeError(f"precomputing a key table on {curve.name} failed")
-
-    def __del__(self):
-        group, self.group = getattr(self, "group", None), None
-        if group:
-            self.c.EC_GROUP_free(group)
 
 
 class Tables:

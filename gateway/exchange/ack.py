@@ -3,7 +3,6 @@
 was never delivered to the caller: ``TargetMessageIsNotFound``."""
 from __future__ import annotations
 
-
 from envelopes import ns
 from gateway import faults
 from gateway.exchange import delivery

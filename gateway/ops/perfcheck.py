@@ -7,9 +7,10 @@ is run in one process under ``valgrind --tool=callgrind``, twice: after ``WARMUP
 (first-use costs: imports, schema loading, the certificate path and the register answers
 cached) with ``N`` more, and with none, each from its own copy of the same freshly set-up data
 dir. ``(count(N) - count(0)) / N`` of the main thread, which runs the envelopes, is what one
-envelope costs (why the copies and the main thread: ``_instructions``). The result is compared with ``perf-budget.json`` at the repository root and the command
-fails when it is more than 10 % over the committed budget: a regression guard that machine
-noise cannot trip (the count is repeatable to a fraction of a percent).
+envelope costs (why the copies and the main thread: ``_instructions``). The result is compared
+with ``perf-budget.json`` at the repository root and the command fails when it is more than
+10 % over the committed budget: a regression guard that machine noise cannot trip (the count is
+repeatable to a fraction of a percent).
 
 The envelopes are signed, and the CA and registers stubs run, OUTSIDE the measured process.
 """

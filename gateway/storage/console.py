@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
@@ -22,16 +22,6 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def _day_range(column, day_from: date | None, day_to: date | None) -> list:
-    conditions = []
-    if day_from:
-        conditions.append(column >= datetime.combine(day_from, time.min, timezone.utc))
-    if day_to:
-        conditions.append(column < datetime.combine(day_to + timedelta(days=1), time.min,
-                                                    timezone.utc))
-    return conditions
 
 
 # -- messages ---------------------------------------------------------------------------------
@@ -61,7 +51,7 @@ def search_messages(engine: Engine, *, message_id: str | None = None, sender: st
     ones instead, which only the journal keeps (their sender is unauthenticated: not filtered)."""
     if status == REJECTED:
         j = journal.c
-        conditions = [j.event == "rejected", j.direction == "IN", *_day_range(j.at, day_from, day_to)]
+        conditions = [j.event == "rejected", j.direction == "IN", *history.day_range(j.at, day_from, day_to)]
         if message_id:
             conditions.append(j.message_id == message_id)
         query = select(j.message_id, j.at, j.detail).where(*conditions).order_by(j.id.desc()).limit(limit)
@@ -74,7 +64,7 @@ def search_messages(engine: Engine, *, message_id: str | None = None, sender: st
                                     detail.get("code", ""), REJECTED, _utc(r.at), None))
         return found
     m = messages.c
-    conditions = _day_range(m.received_at, day_from, day_to)
+    conditions = history.day_range(m.received_at, day_from, day_to)
     if message_id:
         conditions.append(m.message_id == message_id)
     if sender:

@@ -48,7 +48,7 @@ class GroupCommit:
         self._queue: list[_Request] = []
         self._leading = False
         self._changed = threading.Condition()
-        #: batches committed and requests in them (for /metrics and tests)
+        #: batches committed and the requests in them (read by the tests)
         self.batches = self.requests = 0
 
     def run(self, work: Callable[[Connection], T]) -> T:
@@ -91,15 +91,12 @@ class GroupCommit:
                         request.error = exc
                     else:
                         savepoint.commit()
-        except Exception as exc:  # BEGIN or COMMIT failed: no request of the batch is stored
+        except BaseException as exc:  # BEGIN or COMMIT failed: no request of the batch is stored
             for request in batch:
                 if request.error is None:
                     request.error, request.result = exc, None
-        except BaseException as exc:  # KeyboardInterrupt, SystemExit: nobody waits forever
-            for request in batch:
-                if request.error is None:
-                    request.error, request.result = exc, None
-            raise
+            if not isinstance(exc, Exception):   # KeyboardInterrupt, SystemExit: the waiters
+                raise                            # hear of it too, then the leader stops
 
 
 def _outcome(request: _Request):

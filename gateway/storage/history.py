@@ -31,6 +31,17 @@ def _iso(value: datetime) -> str:
     return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
 
 
+def day_range(column, day_from: date | None, day_to: date | None) -> list:
+    """Conditions keeping ``column`` within the UTC days ``day_from`` .. ``day_to`` (inclusive)."""
+    conditions = []
+    if day_from:
+        conditions.append(column >= datetime.combine(day_from, time.min, timezone.utc))
+    if day_to:
+        conditions.append(column < datetime.combine(day_to + timedelta(days=1), time.min,
+                                                    timezone.utc))
+    return conditions
+
+
 def search(engine: Engine, *, inn: str | None = None, kind: str | None = None,
            status: str | None = None, domain: str | None = None, day_from: date | None = None,
            day_to: date | None = None, sort: str = "-date", limit: int | None = None,
@@ -39,12 +50,7 @@ def search(engine: Engine, *, inn: str | None = None, kind: str | None = None,
     history API and the console's application search. ``sort`` is a COLUMNS name, '-' for
     descending; rows that tie follow the same direction by id, so pages never overlap."""
     c = applications.c
-    conditions = []
-    if day_from:
-        conditions.append(c.created_at >= datetime.combine(day_from, time.min, timezone.utc))
-    if day_to:
-        conditions.append(c.created_at < datetime.combine(day_to + timedelta(days=1), time.min,
-                                                          timezone.utc))
+    conditions = day_range(c.created_at, day_from, day_to)
     for column, value in ((c.organisation_inn, inn), (c.kind, kind), (c.state, status),
                           (c.domain, domain)):
         if value:
