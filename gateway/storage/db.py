@@ -49,8 +49,10 @@ def make_engine(url: str) -> Engine:
             # read (a Core query on engine.connect() begins one implicitly): a deferred BEGIN
             # reads a WAL snapshot and locks nobody out. With IMMEDIATE there, every console
             # page or register lookup held the database's one write lock while it read.
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(
-                _WRITE_OPTION) else "BEGIN")
+            # on the DBAPI connection itself: SQLAlchemy's statement machinery would add
+            # ~25 µs to every transaction for a statement that has no parameters or result
+            conn.connection.dbapi_connection.execute(
+                "BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE_OPTION) else "BEGIN")
 
         if parsed.database and parsed.database != ":memory:":
             _WRITE_LOCKS[engine] = _WriteLock(Path(parsed.database + ".writelock"))
@@ -125,9 +127,46 @@ def observe_write_transactions(callback: Callable[[float], None]) -> None:
         _WRITE_OBSERVERS.append(callback)
 
 
+class KeptConnection:
+    """One SQLite connection kept open for a single user's write transactions (the hot path's
+    group commit, whose leader is one thread at a time), instead of a pool checkout and return
+    per transaction: ~60 µs of pool and event bookkeeping per envelope (docs/performance.md).
+
+    SQLite only: a PostgreSQL connection is checked out per transaction so that the pool's
+    pre-ping finds a connection the server dropped (a restart, a failover) before it is used.
+    A fork gets a connection of its own; one that broke is dropped and the next transaction
+    opens another."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._conn: Connection | None = None
+        self._pid = 0
+
+    def get(self) -> Connection:
+        if self._conn is None or self._pid != os.getpid() or self._conn.closed \
+                or self._conn.invalidated:
+            # a parent's connection (after a fork) is neither used nor closed here
+            self._conn = self.engine.connect().execution_options(**{_WRITE_OPTION: True})
+            self._pid = os.getpid()
+        return self._conn
+
+    def drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and self._pid == os.getpid():
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def keeps_connections(engine: Engine) -> bool:
+    """Whether write transactions on ``engine`` may use a :class:`KeptConnection`."""
+    return engine in _WRITE_LOCKS
+
+
 @contextlib.contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A write transaction: committed on success, rolled back on error.
+def write_transaction(engine: Engine, kept: KeptConnection | None = None
+                      ) -> Iterator[Connection]:
+    """A write transaction: committed on success, rolled back on error; on ``kept``'s
+    connection when given (SQLite), else on one of the pool's.
 
     On SQLite the writers queue on a cross-process lock first (see :class:`_WriteLock`).
     """
@@ -135,10 +174,22 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     with lock:
         started = time.perf_counter()
         try:
-            with engine.connect() as conn:
-                conn.execution_options(**{_WRITE_OPTION: True})
-                with conn.begin():
-                    yield conn
+            if kept is not None:
+                conn = kept.get()
+                try:
+                    with conn.begin():
+                        yield conn
+                except BaseException:
+                    # a failed COMMIT (a deferred foreign key) leaves SQLite's transaction
+                    # open behind SQLAlchemy's back: closing returns the connection to the
+                    # pool, which rolls it back; the next transaction opens another
+                    kept.drop()
+                    raise
+            else:
+                with engine.connect() as conn:
+                    conn.execution_options(**{_WRITE_OPTION: True})
+                    with conn.begin():
+                        yield conn
         finally:
             held = time.perf_counter() - started
             for callback in _WRITE_OBSERVERS:

@@ -24,7 +24,7 @@ from typing import Callable, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
-from gateway.storage.db import write_transaction
+from gateway.storage.db import KeptConnection, keeps_connections, write_transaction
 
 T = TypeVar("T")
 
@@ -45,6 +45,8 @@ class GroupCommit:
 
     def __init__(self, engine: Engine, max_batch: int = MAX_BATCH):
         self.engine, self.max_batch = engine, max_batch
+        #: SQLite: the leaders' one connection (one leader at a time), kept between batches
+        self._kept = KeptConnection(engine) if keeps_connections(engine) else None
         self._queue: list[_Request] = []
         self._leading = False
         self._changed = threading.Condition()
@@ -78,7 +80,7 @@ class GroupCommit:
 
     def _commit(self, batch: list[_Request]) -> None:
         try:
-            with write_transaction(self.engine) as conn:
+            with write_transaction(self.engine, self._kept) as conn:
                 if len(batch) == 1:
                     batch[0].result = batch[0].work(conn)
                     return

@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, exists, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from gateway.storage import audit
-from gateway.storage.db import write_transaction
+from gateway.storage.db import FastStatement, write_transaction
 from gateway.storage.schema import (information_systems, is_certificates, webhook_deliveries,
                                     webhook_events, webhook_subscriptions)
 
@@ -84,12 +84,15 @@ def _row(event: NewEvent) -> dict:
 
 
 _INSERT_EVENT = insert(webhook_events)
+#: the request path's insert (a registration's events), on the DBAPI cursor
+_ADD_EVENTS = FastStatement(webhook_events, ("event_id", "type", "organisation_inn", "mnemonic",
+                                             "ordering_key", "payload", "created_at",
+                                             "fanned_out"))
 
 
 def add_events(conn: Connection, events: list[NewEvent]) -> None:
     """Insert ``events`` in the caller's transaction (one statement)."""
-    if events:
-        conn.execute(_INSERT_EVENT, [_row(e) for e in events])
+    _ADD_EVENTS.insert_many(conn, [_row(e) for e in events])
 
 
 def add_event_once(engine: Engine, event: NewEvent) -> bool:
