@@ -37,6 +37,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 4
+    # the HTTP server: gunicorn (sync or gthread workers, a connection per request with sync)
+    # or granian (keep-alive, the app on GATEWAY_THREADS threads): gateway/http/server.py
+    server: str = "gunicorn"
     threads: int = 1  # per worker; more than 1: gunicorn's gthread workers (slow clients hold a thread, not a process)
     # most requests of one worker that share one COMMIT (gateway/storage/group_commit.py); 1: each commits alone
     group_commit_max: int = 64
@@ -196,6 +199,8 @@ class Settings:
         if settings.demo_algorithm and settings.demo_algorithm not in DEMO_ALGORITHMS:
             raise ValueError(f"GATEWAY_DEMO_ALGORITHM must be one of {', '.join(DEMO_ALGORITHMS)}, "
                              f"not {settings.demo_algorithm!r}")
+        if settings.server not in ("gunicorn", "granian"):
+            raise ValueError(f"GATEWAY_SERVER must be gunicorn or granian, not {settings.server!r}")
         if settings.group_commit_max < 1:
             raise ValueError(f"GATEWAY_GROUP_COMMIT_MAX must be 1 or more, not {settings.group_commit_max}")
         if settings.receipt_profile not in ("smev", "w3c"):

@@ -234,7 +234,8 @@ def _percentile(ordered: list[float], q: float) -> float:
 
 def run(algorithm: str, database: str, postgres: str, *, requests: int, warmup: int,
         concurrency: int, workers: int, nodes: int = 1, payload_bytes: int = 0,
-        attachment_bytes: int = 0, threads: int = 1, keep_alive: bool = False) -> Result:
+        attachment_bytes: int = 0, threads: int = 1, keep_alive: bool = False,
+        server: str = "gunicorn") -> Result:
     from gateway.ops.setup import issue_demo_client
     from gateway.storage.db import scratch_schema
 
@@ -246,7 +247,7 @@ def run(algorithm: str, database: str, postgres: str, *, requests: int, warmup: 
             url = stack_.enter_context(scratch_schema(postgres, "gw_bench"))
             url += f"&application_name={app_name}"
         stack = Stack(url, GATEWAY_DEMO_ALGORITHM=demo_algorithm, GATEWAY_REVOCATION="hard-fail",
-                      GATEWAY_THREADS=str(threads))
+                      GATEWAY_THREADS=str(threads), GATEWAY_SERVER=server)
         stack_.callback(stack.stop)
         if algorithm == "ecdsa":
             issue_demo_client(stack.settings, "ROMASHKA", key_type)   # before setup registers it
@@ -367,12 +368,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=600, help="measured requests per run")
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per node")
+    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
+                        help="the HTTP server (GATEWAY_SERVER)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes per node")
     parser.add_argument("--threads", type=int, default=1,
-                        help="threads per worker (GATEWAY_THREADS; above 1: gthread workers)")
+                        help="threads per worker (GATEWAY_THREADS; gunicorn above 1: gthread "
+                             "workers; granian: the threads that run the app)")
     parser.add_argument("--keep-alive", action="store_true",
-                        help="clients keep their connection open (needs --threads above 1: "
-                             "gunicorn's sync workers close every connection)")
+                        help="clients keep their connection open (gunicorn needs --threads "
+                             "above 1: its sync workers close every connection)")
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", ""),
                         help="business payload sizes, e.g. 1k,16k,256k,1m: one run each "
                              "(first algorithm, SQLite)")
@@ -401,8 +405,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{opts.requests} measured after {opts.warmup} warm-up per run, {opts.concurrency} "
           f"concurrent clients in a separate process"
           f"{', keeping connections open' if opts.keep_alive else ', a connection per request'}, "
-          f"{opts.workers} gunicorn workers"
-          f"{f' of {opts.threads} threads' if opts.threads > 1 else ' (sync)'}, revocation "
+          f"{opts.workers} {opts.server} workers"
+          f"{f' of {opts.threads} threads' if opts.threads > 1 else (' (sync)' if opts.server == 'gunicorn' else ' of 1 thread')}, revocation "
           f"hard-fail, SMEV profile; receipts ECDSA P-256 (GOST rows: GOST PKI and receipts)")
     print("CPU ms/env: the gateway's processes; DB CPU: the PostgreSQL server processes of the "
           "run; client: the load generator's own CPU per envelope (it shares the machine); lock ms: write-lock hold per write transaction (/metrics), tx/env: write "
@@ -416,13 +420,14 @@ def main(argv: list[str] | None = None) -> None:
         for database in databases:
             r = run(algorithm, database, opts.postgres, requests=opts.requests,
                     warmup=opts.warmup, concurrency=opts.concurrency, workers=opts.workers,
-                    threads=opts.threads, keep_alive=opts.keep_alive)
+                    threads=opts.threads, keep_alive=opts.keep_alive, server=opts.server)
             results.append(r)
             print(_row(r), flush=True)
     if opts.nodes > 1 and "postgres" in databases and algorithms:
         r = run(algorithms[0], "postgres", opts.postgres, requests=opts.requests,
                 warmup=opts.warmup, concurrency=opts.concurrency, workers=opts.workers,
-                nodes=opts.nodes)
+                nodes=opts.nodes, threads=opts.threads, keep_alive=opts.keep_alive,
+                server=opts.server)
         print(_row(r), flush=True)
     sized = [(f"payload {s}", _bytes(s), 0) for s in opts.sizes.split(",") if s.strip()] + \
             [(f"attachment {s}", 0, _bytes(s)) for s in opts.attachments.split(",") if s.strip()]

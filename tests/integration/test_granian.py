@@ -1,0 +1,135 @@
+"""``GATEWAY_SERVER=granian`` (gateway/http/server.py): the gateway served by granian, real
+processes on 127.0.0.1, on the database GATEWAY_TEST_DB selects. What gunicorn's sync workers
+cannot do (several requests on one kept-alive connection), and what they do that granian must
+do as well: refuse an oversized body before reading it, take a chunked one, replace a killed
+worker, add up the metrics of all workers, answer a repeated MessageID with the original."""
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import time
+
+import pytest
+from lxml import etree
+
+from gateway.ops.bench import presign
+from gateway.ops.cluster import Stack, children, wait_http
+
+
+@pytest.fixture(scope="module")
+def granian_node(tmp_path_factory):
+    kind = os.environ.get("GATEWAY_TEST_DB", "sqlite")
+    url = ""
+    scratch = None
+    if kind == "postgres":
+        from gateway.storage.db import scratch_schema
+        scratch = scratch_schema(os.environ.get(
+            "GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
+            "gw_test_granian")
+        url = scratch.__enter__()
+    stack = Stack(url, data_dir=tmp_path_factory.mktemp("granian"), GATEWAY_SERVER="granian",
+                  GATEWAY_THREADS="2").start()
+    node = stack.node(workers=2)
+    try:
+        node.start()
+        bodies = presign(stack.data_dir, 8)
+        yield stack, node, bodies
+    finally:
+        node.stop()
+        stack.stop()
+        if scratch is not None:
+            scratch.__exit__(None, None, None)
+
+
+def _post(conn: http.client.HTTPConnection, content_type: str, body: bytes,
+          **headers) -> tuple[int, bytes, dict]:
+    conn.request("POST", "/ws", body=body, headers={"Content-Type": content_type,
+                                                    "SOAPAction": '"urn:SendRequest"', **headers})
+    reply = conn.getresponse()
+    return reply.status, reply.read(), dict(reply.getheaders())
+
+
+def _status(receipt: bytes) -> str:
+    """The receipt's MessageMetadata/Status."""
+    return next(e.text for e in etree.fromstring(receipt).iter()
+                if etree.QName(e).localname == "Status")
+
+
+def test_several_envelopes_on_one_kept_alive_connection(granian_node):
+    _stack, node, bodies = granian_node
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=60)
+    receipts = []
+    for content_type, body in bodies[:3]:
+        status, reply, headers = _post(conn, content_type, body)
+        assert status == 200, reply[:2000]
+        assert headers.get("connection", "").lower() != "close"
+        receipts.append(reply)
+        if len(receipts) == 1:
+            first_socket = conn.sock
+        assert conn.sock is first_socket  # the same TCP connection carried every request
+    assert all(_status(r) == "requestIsQueued" for r in receipts)
+    # the first MessageID again, on the same connection: the original receipt, byte for byte
+    status, again, _ = _post(conn, *bodies[0])
+    assert status == 200 and again == receipts[0]
+    conn.close()
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(granian_node):
+    _stack, node, _bodies = granian_node
+    with socket.create_connection(("127.0.0.1", node.port), timeout=30) as sock:
+        size = 400 * 1024 * 1024  # announced, never sent: the answer comes without it
+        sock.sendall(f"POST /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\n"
+                     f"Content-Length: {size}\r\n\r\n".encode() + b"<" * 4096)
+        head = sock.recv(65536)
+    assert head.startswith(b"HTTP/1.1 413"), head[:300]
+
+
+def test_a_chunked_request_is_taken(granian_node):
+    _stack, node, bodies = granian_node
+    content_type, body = bodies[3]
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=60)
+    conn.putrequest("POST", "/ws")
+    conn.putheader("Content-Type", content_type)
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.endheaders()
+    for at in range(0, len(body), 1000):
+        part = body[at:at + 1000]
+        conn.send(b"%x\r\n%s\r\n" % (len(part), part))
+    conn.send(b"0\r\n\r\n")
+    reply = conn.getresponse()
+    text = reply.read()
+    assert reply.status == 200, text[:2000]
+    assert _status(text) == "requestIsQueued"
+    conn.close()
+
+
+def test_a_killed_worker_is_replaced_and_metrics_add_up_all_workers(granian_node):
+    import requests
+
+    _stack, node, bodies = granian_node
+    before = set(node.worker_pids())
+    assert len(before) == 2, before
+    victim = sorted(before)[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        now = set(children(node.process.pid))
+        if victim not in now and len(now) == 2:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"the killed worker {victim} was not replaced: {children(node.process.pid)}")
+    wait_http(f"http://127.0.0.1:{node.port}/health")
+    # new connections reach a worker that answers (each connection may land on either)
+    for content_type, body in bodies[4:8]:
+        conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=60)
+        status, reply, _ = _post(conn, content_type, body)
+        conn.close()
+        assert status == 200, reply[:2000]
+    metrics = requests.get(f"http://127.0.0.1:{node.port}/metrics", timeout=30).text
+    line = next(x for x in metrics.splitlines()
+                if x.startswith("gateway_write_transactions_total"))
+    # 3 + 1 chunked + 4 stored envelopes at least (the replay wrote nothing), across workers
+    assert float(line.split()[-1]) >= 8, line
