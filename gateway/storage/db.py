@@ -13,6 +13,7 @@ import os
 import threading
 import time
 import weakref
+from operator import itemgetter
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -157,6 +158,39 @@ class KeptConnection:
                 conn.close()
 
 
+_READERS = "_gateway_kept_readers"  # attribute of a SQLite engine: its idle kept readers
+
+
+@contextlib.contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for one short read outside any transaction (the replay lookup of every
+    request). On SQLite it is one of the engine's kept readers, not a pool checkout (≈ 10 µs
+    instead of ≈ 30 µs of pool and event bookkeeping), and its snapshot ends with the block:
+    a read left open would keep the WAL from being checkpointed and see old data. Elsewhere it
+    is ``engine.connect()``."""
+    if not keeps_connections(engine):
+        with engine.connect() as conn:
+            yield conn
+        return
+    # a LIFO list on the engine itself: list.pop and append are atomic, so threads share it
+    # without a lock, and it dies with the engine (a cycle, not a global cache holding it)
+    idle = engine.__dict__.setdefault(_READERS, [])
+    try:
+        pid, conn = idle.pop()
+    except IndexError:
+        pid, conn = os.getpid(), None
+    if conn is None or pid != os.getpid() or conn.closed or conn.invalidated:
+        pid, conn = os.getpid(), engine.connect()  # a fork's reader is its parent's: not used
+    try:
+        yield conn
+        conn.rollback()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            conn.close()
+        raise
+    idle.append((pid, conn))
+
+
 def keeps_connections(engine: Engine) -> bool:
     """Whether write transactions on ``engine`` may use a :class:`KeptConnection`."""
     return engine in _WRITE_LOCKS
@@ -196,6 +230,27 @@ def write_transaction(engine: Engine, kept: KeptConnection | None = None
                 callback(held)
 
 
+def _converter(columns: tuple[str, ...], processors: list) -> Callable[[dict], tuple]:
+    """``row -> tuple of DBAPI values``: the columns taken by one ``itemgetter`` (in C), then
+    only the columns that have a bind processor converted, instead of a generator over zip()
+    for every value of every row (≈ 4 µs less per eight-column row)."""
+    if not columns:
+        return lambda row: ()
+    take = itemgetter(*columns)
+    if len(columns) == 1:
+        take = (lambda get: lambda row: (get(row),))(take)
+    convert = [(index, p) for index, p in enumerate(processors) if p is not None]
+    if not convert:
+        return take
+
+    def values(row: dict) -> tuple:
+        out = list(take(row))
+        for index, processor in convert:
+            out[index] = processor(out[index])
+        return tuple(out)
+    return values
+
+
 class FastStatement:
     """One INSERT or SELECT on the hot path, run on the DBAPI cursor of the current transaction.
 
@@ -211,7 +266,7 @@ class FastStatement:
         self.columns = columns
         self.returning = returning
         self._sql = sql  # a SELECT with :name placeholders, when not an INSERT
-        self._prepared: dict[str, tuple[str, list]] = {}
+        self._prepared: dict[str, tuple[str, Callable[[dict], tuple]]] = {}
 
     def _prepare(self, conn: Connection) -> tuple[str, list]:
         dialect = conn.dialect
@@ -229,19 +284,15 @@ class FastStatement:
                 sql = self._sql
                 for name in self.columns:
                     sql = sql.replace(f":{name}", mark)
-            found = self._prepared[dialect.name] = (sql, processors)
+            found = self._prepared[dialect.name] = (sql, _converter(self.columns, processors))
         return found
-
-    def _values(self, processors, row: dict) -> tuple:
-        return tuple(p(row[c]) if p is not None else row[c]
-                     for c, p in zip(self.columns, processors))
 
     def insert(self, conn: Connection, row: dict):
         """Insert one row; the new primary key when ``returning`` was given."""
-        sql, processors = self._prepare(conn)
+        sql, values = self._prepare(conn)
         cursor = conn.connection.dbapi_connection.cursor()
         try:
-            cursor.execute(sql, self._values(processors, row))
+            cursor.execute(sql, values(row))
             if not self.returning:
                 return None
             return cursor.lastrowid if conn.dialect.name == "sqlite" else cursor.fetchone()[0]
@@ -251,19 +302,19 @@ class FastStatement:
     def insert_many(self, conn: Connection, rows: list[dict]) -> None:
         if not rows:
             return
-        sql, processors = self._prepare(conn)
+        sql, values = self._prepare(conn)
         cursor = conn.connection.dbapi_connection.cursor()
         try:
-            cursor.executemany(sql, [self._values(processors, row) for row in rows])
+            cursor.executemany(sql, [values(row) for row in rows])
         finally:
             cursor.close()
 
     def first(self, conn: Connection, row: dict) -> tuple | None:
         """The first row of a SELECT (raw DBAPI values: use for text and bytes columns)."""
-        sql, processors = self._prepare(conn)
+        sql, values = self._prepare(conn)
         cursor = conn.connection.dbapi_connection.cursor()
         try:
-            cursor.execute(sql, self._values(processors, row))
+            cursor.execute(sql, values(row))
             return cursor.fetchone()
         finally:
             cursor.close()

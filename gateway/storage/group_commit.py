@@ -19,7 +19,6 @@ others commit. A failed COMMIT fails every request of the batch.
 from __future__ import annotations
 
 import threading
-import weakref
 from typing import Callable, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
@@ -107,16 +106,18 @@ def _outcome(request: _Request):
     return request.result
 
 
-_GROUPS: "weakref.WeakKeyDictionary[Engine, GroupCommit]" = weakref.WeakKeyDictionary()
+_GROUP = "_gateway_group_commit"  # attribute of the engine: its GroupCommit
 _GROUPS_LOCK = threading.Lock()
 
 
 def group_commit(engine: Engine) -> GroupCommit:
-    """The process's GroupCommit of ``engine``."""
-    group = _GROUPS.get(engine)
+    """The process's GroupCommit of ``engine``. Kept on the engine itself: a global mapping
+    from engines to their GroupCommit (which holds the engine and a connection) would keep
+    every engine a process ever made, with its open connections, alive."""
+    group = engine.__dict__.get(_GROUP)
     if group is None:
         with _GROUPS_LOCK:
-            group = _GROUPS.get(engine)
+            group = engine.__dict__.get(_GROUP)
             if group is None:
-                group = _GROUPS[engine] = GroupCommit(engine)
+                group = engine.__dict__[_GROUP] = GroupCommit(engine)
     return group

@@ -14,7 +14,7 @@ import hashlib
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 
 from gateway.storage.db import FastStatement
@@ -43,6 +43,8 @@ class Entry:
 
 
 _HEAD = FastStatement(journal, (), sql="SELECT entry_hash FROM journal ORDER BY id DESC LIMIT 1")
+#: PostgreSQL: the chain's one writer at a time, until COMMIT (on the cursor: no Core per append)
+_CHAIN_LOCK = FastStatement(journal, (), sql=f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
 _INSERT = FastStatement(journal, ("at", "message_id", "direction", "event", "detail", "content_digest",
                                   "prev_hash", "entry_hash", "content"))
 
@@ -50,7 +52,7 @@ _INSERT = FastStatement(journal, ("at", "message_id", "direction", "event", "det
 def append_many(conn: Connection, entries: list[Entry]) -> str:
     """Append entries in order inside the caller's transaction; returns the new head hash."""
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+        _CHAIN_LOCK.first(conn, {})
     head = _HEAD.first(conn, {})
     prev = head[0] if head else GENESIS
     rows = []
