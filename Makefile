@@ -91,8 +91,9 @@ fuzz: install ## Fuzz the SOAP pipeline for FUZZ_SECONDS (600) and the REST API 
 	GATEWAY_TEST_DB=sqlite FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) \
 	FUZZ_API_EXAMPLES=$(FUZZ_API_EXAMPLES) $(BIN)/pytest -p no:cacheprovider -s tests/fuzz $(PYTEST_ARGS)
 
-bench: install ## RSA/ECDSA/GOST x SQLite/PostgreSQL: envelopes/s, p50/p99/p999, CPU, lock hold, load; then sign/verify per envelope (GOST 256/512 too); BENCH_SIZES, BENCH_ATTACHMENTS, BENCH_NODES
+bench: install ## gunicorn and granian x RSA/ECDSA/GOST x SQLite/PostgreSQL: envelopes/s, p50/p99/p999, CPU, lock hold, load; then sign/verify per envelope (GOST 256/512 too); BENCH_SIZES, BENCH_ATTACHMENTS, BENCH_NODES
 	$(BIN)/python -m gateway.ops.bench --postgres $(TEST_POSTGRES_URL) --nodes $(BENCH_NODES) \
+	  --servers gunicorn,granian --keep-alive \
 	  --sizes "$(BENCH_SIZES)" --attachments "$(BENCH_ATTACHMENTS)" --parts $(BENCH_ARGS)
 
 perf-check: install ## Count instructions per envelope with callgrind; fail >10% over perf-budget.json

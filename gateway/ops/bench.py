@@ -225,6 +225,7 @@ class Result:
     lock_ms: float | None           # per write transaction
     transactions: float             # write transactions per envelope
     machine: Machine
+    server: str = "gunicorn"
     notes: list[str] = field(default_factory=list)
 
 
@@ -294,7 +295,7 @@ def run(algorithm: str, database: str, postgres: str, *, requests: int, warmup: 
                       n / wall, errors, _percentile(latencies, 0.5), _percentile(latencies, 0.99),
                       _percentile(latencies, 0.999), (cpu_after - cpu_before) / n * 1000,
                       db_cpu / n * 1000 if url else None, client_cpu / n * 1000,
-                      held / count * 1000 if count else None, count / n, machine)
+                      held / count * 1000 if count else None, count / n, machine, server=server)
 
 
 def _db_pids(url: str, app_name: str) -> list[int]:
@@ -319,7 +320,7 @@ def _instructions() -> str:
             f"per row: this VM exposes no hardware counters to `perf stat`")
 
 
-HEADER = (f"{'requests signed with':16s} {'database':18s} {'env/s':>7s} {'p50 ms':>7s} "
+HEADER = (f"{'requests signed with':16s} {'database':18s} {'server':8s} {'env/s':>7s} {'p50 ms':>7s} "
           f"{'p99 ms':>7s} {'p999 ms':>8s} {'CPU ms/env':>10s} {'DB CPU':>7s} {'client':>6s} "
           f"{'lock ms':>8s} {'tx/env':>6s} {'KB':>7s}  machine during the run")
 
@@ -327,11 +328,19 @@ HEADER = (f"{'requests signed with':16s} {'database':18s} {'env/s':>7s} {'p50 ms
 def _row(r: Result) -> str:
     db_cpu = f"{r.db_cpu:7.2f}" if r.db_cpu is not None else f"{'-':>7s}"
     lock = f"{r.lock_ms:8.2f}" if r.lock_ms is not None else f"{'-':>8s}"
-    return (f"{r.label:16s} {r.database:18s} {r.rate:7.0f} {r.p50:7.1f} {r.p99:7.1f} "
+    return (f"{r.label:16s} {r.database:18s} {r.server:8s} {r.rate:7.0f} {r.p50:7.1f} {r.p99:7.1f} "
             f"{r.p999:8.1f} {r.server_cpu:10.2f} {db_cpu} {r.client_cpu:6.2f} {lock} "
             f"{r.transactions:6.2f} "
             f"{r.size / 1024:7.1f}  {r.machine}"
             + (f"  ({r.errors} errors)" if r.errors else ""))
+
+
+def _server_text(server: str, threads: int, keep_alive: bool) -> str:
+    if server == "granian":
+        return f"granian: {threads} app thread{'s' if threads > 1 else ''} per worker"
+    if threads > 1:
+        return f"gunicorn: gthread, {threads} threads"
+    return "gunicorn: sync" + (", which closes every connection" if keep_alive else "")
 
 
 def _bytes(text: str) -> int:
@@ -368,15 +377,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=600, help="measured requests per run")
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--server", choices=("gunicorn", "granian"), default="gunicorn",
-                        help="the HTTP server (GATEWAY_SERVER)")
+    parser.add_argument("--servers", default="gunicorn",
+                        help="HTTP servers (GATEWAY_SERVER), e.g. gunicorn,granian: the matrix "
+                             "runs for each")
     parser.add_argument("--workers", type=int, default=2, help="worker processes per node")
     parser.add_argument("--threads", type=int, default=1,
                         help="threads per worker (GATEWAY_THREADS; gunicorn above 1: gthread "
                              "workers; granian: the threads that run the app)")
     parser.add_argument("--keep-alive", action="store_true",
-                        help="clients keep their connection open (gunicorn needs --threads "
-                             "above 1: its sync workers close every connection)")
+                        help="clients keep their connection open (granian and gunicorn's "
+                             "gthread workers keep it; its sync workers close every one)")
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", ""),
                         help="business payload sizes, e.g. 1k,16k,256k,1m: one run each "
                              "(first algorithm, SQLite)")
@@ -391,6 +401,10 @@ def main(argv: list[str] | None = None) -> None:
     opts = parser.parse_args(argv)
 
     from signing import gost
+    servers = [x.strip() for x in opts.servers.split(",") if x.strip()]
+    for server in servers:
+        if server not in ("gunicorn", "granian"):
+            parser.error(f"--servers: gunicorn or granian, not {server!r}")
     algorithms = [a.strip() for a in opts.algorithms.split(",") if a.strip()]
     if "gost" in algorithms and not gost.backend().available:
         print(f"GOST row left out: {gost.backend()}")
@@ -405,8 +419,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{opts.requests} measured after {opts.warmup} warm-up per run, {opts.concurrency} "
           f"concurrent clients in a separate process"
           f"{', keeping connections open' if opts.keep_alive else ', a connection per request'}, "
-          f"{opts.workers} {opts.server} workers"
-          f"{f' of {opts.threads} threads' if opts.threads > 1 else (' (sync)' if opts.server == 'gunicorn' else ' of 1 thread')}, revocation "
+          f"{opts.workers} workers per node "
+          f"({', '.join(_server_text(x, opts.threads, opts.keep_alive) for x in servers)}), revocation "
           f"hard-fail, SMEV profile; receipts ECDSA P-256 (GOST rows: GOST PKI and receipts)")
     print("CPU ms/env: the gateway's processes; DB CPU: the PostgreSQL server processes of the "
           "run; client: the load generator's own CPU per envelope (it shares the machine); lock ms: write-lock hold per write transaction (/metrics), tx/env: write "
@@ -416,18 +430,19 @@ def main(argv: list[str] | None = None) -> None:
     print(_instructions(), flush=True)
     print(HEADER, flush=True)
     results = []
-    for algorithm in algorithms:
-        for database in databases:
-            r = run(algorithm, database, opts.postgres, requests=opts.requests,
-                    warmup=opts.warmup, concurrency=opts.concurrency, workers=opts.workers,
-                    threads=opts.threads, keep_alive=opts.keep_alive, server=opts.server)
-            results.append(r)
-            print(_row(r), flush=True)
+    for server in servers:
+        for algorithm in algorithms:
+            for database in databases:
+                r = run(algorithm, database, opts.postgres, requests=opts.requests,
+                        warmup=opts.warmup, concurrency=opts.concurrency, workers=opts.workers,
+                        threads=opts.threads, keep_alive=opts.keep_alive, server=server)
+                results.append(r)
+                print(_row(r), flush=True)
     if opts.nodes > 1 and "postgres" in databases and algorithms:
         r = run(algorithms[0], "postgres", opts.postgres, requests=opts.requests,
                 warmup=opts.warmup, concurrency=opts.concurrency, workers=opts.workers,
                 nodes=opts.nodes, threads=opts.threads, keep_alive=opts.keep_alive,
-                server=opts.server)
+                server=servers[-1])
         print(_row(r), flush=True)
     sized = [(f"payload {s}", _bytes(s), 0) for s in opts.sizes.split(",") if s.strip()] + \
             [(f"attachment {s}", 0, _bytes(s)) for s in opts.attachments.split(",") if s.strip()]
