@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from gateway.storage.db import FastStatement, read_connection
+from gateway.storage.db import FastStatement, read
 from gateway.storage.schema import information_systems, messages
 
 #: raised by :func:`insert_message` when the MessageID (or reply address) is already stored:
@@ -73,8 +73,7 @@ def find(conn: Connection, message_id: str) -> StoredMessage | None:
 
 def lookup(engine, message_id: str) -> StoredMessage | None:
     """:func:`find` on a connection of its own (outside any transaction)."""
-    with read_connection(engine) as conn:
-        return find(conn, message_id)
+    return read(engine, lambda conn: find(conn, message_id))
 
 
 def load_original(engine, message_id: str) -> Original | None:
