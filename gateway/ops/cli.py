@@ -56,9 +56,9 @@ def setup() -> None:
 
 
 @main.command()
-@click.option("--workers", type=int, default=None, help="gunicorn worker processes")
+@click.option("--workers", type=int, default=None, help="worker processes (GATEWAY_WORKERS)")
 def serve(workers: int | None) -> None:
-    """Serve the gateway with gunicorn on GATEWAY_HOST:GATEWAY_PORT."""
+    """Serve the gateway on GATEWAY_HOST:GATEWAY_PORT (gunicorn, or granian: GATEWAY_SERVER)."""
     from gateway.http.server import serve as do_serve
 
     settings = _settings()
@@ -95,7 +95,7 @@ def _port_free(host: str, port: int, what: str) -> None:
 
 
 @main.command()
-@click.option("--workers", type=int, default=None, help="gunicorn worker processes")
+@click.option("--workers", type=int, default=None, help="worker processes (GATEWAY_WORKERS)")
 def run(workers: int | None) -> None:
     """Set up, start the registry stubs, and serve the gateway (what `make run` does)."""
     from gateway.http.server import serve as do_serve
