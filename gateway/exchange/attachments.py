@@ -50,6 +50,8 @@ def keep(conn, settings: Settings, message_id: str, sender: str,
          received: dict[str, ReceivedAttachment], mime_types: dict[str, str], now: datetime) -> None:
     """Move the spooled files to their durable place (before the transaction commits) and
     record them. Content-addressed: the same file twice is stored once."""
+    if not received:  # most messages: no directory to make sure of, no fsync
+        return
     directory = settings.attachments_dir
     directory.mkdir(parents=True, exist_ok=True)
     for attachment_id, item in received.items():
@@ -64,8 +66,7 @@ def keep(conn, settings: Settings, message_id: str, sender: str,
             conn, message_id=message_id, sender=sender, attachment_id=attachment_id,
             mime_type=mime_types.get(attachment_id) or item.content_type or "application/octet-stream",
             size=item.size, sha256=item.sha256_hex, received_at=now)
-    if received:
-        _fsync_dir(directory)
+    _fsync_dir(directory)
 
 
 def content_list(conn, settings: Settings, message_id: str, *, as_parts: bool = False
