@@ -3,7 +3,8 @@ worker processes, each with its own engine.
 
 gunicorn's sync workers answer one request per process at a time and close every connection;
 granian keeps connections alive in Rust and hands the WSGI app its requests on a pool of
-``GATEWAY_THREADS`` threads per worker. With clients that keep their connections open that
+``GATEWAY_THREADS`` threads per worker; ``serve`` starts it again when its crash-loop rule
+stops it. With clients that keep their connections open that
 costs ≈ 0.4 ms less CPU per envelope and answers 30-45 % more envelopes per second here
 (docs/performance.md, «HTTP servers»); without keep-alive both cost the same.
 
@@ -14,8 +15,10 @@ server start (counters restart with the server) and removed when the server exit
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
+import time
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
@@ -91,6 +94,11 @@ def serve(settings: Settings, *, workers: int | None = None) -> None:
     _Gunicorn(settings, options).run()
 
 
+#: granian restarted after a crash loop at most this many times within RESTART_WINDOW seconds
+MAX_RESTARTS, RESTART_WINDOW = 5, 60.0
+_log = logging.getLogger("gateway.server")
+
+
 def granian_app():
     """The WSGI app of one granian worker (``factory=True``: built in the worker, after the
     fork, like gunicorn's ``preload_app = False``). Its settings come from the environment the
@@ -114,15 +122,32 @@ def _serve_granian(settings: Settings, workers: int) -> None:
                "handlers": {"access": handler},
                "loggers": {"granian.access": {"handlers": ["access"], "level": "INFO",
                                               "propagate": False}}}
-    Granian(
-        f"{__name__}:granian_app", factory=True, interface=Interfaces.WSGI,
-        address=settings.host, port=settings.port, workers=workers,
-        # the threads that run the app: a request waiting for its group commit holds one
-        blocking_threads=max(1, settings.threads),
-        # SOAP clients speak HTTP/1.1; keep-alive is on, a header must arrive within 30 s
-        http=HTTPModes.http1, http1_settings=HTTP1Settings(header_read_timeout=30_000),
-        # a killed or crashed worker is replaced, as gunicorn does (granian stops the whole
-        # server when one worker slot dies twice within 5.5 s: a crash loop)
-        respawn_failed_workers=True, workers_kill_timeout=20,
-        log_access=bool(settings.access_log), log_dictconfig=log,
-    ).serve()
+    restarts: list[float] = []
+    while True:
+        server = Granian(
+            f"{__name__}:granian_app", factory=True, interface=Interfaces.WSGI,
+            address=settings.host, port=settings.port, workers=workers,
+            # the threads that run the app: a request waiting for its group commit holds one
+            blocking_threads=max(1, settings.threads),
+            # SOAP clients speak HTTP/1.1; keep-alive is on, a header must arrive within 30 s
+            http=HTTPModes.http1, http1_settings=HTTP1Settings(header_read_timeout=30_000),
+            # a killed or crashed worker is replaced, as gunicorn does
+            respawn_failed_workers=True, workers_kill_timeout=20,
+            log_access=bool(settings.access_log), log_dictconfig=log,
+        )
+        try:
+            server.serve()
+            return
+        except SystemExit as stop:
+            # granian stops the whole server, exit status 1, when one worker slot dies twice
+            # within 5.5 s ("crash loop"): two SIGKILLs or OOM kills in a row are enough. Start
+            # it again, as gunicorn would go on replacing workers, unless it was asked to stop
+            # or keeps failing (then a worker that cannot start is the likelier cause).
+            now = time.monotonic()
+            restarts[:] = [t for t in restarts if now - t < RESTART_WINDOW] + [now]
+            if server.interrupt_signal or not stop.code or len(restarts) > MAX_RESTARTS:
+                raise
+            _log.error("granian stopped after its workers crashed repeatedly; starting it "
+                       "again (%d of at most %d restarts in %.0f s)", len(restarts),
+                       MAX_RESTARTS, RESTART_WINDOW)
+            time.sleep(1.0)

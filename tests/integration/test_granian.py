@@ -133,3 +133,36 @@ def test_a_killed_worker_is_replaced_and_metrics_add_up_all_workers(granian_node
                 if x.startswith("gateway_write_transactions_total"))
     # 3 + 1 chunked + 4 stored envelopes at least (the replay wrote nothing), across workers
     assert float(line.split()[-1]) >= 8, line
+
+
+def test_a_crash_loop_restarts_the_server_instead_of_ending_it(granian_node):
+    """Two SIGKILLs of one worker slot within 5.5 s make granian stop the whole server (its
+    crash-loop rule); `gateway serve` starts it again, as gunicorn goes on replacing workers."""
+    _stack, node, bodies = granian_node
+    master = node.process.pid
+    before = set(node.worker_pids())
+    victim = sorted(before)[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    replacement = None
+    while time.monotonic() < deadline and replacement is None:
+        new = set(children(master)) - before
+        replacement = next(iter(new), None)
+        time.sleep(0.05)
+    assert replacement is not None, "the killed worker was not replaced"
+    old = set(children(master))
+    os.kill(replacement, signal.SIGKILL)   # the same slot again, at once: a "crash loop"
+    deadline = time.monotonic() + 60
+    while "starting it again" not in node.log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, "gateway serve did not start granian again"
+        assert node.process.poll() is None, "gateway serve ended with granian"
+        time.sleep(0.2)
+    while not (len(node.worker_pids()) == 2 and not set(node.worker_pids()) & old):
+        assert time.monotonic() < deadline, node.worker_pids()
+        time.sleep(0.2)
+    wait_http(f"http://127.0.0.1:{node.port}/health", timeout=60)
+    assert node.process.poll() is None and node.process.pid == master
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=60)
+    status, reply, _ = _post(conn, *bodies[7])   # answered before: the same receipt again
+    conn.close()
+    assert status == 200, reply[:2000]
