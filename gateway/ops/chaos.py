@@ -166,19 +166,20 @@ def journal_verify(stack: Stack) -> tuple[bool, str]:
 
 def run_chaos(database_url: str = "", seconds: float = 20.0, clients: int = 6,
               requests_per_second: float = 25.0, seed: int | None = None,
-              echo=print, threads: int = 1) -> ChaosReport:
+              echo=print, threads: int = 1, server: str = "gunicorn") -> ChaosReport:
     """The chaos run (see the module docstring) on ``database_url`` (empty: SQLite in a new data
     dir; a PostgreSQL URL must point at an empty database or schema). ``requests_per_second``
     only sizes the pool of pre-signed requests: the clients send as fast as the node answers,
     and under kills that was 4-11/s here (docs/security.md), so 25/s leaves a margin.
     ``threads`` above 1 runs gthread workers, whose concurrent requests share group commits
-    (gateway/storage/group_commit.py): the kills then also land in the middle of batches."""
+    (gateway/storage/group_commit.py): the kills then also land in the middle of batches.
+    ``server``: GATEWAY_SERVER, the HTTP server whose workers are killed."""
     from gateway.storage import integrity
     from gateway.storage.db import make_engine
 
     rng = random.Random(seed)
     report = ChaosReport()
-    stack = Stack(database_url, GATEWAY_THREADS=str(threads)).start()
+    stack = Stack(database_url, GATEWAY_THREADS=str(threads), GATEWAY_SERVER=server).start()
     node = stack.node(workers=2)
     try:
         node.start()

@@ -31,6 +31,18 @@ def test_kill_9_in_the_middle_of_group_commits_loses_no_receipt(fresh_database_u
     assert report.violations == []
 
 
+def test_kill_9_under_granian_loses_no_receipt(fresh_database_url):
+    """GATEWAY_SERVER=granian with 4 app threads per worker (group commits): its workers and
+    the whole node SIGKILLed; a worker slot killed twice within 5.5 s trips granian's crash-loop
+    rule, after which gateway serve starts it again."""
+    report = run_chaos(fresh_database_url, seconds=20, clients=12, requests_per_second=25,
+                       seed=17, threads=4, server="granian")
+    print("\n".join(report.lines("\nchaos under granian (bounded)")))
+    assert report.node_kills >= 1 and report.worker_kills >= 1
+    assert report.receipts > 0 and report.repeats_identical > 0
+    assert report.violations == []
+
+
 @pytest.mark.skipif(os.environ.get("GATEWAY_TEST_DB", "sqlite") != "postgres",
                     reason="two nodes share one PostgreSQL database; a SQLite file is one node's "
                            "(make test-postgres runs it)")
