@@ -308,7 +308,7 @@ def _actions(environ: dict, content_type: str) -> tuple[str, ...]:
     header = environ.get("HTTP_SOAPACTION")
     if header is not None:
         found.append(header.strip().strip('"').strip())
-    if "action" not in content_type.lower():  # nor "start-info": the usual SOAP 1.1 type
+    if "action" not in content_type.lower():  # no action parameter, nor one in a start-info
         return tuple(action for action in (a.strip() for a in found) if action)
     parsed = Message()
     parsed["Content-Type"] = content_type

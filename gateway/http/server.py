@@ -3,9 +3,9 @@ worker processes, each with its own engine.
 
 gunicorn's sync workers answer one request per process at a time and close every connection;
 granian keeps connections alive in Rust and hands the WSGI app its requests on a pool of
-``GATEWAY_THREADS`` threads per worker; ``serve`` starts it again when its crash-loop rule
-stops it. With clients that keep their connections open that
-costs ≈ 0.4 ms less CPU per envelope and answers 30-45 % more envelopes per second here
+``GATEWAY_THREADS`` threads per worker, and ``serve`` starts it again when its crash-loop rule
+stops it. With clients that keep their connections open granian costs ≈ 0.5 ms less CPU per
+envelope and answers 37-48 % more envelopes per second on SQLite, 10-15 % more on PostgreSQL
 (docs/performance.md, «HTTP servers»); without keep-alive both cost the same.
 
 Metrics: each worker counts into files of its own under ``<data dir>/prometheus/<master pid>``

@@ -295,7 +295,7 @@ class FastStatement:
         self._sql = sql  # a SELECT with :name placeholders, when not an INSERT
         self._prepared: dict[str, tuple[str, Callable[[dict], tuple]]] = {}
 
-    def _prepare(self, conn: Connection) -> tuple[str, list]:
+    def _prepare(self, conn: Connection) -> tuple[str, Callable[[dict], tuple]]:
         dialect = conn.dialect
         found = self._prepared.get(dialect.name)
         if found is None:
