@@ -374,9 +374,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--postgres", default=os.environ.get(
         "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
         help="PostgreSQL server URL (each run makes and drops a schema of its own)")
-    parser.add_argument("--requests", type=int, default=600, help="measured requests per run")
+    parser.add_argument("--requests", type=int, default=1000, help="measured requests per run")
     parser.add_argument("--warmup", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=32,
+                        help="concurrent clients (the p99 target in docs/performance.md is at 32)")
     parser.add_argument("--servers", default="gunicorn",
                         help="HTTP servers (GATEWAY_SERVER), e.g. gunicorn,granian: the matrix "
                              "runs for each")
