@@ -431,9 +431,11 @@ def main(argv: list[str] | None = None) -> None:
     print(_instructions(), flush=True)
     print(HEADER, flush=True)
     results = []
-    for server in servers:
-        for algorithm in algorithms:
-            for database in databases:
+    # the servers of one algorithm and database run back to back: the machine's speed drifts
+    # over minutes (docs/performance.md), so pairs compare what the matrix's halves would not
+    for algorithm in algorithms:
+        for database in databases:
+            for server in servers:
                 r = run(algorithm, database, opts.postgres, requests=opts.requests,
                         warmup=opts.warmup, concurrency=opts.concurrency, workers=opts.workers,
                         threads=opts.threads, keep_alive=opts.keep_alive, server=server)
