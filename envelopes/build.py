@@ -5,19 +5,14 @@
 """
 from __future__ import annotations
 
-import uuid
 from lxml import etree
 
 from envelopes import ns
+from envelopes.ids import new_message_id  # noqa: F401 - part of the SDK: build.new_message_id()
 from signing.xmldsig import Profile, sign_detached
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
 SPRD_ID = "SIGNED_BY_CONSUMER"
-
-
-def new_message_id() -> str:
-    """A UUID version 1, as SMEV requires (its timestamp lets the gateway reject stale ids)."""
-    return str(uuid.uuid1())
 
 
 def _envelope(soap_version: str) -> tuple[etree._Element, etree._Element]:
