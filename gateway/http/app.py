@@ -308,16 +308,15 @@ def _actions(environ: dict, content_type: str) -> tuple[str, ...]:
     header = environ.get("HTTP_SOAPACTION")
     if header is not None:
         found.append(header.strip().strip('"').strip())
-    if "action" not in content_type.lower():  # no action parameter, nor one in a start-info
-        return tuple(action for action in (a.strip() for a in found) if action)
-    parsed = Message()
-    parsed["Content-Type"] = content_type
-    found.append(str(parsed.get_param("action", "") or ""))
-    start_info = parsed.get_param("start-info")
-    if start_info:
-        inner = Message()
-        inner["Content-Type"] = str(start_info)
-        found.append(str(inner.get_param("action", "") or ""))
+    if "action" in content_type.lower():  # else no action parameter, nor one in a start-info
+        parsed = Message()
+        parsed["Content-Type"] = content_type
+        found.append(str(parsed.get_param("action", "") or ""))
+        start_info = parsed.get_param("start-info")
+        if start_info:
+            inner = Message()
+            inner["Content-Type"] = str(start_info)
+            found.append(str(inner.get_param("action", "") or ""))
     return tuple(action.strip() for action in found if action.strip())
 
 

@@ -128,6 +128,11 @@ def observe_write_transactions(callback: Callable[[float], None]) -> None:
         _WRITE_OBSERVERS.append(callback)
 
 
+def _usable(conn: Connection | None, pid: int) -> bool:
+    """Whether a kept connection opened by process ``pid`` may serve this process now."""
+    return conn is not None and pid == os.getpid() and not conn.closed and not conn.invalidated
+
+
 class KeptConnection:
     """One SQLite connection kept open for a single user's write transactions (the hot path's
     group commit, whose leader is one thread at a time), instead of a pool checkout and return
@@ -144,8 +149,7 @@ class KeptConnection:
         self._pid = 0
 
     def get(self) -> Connection:
-        if self._conn is None or self._pid != os.getpid() or self._conn.closed \
-                or self._conn.invalidated:
+        if not _usable(self._conn, self._pid):
             # a parent's connection (after a fork) is neither used nor closed here
             self._conn = self.engine.connect().execution_options(**{_WRITE_OPTION: True})
             self._pid = os.getpid()
@@ -185,7 +189,7 @@ def read(engine: Engine, query: Callable[[Connection], R]) -> R:
             kept = True
         except IndexError:
             pid, conn, kept = 0, None, False
-        if conn is None or pid != os.getpid() or conn.closed or conn.invalidated:
+        if not _usable(conn, pid):
             # a fork's reader is its parent's: neither used nor closed here
             conn, kept = engine.connect(), False
             if not keeps_connections(engine):

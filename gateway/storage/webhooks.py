@@ -83,8 +83,7 @@ def _row(event: NewEvent) -> dict:
                 created_at=event.created_at, fanned_out=False)
 
 
-_INSERT_EVENT = insert(webhook_events)
-#: the request path's insert (a registration's events), on the DBAPI cursor
+#: on the DBAPI cursor: a registration's events are inserted on the request path
 _ADD_EVENTS = FastStatement(webhook_events, ("event_id", "type", "organisation_inn", "mnemonic",
                                              "ordering_key", "payload", "created_at",
                                              "fanned_out"))
@@ -102,7 +101,7 @@ def add_event_once(engine: Engine, event: NewEvent) -> bool:
         if conn.execute(select(webhook_events.c.id)
                         .where(webhook_events.c.event_id == event.event_id)).first():
             return False
-        conn.execute(_INSERT_EVENT, [_row(event)])
+        _ADD_EVENTS.insert_many(conn, [_row(event)])
     return True
 
 

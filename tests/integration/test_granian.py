@@ -14,33 +14,24 @@ import time
 import pytest
 from lxml import etree
 
+from conftest import new_database
 from gateway.ops.bench import presign
 from gateway.ops.cluster import Stack, children, wait_http
 
 
 @pytest.fixture(scope="module")
 def granian_node(tmp_path_factory):
-    kind = os.environ.get("GATEWAY_TEST_DB", "sqlite")
-    url = ""
-    scratch = None
-    if kind == "postgres":
-        from gateway.storage.db import scratch_schema
-        scratch = scratch_schema(os.environ.get(
-            "GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"),
-            "gw_test_granian")
-        url = scratch.__enter__()
-    stack = Stack(url, data_dir=tmp_path_factory.mktemp("granian"), GATEWAY_SERVER="granian",
-                  GATEWAY_THREADS="2").start()
-    node = stack.node(workers=2)
-    try:
-        node.start()
-        bodies = presign(stack.data_dir, 8)
-        yield stack, node, bodies
-    finally:
-        node.stop()
-        stack.stop()
-        if scratch is not None:
-            scratch.__exit__(None, None, None)
+    with new_database(tmp_path_factory) as url:
+        stack = Stack(url, data_dir=tmp_path_factory.mktemp("granian"), GATEWAY_SERVER="granian",
+                      GATEWAY_THREADS="2").start()
+        node = stack.node(workers=2)
+        try:
+            node.start()
+            bodies = presign(stack.data_dir, 8)
+            yield stack, node, bodies
+        finally:
+            node.stop()
+            stack.stop()
 
 
 def _post(conn: http.client.HTTPConnection, content_type: str, body: bytes,
