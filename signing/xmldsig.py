@@ -118,6 +118,30 @@ def _b64(element: etree._Element, what: str) -> bytes:
         raise FormatError(f"{what} is not valid base64") from None
 
 
+#: parsed certificates by their base64 text, as sent: a signer sends the same certificate with
+#: every message, and parsing its DER costs more than the rest of the signature's structure
+#: checks. Certificates are immutable. Bounded: emptied when full, so strangers' certificates
+#: cannot grow it.
+_CERTIFICATES: dict[str, x509.Certificate] = {}
+MAX_CACHED_CERTIFICATES = 1024
+
+
+def _certificate(element: etree._Element) -> x509.Certificate:
+    text = element.text or ""
+    cert = _CERTIFICATES.get(text)
+    if cert is not None and not len(element):
+        return cert
+    der = _b64(element, "X509Certificate")
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion: no ValueError
+        raise FormatError(f"X509Certificate does not parse: {exc}") from None
+    if len(_CERTIFICATES) >= MAX_CACHED_CERTIFICATES:
+        _CERTIFICATES.clear()
+    _CERTIFICATES[text] = cert
+    return cert
+
+
 def _target_id(target: etree._Element) -> str:
     for name in _ID_NAMES:
         value = target.get(name)
@@ -302,11 +326,7 @@ def _parse(signature: etree._Element, target_id: str, policy: AlgorithmPolicy) -
     if key_info is not None:
         for x509_data in key_info.findall(_ds("X509Data")):
             for cert_el in x509_data.findall(_ds("X509Certificate")):
-                der = _b64(cert_el, "X509Certificate")
-                try:
-                    certificates.append(x509.load_der_x509_certificate(der))
-                except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion: no ValueError
-                    raise FormatError(f"X509Certificate does not parse: {exc}") from None
+                certificates.append(_certificate(cert_el))
     if not certificates:
         raise NoSigningCertificateError("KeyInfo/X509Data/X509Certificate with the signer's "
                                         "certificate is missing")

@@ -57,13 +57,26 @@ def _count_write_transaction(seconds: float) -> None:
 db.observe_write_transactions(_count_write_transaction)
 
 
+#: labelled children by label values: ``labels()`` checks its arguments, builds a tuple of
+#: strings and takes a lock on every call; the children never change once made
+_CHILDREN: dict[tuple, object] = {}
+
+
+def _child(metric, *values):
+    key = (metric, *values)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN.setdefault(key, metric.labels(*values))
+    return child
+
+
 def observe(facts, status: int, seconds: float) -> None:
     """Count one answered SOAP request (or REST exchange request) and log it as one JSON line."""
     operation = facts.operation if facts else "unknown"
     outcome = "ok" if status == 200 else ("fault" if facts and facts.fault != "INTERNAL_ERROR"
                                           else "error")
-    REQUESTS.labels(operation, outcome).inc()
-    DURATION.labels(operation).observe(seconds)
+    _child(REQUESTS, operation, outcome).inc()
+    _child(DURATION, operation).observe(seconds)
     if facts and facts.fault:
         FAULTS.labels(facts.fault).inc()
     if access_log.isEnabledFor(logging.INFO):

@@ -101,7 +101,8 @@ def parse_envelope(data: bytes, *, max_depth: int = 64, max_elements: int = 50_0
     if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         raise MalformedRequest("DTDs and entity declarations are not allowed in SOAP messages",
                                code="DTD_FORBIDDEN")
-    if data.count(b"<") > 2 * max_elements + 64:  # every element needs a '<' (two, unless empty)
+    ceiling = 2 * max_elements + 64  # every element needs a '<' (two, unless empty)
+    if len(data) > ceiling and data.count(b"<") > ceiling:
         raise MalformedRequest(f"the message has more than {max_elements} elements",
                                code="TOO_MANY_ELEMENTS")
     # Every attribute and namespace declaration has an '='; one fast byte count bounds both,

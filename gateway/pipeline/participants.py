@@ -22,8 +22,23 @@ SEND, SERVE = "send", "serve"
 ANY_ROOT = "*"
 
 
+#: id(certificate) -> (the certificate, its fingerprint). The signature check hands out the same
+#: certificate object for the same certificate text (signing.xmldsig's cache), so a sender's
+#: fingerprint is computed once, not per message; the entry holds its certificate, so an id is
+#: never reused while its entry lives. Bounded like that cache.
+_FINGERPRINTS: dict[int, tuple[x509.Certificate, str]] = {}
+
+
 def fingerprint(cert: x509.Certificate) -> str:
-    return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+    """SHA-256 of the certificate's DER, in hex: how registered systems are looked up."""
+    hit = _FINGERPRINTS.get(id(cert))
+    if hit is not None and hit[0] is cert:
+        return hit[1]
+    value = hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+    if len(_FINGERPRINTS) >= 1024:
+        _FINGERPRINTS.clear()
+    _FINGERPRINTS[id(cert)] = (cert, value)
+    return value
 
 
 class Participants:

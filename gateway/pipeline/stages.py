@@ -59,8 +59,8 @@ def screen_signer(svc, data: bytes) -> None:
             "KeyInfo/X509Data/X509Certificate with the signer's certificate is missing",
             code="NO_SIGNING_CERTIFICATE_FOUND")
     for text in candidates[:MAX_CERTIFICATES * 4]:
-        der = _certificate_der(text)
-        if der is None or svc.participants.known_fingerprint(hashlib.sha256(der).hexdigest()):
+        key = _text_fingerprint(text)
+        if key is None or svc.participants.known_fingerprint(key):
             return  # cannot judge it, or registered: the parsed stages decide
     if len(candidates) <= MAX_CERTIFICATES * 4 and candidates:
         raise faults.SenderIsNotRegistered(
@@ -81,6 +81,25 @@ def _certificate_der(text: bytes | str) -> bytes | None:
         return None
 
 
+#: base64 certificate text (bytes from the raw screen, str from the tree) -> SHA-256 of its DER:
+#: the same few certificates arrive with every message. Bounded: emptied when full.
+_TEXT_FINGERPRINTS: dict[bytes | str, str] = {}
+
+
+def _text_fingerprint(text: bytes | str) -> str | None:
+    """The fingerprint of a certificate given as base64 text; None if it cannot be judged."""
+    key = _TEXT_FINGERPRINTS.get(text)
+    if key is None:
+        der = _certificate_der(text)
+        if der is None:
+            return None
+        key = hashlib.sha256(der).hexdigest()
+        if len(_TEXT_FINGERPRINTS) >= 1024:
+            _TEXT_FINGERPRINTS.clear()
+        _TEXT_FINGERPRINTS[text] = key
+    return key
+
+
 def known_signer(svc, ctx: Context) -> None:
     """Cheap first: before any XSD, canonicalization or cryptography, one of the certificates
     in the caller's KeyInfo must belong to a registered information system (a hash and a cached
@@ -98,8 +117,8 @@ def known_signer(svc, ctx: Context) -> None:
             "KeyInfo/X509Data/X509Certificate with the signer's certificate is missing",
             code="NO_SIGNING_CERTIFICATE_FOUND")
     for element in found[:MAX_CERTIFICATES]:
-        der = _certificate_der(element.text or "")
-        if der is not None and svc.participants.known_fingerprint(hashlib.sha256(der).hexdigest()):
+        key = _text_fingerprint(element.text or "")
+        if key is not None and svc.participants.known_fingerprint(key):
             return
     raise faults.SenderIsNotRegistered(
         "no certificate in the signature's KeyInfo belongs to a registered information system",

@@ -13,11 +13,12 @@ import os
 import threading
 import time
 import weakref
+from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import DateTime, create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 
 
@@ -282,6 +283,26 @@ def _converter(columns: tuple[str, ...], processors: list) -> Callable[[dict], t
     return values
 
 
+_SQLITE_FORMAT = ("%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d"
+                  ".%(microsecond)06d")  # SQLAlchemy's default for SQLite's DATETIME
+
+
+def _bind_processor(column, dialect):
+    """The column type's bind processor; for SQLite's DateTime the same text made by
+    ``isoformat`` in C instead of SQLAlchemy's ``%``-format over a dict of nine fields (≈ 10 µs
+    an envelope: a registration binds twelve datetimes). Other values (dates) keep the original."""
+    original = column.type._cached_bind_processor(dialect)
+    if dialect.name != "sqlite" or type(column.type) is not DateTime or original is None \
+            or getattr(dialect.type_descriptor(column.type), "_storage_format", None) != _SQLITE_FORMAT:
+        return original
+
+    def process(value):
+        if type(value) is datetime:  # SQLAlchemy's format drops the zone: so does the slice
+            return value.isoformat(" ", "microseconds")[:26]
+        return original(value)
+    return process
+
+
 class FastStatement:
     """One INSERT or SELECT on the hot path, run on the DBAPI cursor of the current transaction.
 
@@ -303,8 +324,7 @@ class FastStatement:
         dialect = conn.dialect
         found = self._prepared.get(dialect.name)
         if found is None:
-            processors = [self.table.c[name].type._cached_bind_processor(dialect)
-                          for name in self.columns]
+            processors = [_bind_processor(self.table.c[name], dialect) for name in self.columns]
             mark = "?" if dialect.paramstyle == "qmark" else "%s"
             if self._sql is None:
                 sql = (f"INSERT INTO {self.table.name} ({', '.join(self.columns)}) "

@@ -616,3 +616,42 @@ def test_we_verify_xmlsec1_signatures(request, tmp_path, signer_name, method):
     target, holder = parts(again)
     verified = verify_detached(holder.find(SIG), target)
     assert verified.element is target and verified.certificate == signer.certificate
+
+
+# ------------------------------------------------------------------ the certificate cache
+
+def test_a_certificate_sent_again_is_parsed_once_and_still_checked(rsa_signer):
+    """The parsed certificate is kept by its base64 text: the next message with the same
+    certificate gets the same object, and a wrong one is never kept nor mistaken for it."""
+    from signing import xmldsig
+
+    _, target, signature = signed(rsa_signer)
+    first = verify_detached(signature, target).certificate
+    _, target, signature = signed(rsa_signer)
+    assert verify_detached(signature, target).certificate is first
+    # the same text with a child element under it: still refused as not plain base64
+    element = signature.find(f".//{{{DS}}}X509Certificate")
+    etree.SubElement(element, "junk")
+    with pytest.raises(FormatError, match="not plain base64"):
+        verify_detached(signature, target)
+    # garbage is not kept, so it fails every time
+    _, target, signature = signed(rsa_signer)
+    garbage = base64.b64encode(b"junk").decode()
+    signature.find(f".//{{{DS}}}X509Certificate").text = garbage
+    for _ in range(2):
+        with pytest.raises(FormatError):
+            verify_detached(signature, target)
+    assert garbage not in xmldsig._CERTIFICATES
+
+
+def test_the_certificate_cache_is_bounded(rsa_signer, monkeypatch):
+    from signing import xmldsig
+
+    monkeypatch.setattr(xmldsig, "MAX_CACHED_CERTIFICATES", 3)
+    monkeypatch.setattr(xmldsig, "_CERTIFICATES", {})
+    text = base64.b64encode(rsa_signer.certificate.public_bytes(Encoding.DER)).decode()
+    for spaces in range(10):  # ten different texts of one certificate
+        _, target, signature = signed(rsa_signer)
+        signature.find(f".//{{{DS}}}X509Certificate").text = text + "\n" * spaces
+        verify_detached(signature, target)
+        assert len(xmldsig._CERTIFICATES) <= 3
