@@ -58,6 +58,8 @@ def _ds(local: str) -> str:
 
 _SIGNATURE = _ds("Signature")
 _SIGNED_INFO = _ds("SignedInfo")
+_OBJECT, _REFERENCE = _ds("Object"), _ds("Reference")
+_X509_DATA, _X509_CERTIFICATE = _ds("X509Data"), _ds("X509Certificate")
 _INCLUSIVE_NS = f"{{{EXC_C14N}}}InclusiveNamespaces"
 _WSU_ID = ("{http://docs.oasis-open.org/wss/2004/01/"
            "oasis-200401-wss-wssecurity-utility-1.0.xsd}Id")
@@ -86,10 +88,12 @@ def _local(element: etree._Element) -> str:
     return tag[len(DS) + 2:]
 
 
-def _expect(parent: etree._Element, names: list[str], optional_tail: tuple[str, ...] = ()
-            ) -> list[etree._Element]:
-    """Children must be exactly ``names`` (in order), then optionally ``optional_tail``."""
-    children = _children(parent)
+def _expect(parent: etree._Element, names: list[str], optional_tail: tuple[str, ...] = (),
+            children: list[etree._Element] | None = None) -> list[etree._Element]:
+    """Children must be exactly ``names`` (in order), then optionally ``optional_tail``;
+    ``children``: the parent's element children when the caller has them already."""
+    if children is None:
+        children = _children(parent)
     got = [_local(child) for child in children]
     want = list(names)
     for extra in optional_tail:
@@ -249,25 +253,24 @@ def _parse(signature: etree._Element, target_id: str, policy: AlgorithmPolicy) -
     """Structure and algorithm checks; no cryptography happens here."""
     if not isinstance(signature.tag, str) or signature.tag != _SIGNATURE:
         raise FormatError("the signature element is not a ds:Signature")
-    signed_infos = signature.findall(f".//{_SIGNED_INFO}")
-    if len(signed_infos) != 1:
-        raise FormatError(f"ds:Signature holds {len(signed_infos)} SignedInfo elements; "
+    signed_infos = sum(1 for _ in signature.iterdescendants(_SIGNED_INFO))  # in C, not ElementPath
+    if signed_infos != 1:
+        raise FormatError(f"ds:Signature holds {signed_infos} SignedInfo elements; "
                           f"exactly one is required")
     children = _children(signature)
-    names = [_local(child) for child in children]
-    if "Object" in names:
+    if any(child.tag == _OBJECT for child in children):
         raise FormatError("ds:Object inside ds:Signature is not supported")
-    children = _expect(signature, ["SignedInfo", "SignatureValue"], ("KeyInfo",))
+    children = _expect(signature, ["SignedInfo", "SignatureValue"], ("KeyInfo",), children)
     signed_info, signature_value_el = children[0], children[1]
     key_info = children[2] if len(children) > 2 else None
 
     si_children = _children(signed_info)
-    references = [child for child in si_children if _local(child) == "Reference"]
-    if len(references) != 1:
-        raise ReferenceFailureError(f"SignedInfo holds {len(references)} references; exactly "
+    references = sum(1 for child in si_children if child.tag == _REFERENCE)
+    if references != 1:
+        raise ReferenceFailureError(f"SignedInfo holds {references} references; exactly "
                                     f"one (to #{target_id}) is required")
     c14n_method, signature_method_el, reference = _expect(
-        signed_info, ["CanonicalizationMethod", "SignatureMethod", "Reference"])
+        signed_info, ["CanonicalizationMethod", "SignatureMethod", "Reference"], (), si_children)
 
     c14n_uri = _algorithm(c14n_method)
     policy.check_c14n(c14n_uri)
@@ -324,8 +327,8 @@ def _parse(signature: etree._Element, target_id: str, policy: AlgorithmPolicy) -
 
     certificates: list[x509.Certificate] = []
     if key_info is not None:
-        for x509_data in key_info.findall(_ds("X509Data")):
-            for cert_el in x509_data.findall(_ds("X509Certificate")):
+        for x509_data in key_info.iterchildren(_X509_DATA):
+            for cert_el in x509_data.iterchildren(_X509_CERTIFICATE):
                 certificates.append(_certificate(cert_el))
     if not certificates:
         raise NoSigningCertificateError("KeyInfo/X509Data/X509Certificate with the signer's "

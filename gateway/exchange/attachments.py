@@ -112,4 +112,4 @@ def headers(svc, ctx) -> None:
 
 def header_mime_types(data) -> dict[str, str]:
     return {(h.findtext(ns.q(B, "contentId")) or "").strip(): (h.findtext(ns.q(B, "MimeType")) or "")
-            for h in data.iterfind(f"{{{B}}}AttachmentHeaderList/{{{B}}}AttachmentHeader")}
+            for h in xop.attachment_headers(data)}

@@ -15,6 +15,7 @@ from datetime import datetime
 from lxml import etree
 
 from envelopes import ns
+from envelopes.tree import child, child_text
 from gateway import faults
 from gateway.exchange import attachments, delivery
 from gateway.pipeline import stages
@@ -33,10 +34,10 @@ _PATTERNS: dict[str, re.Pattern] = {}
 def request_checks(svc, ctx: Context) -> None:
     """The request's own limits: its EOL has not passed, its TransactionCode has the form the
     deployment demands."""
-    eol_text = ctx.data.findtext(ns.q(T, "EOL"))
+    eol_text = child_text(ctx.data, ns.q(T, "EOL"))
     if eol_text and datetime.fromisoformat(eol_text) <= ctx.now:
         raise faults.EndOfLifeReached(f"the request's EOL {eol_text} has passed", code="END_OF_LIFE")
-    transaction_code = ctx.data.findtext(ns.q(T, "TransactionCode"))
+    transaction_code = child_text(ctx.data, ns.q(T, "TransactionCode"))
     if transaction_code is not None:
         wanted = svc.settings.transaction_code_pattern
         pattern = _PATTERNS.get(wanted) or _PATTERNS.setdefault(wanted, re.compile(wanted))
@@ -59,7 +60,7 @@ def decide(svc, ctx: Context) -> None:
 
 def is_test(ctx: Context) -> bool:
     """``TestMessage`` in the signed data (SendRequest and SendResponse): decide, do nothing."""
-    return ctx.data.find(ns.q(T, "TestMessage")) is not None
+    return child(ctx.data, ns.q(T, "TestMessage")) is not None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +79,7 @@ def prepare(svc, ctx: Context) -> None:
     data, sender, decision = ctx.data, ctx.caller.system, ctx.decision
     qname = etree.QName(ctx.payload)
     namespace, root = qname.namespace or "", qname.localname
-    eol_text = data.findtext(ns.q(T, "EOL"))
+    eol_text = child_text(data, ns.q(T, "EOL"))
     eol = datetime.fromisoformat(eol_text) if eol_text else None
     reply_to = uuid.uuid4().hex
     consumer = Party(sender.mnemonic, sender.name)
@@ -124,10 +125,10 @@ def _gateway_answer(svc, ctx: Context, reply_to: str, consumer: Party, namespace
     return dict(message_id=response_id, kind="RESPONSE", recipient=ctx.caller.system.mnemonic,
                 namespace_uri=(etree.QName(answer).namespace or "") if answer is not None else namespace,
                 root_element=etree.QName(answer).localname if answer is not None else root,
-                node_id=data.findtext(ns.q(T, "NodeID")), eol=None,
+                node_id=child_text(data, ns.q(T, "NodeID")), eol=None,
                 related_message_id=ctx.message_id,
                 body=delivery.response_message(response_data, None, meta, ctx.message_id,
-                                               data.findtext(ns.q(T, "ReferenceMessageID")), None))
+                                               child_text(data, ns.q(T, "ReferenceMessageID")), None))
 
 
 def _forward_original(svc, message_id: str, now: datetime) -> list[dict]:
@@ -136,7 +137,7 @@ def _forward_original(svc, message_id: str, now: datetime) -> list[dict]:
 
     row = messages.load_original(svc.engine, message_id)
     request = parse_envelope(row.envelope).body_child
-    data = request.find(ns.q(T, "SenderProvidedRequestData"))
+    data = child(request, ns.q(T, "SenderProvidedRequestData"))
     signature = stages.signature_in(request)  # a ds:Signature, or a REST request's JWS
     items = []
     for provider in svc.participants.providers(row.namespace_uri, row.root_element):
@@ -170,15 +171,15 @@ def commit(svc, ctx: Context) -> None:
     qname = etree.QName(ctx.payload)
     namespace, root = qname.namespace or "", qname.localname
     providers = bool(ctx.providers)
-    eol_text = data.findtext(ns.q(T, "EOL"))
+    eol_text = child_text(data, ns.q(T, "EOL"))
     incoming = IncomingMessage(
         message_id=ctx.message_id, message_type="REQUEST",
-        reference_message_id=data.findtext(ns.q(T, "ReferenceMessageID")),
+        reference_message_id=child_text(data, ns.q(T, "ReferenceMessageID")),
         sender=sender.mnemonic, recipient=prepared.recipient, namespace_uri=namespace,
         root_element=root, content_digest=ctx.digest, test_message=is_test(ctx),
         received_at=ctx.now, envelope=ctx.raw, verification=ctx.caller.verified.journal_detail(),
-        reply_to=prepared.reply_to, node_id=data.findtext(ns.q(T, "NodeID")),
-        transaction_code=data.findtext(ns.q(T, "TransactionCode")),
+        reply_to=prepared.reply_to, node_id=child_text(data, ns.q(T, "NodeID")),
+        transaction_code=child_text(data, ns.q(T, "TransactionCode")),
         eol=datetime.fromisoformat(eol_text) if eol_text else None,
         person=ctx.person, person_not_after=ctx.person_not_after)
 

@@ -25,12 +25,14 @@ from pathlib import Path
 from lxml import etree
 
 from envelopes import ns
+from envelopes.tree import child
 from gateway import faults
 from gateway.pipeline.parts import Attachment, MtomMessage, cid_url
 
 B = ns.SMEV_BASIC
 INCLUDE = ns.q(ns.XOP, "Include")
 CONTENT_LIST = ns.q(B, "AttachmentContentList")
+_HEADER_LIST, _HEADER = ns.q(B, "AttachmentHeaderList"), ns.q(B, "AttachmentHeader")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,13 +44,20 @@ class ReceivedAttachment:
     path: Path  # spooled file
 
 
+def attachment_headers(data) -> list:
+    """``AttachmentHeaderList/AttachmentHeader`` of the signed data (children filtered in C:
+    the path is read on every request, and most have none)."""
+    return [header for holder in data.iterchildren(_HEADER_LIST)
+            for header in holder.iterchildren(_HEADER)]
+
+
 def _miscoordination(message: str, code: str) -> faults.GatewayFault:
     return faults.AttachmentContentMiscoordination(message, code=code)
 
 
 def _contents(request: etree._Element):
     """(Id, Content element) of each ``AttachmentContent`` directly in the operation element."""
-    content_list = request.find(CONTENT_LIST)
+    content_list = child(request, CONTENT_LIST)
     for item in content_list.iterfind(ns.q(B, "AttachmentContent")) if content_list is not None else ():
         attachment_id = (item.findtext(ns.q(B, "Id")) or "").strip()
         content = item.find(ns.q(B, "Content"))
@@ -180,7 +189,7 @@ def check_headers(data: etree._Element, attachments: dict[str, ReceivedAttachmen
     the part's media type. A part labelled ``application/octet-stream`` matches any MimeType: the
     contract's ``xmime:expectedContentTypes`` makes SOAP stacks label every part that way."""
     headers: dict[str, str] = {}
-    for header in data.iterfind(f"{{{B}}}AttachmentHeaderList/{{{B}}}AttachmentHeader"):
+    for header in attachment_headers(data):
         content_id = (header.findtext(ns.q(B, "contentId")) or "").strip()
         if content_id in headers:
             raise _miscoordination(f"two AttachmentHeader elements name {content_id}",

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from lxml import etree
 
 from envelopes import ns
+from envelopes.tree import child, child_text
 from gateway import faults
 from gateway.pipeline.context import Caller, Context
 from gateway.pipeline.identity import check_message_id
@@ -106,8 +107,8 @@ def known_signer(svc, ctx: Context) -> None:
     look-up). Anyone can open a socket; only registered systems get the expensive checks. The
     ``signature`` and ``participant`` stages still decide on the certificate actually verified."""
     request = ctx.request
-    holder = request.find(ns.q(T, "CallerInformationSystemSignature"))
-    if holder is None or holder.find(ns.q(DS, "Signature")) is None:
+    holder = child(request, ns.q(T, "CallerInformationSystemSignature"))
+    if holder is None or child(holder, ns.q(DS, "Signature")) is None:
         raise faults.SignatureVerificationFault(
             "the request is not signed: CallerInformationSystemSignature/ds:Signature is missing",
             code="NO_SIGNATURE")
@@ -134,8 +135,8 @@ def signature(svc, ctx: Context) -> None:
     """``CallerInformationSystemSignature`` over the single signed child the XSD fixed, and the
     signer's certificate path; from here on only the verified element is read."""
     request = ctx.request
-    target = request.find(ctx.operation.signed)
-    holder = request.find(ns.q(T, "CallerInformationSystemSignature"))
+    target = child(request, ctx.operation.signed)
+    holder = child(request, ns.q(T, "CallerInformationSystemSignature"))
     found = [c for c in holder if isinstance(c.tag, str)] if holder is not None else []
     if len(found) > 1 or (found and found[0].tag != ns.q(DS, "Signature")):
         raise faults.SignatureVerificationFault(
@@ -160,7 +161,7 @@ def caller_signature(ctx: Context) -> etree._Element:
 
 def signature_in(request: etree._Element) -> etree._Element | None:
     """The one element in a request's ``CallerInformationSystemSignature``."""
-    holder = request.find(ns.q(T, "CallerInformationSystemSignature"))
+    holder = child(request, ns.q(T, "CallerInformationSystemSignature"))
     found = [c for c in holder if isinstance(c.tag, str)] if holder is not None else []
     return found[0] if found else None
 
@@ -170,7 +171,7 @@ def signature_in(request: etree._Element) -> etree._Element | None:
 def replay(svc, ctx: Context) -> None:
     """A MessageID already stored answers with its original receipt, byte for byte, before any
     handler runs; the same MessageID over other content is ``MessageIsAlreadySent``."""
-    claimed = (ctx.data.findtext(ns.q(T, "MessageID")) or "").strip()
+    claimed = (child_text(ctx.data, ns.q(T, "MessageID")) or "").strip()
     ctx.digest = hashlib.sha256(exc_c14n(ctx.data)).hexdigest()
     stored = messages.lookup(svc.engine, claimed)
     if stored is not None:
@@ -188,14 +189,14 @@ def same_message(stored: messages.StoredMessage, message_id: str, digest: str) -
 def message_id(svc, ctx: Context) -> None:
     """MessageID: a UUID version 1 in canonical form, generated inside the accepted window."""
     ctx.message_id = check_message_id(
-        ctx.data.findtext(ns.q(T, "MessageID")), ctx.now,
+        child_text(ctx.data, ns.q(T, "MessageID")), ctx.now,
         max_age=timedelta(seconds=svc.settings.message_id_max_age_seconds),
         max_future=timedelta(seconds=svc.settings.message_id_max_future_seconds))
 
 
 def business_payload(svc, ctx: Context) -> None:
     """The single business element of ``MessagePrimaryContent``."""
-    content = ctx.data.find(ns.q(B, "MessagePrimaryContent"))
+    content = child(ctx.data, ns.q(B, "MessagePrimaryContent"))
     business = [c for c in content if isinstance(c.tag, str)] if content is not None else []
     if len(business) != 1:
         raise faults.InvalidContent(f"the {ctx.operation.name} message: MessagePrimaryContent must "
@@ -206,7 +207,7 @@ def business_payload(svc, ctx: Context) -> None:
 def personal_signature(svc, ctx: Context) -> None:
     """A person's ``PersonalSignature`` over the business content, verified like the caller's
     (the content at its fixed place, the certificate path): it speaks for who acts."""
-    holder = ctx.data.find(ns.q(T, "PersonalSignature"))
+    holder = child(ctx.data, ns.q(T, "PersonalSignature"))
     if holder is None:
         return
     found = [c for c in holder if isinstance(c.tag, str)]
@@ -292,7 +293,7 @@ def not_replayed(svc, ctx: Context) -> None:
 
 def _timestamp_of(ctx: Context) -> datetime | None:
     text = ctx.data.text if ctx.data.tag == ns.q(B, "Timestamp") else \
-        ctx.data.findtext(ns.q(B, "Timestamp"))
+        child_text(ctx.data, ns.q(B, "Timestamp"))
     try:
         stamp = datetime.fromisoformat((text or "").strip())
     except ValueError:
@@ -302,7 +303,7 @@ def _timestamp_of(ctx: Context) -> datetime | None:
 
 def freshness(svc, ctx: Context) -> None:
     """The signed ``Timestamp`` (of a selector, or the signed element itself) is current."""
-    stamp = ctx.data.find(ns.q(B, "Timestamp"))
+    stamp = child(ctx.data, ns.q(B, "Timestamp"))
     if ctx.data.tag == ns.q(B, "Timestamp"):
         check_timestamp(svc, ctx.data.text, ctx.now, "Timestamp")
     else:
