@@ -57,6 +57,9 @@ def _count_write_transaction(seconds: float) -> None:
 db.observe_write_transactions(_count_write_transaction)
 
 
+#: ``json.dumps(..., ensure_ascii=False)`` builds a new encoder per call; one is kept
+_JSON_LINE = json.JSONEncoder(ensure_ascii=False).encode
+
 #: labelled children by label values: ``labels()`` checks its arguments, builds a tuple of
 #: strings and takes a lock on every call; the children never change once made
 _CHILDREN: dict[tuple, object] = {}
@@ -78,14 +81,13 @@ def observe(facts, status: int, seconds: float) -> None:
     _child(REQUESTS, operation, outcome).inc()
     _child(DURATION, operation).observe(seconds)
     if facts and facts.fault:
-        FAULTS.labels(facts.fault).inc()
+        _child(FAULTS, facts.fault).inc()
     if access_log.isEnabledFor(logging.INFO):
-        access_log.info(json.dumps({
+        access_log.info(_JSON_LINE({
             "message_id": facts.message_id if facts else None,
             "participant": facts.participant if facts else None,
             "operation": operation, "outcome": outcome, "status": status,
-            "fault": facts.fault if facts else None, "duration_ms": round(seconds * 1000, 2)},
-            ensure_ascii=False))
+            "fault": facts.fault if facts else None, "duration_ms": round(seconds * 1000, 2)}))
 
 
 class BacklogCollector:
