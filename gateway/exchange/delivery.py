@@ -31,8 +31,11 @@ def _free_id(preferred: str, taken: set[str]) -> str:
     return candidate
 
 
+_ID_VALUES = etree.XPath("descendant-or-self::*/@Id")  # compiled once, not per call
+
+
 def _ids(element: etree._Element) -> set[str]:
-    return {v for v in element.xpath("descendant-or-self::*/@Id")}
+    return set(_ID_VALUES(element))
 
 
 def request_message(data: etree._Element, signature: etree._Element, meta: ReceiptData,
