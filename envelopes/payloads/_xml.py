@@ -57,18 +57,26 @@ def children(element: etree._Element, local: str) -> list[etree._Element]:
 
 
 def need(element: etree._Element, local: str) -> etree._Element:
-    found = child(element, local)
+    found = next(element.iterchildren(_tag_in_namespace_of(element, local)), None)
     if found is None:
         raise PayloadError(local, f"missing in {etree.QName(element).localname}")
     return found
 
 
 def text(element: etree._Element, local: str) -> str:
-    return (need(element, local).text or "").strip()
+    """The required child's text, stripped. The look-up is spelled out here rather than through
+    :func:`need`: a payload reads a few dozen fields, and each nested call costs as much as
+    the look-up itself."""
+    tag = element.tag
+    found = next(element.iterchildren(f"{tag[:tag.index('}') + 1]}{local}" if tag[0] == "{"
+                                      else local), None)
+    if found is None:
+        raise PayloadError(local, f"missing in {etree.QName(element).localname}")
+    return (found.text or "").strip()
 
 
 def text_opt(element: etree._Element, local: str) -> str | None:
-    found = child(element, local)
+    found = next(element.iterchildren(_tag_in_namespace_of(element, local)), None)
     return None if found is None else (found.text or "").strip()
 
 

@@ -49,6 +49,11 @@ _INSERT = FastStatement(journal, ("at", "message_id", "direction", "event", "det
                                   "prev_hash", "entry_hash", "content"))
 
 
+#: ``json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)`` without building an
+#: encoder per call; the chain covers this text, so its form must not change
+_DETAIL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
+
+
 def append_many(conn: Connection, entries: list[Entry]) -> str:
     """Append entries in order inside the caller's transaction; returns the new head hash."""
     if conn.dialect.name == "postgresql":
@@ -57,7 +62,7 @@ def append_many(conn: Connection, entries: list[Entry]) -> str:
     prev = head[0] if head else GENESIS
     rows = []
     for entry in entries:
-        detail_text = json.dumps(entry.detail, ensure_ascii=False, sort_keys=True, default=str)
+        detail_text = _DETAIL_JSON(entry.detail)
         digest = hashlib.sha256(entry.content).hexdigest()
         entry_hash = _entry_hash(prev, entry.at, entry.message_id, entry.direction, entry.event,
                                  detail_text, digest)

@@ -38,3 +38,17 @@ def test_deleted_entry_is_found(tmp_path):
     with engine.begin() as conn:
         conn.execute(delete(table).where(table.c.message_id == "m1"))
         assert journal.verify_chain(conn).first_broken_id == 3
+
+
+def test_the_kept_detail_encoder_writes_what_json_dumps_wrote():
+    """Entries hashed before the kept encoder must keep verifying, and new ones read the same."""
+    import json
+    from datetime import datetime, timezone
+
+    from gateway.storage.journal import _DETAIL_JSON
+
+    for detail in [{}, {"b": 1, "a": "ИНН ж", "at": datetime(2026, 1, 1, tzinfo=timezone.utc),
+                        "none": None, "list": [1, {"z": 2, "y": "x"}], "flag": True},
+                   {"sender": "ROMASHKA", "verification": {"chain": ["a", "b"]}, "state": None}]:
+        assert _DETAIL_JSON(detail) == json.dumps(detail, ensure_ascii=False, sort_keys=True,
+                                                  default=str)
