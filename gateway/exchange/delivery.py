@@ -16,7 +16,8 @@ from lxml import etree
 from envelopes import ns
 from envelopes.build import response_data
 from gateway.pipeline.identity import new_message_id
-from gateway.pipeline.receipt import ReceiptData, ReceiptSigner, metadata_element
+from gateway.pipeline.receipt import (ReceiptData, ReceiptSigner, lxml_text, metadata_element,
+                                      metadata_text)
 
 T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
 SMEV_ID = "SIGNED_BY_SMEV"
@@ -81,6 +82,43 @@ def response_message(data: etree._Element, signature: etree._Element | None, met
         return PENDING + etree.tostring(wrapper, encoding="UTF-8")
     signer.sign(response, etree.SubElement(wrapper, ns.q(T, "SMEVSignature")))
     return etree.tostring(wrapper, encoding="UTF-8")
+
+
+def gateway_answer(reply_to: str, meta_of, original_message_id: str,
+                   reference_message_id: str | None, *, payload: etree._Element | None = None,
+                   rejections: list[tuple[str, str]] = (),
+                   status: tuple[int, str, dict] | None = None) -> tuple[str, bytes]:
+    """(message id, stored body) of the gateway's own answer as a built-in provider: the
+    :data:`PENDING` ``ResponseMessage`` that :func:`gateway_response_data` and
+    :func:`response_message` build, signed when first taken. ``meta_of(message id)`` gives its
+    metadata.
+
+    An answer with a business payload (what every built-in domain sends) is written from a
+    template around the payload's own serialisation: the same bytes as the tree builder
+    (tests/unit/gateway/test_answer_template.py), without building, copying and serialising
+    the wrapper's tree on the request path. Rejections, statuses, and a payload that names the
+    wrapper's Id or declares its prefixes, take the tree builder."""
+    if payload is not None:
+        content = etree.tostring(payload, encoding="UTF-8")
+        # the tree builder would pick another Id for the wrapper, or drop the payload's own
+        # declarations of the ns and b prefixes that the wrapper declares: leave those to it
+        if SMEV_ID.encode() not in content and b" xmlns:ns=" not in content \
+                and b" xmlns:b=" not in content:
+            message_id = new_message_id()
+            reference = (f"<ns:ReferenceMessageID>{lxml_text(reference_message_id)}"
+                         f"</ns:ReferenceMessageID>" if reference_message_id else "")
+            head = (f'<ns:ResponseMessage xmlns:ns="{T}"><ns:Response Id="{SMEV_ID}">'
+                    f"<ns:OriginalMessageId>{lxml_text(original_message_id)}</ns:OriginalMessageId>"
+                    f'{reference}<ns:SenderProvidedResponseData Id="{PROVIDER_ID}">'
+                    f"<ns:MessageID>{message_id}</ns:MessageID><ns:To>{lxml_text(reply_to)}</ns:To>"
+                    f'<b:MessagePrimaryContent xmlns:b="{B}">')
+            tail = ("</b:MessagePrimaryContent></ns:SenderProvidedResponseData>"
+                    + metadata_text(meta_of(message_id)) + "</ns:Response></ns:ResponseMessage>")
+            return message_id, PENDING + head.encode("utf-8") + content + tail.encode("utf-8")
+    message_id, data = gateway_response_data(reply_to, payload=payload, rejections=rejections,
+                                             status=status)
+    return message_id, response_message(data, None, meta_of(message_id), original_message_id,
+                                        reference_message_id, None)
 
 
 _OWN = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)

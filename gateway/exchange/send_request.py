@@ -116,19 +116,19 @@ def _gateway_answer(svc, ctx: Context, reply_to: str, consumer: Party, namespace
     answer = decision.response
     status = None if (answer is not None or decision.rejections) else (
         0, f"{decision.kind}: {decision.state}", {"state": decision.state})
-    response_id, response_data = delivery.gateway_response_data(
-        reply_to, payload=answer, rejections=list(decision.rejections), status=status)
-    meta = ReceiptData(response_id, "RESPONSE", Party(svc.settings.mnemonic,
-                                                      svc.settings.human_readable_name),
-                       consumer, ctx.now, None, None, None, None,
-                       destination=ctx.caller.system.mnemonic)
+    gateway = Party(svc.settings.mnemonic, svc.settings.human_readable_name)
+    response_id, body = delivery.gateway_answer(
+        reply_to, lambda response_id: ReceiptData(
+            response_id, "RESPONSE", gateway, consumer, ctx.now, None, None, None, None,
+            destination=ctx.caller.system.mnemonic),
+        ctx.message_id, child_text(data, ns.q(T, "ReferenceMessageID")),
+        payload=answer, rejections=list(decision.rejections), status=status)
+    qname = etree.QName(answer) if answer is not None else None
     return dict(message_id=response_id, kind="RESPONSE", recipient=ctx.caller.system.mnemonic,
-                namespace_uri=(etree.QName(answer).namespace or "") if answer is not None else namespace,
-                root_element=etree.QName(answer).localname if answer is not None else root,
+                namespace_uri=(qname.namespace or "") if qname is not None else namespace,
+                root_element=qname.localname if qname is not None else root,
                 node_id=child_text(data, ns.q(T, "NodeID")), eol=None,
-                related_message_id=ctx.message_id,
-                body=delivery.response_message(response_data, None, meta, ctx.message_id,
-                                               child_text(data, ns.q(T, "ReferenceMessageID")), None))
+                related_message_id=ctx.message_id, body=body)
 
 
 def _forward_original(svc, message_id: str, now: datetime) -> list[dict]:

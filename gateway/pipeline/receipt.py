@@ -199,6 +199,32 @@ def _fields(data: ReceiptData) -> list[tuple]:
     return out
 
 
+def lxml_text(value: str | None) -> str:
+    """Text as lxml serialises it (``ValueError`` for characters XML cannot hold, as lxml's)."""
+    if value is None:
+        return ""
+    if _XML_CHARS.search(value):
+        raise ValueError("All strings must be XML compatible")
+    return _lxml_text(value)
+
+
+def metadata_text(data: ReceiptData) -> str:
+    """``MessageMetadata`` without Id or registration, as ``etree.tostring`` writes
+    ``metadata_element(data, element_id=None, registration=False)`` under a parent that
+    declares the ``ns`` prefix (tests/unit/gateway/test_answer_template.py compares them)."""
+    out = []
+    for kind, tag, *text in _fields(data):
+        if kind == "open":
+            out.append(f"<ns:{tag}>")
+        elif kind == "close":
+            out.append(f"</ns:{tag}>")
+        elif text[0] is None:
+            out.append(f"<ns:{tag}/>")
+        else:
+            out.append(f"<ns:{tag}>{lxml_text(text[0])}</ns:{tag}>")
+    return "<ns:MessageMetadata>" + "".join(out) + "</ns:MessageMetadata>"
+
+
 class ReceiptTemplate:
     """Renders and signs receipts of one ReceiptSigner without building an lxml tree."""
 
