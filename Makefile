@@ -1,6 +1,12 @@
 # SMEV-style integration gateway. `make help` lists the targets.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The interpreter of .venv: the distribution's own /usr/bin/python3 when it is 3.11 or newer and
+# can build the native transform (venv and the headers present), else python3 from PATH. Debian
+# links its python3 statically and optimises it with PGO; an --enable-shared build without PGO
+# (pyenv's default) costs 8-18 % more CPU and 7 % more instructions per envelope
+# (docs/performance.md, «The interpreter»). `make install PYTHON=...` chooses another.
+SYSTEM_PYTHON_OK = $(shell /usr/bin/python3 -c 'import sys, sysconfig, os, venv, ensurepip; sys.exit(not (sys.version_info >= (3, 11) and os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))))' 2>/dev/null && echo yes)
+PYTHON ?= $(if $(SYSTEM_PYTHON_OK),/usr/bin/python3,python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -41,7 +47,7 @@ $(STAMP): setup.cfg pyproject.toml setup.py signing/_smev_native.c
 	@echo "==> $(VENV) ready"
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the project with its pinned dependencies; builds the native SMEV transform (needs gcc and the Python headers, fails loudly without)
+install: $(STAMP) ## Create .venv (with /usr/bin/python3 when it is 3.11+, else python3; PYTHON=... overrides) and install the project with its pinned dependencies; builds the native SMEV transform (needs gcc and the Python headers, fails loudly without)
 
 setup: install ## Create the demo PKI, keys, trust store and SQLite database in var/ (idempotent)
 	$(BIN)/gateway setup
