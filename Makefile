@@ -1,10 +1,10 @@
 # SMEV-style integration gateway. `make help` lists the targets.
 SHELL := /bin/bash
 # The interpreter of .venv: the distribution's own /usr/bin/python3 when it is 3.11 or newer and
-# can build the native transform (venv and the headers present), else python3 from PATH. Debian
-# links its python3 statically and optimises it with PGO; an --enable-shared build without PGO
-# (pyenv's default) costs 8-18 % more CPU and 7 % more instructions per envelope
-# (docs/performance.md, «The interpreter»). `make install PYTHON=...` chooses another.
+# can build the native transform (venv and the headers present), else python3 from PATH. Debian's
+# python3 carries libpython in the executable; a build with --enable-shared and without
+# --enable-optimizations (pyenv's default) cost 8-18 % more CPU and 7 % more instructions per
+# envelope (docs/performance.md, «The interpreter»). `make install PYTHON=...` chooses another.
 SYSTEM_PYTHON_OK = $(shell /usr/bin/python3 -c 'import sys, sysconfig, os, venv, ensurepip; sys.exit(not (sys.version_info >= (3, 11) and os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))))' 2>/dev/null && echo yes)
 PYTHON ?= $(if $(SYSTEM_PYTHON_OK),/usr/bin/python3,python3)
 VENV := .venv
