@@ -303,6 +303,10 @@ def _bind_processor(column, dialect):
     return process
 
 
+#: most VALUES rows of one multi-row INSERT on PostgreSQL (its statements are cached by count)
+MAX_VALUES_ROWS = 32
+
+
 class FastStatement:
     """One INSERT or SELECT on the hot path, run on the DBAPI cursor of the current transaction.
 
@@ -319,6 +323,7 @@ class FastStatement:
         self.returning = returning
         self._sql = sql  # a SELECT with :name placeholders, when not an INSERT
         self._prepared: dict[str, tuple[str, Callable[[dict], tuple]]] = {}
+        self._multi: dict[int, str] = {}  # PostgreSQL INSERTs of several VALUES rows, by count
 
     def _prepare(self, conn: Connection) -> tuple[str, Callable[[dict], tuple]]:
         dialect = conn.dialect
@@ -351,14 +356,39 @@ class FastStatement:
             cursor.close()
 
     def insert_many(self, conn: Connection, rows: list[dict]) -> None:
+        """Insert ``rows`` in their order (ids are assigned in it: the journal's chain and the
+        webhook events' order rely on that).
+
+        PostgreSQL gets one INSERT with a VALUES row per row, up to :data:`MAX_VALUES_ROWS` a
+        statement: psycopg's ``executemany`` runs a pipeline, which for the two or three rows
+        of a message costs 170-180 µs of client CPU against 90 µs for one statement, and the
+        server 15 µs more. SQLite runs in-process: ``executemany`` there."""
         if not rows:
             return
         sql, values = self._prepare(conn)
         cursor = conn.connection.dbapi_connection.cursor()
         try:
-            cursor.executemany(sql, [values(row) for row in rows])
+            if conn.dialect.name != "postgresql":
+                cursor.executemany(sql, [values(row) for row in rows])
+                return
+            for start in range(0, len(rows), MAX_VALUES_ROWS):
+                chunk = rows[start:start + MAX_VALUES_ROWS]
+                cursor.execute(self._values_sql(len(chunk)),
+                               [value for row in chunk for value in values(row)])
         finally:
             cursor.close()
+
+    def _values_sql(self, count: int) -> str:
+        """PostgreSQL's INSERT of ``count`` VALUES rows (no RETURNING: nothing is read back)."""
+        found = self._multi.get(count)
+        if found is None:
+            if self._sql is not None:
+                raise TypeError("insert_many needs an INSERT statement")
+            row = f"({', '.join(['%s'] * len(self.columns))})"
+            found = self._multi[count] = (f"INSERT INTO {self.table.name} "
+                                          f"({', '.join(self.columns)}) VALUES "
+                                          + ", ".join([row] * count))
+        return found
 
     def first(self, conn: Connection, row: dict) -> tuple | None:
         """The first row of a SELECT (raw DBAPI values: use for text and bytes columns)."""

@@ -119,3 +119,31 @@ def test_a_failed_commit_on_the_kept_writer_leaves_no_transaction_open(engine):
     with db.write_transaction(engine, kept) as conn:  # a new connection, a clean transaction
         conn.execute(text("INSERT INTO item (id, name) VALUES (3, 'three')"))
     assert read(engine, lambda conn: _name(conn, 3)) == "three"
+
+
+def test_insert_many_keeps_the_rows_order_in_their_ids(fresh_database_url):
+    """FastStatement.insert_many (one INSERT of many VALUES rows on PostgreSQL, chunked at
+    MAX_VALUES_ROWS; executemany on SQLite) stores every row, and ids follow the rows' order:
+    the journal's chain and the webhook events' order rely on it."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+    engine = make_engine(fresh_database_url)
+    try:
+        table = Table("many", MetaData(), Column("id", Integer, primary_key=True,
+                                                  autoincrement=True),
+                      Column("name", String(40)), Column("n", Integer))
+        table.metadata.create_all(engine)
+        statement = db.FastStatement(table, ("name", "n"))
+        sizes = [1, 2, db.MAX_VALUES_ROWS, db.MAX_VALUES_ROWS * 2 + 3]
+        expected = []
+        with engine.begin() as conn:
+            for size in sizes:
+                rows = [{"name": f"row {len(expected) + i}", "n": len(expected) + i}
+                        for i in range(size)]
+                statement.insert_many(conn, rows)
+                expected += [(r["name"], r["n"]) for r in rows]
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT name, n FROM many ORDER BY id")).all()
+        assert [tuple(r) for r in stored] == expected
+    finally:
+        engine.dispose()
