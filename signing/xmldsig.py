@@ -124,10 +124,12 @@ def _b64(element: etree._Element, what: str) -> bytes:
 
 #: parsed certificates by their base64 text, as sent: a signer sends the same certificate with
 #: every message, and parsing its DER costs more than the rest of the signature's structure
-#: checks. Certificates are immutable. Bounded: emptied when full, so strangers' certificates
-#: cannot grow it.
+#: checks. Certificates are immutable. Bounded in count (emptied when full, so strangers'
+#: certificates cannot grow it) and in size: a text longer than any real certificate's
+#: (a few KB) is parsed every time and never kept, so the cache holds at most ~16 MB of text.
 _CERTIFICATES: dict[str, x509.Certificate] = {}
 MAX_CACHED_CERTIFICATES = 1024
+MAX_CACHED_TEXT = 16_384
 
 
 def _certificate(element: etree._Element) -> x509.Certificate:
@@ -140,9 +142,10 @@ def _certificate(element: etree._Element) -> x509.Certificate:
         cert = x509.load_der_x509_certificate(der)
     except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion: no ValueError
         raise FormatError(f"X509Certificate does not parse: {exc}") from None
-    if len(_CERTIFICATES) >= MAX_CACHED_CERTIFICATES:
-        _CERTIFICATES.clear()
-    _CERTIFICATES[text] = cert
+    if len(text) <= MAX_CACHED_TEXT:
+        if len(_CERTIFICATES) >= MAX_CACHED_CERTIFICATES:
+            _CERTIFICATES.clear()
+        _CERTIFICATES[text] = cert
     return cert
 
 

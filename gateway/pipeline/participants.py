@@ -25,8 +25,10 @@ ANY_ROOT = "*"
 #: id(certificate) -> (the certificate, its fingerprint). The signature check hands out the same
 #: certificate object for the same certificate text (signing.xmldsig's cache), so a sender's
 #: fingerprint is computed once, not per message; the entry holds its certificate, so an id is
-#: never reused while its entry lives. Bounded like that cache.
+#: never reused while its entry lives. Bounded like that cache, in count and in size: a
+#: certificate of more than 12 KB of DER (none that a CA issues) is hashed every time.
 _FINGERPRINTS: dict[int, tuple[x509.Certificate, str]] = {}
+_MAX_KEPT_DER = 12_288
 
 
 def fingerprint(cert: x509.Certificate) -> str:
@@ -34,10 +36,12 @@ def fingerprint(cert: x509.Certificate) -> str:
     hit = _FINGERPRINTS.get(id(cert))
     if hit is not None and hit[0] is cert:
         return hit[1]
-    value = hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
-    if len(_FINGERPRINTS) >= 1024:
-        _FINGERPRINTS.clear()
-    _FINGERPRINTS[id(cert)] = (cert, value)
+    der = cert.public_bytes(Encoding.DER)
+    value = hashlib.sha256(der).hexdigest()
+    if len(der) <= _MAX_KEPT_DER:
+        if len(_FINGERPRINTS) >= 1024:
+            _FINGERPRINTS.clear()
+        _FINGERPRINTS[id(cert)] = (cert, value)
     return value
 
 

@@ -63,3 +63,14 @@ def test_text_fingerprints_of_the_signer_screen(monkeypatch):
     for n in range(1100):
         stages._text_fingerprint(base64.b64encode(n.to_bytes(4, "big")).decode())
     assert len(stages._TEXT_FINGERPRINTS) <= 1024
+
+
+def test_fingerprints_of_oversized_certificates_are_not_kept(tmp_path, monkeypatch):
+    from gateway.pipeline import participants
+
+    cert = Pki.init(tmp_path / "pki", base_url="http://127.0.0.1:9").issue(
+        "a", common_name="A").certificate
+    monkeypatch.setattr(participants, "_FINGERPRINTS", {})
+    monkeypatch.setattr(participants, "_MAX_KEPT_DER", 100)  # a real certificate is larger
+    assert participants.fingerprint(cert) == participants.fingerprint(cert)
+    assert participants._FINGERPRINTS == {}

@@ -655,3 +655,16 @@ def test_the_certificate_cache_is_bounded(rsa_signer, monkeypatch):
         signature.find(f".//{{{DS}}}X509Certificate").text = text + "\n" * spaces
         verify_detached(signature, target)
         assert len(xmldsig._CERTIFICATES) <= 3
+
+
+def test_a_certificate_text_longer_than_any_real_one_is_not_kept(rsa_signer, monkeypatch):
+    """The cache is bounded in size too: a text over MAX_CACHED_TEXT is parsed every time."""
+    from signing import xmldsig
+
+    monkeypatch.setattr(xmldsig, "_CERTIFICATES", {})
+    monkeypatch.setattr(xmldsig, "MAX_CACHED_TEXT", 100)  # a real certificate's text is longer
+    _, target, signature = signed(rsa_signer)
+    first = verify_detached(signature, target).certificate
+    assert xmldsig._CERTIFICATES == {}
+    _, target, signature = signed(rsa_signer)
+    assert verify_detached(signature, target).certificate is not first
