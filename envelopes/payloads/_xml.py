@@ -56,27 +56,28 @@ def children(element: etree._Element, local: str) -> list[etree._Element]:
     return list(element.iterchildren(_tag_in_namespace_of(element, local)))
 
 
+def _missing(element: etree._Element, local: str) -> PayloadError:
+    return PayloadError(local, f"missing in {etree.QName(element).localname}")
+
+
 def need(element: etree._Element, local: str) -> etree._Element:
-    found = next(element.iterchildren(_tag_in_namespace_of(element, local)), None)
+    found = child(element, local)
     if found is None:
-        raise PayloadError(local, f"missing in {etree.QName(element).localname}")
+        raise _missing(element, local)
     return found
 
 
 def text(element: etree._Element, local: str) -> str:
-    """The required child's text, stripped. The look-up is spelled out here rather than through
-    :func:`need`: a payload reads a few dozen fields, and each nested call costs as much as
-    the look-up itself."""
-    tag = element.tag
-    found = next(element.iterchildren(f"{tag[:tag.index('}') + 1]}{local}" if tag[0] == "{"
-                                      else local), None)
+    """The required child's text, stripped (through :func:`child`, not :func:`need`: a payload
+    reads a few dozen fields, and each nested call costs about as much as the look-up)."""
+    found = child(element, local)
     if found is None:
-        raise PayloadError(local, f"missing in {etree.QName(element).localname}")
+        raise _missing(element, local)
     return (found.text or "").strip()
 
 
 def text_opt(element: etree._Element, local: str) -> str | None:
-    found = next(element.iterchildren(_tag_in_namespace_of(element, local)), None)
+    found = child(element, local)
     return None if found is None else (found.text or "").strip()
 
 

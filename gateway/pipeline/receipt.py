@@ -208,12 +208,10 @@ def lxml_text(value: str | None) -> str:
     return _lxml_text(value)
 
 
-def metadata_text(data: ReceiptData) -> str:
-    """``MessageMetadata`` without Id or registration, as ``etree.tostring`` writes
-    ``metadata_element(data, element_id=None, registration=False)`` under a parent that
-    declares the ``ns`` prefix (tests/unit/gateway/test_answer_template.py compares them)."""
+def _wire(fields: list[tuple]) -> str:
+    """``_fields`` as lxml serialises them under a parent declaring the ``ns`` prefix."""
     out = []
-    for kind, tag, *text in _fields(data):
+    for kind, tag, *text in fields:
         if kind == "open":
             out.append(f"<ns:{tag}>")
         elif kind == "close":
@@ -222,7 +220,14 @@ def metadata_text(data: ReceiptData) -> str:
             out.append(f"<ns:{tag}/>")
         else:
             out.append(f"<ns:{tag}>{lxml_text(text[0])}</ns:{tag}>")
-    return "<ns:MessageMetadata>" + "".join(out) + "</ns:MessageMetadata>"
+    return "".join(out)
+
+
+def metadata_text(data: ReceiptData) -> str:
+    """``MessageMetadata`` without Id or registration, as ``etree.tostring`` writes
+    ``metadata_element(data, element_id=None, registration=False)`` under a parent that
+    declares the ``ns`` prefix (tests/unit/gateway/test_answer_template.py compares them)."""
+    return "<ns:MessageMetadata>" + _wire(_fields(data)) + "</ns:MessageMetadata>"
 
 
 class ReceiptTemplate:
@@ -260,23 +265,16 @@ class ReceiptTemplate:
     def render(self, data: ReceiptData, element: str = "SendRequestResponse") -> bytes:
         """The same bytes as ``send_request_response_tree`` (a randomised signature aside)."""
         fields = _fields(data)
-        wire, signed = [], []
+        wire = [_wire(fields)]  # refuses what lxml refuses, as the tree builder would
+        signed = []
         smev = self.smev
         for kind, tag, *text in fields:
             if kind == "open":
-                wire.append(f"<ns:{tag}>")
                 signed.append(f"<ns1:{tag}>" if smev else f"<ns:{tag}>")
             elif kind == "close":
-                wire.append(f"</ns:{tag}>")
                 signed.append(f"</ns1:{tag}>" if smev else f"</ns:{tag}>")
             else:
                 value = text[0]
-                if value is not None and _XML_CHARS.search(value):
-                    raise ValueError("All strings must be XML compatible")  # as lxml says
-                if value is None:
-                    wire.append(f"<ns:{tag}/>")
-                else:
-                    wire.append(f"<ns:{tag}>{_lxml_text(value)}</ns:{tag}>")
                 if smev:
                     signed.append(f"<ns1:{tag}>{_smev_text(value or '')}</ns1:{tag}>")
                 else:

@@ -332,8 +332,7 @@ class FastStatement:
             processors = [_bind_processor(self.table.c[name], dialect) for name in self.columns]
             mark = "?" if dialect.paramstyle == "qmark" else "%s"
             if self._sql is None:
-                sql = (f"INSERT INTO {self.table.name} ({', '.join(self.columns)}) "
-                       f"VALUES ({', '.join([mark] * len(self.columns))})")
+                sql = self._insert_sql(mark, 1)
                 if self.returning and dialect.name == "postgresql":
                     sql += f" RETURNING {self.returning}"
             else:
@@ -378,16 +377,19 @@ class FastStatement:
         finally:
             cursor.close()
 
+    def _insert_sql(self, mark: str, count: int) -> str:
+        """The INSERT of ``count`` VALUES rows, ``mark`` the dialect's placeholder."""
+        row = f"({', '.join([mark] * len(self.columns))})"
+        return (f"INSERT INTO {self.table.name} ({', '.join(self.columns)}) VALUES "
+                + ", ".join([row] * count))
+
     def _values_sql(self, count: int) -> str:
         """PostgreSQL's INSERT of ``count`` VALUES rows (no RETURNING: nothing is read back)."""
         found = self._multi.get(count)
         if found is None:
             if self._sql is not None:
                 raise TypeError("insert_many needs an INSERT statement")
-            row = f"({', '.join(['%s'] * len(self.columns))})"
-            found = self._multi[count] = (f"INSERT INTO {self.table.name} "
-                                          f"({', '.join(self.columns)}) VALUES "
-                                          + ", ".join([row] * count))
+            found = self._multi[count] = self._insert_sql("%s", count)
         return found
 
     def first(self, conn: Connection, row: dict) -> tuple | None:
