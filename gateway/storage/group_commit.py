@@ -4,17 +4,18 @@ Why (docs/performance.md, «Group commit»): on SQLite every envelope held the d
 write lock for its own BEGIN IMMEDIATE, statements and COMMIT with its fsync, one envelope at a
 time across all workers. Here the requests of one process that arrive while a commit is under
 way wait for it to end; the first of them (the leader) then takes the lock once, runs each
-request's writes in a SAVEPOINT of one transaction, in arrival order, and commits them all with
-one fsync. Each request learns its own outcome only after that COMMIT returned, so a receipt
-still leaves only once its message is on disk; a SIGKILL during the batch loses the whole
-uncommitted batch and no receipt of it was sent.
+request's writes in one transaction, in arrival order, and commits them all with one fsync.
+Each request learns its own outcome only after that COMMIT returned, so a receipt still leaves
+only once its message is on disk; a SIGKILL during the batch loses the whole uncommitted batch
+and no receipt of it was sent.
 
 No thread of its own: the leader is a request thread, and a lone request (a sync worker, a
-quiet moment) commits at once, without a savepoint and without waiting for company. The
-savepoint is what keeps requests apart: one that fails (a MessageID a racing worker stored, a
-transition another envelope of the same batch already made) is rolled back to its savepoint
-and gets its own exception, exactly as if it had run alone after the ones before it; the
-others commit. A failed COMMIT fails every request of the batch.
+quiet moment) commits at once, without waiting for company. A batch first runs without
+savepoints. When a request of it fails (a MessageID a racing worker stored, a transition
+another envelope of the same batch already made), that transaction is rolled back whole and
+the batch runs again with a SAVEPOINT per request: the failing one is rolled back to its
+savepoint and gets its own exception, exactly as if it had run alone after the ones before it;
+the others commit. A failed COMMIT fails every request of the batch.
 """
 from __future__ import annotations
 
@@ -78,6 +79,8 @@ class GroupCommit:
                     self._changed.notify_all()
 
     def _commit(self, batch: list[_Request]) -> None:
+        if len(batch) > 1 and self._together(batch):
+            return
         try:
             with write_transaction(self.engine, self._kept) as conn:
                 if len(batch) == 1:
@@ -98,6 +101,40 @@ class GroupCommit:
                     request.error, request.result = exc, None
             if not isinstance(exc, Exception):   # KeyboardInterrupt, SystemExit: the waiters
                 raise                            # hear of it too, then the leader stops
+
+
+    def _together(self, batch: list[_Request]) -> bool:
+        """The whole batch in one transaction without savepoints: True when that settled it
+        (committed, or BEGIN/COMMIT failed for all). False when one request's work failed: the
+        transaction was rolled back, nothing of the batch is stored, and the caller runs it
+        again with a savepoint per request, so each outcome is as if it ran alone.
+
+        Why first without: a savepoint and its release are two more statements per request,
+        and under load each statement of the leader is a wait for the GIL while it holds the
+        write lock (docs/performance.md, «The leader's statements»). A request fails rarely (a
+        MessageID a racing worker stored, a transition another envelope of the batch made);
+        running such a batch twice costs less than savepoints in every batch."""
+        try:
+            with write_transaction(self.engine, self._kept) as conn:
+                for request in batch:
+                    try:
+                        request.result = request.work(conn)
+                    except Exception as exc:
+                        raise _WorkFailed from exc
+        except _WorkFailed:
+            for request in batch:
+                request.result = None
+            return False
+        except BaseException as exc:  # BEGIN or COMMIT failed: no request of the batch is stored
+            for request in batch:
+                request.error, request.result = exc, None
+            if not isinstance(exc, Exception):
+                raise
+        return True
+
+
+class _WorkFailed(Exception):
+    """A request's work failed in :meth:`GroupCommit._together` (its cause is that failure)."""
 
 
 def _outcome(request: _Request):

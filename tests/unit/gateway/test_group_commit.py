@@ -1,14 +1,15 @@
 """Group commit (gateway/storage/group_commit.py) on the database GATEWAY_TEST_DB selects: the
-requests queued behind a commit share the next one, each in its own savepoint; a request that
-fails is rolled back alone, a COMMIT that fails fails the whole batch, and nobody hears of an
-outcome before the COMMIT returned."""
+requests queued behind a commit share the next one, without savepoints while none fails; a
+request that fails is rolled back alone (the batch runs again, each request in its own
+savepoint), a COMMIT that fails fails the whole batch, and nobody hears of an outcome before the
+COMMIT returned."""
 from __future__ import annotations
 
 import threading
 import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from gateway.storage.db import make_engine
 from gateway.storage.group_commit import GroupCommit
@@ -89,6 +90,36 @@ def test_requests_queued_behind_a_commit_share_the_next_one(engine):
     assert _names(engine) == sorted(f"p{n}" for n in range(1, 9))
 
 
+@pytest.fixture
+def savepoints(engine):
+    seen = []
+
+    def listen(_conn, _cursor, statement, *_args):
+        if statement.upper().startswith("SAVEPOINT"):
+            seen.append(statement)
+    event.listen(engine, "before_cursor_execute", listen)
+    yield seen
+    event.remove(engine, "before_cursor_execute", listen)
+
+
+def _counted(runs: list, work):
+    def counting(conn):
+        runs.append(work)
+        return work(conn)
+    return counting
+
+
+def test_a_batch_where_nothing_fails_takes_no_savepoint(engine, savepoints):
+    runs: list = []
+    works = [_counted(runs, _insert(n)) for n in range(1, 6)]
+    group = GroupCommit(engine)
+    outcomes = _batch_behind_a_slow_commit(group, works)
+    assert outcomes == {n - 1: n for n in range(1, 6)}
+    assert savepoints == []
+    assert len(runs) == 5                                       # each work ran once
+    assert _names(engine) == [f"p{n}" for n in range(1, 6)]
+
+
 def test_a_failing_request_is_rolled_back_alone(engine):
     class Refused(Exception):
         pass
@@ -103,6 +134,27 @@ def test_a_failing_request_is_rolled_back_alone(engine):
     assert isinstance(outcomes[2], Refused)
     assert outcomes[4].__class__.__name__ == "IntegrityError"   # primary key 2 taken
     assert (outcomes[0], outcomes[1], outcomes[3]) == (1, 2, 4)
+    assert _names(engine) == ["p1", "p2", "p4"]
+
+
+def test_a_batch_run_again_after_a_failure_keeps_nothing_of_the_first_run(engine, savepoints):
+    """The first run, without savepoints, is rolled back whole: the rows of the requests before
+    the failing one are not there twice, and the ones after it ran only in the second run."""
+    runs: list = []
+
+    def refused(conn):
+        _insert(30)(conn)
+        raise LookupError("refused")
+
+    before, failing, after = _insert(2), refused, _insert(4)
+    group = GroupCommit(engine)
+    outcomes = _batch_behind_a_slow_commit(group, [_insert(1), _counted(runs, before),
+                                                   _counted(runs, failing),
+                                                   _counted(runs, after)])
+    assert (outcomes[0], outcomes[1], outcomes[3]) == (1, 2, 4)
+    assert isinstance(outcomes[2], LookupError)
+    assert runs == [before, failing, before, failing, after]
+    assert len(savepoints) == 3                                 # one per request, second run
     assert _names(engine) == ["p1", "p2", "p4"]
 
 
