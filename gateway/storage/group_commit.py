@@ -24,6 +24,7 @@ from typing import Callable, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
+from gateway.storage import journal
 from gateway.storage.db import KeptConnection, keeps_connections, write_transaction
 
 T = TypeVar("T")
@@ -115,7 +116,7 @@ class GroupCommit:
         MessageID a racing worker stored, a transition another envelope of the batch made);
         running such a batch twice costs less than savepoints in every batch."""
         try:
-            with write_transaction(self.engine, self._kept) as conn:
+            with write_transaction(self.engine, self._kept) as conn, journal.gathered(conn):
                 for request in batch:
                     try:
                         request.result = request.work(conn)

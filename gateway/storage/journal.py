@@ -9,10 +9,12 @@ lock on PostgreSQL) so the chain never forks across workers or nodes.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 from datetime import datetime, timezone
+from typing import Iterator
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
@@ -54,8 +56,43 @@ _INSERT = FastStatement(journal, ("at", "message_id", "direction", "event", "det
 _DETAIL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
 
 
-def append_many(conn: Connection, entries: list[Entry]) -> str:
-    """Append entries in order inside the caller's transaction; returns the new head hash."""
+#: ``conn.info`` key: the entries :func:`gathered` holds back until the end of its block
+_GATHERED = "gateway_journal_gathered"
+
+
+@contextlib.contextmanager
+def gathered(conn: Connection) -> Iterator[None]:
+    """Inside, :func:`append_many` on ``conn`` only collects its entries; when the block ends
+    without an exception they are appended, in the order they came, by one append. If it raised,
+    they are dropped with the transaction the caller rolls back.
+
+    Why: a group commit runs several envelopes' writes in one transaction
+    (gateway/storage/group_commit.py). Each append takes the chain (PostgreSQL: an advisory
+    lock until COMMIT; SQLite holds its write lock anyway) and reads its head. Appended as they
+    came, the first envelope's entries took the chain and held it across all the later
+    envelopes' writes, and every envelope read the head again. Gathered, the chain is taken at
+    the end of the batch, once, with one head read and one INSERT. A savepoint inside the block
+    could roll back writes whose entries were gathered, so an append inside one is refused."""
+    pending: list[Entry] = []
+    conn.info[_GATHERED] = pending
+    try:
+        yield
+    finally:
+        del conn.info[_GATHERED]
+    if pending:
+        append_many(conn, pending)
+
+
+def append_many(conn: Connection, entries: list[Entry]) -> str | None:
+    """Append entries in order inside the caller's transaction; returns the new head hash
+    (None inside :func:`gathered`, where the entries are appended at the block's end)."""
+    pending = conn.info.get(_GATHERED)
+    if pending is not None:
+        if conn.in_nested_transaction():
+            raise RuntimeError("a journal append inside a savepoint of a gathered block: the "
+                               "savepoint could roll back writes whose entries outlive it")
+        pending.extend(entries)
+        return None
     if conn.dialect.name == "postgresql":
         _CHAIN_LOCK.first(conn, {})
     head = _HEAD.first(conn, {})
