@@ -25,6 +25,10 @@ def _bool(value: str) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+#: app threads per granian worker when GATEWAY_THREADS is not set (Settings.app_threads)
+GRANIAN_THREADS = 16
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything the gateway reads from its environment.
@@ -40,7 +44,9 @@ class Settings:
     # the HTTP server: gunicorn (sync or gthread workers, a connection per request with sync)
     # or granian (keep-alive, the app on GATEWAY_THREADS threads): gateway/http/server.py
     server: str = "gunicorn"
-    threads: int = 1  # per worker; more than 1: gunicorn's gthread workers (slow clients hold a thread, not a process)
+    # per worker; 0: the server's own default (app_threads). gunicorn above 1: gthread workers
+    # (slow clients hold a thread, not a process)
+    threads: int = 0
     # most requests of one worker that share one COMMIT (gateway/storage/group_commit.py); 1: each commits alone
     group_commit_max: int = 64
     public_url: str = ""  # empty: http://host:port
@@ -136,6 +142,14 @@ class Settings:
         return self.database_url or f"sqlite:///{self.data_dir / 'gateway.db'}"
 
     @property
+    def app_threads(self) -> int:
+        """Threads per worker that run the app: ``threads``, or when 0 the server's default.
+        gunicorn: 1, its sync workers (the least CPU per request). granian: 16, where a worker's
+        requests share group commits (docs/performance.md, «The leader's statements»: 16
+        answered 8-35 % more than 1 or 8 on SQLite and PostgreSQL)."""
+        return self.threads or (GRANIAN_THREADS if self.server == "granian" else 1)
+
+    @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
 
@@ -201,6 +215,8 @@ class Settings:
                              f"not {settings.demo_algorithm!r}")
         if settings.server not in ("gunicorn", "granian"):
             raise ValueError(f"GATEWAY_SERVER must be gunicorn or granian, not {settings.server!r}")
+        if settings.threads < 0:
+            raise ValueError(f"GATEWAY_THREADS must be 0 (the server's default) or more, not {settings.threads}")
         if settings.group_commit_max < 1:
             raise ValueError(f"GATEWAY_GROUP_COMMIT_MAX must be 1 or more, not {settings.group_commit_max}")
         if settings.receipt_profile not in ("smev", "w3c"):

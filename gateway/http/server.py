@@ -3,8 +3,8 @@ worker processes, each with its own engine.
 
 gunicorn's sync workers answer one request per process at a time and close every connection;
 granian keeps connections alive in Rust and hands the WSGI app its requests on a pool of
-``GATEWAY_THREADS`` threads per worker, and ``serve`` starts it again when its crash-loop rule
-stops it. With clients that keep their connections open granian costs ≈ 0.5 ms less CPU per
+``GATEWAY_THREADS`` threads per worker (16 when unset: ``Settings.app_threads``), and ``serve``
+starts it again when its crash-loop rule stops it. With clients that keep their connections open granian costs ≈ 0.5 ms less CPU per
 envelope and answers 37-48 % more envelopes per second on SQLite, 10-15 % more on PostgreSQL
 (docs/performance.md, «HTTP servers»); without keep-alive both cost the same.
 
@@ -82,8 +82,8 @@ def serve(settings: Settings, *, workers: int | None = None) -> None:
         "workers": workers or settings.workers,
         # sync workers cost the least CPU per request (make bench); a slow client holds a whole
         # worker, so face the internet behind a buffering proxy or set GATEWAY_THREADS > 1
-        "worker_class": "gthread" if settings.threads > 1 else "sync",
-        "threads": max(1, settings.threads),
+        "worker_class": "gthread" if settings.app_threads > 1 else "sync",
+        "threads": settings.app_threads,
         "timeout": 60,
         "graceful_timeout": 20,
         "accesslog": settings.access_log or None,
@@ -128,7 +128,7 @@ def _serve_granian(settings: Settings, workers: int) -> None:
             f"{__name__}:granian_app", factory=True, interface=Interfaces.WSGI,
             address=settings.host, port=settings.port, workers=workers,
             # the threads that run the app: a request waiting for its group commit holds one
-            blocking_threads=max(1, settings.threads),
+            blocking_threads=settings.app_threads,
             # SOAP clients speak HTTP/1.1; keep-alive is on, a header must arrive within 30 s
             http=HTTPModes.http1, http1_settings=HTTP1Settings(header_read_timeout=30_000),
             # a killed or crashed worker is replaced, as gunicorn does

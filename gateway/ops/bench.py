@@ -31,6 +31,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway.config import Settings
 from gateway.ops.cluster import Stack
 
 CLK = os.sysconf("SC_CLK_TCK")
@@ -336,6 +337,7 @@ def _row(r: Result) -> str:
 
 
 def _server_text(server: str, threads: int, keep_alive: bool) -> str:
+    threads = Settings(server=server, threads=threads).app_threads
     if server == "granian":
         return f"granian: {threads} app thread{'s' if threads > 1 else ''} per worker"
     if threads > 1:
@@ -382,9 +384,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="HTTP servers (GATEWAY_SERVER), e.g. gunicorn,granian: the matrix "
                              "runs for each")
     parser.add_argument("--workers", type=int, default=2, help="worker processes per node")
-    parser.add_argument("--threads", type=int, default=1,
+    parser.add_argument("--threads", type=int, default=0,
                         help="threads per worker (GATEWAY_THREADS; gunicorn above 1: gthread "
-                             "workers; granian: the threads that run the app)")
+                             "workers; granian: the threads that run the app); default 0, each "
+                             "server's own: gunicorn 1 (sync workers), granian 16")
     parser.add_argument("--keep-alive", action="store_true",
                         help="clients keep their connection open (granian and gunicorn's "
                              "gthread workers keep it; its sync workers close every one)")

@@ -110,3 +110,18 @@ def test_the_reader_finds_reads_and_ignores_child_environments():
 def test_access_log_is_a_setting():
     assert Settings.from_env({}).access_log == ""
     assert Settings.from_env({"GATEWAY_ACCESS_LOG": "-"}).access_log == "-"
+
+
+def test_app_threads_default_to_the_servers_own():
+    """GATEWAY_THREADS unset (0): gunicorn's sync workers, granian's 16 app threads; a value
+    set is taken as it is, for either server; a negative one is refused."""
+    import pytest
+
+    from gateway.config import GRANIAN_THREADS
+
+    assert Settings.from_env({}).app_threads == 1
+    assert Settings.from_env({"GATEWAY_SERVER": "granian"}).app_threads == GRANIAN_THREADS == 16
+    for server in ("gunicorn", "granian"):
+        assert Settings.from_env({"GATEWAY_SERVER": server, "GATEWAY_THREADS": "3"}).app_threads == 3
+    with pytest.raises(ValueError, match="GATEWAY_THREADS"):
+        Settings.from_env({"GATEWAY_THREADS": "-1"})
