@@ -49,6 +49,9 @@ class Settings:
     threads: int = 0
     # most requests of one worker that share one COMMIT (gateway/storage/group_commit.py); 1: each commits alone
     group_commit_max: int = 64
+    # scheduling priority (nice, -20..0) of a group commit's leader while it commits; 0: unchanged.
+    # Below 0 needs CAP_SYS_NICE or RLIMIT_NICE (gateway/storage/group_commit.py)
+    commit_nice: int = 0
     public_url: str = ""  # empty: http://host:port
     access_log: str = ""  # gunicorn access log file, "-" for stdout; empty: none
 
@@ -217,6 +220,8 @@ class Settings:
             raise ValueError(f"GATEWAY_SERVER must be gunicorn or granian, not {settings.server!r}")
         if settings.threads < 0:
             raise ValueError(f"GATEWAY_THREADS must be 0 (the server's default) or more, not {settings.threads}")
+        if not -20 <= settings.commit_nice <= 0:
+            raise ValueError(f"GATEWAY_COMMIT_NICE must be between -20 and 0, not {settings.commit_nice}")
         if settings.group_commit_max < 1:
             raise ValueError(f"GATEWAY_GROUP_COMMIT_MAX must be 1 or more, not {settings.group_commit_max}")
         if settings.receipt_profile not in ("smev", "w3c"):

@@ -43,7 +43,8 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
     if settings.smev_transform != "native":  # process-wide; native is the import default
         smev_transform.use(settings.smev_transform)
     engine = engine or make_engine(settings.resolved_database_url)
-    group_commit(engine).max_batch = settings.group_commit_max
+    group = group_commit(engine)
+    group.max_batch, group.nice = settings.group_commit_max, settings.commit_nice
     anchors = load_certificates(settings.trust_dir / "anchors")
     if not anchors:
         raise SystemExit(f"no trust anchors in {settings.trust_dir / 'anchors'}: run `gateway setup` first")

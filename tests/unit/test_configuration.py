@@ -125,3 +125,13 @@ def test_app_threads_default_to_the_servers_own():
         assert Settings.from_env({"GATEWAY_SERVER": server, "GATEWAY_THREADS": "3"}).app_threads == 3
     with pytest.raises(ValueError, match="GATEWAY_THREADS"):
         Settings.from_env({"GATEWAY_THREADS": "-1"})
+
+
+def test_commit_nice_only_raises_the_priority():
+    import pytest
+
+    assert Settings.from_env({}).commit_nice == 0
+    assert Settings.from_env({"GATEWAY_COMMIT_NICE": "-10"}).commit_nice == -10
+    for wrong in ("1", "-21"):
+        with pytest.raises(ValueError, match="GATEWAY_COMMIT_NICE"):
+            Settings.from_env({"GATEWAY_COMMIT_NICE": wrong})

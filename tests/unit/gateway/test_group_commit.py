@@ -5,6 +5,7 @@ savepoint), a COMMIT that fails fails the whole batch, and nobody hears of an ou
 COMMIT returned."""
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -215,3 +216,51 @@ def test_many_threads_lose_nothing_and_double_nothing(engine, max_batch):
     assert len(_names(engine)) == 320
     if max_batch == 1:
         assert group.batches == 320
+
+
+def _thread_nice() -> int:
+    import os
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_the_leader_commits_at_the_configured_priority_and_gets_its_own_back(engine):
+    import os
+
+    before = _thread_nice()
+    try:  # can this process go below its nice at all (root, CAP_SYS_NICE, RLIMIT_NICE)?
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -3)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), before)
+    except OSError:
+        pytest.skip("this process may not raise a thread's priority")
+    seen = []
+    group = GroupCommit(engine, nice=-3)
+
+    def work(conn):
+        seen.append(_thread_nice())
+        return _insert(1)(conn)
+    assert group.run(work) == 1
+    assert seen == [-3]
+    assert _thread_nice() == before
+    assert _names(engine) == ["p1"]
+
+
+def test_a_priority_the_os_refuses_is_warned_of_once_and_commits_anyway(engine, monkeypatch,
+                                                                         caplog):
+    import os
+
+    from gateway.storage import group_commit as module
+
+    def refuse(*_args):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "setpriority", refuse)
+    monkeypatch.setattr(module, "_NOT_PERMITTED", set())
+    before = _thread_nice()
+    group = GroupCommit(engine, nice=-7)
+    with caplog.at_level("WARNING", logger="gateway.storage.group_commit"):
+        assert group.run(_insert(1)) == 1
+        assert group.run(_insert(2)) == 2
+    warnings = [r for r in caplog.records if "GATEWAY_COMMIT_NICE=-7" in r.getMessage()]
+    assert len(warnings) == 1
+    assert _thread_nice() == before
+    assert _names(engine) == ["p1", "p2"]
