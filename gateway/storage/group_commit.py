@@ -174,6 +174,8 @@ class _priority:
         self.thread = threading.get_native_id()
         try:
             before = os.getpriority(os.PRIO_PROCESS, self.thread)
+            if self.nice >= before:  # already at least that far ahead: never lower it
+                return self
             os.setpriority(os.PRIO_PROCESS, self.thread, self.nice)
             self.before = before
         except OSError as exc:

@@ -264,3 +264,14 @@ def test_a_priority_the_os_refuses_is_warned_of_once_and_commits_anyway(engine, 
     assert len(warnings) == 1
     assert _thread_nice() == before
     assert _names(engine) == ["p1", "p2"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_a_thread_already_further_ahead_is_not_slowed_down(engine, monkeypatch):
+    import os
+
+    calls = []
+    monkeypatch.setattr(os, "getpriority", lambda *_args: -15)
+    monkeypatch.setattr(os, "setpriority", lambda *args: calls.append(args))
+    assert GroupCommit(engine, nice=-10).run(_insert(1)) == 1
+    assert calls == []
