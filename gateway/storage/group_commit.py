@@ -156,7 +156,7 @@ class _priority:
     the block, then back to its own. Why: on SQLite the leader holds the database's one write
     lock while it commits, and every other writer of every worker waits for it; on a busy
     machine the kernel's fair share descheduled it in the middle of the batch
-    (docs/performance.md, «The leader's statements»: -10 answered 11-14 % more envelopes).
+    (docs/performance.md, «The leader's statements»: at -10 SQLite answered 4-15 % more).
 
     Linux sets the nice value per thread. Going below 0 needs CAP_SYS_NICE or an RLIMIT_NICE
     that allows it (systemd ``LimitNICE=``, ``ulimit -e``); when refused, the gateway warns once
