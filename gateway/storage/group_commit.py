@@ -112,7 +112,6 @@ class GroupCommit:
             if not isinstance(exc, Exception):   # KeyboardInterrupt, SystemExit: the waiters
                 raise                            # hear of it too, then the leader stops
 
-
     def _together(self, batch: list[_Request]) -> bool:
         """The whole batch in one transaction without savepoints: True when that settled it
         (committed, or BEGIN/COMMIT failed for all). False when one request's work failed: the
