@@ -111,6 +111,18 @@ def store_request(engine, msg: IncomingMessage, build_receipt: ReceiptBuilder,
     receipt = build_receipt(number)
     live = not msg.test_message  # a test message changes no state and writes no register
 
+    # made before the write lock is taken: their JSON and digests need no database
+    entries = [
+        journal.Entry(at=msg.received_at, message_id=msg.message_id, direction="IN",
+                      event=f"{msg.message_type.lower()}-accepted",
+                      detail={"sender": msg.sender, "verification": msg.verification,
+                              "state": change.state if change else None,
+                              "test": msg.test_message},
+                      content=msg.envelope),
+        journal.Entry(at=msg.received_at, message_id=msg.message_id, direction="OUT",
+                      event="receipt", detail={"registration_number": number}, content=receipt),
+    ]
+
     def write(conn) -> list[int]:
         """The writes of this message; run in the process's next group commit."""
         pk = messages.insert_message(conn, dict(
@@ -137,17 +149,7 @@ def store_request(engine, msg: IncomingMessage, build_receipt: ReceiptBuilder,
                          msg.received_at, outbox_lease) if register_writes and live else []
         if also is not None:
             also(conn)
-        journal.append_many(conn, [
-            journal.Entry(at=msg.received_at, message_id=msg.message_id, direction="IN",
-                          event=f"{msg.message_type.lower()}-accepted",
-                          detail={"sender": msg.sender, "verification": msg.verification,
-                                  "state": change.state if change else None,
-                                  "test": msg.test_message},
-                          content=msg.envelope),
-            journal.Entry(at=msg.received_at, message_id=msg.message_id, direction="OUT",
-                          event="receipt", detail={"registration_number": number},
-                          content=receipt),
-        ])
+        journal.append_many(conn, entries)
         return ids
 
     try:

@@ -33,6 +33,11 @@ def _entry_hash(prev_hash: str, at: datetime, message_id: str | None, direction:
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
+#: ``json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)`` without building an
+#: encoder per call; the chain covers this text, so its form must not change
+_DETAIL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
+
+
 @dataclasses.dataclass(frozen=True)
 class Entry:
     at: datetime
@@ -42,6 +47,14 @@ class Entry:
     detail: dict
     content: bytes  # the bytes the entry is about (their SHA-256 is always stored)
     keep: bool = False  # also store the bytes (messages no other table keeps)
+    #: the detail's JSON and the content's SHA-256, worked out when the entry is made: a group
+    #: commit appends its entries while it holds the write lock, and these need no database
+    detail_text: str = dataclasses.field(init=False, repr=False, compare=False)
+    content_digest: str = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "detail_text", _DETAIL_JSON(self.detail))
+        object.__setattr__(self, "content_digest", hashlib.sha256(self.content).hexdigest())
 
 
 _HEAD = FastStatement(journal, (), sql="SELECT entry_hash FROM journal ORDER BY id DESC LIMIT 1")
@@ -51,9 +64,6 @@ _INSERT = FastStatement(journal, ("at", "message_id", "direction", "event", "det
                                   "prev_hash", "entry_hash", "content"))
 
 
-#: ``json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)`` without building an
-#: encoder per call; the chain covers this text, so its form must not change
-_DETAIL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
 
 
 #: ``conn.info`` key: the entries :func:`gathered` holds back until the end of its block
@@ -99,8 +109,7 @@ def append_many(conn: Connection, entries: list[Entry]) -> str | None:
     prev = head[0] if head else GENESIS
     rows = []
     for entry in entries:
-        detail_text = _DETAIL_JSON(entry.detail)
-        digest = hashlib.sha256(entry.content).hexdigest()
+        detail_text, digest = entry.detail_text, entry.content_digest
         entry_hash = _entry_hash(prev, entry.at, entry.message_id, entry.direction, entry.event,
                                  detail_text, digest)
         rows.append(dict(at=entry.at, message_id=entry.message_id, direction=entry.direction,

@@ -52,3 +52,27 @@ def test_the_kept_detail_encoder_writes_what_json_dumps_wrote():
                    {"sender": "ROMASHKA", "verification": {"chain": ["a", "b"]}, "state": None}]:
         assert _DETAIL_JSON(detail) == json.dumps(detail, ensure_ascii=False, sort_keys=True,
                                                   default=str)
+
+
+def test_an_entry_carries_its_detail_text_and_digest_from_when_it_was_made(tmp_path):
+    """Worked out before a group commit takes the write lock: what the chain covers is the
+    detail as it was when the entry was made, and the stored row says the same."""
+    import hashlib
+    import json
+
+    from sqlalchemy import select
+
+    detail = {"sender": "ROMASHKA", "state": None, "n": 1}
+    entry = journal.Entry(datetime.now(timezone.utc), "m9", "IN", "request-accepted", detail,
+                          b"<envelope/>")
+    assert entry.detail_text == json.dumps(detail, ensure_ascii=False, sort_keys=True)
+    assert entry.content_digest == hashlib.sha256(b"<envelope/>").hexdigest()
+    detail["n"] = 2                                          # changed after: not in the entry
+    engine = _engine(tmp_path)
+    with engine.begin() as conn:
+        journal.append_many(conn, [entry])
+        stored = conn.execute(select(table.c.detail, table.c.content_digest)
+                              .where(table.c.message_id == "m9")).one()
+        assert journal.verify_chain(conn).intact
+    assert tuple(stored) == ('{"n": 1, "sender": "ROMASHKA", "state": null}',
+                             entry.content_digest)
