@@ -193,13 +193,16 @@ def commit(svc, ctx: Context) -> None:
             registration_number=number, content_digest=ctx.digest, destination=prepared.recipient,
             content_type_name=f"{{{namespace}}}{root}", preview=preview), svc.signer)
 
+    # read before the write lock is taken (``also`` runs under it), and only when there are files
+    mime_types = attachments.header_mime_types(data) if ctx.received else {}
+
     def also(conn) -> None:
         for provider in {d["recipient"] for d in prepared.deliveries if d["kind"] == "REQUEST"}:
             check_overflow(svc, conn, provider)
         attachments.check_quota(conn, svc.settings, sender.mnemonic,
                                 sum(a.size for a in ctx.received.values()), ctx.now)
         attachments.keep(conn, svc.settings, ctx.message_id, sender.mnemonic, ctx.received,
-                         attachments.header_mime_types(data), ctx.now)
+                         mime_types, ctx.now)
         for item in prepared.deliveries:
             queues.enqueue(conn, now=ctx.now, **item)
 

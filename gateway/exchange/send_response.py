@@ -105,11 +105,14 @@ def commit(svc, ctx: Context) -> None:
             registration_number=number, content_digest=ctx.digest, destination=original.sender,
             preview=preview), svc.signer, element="SendResponseResponse")
 
+    # read before the write lock is taken (``also`` runs under it), and only when there are files
+    mime_types = attachments.header_mime_types(data) if ctx.received else {}
+
     def also(conn) -> None:
         attachments.check_quota(conn, svc.settings, provider.mnemonic,
                                 sum(a.size for a in ctx.received.values()), ctx.now)
         attachments.keep(conn, svc.settings, ctx.message_id, provider.mnemonic, ctx.received,
-                         attachments.header_mime_types(data), ctx.now)
+                         mime_types, ctx.now)
         queues.enqueue(conn, message_id=ctx.message_id, kind="RESPONSE", recipient=original.sender,
                        namespace_uri=namespace, root_element=root, body=ctx.prepared, now=ctx.now,
                        node_id=original.node_id, related_message_id=original.message_id)
