@@ -140,3 +140,22 @@ def test_threaded_workers_serve_concurrent_requests(demo_settings, demo_client):
                 url, data=b, headers={"Content-Type": "text/xml; charset=utf-8"}, timeout=60), bodies))
         assert [a.status_code for a in answers] == [200] * 12
         assert all(b"requestIsQueued" in a.content for a in answers)
+
+
+def test_the_group_commit_settings_reach_the_process_group_commit(demo_settings):
+    """GATEWAY_GROUP_COMMIT_MAX and GATEWAY_COMMIT_NICE are handed to the engine's group commit
+    by build_app (gateway/wiring.py)."""
+    import dataclasses
+
+    from gateway.storage.db import make_engine
+    from gateway.storage.group_commit import group_commit
+    from gateway.wiring import build_app
+
+    engine = make_engine(demo_settings.resolved_database_url)
+    try:
+        build_app(dataclasses.replace(demo_settings, group_commit_max=7, commit_nice=-4),
+                  engine=engine)
+        group = group_commit(engine)
+        assert (group.max_batch, group.nice) == (7, -4)
+    finally:
+        engine.dispose()
