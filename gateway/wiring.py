@@ -45,6 +45,7 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
     engine = engine or make_engine(settings.resolved_database_url)
     group = group_commit(engine)
     group.max_batch, group.nice = settings.group_commit_max, settings.commit_nice
+    group.first = settings.commit_first
     anchors = load_certificates(settings.trust_dir / "anchors")
     if not anchors:
         raise SystemExit(f"no trust anchors in {settings.trust_dir / 'anchors'}: run `gateway setup` first")

@@ -143,8 +143,8 @@ def test_threaded_workers_serve_concurrent_requests(demo_settings, demo_client):
 
 
 def test_the_group_commit_settings_reach_the_process_group_commit(demo_settings):
-    """GATEWAY_GROUP_COMMIT_MAX and GATEWAY_COMMIT_NICE are handed to the engine's group commit
-    by build_app (gateway/wiring.py)."""
+    """GATEWAY_GROUP_COMMIT_MAX, GATEWAY_COMMIT_NICE and GATEWAY_COMMIT_FIRST are handed to the
+    engine's group commit by build_app (gateway/wiring.py)."""
     import dataclasses
 
     from gateway.storage.db import make_engine
@@ -153,9 +153,11 @@ def test_the_group_commit_settings_reach_the_process_group_commit(demo_settings)
 
     engine = make_engine(demo_settings.resolved_database_url)
     try:
-        build_app(dataclasses.replace(demo_settings, group_commit_max=7, commit_nice=-4),
-                  engine=engine)
+        build_app(dataclasses.replace(demo_settings, group_commit_max=7, commit_nice=-4,
+                                      commit_first=False), engine=engine)
         group = group_commit(engine)
-        assert (group.max_batch, group.nice) == (7, -4)
+        assert (group.max_batch, group.nice, group.first) == (7, -4, False)
+        build_app(demo_settings, engine=engine)                # the defaults
+        assert (group.max_batch, group.nice, group.first) == (64, 0, True)
     finally:
         engine.dispose()

@@ -135,3 +135,8 @@ def test_commit_nice_only_raises_the_priority():
     for wrong in ("1", "-21"):
         with pytest.raises(ValueError, match="GATEWAY_COMMIT_NICE"):
             Settings.from_env({"GATEWAY_COMMIT_NICE": wrong})
+
+
+def test_commit_first_is_on_unless_switched_off():
+    assert Settings.from_env({}).commit_first is True
+    assert Settings.from_env({"GATEWAY_COMMIT_FIRST": "false"}).commit_first is False

@@ -275,3 +275,88 @@ def test_a_thread_already_further_ahead_is_not_slowed_down(engine, monkeypatch):
     monkeypatch.setattr(os, "setpriority", lambda *args: calls.append(args))
     assert GroupCommit(engine, nice=-10).run(_insert(1)) == 1
     assert calls == []
+
+
+def _in_a_thread(function):
+    """Run ``function`` in a thread of its own (its scheduling policy dies with it, not with
+    the test runner's thread) and return what it returned or raise what it raised."""
+    out = {}
+
+    def call():
+        try:
+            out["value"] = function()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            out["error"] = exc
+    thread = threading.Thread(target=call)
+    thread.start()
+    thread.join(30)
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
+
+
+def _policy() -> int:
+    import os
+    return os.sched_getscheduler(threading.get_native_id())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="scheduling policies: Linux")
+def test_a_writing_thread_runs_batch_and_leads_its_commit_under_the_normal_policy(engine):
+    import os
+
+    group = GroupCommit(engine, first=True)
+
+    def scenario():
+        seen = []
+
+        def work(conn):
+            seen.append(_policy())
+            return _insert(1)(conn)
+        before = _policy()
+        result = group.run(work)
+        return before, seen, result, _policy()
+    before, seen, result, after = _in_a_thread(scenario)
+    assert before == os.SCHED_OTHER
+    assert seen == [os.SCHED_OTHER]          # the leader, while it commits
+    assert after == os.SCHED_BATCH           # the thread, between its commits
+    assert result == 1 and _names(engine) == ["p1"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="scheduling policies: Linux")
+def test_a_thread_under_another_policy_is_left_alone(engine):
+    import os
+
+    group = GroupCommit(engine, first=True)
+
+    def scenario():
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
+        seen = []
+
+        def work(conn):
+            seen.append(_policy())
+            return _insert(1)(conn)
+        group.run(work)
+        return seen, _policy()
+    assert _in_a_thread(scenario) == ([os.SCHED_IDLE], os.SCHED_IDLE)
+
+
+def test_a_policy_the_system_refuses_is_warned_of_once_and_commits_anyway(engine, monkeypatch,
+                                                                          caplog):
+    import os
+
+    from gateway.storage import group_commit as module
+
+    def refuse(*_args):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    monkeypatch.setattr(module, "_NOT_PERMITTED", set())
+    group = GroupCommit(engine, first=True)
+
+    def scenario():
+        return [group.run(_insert(1)), group.run(_insert(2))]
+    with caplog.at_level("WARNING", logger="gateway.storage.group_commit"):
+        assert _in_a_thread(scenario) == [1, 2]
+        assert _in_a_thread(lambda: group.run(_insert(3))) == 3
+    warnings = [r for r in caplog.records if "GATEWAY_COMMIT_FIRST" in r.getMessage()]
+    assert len(warnings) == 1
+    assert _names(engine) == ["p1", "p2", "p3"]
