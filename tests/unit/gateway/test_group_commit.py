@@ -245,16 +245,21 @@ def test_the_leader_commits_at_the_configured_priority_and_gets_its_own_back(eng
     assert _names(engine) == ["p1"]
 
 
-def test_a_priority_the_os_refuses_is_warned_of_once_and_commits_anyway(engine, monkeypatch,
-                                                                         caplog):
+def _refusing(monkeypatch, call: str) -> None:
+    """``os.<call>`` refused as for an unprivileged process, and no refusal remembered yet."""
     import os
 
     from gateway.storage import group_commit as module
 
     def refuse(*_args):
         raise PermissionError(1, "Operation not permitted")
-    monkeypatch.setattr(os, "setpriority", refuse)
+    monkeypatch.setattr(os, call, refuse)
     monkeypatch.setattr(module, "_NOT_PERMITTED", set())
+
+
+def test_a_priority_the_os_refuses_is_warned_of_once_and_commits_anyway(engine, monkeypatch,
+                                                                         caplog):
+    _refusing(monkeypatch, "setpriority")
     before = _thread_nice()
     group = GroupCommit(engine, nice=-7)
     with caplog.at_level("WARNING", logger="gateway.storage.group_commit"):
@@ -342,14 +347,7 @@ def test_a_thread_under_another_policy_is_left_alone(engine):
 
 def test_a_policy_the_system_refuses_is_warned_of_once_and_commits_anyway(engine, monkeypatch,
                                                                           caplog):
-    import os
-
-    from gateway.storage import group_commit as module
-
-    def refuse(*_args):
-        raise PermissionError(1, "Operation not permitted")
-    monkeypatch.setattr(os, "sched_setscheduler", refuse)
-    monkeypatch.setattr(module, "_NOT_PERMITTED", set())
+    _refusing(monkeypatch, "sched_setscheduler")
     group = GroupCommit(engine, first=True)
 
     def scenario():
