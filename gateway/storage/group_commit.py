@@ -176,7 +176,8 @@ class _first:
 
     @classmethod
     def enlist(cls) -> None:
-        """This thread under SCHED_BATCH, once (when it runs under SCHED_OTHER)."""
+        """This thread under SCHED_BATCH, once (when it runs under SCHED_OTHER, or under
+        SCHED_BATCH already: a new thread inherits the policy of the thread that made it)."""
         if getattr(cls._marked, "seen", False):
             return
         cls._marked.seen = True
@@ -186,7 +187,7 @@ class _first:
             return
         thread = threading.get_native_id()
         try:
-            if os.sched_getscheduler(thread) == os.SCHED_OTHER:
+            if os.sched_getscheduler(thread) in (os.SCHED_OTHER, os.SCHED_BATCH):
                 os.sched_setscheduler(thread, os.SCHED_BATCH, os.sched_param(0))
                 cls._marked.batch = True
         except OSError as exc:

@@ -311,20 +311,23 @@ def test_a_writing_thread_runs_batch_and_leads_its_commit_under_the_normal_polic
 
     group = GroupCommit(engine, first=True)
 
-    def scenario():
+    def scenario(start: int, number: int):
+        # a server's thread starts under SCHED_OTHER, or under SCHED_BATCH when a thread
+        # already enlisted made it (a new thread inherits its maker's policy)
+        os.sched_setscheduler(threading.get_native_id(), start, os.sched_param(0))
         seen = []
 
         def work(conn):
             seen.append(_policy())
-            return _insert(1)(conn)
-        before = _policy()
+            return _insert(number)(conn)
         result = group.run(work)
-        return before, seen, result, _policy()
-    before, seen, result, after = _in_a_thread(scenario)
-    assert before == os.SCHED_OTHER
-    assert seen == [os.SCHED_OTHER]          # the leader, while it commits
-    assert after == os.SCHED_BATCH           # the thread, between its commits
-    assert result == 1 and _names(engine) == ["p1"]
+        return seen, result, _policy()
+    for number, start in enumerate((os.SCHED_OTHER, os.SCHED_BATCH), 1):
+        seen, result, after = _in_a_thread(lambda: scenario(start, number))
+        assert seen == [os.SCHED_OTHER]          # the leader, while it commits
+        assert after == os.SCHED_BATCH           # the thread, between its commits
+        assert result == number
+    assert _names(engine) == ["p1", "p2"]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="scheduling policies: Linux")
