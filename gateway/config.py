@@ -53,8 +53,9 @@ class Settings:
     # Below 0 needs CAP_SYS_NICE or RLIMIT_NICE (gateway/storage/group_commit.py)
     commit_nice: int = 0
     # Linux: threads that write run under SCHED_BATCH and a group commit's leader under
-    # SCHED_OTHER while it commits, so it runs first when it wakes (no privilege needed)
-    commit_first: bool = True
+    # SCHED_OTHER while it commits, so it runs first when it wakes (no privilege needed).
+    # Opt-in: its first full CI run met a chaos-test refusal not yet explained (docs)
+    commit_first: bool = False
     public_url: str = ""  # empty: http://host:port
     access_log: str = ""  # gunicorn access log file, "-" for stdout; empty: none
 

@@ -154,10 +154,10 @@ def test_the_group_commit_settings_reach_the_process_group_commit(demo_settings)
     engine = make_engine(demo_settings.resolved_database_url)
     try:
         build_app(dataclasses.replace(demo_settings, group_commit_max=7, commit_nice=-4,
-                                      commit_first=False), engine=engine)
+                                      commit_first=True), engine=engine)
         group = group_commit(engine)
-        assert (group.max_batch, group.nice, group.first) == (7, -4, False)
+        assert (group.max_batch, group.nice, group.first) == (7, -4, True)
         build_app(demo_settings, engine=engine)                # the defaults
-        assert (group.max_batch, group.nice, group.first) == (64, 0, True)
+        assert (group.max_batch, group.nice, group.first) == (64, 0, False)
     finally:
         engine.dispose()

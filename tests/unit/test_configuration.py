@@ -137,6 +137,6 @@ def test_commit_nice_only_raises_the_priority():
             Settings.from_env({"GATEWAY_COMMIT_NICE": wrong})
 
 
-def test_commit_first_is_on_unless_switched_off():
-    assert Settings.from_env({}).commit_first is True
-    assert Settings.from_env({"GATEWAY_COMMIT_FIRST": "false"}).commit_first is False
+def test_commit_first_is_off_unless_switched_on():
+    assert Settings.from_env({}).commit_first is False
+    assert Settings.from_env({"GATEWAY_COMMIT_FIRST": "true"}).commit_first is True
