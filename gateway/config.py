@@ -54,7 +54,7 @@ class Settings:
     commit_nice: int = 0
     # Linux: threads that write run under SCHED_BATCH and a group commit's leader under
     # SCHED_OTHER while it commits, so it runs first when it wakes (no privilege needed).
-    # Opt-in: its first full CI run met a chaos-test refusal not yet explained (docs)
+    # Opt-in: a full CI run with it on met a chaos-test refusal not yet explained (docs)
     commit_first: bool = False
     public_url: str = ""  # empty: http://host:port
     access_log: str = ""  # gunicorn access log file, "-" for stdout; empty: none
