@@ -80,10 +80,7 @@ class GroupCommit:
                 self._leading = True
                 batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
             try:
-                if self.first or self.nice:
-                    with _first(self.first), _priority(self.nice):
-                        self._commit(batch)
-                else:
+                with _first(self.first), _priority(self.nice):  # both nothing when off
                     self._commit(batch)
             finally:
                 with self._changed:
@@ -112,11 +109,7 @@ class GroupCommit:
                     else:
                         savepoint.commit()
         except BaseException as exc:  # BEGIN or COMMIT failed: no request of the batch is stored
-            for request in batch:
-                if request.error is None:
-                    request.error, request.result = exc, None
-            if not isinstance(exc, Exception):   # KeyboardInterrupt, SystemExit: the waiters
-                raise                            # hear of it too, then the leader stops
+            _fail_all(batch, exc)
 
     def _together(self, batch: list[_Request]) -> bool:
         """The whole batch in one transaction without savepoints: True when that settled it
@@ -141,11 +134,19 @@ class GroupCommit:
                 request.result = None
             return False
         except BaseException as exc:  # BEGIN or COMMIT failed: no request of the batch is stored
-            for request in batch:
-                request.error, request.result = exc, None
-            if not isinstance(exc, Exception):
-                raise
+            _fail_all(batch, exc)
         return True
+
+
+def _fail_all(batch: list[_Request], exc: BaseException) -> None:
+    """``exc`` (a failed BEGIN or COMMIT) is the outcome of every request of the batch that has
+    none of its own yet; KeyboardInterrupt and SystemExit are raised again after: the waiters
+    hear of it too, then the leader stops."""
+    for request in batch:
+        if request.error is None:
+            request.error, request.result = exc, None
+    if not isinstance(exc, Exception):
+        raise exc
 
 
 class _WorkFailed(Exception):
@@ -164,7 +165,7 @@ class _first:
     The leader goes back to SCHED_OTHER for its commit, so when it wakes (from a statement, an
     fsync, a GIL wait) it preempts a request thread instead of waiting for the end of its time
     slice, while every other writer of every worker waits for its lock. Why: measured in
-    docs/performance.md, «The leader's statements» (SQLite +1 to +17 % in six interleaved
+    docs/performance.md, «The leader's statements» (SQLite +1 to +17 % in eight interleaved
     pairs; PostgreSQL unchanged). Any unprivileged thread may switch between the two policies
     (sched(7)). A thread under another policy (a real-time one an operator chose) is left as
     it is; where the system refuses, one warning, and the threads keep their policy."""
@@ -183,7 +184,7 @@ class _first:
         cls._marked.seen = True
         if "first" in _NOT_PERMITTED:
             return
-        if not sys.platform.startswith("linux"):  # on by default: no warning where it cannot be
+        if not sys.platform.startswith("linux"):  # nothing changes elsewhere (docs/configuration.md)
             return
         thread = threading.get_native_id()
         try:
@@ -208,11 +209,16 @@ class _first:
             os.sched_setscheduler(self.thread, os.SCHED_BATCH, os.sched_param(0))
 
 
+def _warn_once(key, message: str, *args) -> None:
+    """Log ``message`` the first time ``key`` (a refused setting) is refused in this process."""
+    if key not in _NOT_PERMITTED:
+        _NOT_PERMITTED.add(key)
+        _log.warning(message, *args)
+
+
 def _refused_first(why: str) -> None:
-    if "first" not in _NOT_PERMITTED:
-        _NOT_PERMITTED.add("first")
-        _log.warning("GATEWAY_COMMIT_FIRST is not applied (%s): the threads keep their "
-                     "scheduling policy", why)
+    _warn_once("first", "GATEWAY_COMMIT_FIRST is not applied (%s): the threads keep their "
+               "scheduling policy", why)
 
 
 class _priority:
@@ -252,10 +258,8 @@ class _priority:
 
 
 def _refused(nice: int, why: str) -> None:
-    if nice not in _NOT_PERMITTED:
-        _NOT_PERMITTED.add(nice)
-        _log.warning("GATEWAY_COMMIT_NICE=%d is not applied (%s): group commits run at the "
-                     "normal priority (grant CAP_SYS_NICE or raise RLIMIT_NICE)", nice, why)
+    _warn_once(nice, "GATEWAY_COMMIT_NICE=%d is not applied (%s): group commits run at the "
+               "normal priority (grant CAP_SYS_NICE or raise RLIMIT_NICE)", nice, why)
 
 
 def _outcome(request: _Request):
