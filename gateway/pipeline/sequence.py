@@ -9,6 +9,7 @@ import dataclasses
 from typing import Callable
 
 from gateway.pipeline.context import Context
+from gateway.storage.group_commit import gate as commit_gate
 
 #: a stage reads what earlier stages put into the context and adds its own part, or raises the
 #: fault that ends the request, or sets ``ctx.answer`` to settle it early
@@ -35,6 +36,7 @@ def run(services, ctx: Context):
     """Run ``ctx.operation``'s stages in order until one settles the request; its answer."""
     try:
         for stage in ctx.operation.stages:
+            commit_gate.wait()  # a SQLite commit under way goes first (group_commit._Gate)
             stage(services, ctx)
             if ctx.answer is not None:
                 return ctx.answer

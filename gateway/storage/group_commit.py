@@ -19,6 +19,7 @@ the others commit. A failed COMMIT fails every request of the batch.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -95,7 +96,7 @@ class GroupCommit:
         if len(batch) > 1 and self._together(batch):
             return
         try:
-            with write_transaction(self.engine, self._kept) as conn:
+            with write_transaction(self.engine, self._kept) as conn, self._right_of_way():
                 if len(batch) == 1:
                     batch[0].result = batch[0].work(conn)
                     return
@@ -111,6 +112,12 @@ class GroupCommit:
         except BaseException as exc:  # BEGIN or COMMIT failed: no request of the batch is stored
             _fail_all(batch, exc)
 
+    def _right_of_way(self):
+        """SQLite: the process's request threads hold at their next stage while this leader
+        runs the batch's statements (:class:`_Gate`); entered after BEGIN and left before
+        COMMIT, so they wait neither for another process's lock nor for the fsync."""
+        return gate if self._kept is not None else contextlib.nullcontext()
+
     def _together(self, batch: list[_Request]) -> bool:
         """The whole batch in one transaction without savepoints: True when that settled it
         (committed, or BEGIN/COMMIT failed for all). False when one request's work failed: the
@@ -123,7 +130,8 @@ class GroupCommit:
         MessageID a racing worker stored, a transition another envelope of the batch made);
         running such a batch twice costs less than savepoints in every batch."""
         try:
-            with write_transaction(self.engine, self._kept) as conn, journal.gathered(conn):
+            with write_transaction(self.engine, self._kept) as conn, self._right_of_way(), \
+                    journal.gathered(conn):
                 for request in batch:
                     try:
                         request.result = request.work(conn)
@@ -147,6 +155,51 @@ def _fail_all(batch: list[_Request], exc: BaseException) -> None:
             request.error, request.result = exc, None
     if not isinstance(exc, Exception):
         raise exc
+
+
+class _Gate:
+    """The leader's right of way on SQLite: while it is closed, request threads wait at their
+    next stage boundary (``gateway/pipeline/sequence.py`` calls :meth:`wait` before each stage).
+
+    Why: SQLite has one write lock for every worker of a node, and the leader holds it while it
+    runs the batch's statements. The driver lets go of the GIL around each statement; the
+    leader then waits to get it back from a request thread that is parsing or verifying. Under
+    load that made the lock's hold several times the leader's own work (docs/performance.md,
+    «The leader's right of way»). A thread held at the gate has finished a stage and holds no
+    lock: it goes on when the leader opens the gate, before its COMMIT, or after
+    :data:`MOST_HELD` at the latest. Not on PostgreSQL: there a statement is a round trip to
+    the server, and the request threads' work in that time is worth more than the leader's
+    GIL waits (measured: fewer envelopes per second with it)."""
+
+    def __init__(self):
+        self._open = threading.Event()
+        self._open.set()
+        self._leaders = 0  # leaders (of several engines) inside the gate now
+        self._count = threading.Lock()
+
+    def wait(self) -> None:
+        """Return at once when open; else when the leader opens it (or after MOST_HELD)."""
+        if not self._open.is_set():
+            self._open.wait(MOST_HELD)
+
+    def __enter__(self):
+        with self._count:
+            self._leaders += 1
+            self._open.clear()
+        return self
+
+    def __exit__(self, *exc):
+        with self._count:
+            self._leaders -= 1
+            if not self._leaders:
+                self._open.set()
+
+
+#: seconds a request thread waits at a closed gate at most (a batch's statements take ~1 ms)
+MOST_HELD = 0.05
+
+#: the process's one gate (``gateway/pipeline/sequence.py`` waits at it between stages)
+gate = _Gate()
 
 
 class _WorkFailed(Exception):

@@ -361,3 +361,106 @@ def test_a_policy_the_system_refuses_is_warned_of_once_and_commits_anyway(engine
     warnings = [r for r in caplog.records if "GATEWAY_COMMIT_FIRST" in r.getMessage()]
     assert len(warnings) == 1
     assert _names(engine) == ["p1", "p2", "p3"]
+
+
+# -- the leader's right of way (SQLite: request threads hold at a stage boundary) ----------------
+
+def _gate_closed() -> bool:
+    from gateway.storage.group_commit import gate
+    return not gate._open.is_set()
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_the_gate_is_closed_for_the_statements_and_open_again_before_commit(engine, batched):
+    """SQLite: closed from after BEGIN to the end of the statements, open for the COMMIT (its
+    fsync need not hold anyone up). PostgreSQL: never closed."""
+    sqlite = engine.dialect.name == "sqlite"
+    during, at_commit = [], []
+
+    def listen(_conn):
+        at_commit.append(_gate_closed())
+    event.listen(engine, "commit", listen)
+    try:
+        group = GroupCommit(engine)
+
+        def seeing(work):
+            def inner(conn):
+                during.append(_gate_closed())
+                return work(conn)
+            return inner
+        works = [seeing(_insert(n)) for n in range(1, 4)]
+        if batched:
+            _batch_behind_a_slow_commit(group, works)
+        else:
+            for work in works:
+                group.run(work)
+    finally:
+        event.remove(engine, "commit", listen)
+    assert during == [sqlite] * 3
+    assert at_commit and not any(at_commit)
+    assert not _gate_closed()
+    assert _names(engine) == ["p1", "p2", "p3"]
+
+
+def test_the_gate_opens_after_a_failed_batch_too(engine):
+    group = GroupCommit(engine)
+
+    def failing(conn):
+        raise RuntimeError("refused")
+    with pytest.raises(RuntimeError):
+        group.run(failing)
+    assert not _gate_closed()
+    outcomes = _batch_behind_a_slow_commit(group, [_insert(1), failing, _insert(3)])
+    assert outcomes[0] == 1 and isinstance(outcomes[1], RuntimeError) and outcomes[2] == 3
+    assert not _gate_closed()
+
+
+def test_a_request_thread_waits_at_the_gate_until_the_statements_end():
+    """What sequence.run does before each stage; the wait is bounded by MOST_HELD."""
+    from gateway.storage import group_commit
+
+    passed = threading.Event()
+
+    def request_thread():
+        group_commit.gate.wait()
+        passed.set()
+    with group_commit.gate:
+        with group_commit.gate:  # a second leader (another engine) inside at the same time
+            thread = threading.Thread(target=request_thread)
+            thread.start()
+            assert not passed.wait(group_commit.MOST_HELD / 5)
+        assert _gate_closed()    # the first leader is still inside
+    assert passed.wait(5)
+    thread.join(5)
+    started = time.monotonic()
+    with group_commit.gate:      # a leader that stays longer than MOST_HELD holds nobody longer
+        group_commit.gate.wait()
+        assert time.monotonic() - started >= group_commit.MOST_HELD * 0.9
+    assert not _gate_closed()
+
+
+def test_an_operations_stages_wait_at_a_closed_gate():
+    """gateway/pipeline/sequence.py: no stage starts while a leader is inside the gate."""
+    from types import SimpleNamespace
+
+    from gateway.pipeline import sequence
+    from gateway.storage import group_commit
+
+    ran: list[str] = []
+
+    def first(_svc, _ctx):
+        ran.append("first")
+
+    def second(_svc, ctx):
+        ran.append("second")
+        ctx.answer = b"done"
+    operation = sequence.Operation("Test", "{t}T", "{t}S", (first, second))
+    ctx = SimpleNamespace(operation=operation, answer=None, cleanups=[])
+    answers = []
+    with group_commit.gate:
+        thread = threading.Thread(target=lambda: answers.append(sequence.run(None, ctx)))
+        thread.start()
+        time.sleep(group_commit.MOST_HELD / 5)
+        assert ran == []
+    thread.join(5)
+    assert ran == ["first", "second"] and answers == [b"done"]
