@@ -3,8 +3,9 @@
 Why (docs/performance.md, «Group commit»): on SQLite every envelope held the database's single
 write lock for its own BEGIN IMMEDIATE, statements and COMMIT with its fsync, one envelope at a
 time across all workers. Here the requests of one process that arrive while a commit is under
-way wait for it to end; the first of them (the leader) then takes the lock once, runs each
+way wait for it to end; the oldest of them (the leader) then takes the lock once, runs each
 request's writes in one transaction, in arrival order, and commits them all with one fsync.
+A waiting request is woken once: when its outcome is known, or when it is to lead.
 Each request learns its own outcome only after that COMMIT returned, so a receipt still leaves
 only once its message is on disk; a SIGKILL during the batch loses the whole uncommitted batch
 and no receipt of it was sent.
@@ -38,10 +39,19 @@ MAX_BATCH = 64
 
 
 class _Request:
-    __slots__ = ("work", "result", "error", "done")
+    __slots__ = ("work", "result", "error", "done", "_turn")
 
     def __init__(self, work: Callable[[Connection], object]):
         self.work, self.result, self.error, self.done = work, None, None, False
+        self._turn = threading.Lock()  # held until the leader hands this request its turn
+        self._turn.acquire()
+
+    def wait_turn(self) -> None:
+        """Block until :meth:`give_turn`: the outcome is known, or this request leads next."""
+        self._turn.acquire()
+
+    def give_turn(self) -> None:
+        self._turn.release()
 
 
 class GroupCommit:
@@ -60,7 +70,7 @@ class GroupCommit:
         self._kept = KeptConnection(engine) if keeps_connections(engine) else None
         self._queue: list[_Request] = []
         self._leading = False
-        self._changed = threading.Condition()
+        self._mutex = threading.Lock()  # the queue and who leads
         #: batches committed and the requests in them (read by the tests)
         self.batches = self.requests = 0
 
@@ -68,29 +78,36 @@ class GroupCommit:
         if self.first:
             _first.enlist()
         request = _Request(work)
-        with self._changed:
+        with self._mutex:
             self._queue.append(request)
-        while True:
-            with self._changed:
-                while not request.done and self._leading:
-                    self._changed.wait()
-                if request.done:
-                    return _outcome(request)
-                # nobody leads: lead the oldest batch. With more than max_batch queued, this
-                # request may not be in it; it then leads (or waits for) the next one.
-                self._leading = True
-                batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
-            try:
-                with _first(self.first), _priority(self.nice):  # both nothing when off
-                    self._commit(batch)
-            finally:
-                with self._changed:
-                    for done in batch:
-                        done.done = True
-                    self._leading = False
-                    self.batches += 1
-                    self.requests += len(batch)
-                    self._changed.notify_all()
+            leads = not self._leading  # nobody leads: the queue was empty, this one is its head
+            self._leading = True
+        if not leads:
+            request.wait_turn()
+            if request.done:
+                return _outcome(request)
+        # this request heads the queue: it leads the oldest batch, which holds it
+        with self._mutex:
+            batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+        try:
+            with _first(self.first), _priority(self.nice):  # both nothing when off
+                self._commit(batch)
+        finally:
+            with self._mutex:
+                for done in batch:
+                    done.done = True
+                self.batches += 1
+                self.requests += len(batch)
+                following = self._queue[0] if self._queue else None
+                self._leading = following is not None  # else the next request leads at once
+            # each waiter is woken once, when its outcome is known or when it leads; waking
+            # them all after every batch cost each a futex wake and a GIL wait for nothing
+            for done in batch:
+                if done is not request:
+                    done.give_turn()
+            if following is not None:
+                following.give_turn()
+        return _outcome(request)
 
     def _commit(self, batch: list[_Request]) -> None:
         if len(batch) > 1 and self._together(batch):
