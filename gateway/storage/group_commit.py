@@ -43,7 +43,12 @@ class _Request:
 
     def __init__(self, work: Callable[[Connection], object]):
         self.work, self.result, self.error, self.done = work, None, None, False
-        self._turn = threading.Lock()  # held until the leader hands this request its turn
+        self._turn = None
+
+    def will_wait(self) -> None:
+        """Made ready to wait (before it is queued behind a leader): a lock held until the
+        leader hands this request its turn. A request that leads at once needs none."""
+        self._turn = threading.Lock()
         self._turn.acquire()
 
     def wait_turn(self) -> None:
@@ -81,6 +86,8 @@ class GroupCommit:
         with self._mutex:
             self._queue.append(request)
             leads = not self._leading  # nobody leads: the queue was empty, this one is its head
+            if not leads:
+                request.will_wait()
             self._leading = True
         if not leads:
             request.wait_turn()
@@ -113,7 +120,7 @@ class GroupCommit:
         if len(batch) > 1 and self._together(batch):
             return
         try:
-            with write_transaction(self.engine, self._kept) as conn, self._right_of_way():
+            with write_transaction(self.engine, self._kept) as conn, self._right_of_way(batch):
                 if len(batch) == 1:
                     batch[0].result = batch[0].work(conn)
                     return
@@ -129,11 +136,12 @@ class GroupCommit:
         except BaseException as exc:  # BEGIN or COMMIT failed: no request of the batch is stored
             _fail_all(batch, exc)
 
-    def _right_of_way(self):
-        """SQLite: the process's request threads hold at their next stage while this leader
-        runs the batch's statements (:class:`_Gate`); entered after BEGIN and left before
-        COMMIT, so they wait neither for another process's lock nor for the fsync."""
-        return gate if self._kept is not None else contextlib.nullcontext()
+    def _right_of_way(self, batch: list[_Request]):
+        """SQLite, a batch of several: the process's request threads hold at their next stage
+        while this leader runs the batch's statements (:class:`_Gate`); entered after BEGIN and
+        left before COMMIT, so they wait neither for another process's lock nor for the fsync.
+        A lone request (a quiet moment, a sync worker) has nobody to make way for it."""
+        return gate if self._kept is not None and len(batch) > 1 else contextlib.nullcontext()
 
     def _together(self, batch: list[_Request]) -> bool:
         """The whole batch in one transaction without savepoints: True when that settled it
@@ -147,7 +155,7 @@ class GroupCommit:
         MessageID a racing worker stored, a transition another envelope of the batch made);
         running such a batch twice costs less than savepoints in every batch."""
         try:
-            with write_transaction(self.engine, self._kept) as conn, self._right_of_way(), \
+            with write_transaction(self.engine, self._kept) as conn, self._right_of_way(batch), \
                     journal.gathered(conn):
                 for request in batch:
                     try:
