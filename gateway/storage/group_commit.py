@@ -108,12 +108,13 @@ class GroupCommit:
                 following = self._queue[0] if self._queue else None
                 self._leading = following is not None  # else the next request leads at once
             # each waiter is woken once, when its outcome is known or when it leads; waking
-            # them all after every batch cost each a futex wake and a GIL wait for nothing
+            # them all after every batch cost each a futex wake and a GIL wait for nothing.
+            # The next leader first: the write path is what the others queue for.
+            if following is not None:
+                following.give_turn()
             for done in batch:
                 if done is not request:
                     done.give_turn()
-            if following is not None:
-                following.give_turn()
         return _outcome(request)
 
     def _commit(self, batch: list[_Request]) -> None:
