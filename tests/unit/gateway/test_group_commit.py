@@ -188,21 +188,20 @@ def test_a_failed_commit_fails_every_request_of_the_batch(engine):
     assert _names(engine) == ["p1", "p5"]
 
 
-@pytest.mark.parametrize("max_batch", [1, 2, 64])
-def test_many_threads_lose_nothing_and_double_nothing(engine, max_batch):
-    """Also when more requests queue than one batch takes: each gets its own outcome."""
-    group = GroupCommit(engine, max_batch=max_batch)
+def _from_eight_threads(group: GroupCommit, each: int) -> tuple[list[int], list[Exception]]:
+    """Eight threads, each running ``each`` inserts through ``group``: the results and errors
+    (a request answered with another's result is an error)."""
     results: list[int] = []
     errors: list[Exception] = []
 
     def worker(base: int) -> None:
-        for n in range(base, base + 40):
+        for n in range(base, base + each):
             try:
                 result = group.run(_insert(n))
                 if result != n:
                     errors.append(AssertionError(f"request {n} was answered {result!r}"))
                 results.append(result)
-            except Exception as exc:  # noqa: BLE001 - reported below
+            except Exception as exc:  # noqa: BLE001 - reported by the caller
                 errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(k * 1000,)) for k in range(1, 9)]
@@ -210,6 +209,14 @@ def test_many_threads_lose_nothing_and_double_nothing(engine, max_batch):
         thread.start()
     for thread in threads:
         thread.join(60)
+    return results, errors
+
+
+@pytest.mark.parametrize("max_batch", [1, 2, 64])
+def test_many_threads_lose_nothing_and_double_nothing(engine, max_batch):
+    """Also when more requests queue than one batch takes: each gets its own outcome."""
+    group = GroupCommit(engine, max_batch=max_batch)
+    results, errors = _from_eight_threads(group, 40)
     assert errors == []
     assert sorted(results) == [k * 1000 + n for k in range(1, 9) for n in range(40)]
     assert group.requests == 320 and group.batches <= 320
@@ -233,19 +240,7 @@ def test_each_waiting_request_is_woken_once(engine, monkeypatch):
         given(self)
     monkeypatch.setattr(group_commit._Request, "give_turn", counted)
     group = GroupCommit(engine, max_batch=3)   # queues longer than a batch: leadership passes
-    errors: list[Exception] = []
-
-    def worker(base: int) -> None:
-        for n in range(base, base + 25):
-            try:
-                assert group.run(_insert(n)) == n
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-    threads = [threading.Thread(target=worker, args=(k * 1000,)) for k in range(1, 9)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    _, errors = _from_eight_threads(group, 25)
     assert errors == [] and group.requests == 200
     assert turns and max(turns.values()) == 1
     assert len(_names(engine)) == 200
