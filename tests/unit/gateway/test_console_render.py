@@ -55,6 +55,21 @@ def test_the_signed_element_is_marked_and_the_rest_escaped():
     assert str(xmlview.pretty(b"not <xml")) == "not &lt;xml"
 
 
+def test_every_registration_number_is_whole_in_the_pdf_however_wide_its_letters():
+    """The base32 letters differ in width: a number of wide ones (the CI run that found this had
+    20261206-OQWUPMHRWUI7DNLDOEZHO5TTRM, 68.3 mm at 8 pt in a 68 mm cell) is set smaller,
+    never cut; the widest possible, 26 W, included."""
+    import pypdfium2 as pdfium
+    numbers = ["20261206-OQWUPMHRWUI7DNLDOEZHO5TTRM", "20261206-" + "W" * 26,
+               "20261206-" + "M" * 26, "20261206-IIIIIIIIIIIIIIIIIIIIIIIIII"]
+    rows = [ApplicationRow(i, "7702123454", "reporting", "Бухгалтерская отчётность", "refused",
+                           number, NOW, NOW) for i, number in enumerate(numbers)]
+    document = pdfium.PdfDocument(pdf.applications(rows, {}, NOW, lambda k: i18n.translate("ru", k)))
+    text = "".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    for number in numbers:
+        assert number in text
+
+
 def test_a_long_export_is_a_real_multi_page_pdf():
     import pypdfium2 as pdfium  # pinned in the test extras: a missing renderer fails, never skips
     rows = [ApplicationRow(i, "7702123454", "registration", "Регистрация организации", "registered",
