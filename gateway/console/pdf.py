@@ -45,13 +45,13 @@ def applications(rows: list, filters: dict[str, str], now: datetime, words) -> b
         if pdf.will_page_break(6):
             pdf.add_page()
             header()
-        values = (row.registration_number, row.organisation_inn, row.domain, row.kind, row.status,
-                  f"{row.created_at:%Y-%m-%d %H:%M}", f"{row.updated_at:%Y-%m-%d %H:%M}")
         number_width = COLUMNS[0][1]
         pdf.set_font_size(_size_to_fit(pdf, row.registration_number, number_width - 2))
         pdf.cell(number_width, 6, row.registration_number, border=1)
         pdf.set_font_size(TABLE_FONT)
-        for (_, width), value in zip(COLUMNS[1:], values[1:]):
+        rest = (row.organisation_inn, row.domain, row.kind, row.status,
+                f"{row.created_at:%Y-%m-%d %H:%M}", f"{row.updated_at:%Y-%m-%d %H:%M}")
+        for (_, width), value in zip(COLUMNS[1:], rest):
             pdf.cell(width, 6, _fit(pdf, str(value), width - 2), border=1)
         pdf.ln()
     return bytes(pdf.output())
@@ -65,7 +65,7 @@ def _size_to_fit(pdf: FPDF, text: str, width: float) -> float:
     wide = pdf.get_string_width(text)  # at the current size (TABLE_FONT); widths scale with it
     if wide <= width:
         return TABLE_FONT
-    return TABLE_FONT * width / wide * 0.995
+    return TABLE_FONT * width / wide * 0.995  # a hair smaller: no rounding may tip it over
 
 
 def _fit(pdf: FPDF, text: str, width: float) -> str:
