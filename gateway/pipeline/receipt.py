@@ -22,7 +22,7 @@ from signing.algorithms import (DEFAULT_POLICY, REGISTRY, AlgorithmPolicy, defau
 from signing.c14n import EXC_C14N
 from signing.ns import DS
 from signing.smev_transform import ALGORITHM as SMEV_TRANSFORM
-from signing.smev_transform import escape_attribute, escape_text
+from signing.smev_transform import escape_attribute, escape_text, escape_texts
 from signing.xmldsig import Profile, sign_detached
 
 METADATA_ID = "SIGNED_BY_SMEV"
@@ -176,27 +176,36 @@ def _smev_text(text: str) -> str:
     return escape_text(text) if text.strip(" \t\n\r") else ""
 
 
-def _fields(data: ReceiptData) -> list[tuple]:
-    """MessageMetadata's content in the contract's order: ("leaf", tag, text) or
-    ("open"/"close", tag); the same as ``metadata_element``."""
-    out: list[tuple] = [("leaf", "MessageId", data.message_id),
-                        ("leaf", "MessageType", data.message_type),
-                        ("open", "Sender"), ("leaf", "Mnemonic", data.sender.mnemonic),
-                        ("leaf", "HumanReadableName", data.sender.human_readable_name),
-                        ("close", "Sender"),
-                        ("leaf", "SendingTimestamp", _ts(data.sending_timestamp)),
-                        ("leaf", "DestinationName", data.destination),
-                        ("open", "Recipient"), ("leaf", "Mnemonic", data.recipient.mnemonic),
-                        ("leaf", "HumanReadableName", data.recipient.human_readable_name),
-                        ("close", "Recipient"), ("open", "SupplementaryData")]
-    if data.content_type_name:
-        out.append(("leaf", "DetectedContentTypeName", data.content_type_name))
-    out += [("leaf", "InteractionType", "other"), ("close", "SupplementaryData")]
-    if data.delivery_timestamp is not None:
-        out.append(("leaf", "DeliveryTimestamp", _ts(data.delivery_timestamp)))
-    if data.status:
-        out.append(("leaf", "Status", data.status))
-    return out
+def _texts(data: ReceiptData) -> tuple[tuple[bool, bool, bool], list]:
+    """MessageMetadata's texts in the contract's order (those of ``metadata_element``), and
+    which of its optional fields are there (the layout, :func:`_layout`)."""
+    texts = [data.message_id, data.message_type, data.sender.mnemonic,
+             data.sender.human_readable_name, _ts(data.sending_timestamp), data.destination,
+             data.recipient.mnemonic, data.recipient.human_readable_name]
+    present = (bool(data.content_type_name), data.delivery_timestamp is not None,
+               bool(data.status))
+    if present[0]:
+        texts.append(data.content_type_name)
+    texts.append("other")
+    if present[1]:
+        texts.append(_ts(data.delivery_timestamp))
+    if present[2]:
+        texts.append(data.status)
+    return present, texts
+
+
+def _layout(present: tuple[bool, bool, bool]) -> list[tuple[str, str]]:
+    """The elements around :func:`_texts`' texts: ("leaf", tag) for each text in its order,
+    ("open"/"close", tag) for the elements that hold others."""
+    content_type, delivery, status = present
+    return ([("leaf", "MessageId"), ("leaf", "MessageType"), ("open", "Sender"),
+             ("leaf", "Mnemonic"), ("leaf", "HumanReadableName"), ("close", "Sender"),
+             ("leaf", "SendingTimestamp"), ("leaf", "DestinationName"), ("open", "Recipient"),
+             ("leaf", "Mnemonic"), ("leaf", "HumanReadableName"), ("close", "Recipient"),
+             ("open", "SupplementaryData")]
+            + [("leaf", "DetectedContentTypeName")] * content_type
+            + [("leaf", "InteractionType"), ("close", "SupplementaryData")]
+            + [("leaf", "DeliveryTimestamp")] * delivery + [("leaf", "Status")] * status)
 
 
 def lxml_text(value: str | None) -> str:
@@ -208,26 +217,57 @@ def lxml_text(value: str | None) -> str:
     return _lxml_text(value)
 
 
-def _wire(fields: list[tuple]) -> str:
-    """``_fields`` as lxml serialises them under a parent declaring the ``ns`` prefix."""
-    out = []
-    for kind, tag, *text in fields:
-        if kind == "open":
-            out.append(f"<ns:{tag}>")
-        elif kind == "close":
-            out.append(f"</ns:{tag}>")
-        elif text[0] is None:
-            out.append(f"<ns:{tag}/>")
-        else:
-            out.append(f"<ns:{tag}>{lxml_text(text[0])}</ns:{tag}>")
-    return "".join(out)
+def _lxml_texts(texts: list[str]) -> list[str]:
+    """``lxml_text`` of each of ``texts``: one check and one escaping pass over them all (NUL,
+    the separator, is among what the check refuses)."""
+    if _XML_CHARS.search("".join(texts)):
+        raise ValueError("All strings must be XML compatible")
+    if not texts:
+        return []
+    return _lxml_text("\x00".join(texts)).split("\x00")
+
+
+#: the %-templates of MessageMetadata's content by its layout and which texts are None: as lxml
+#: serialises it (a None text is an empty element), its SMEV-transformed form, its exc-c14n form
+_SHAPES: dict[tuple, tuple[str, str, str]] = {}
+
+
+def _shape(present: tuple[bool, bool, bool], texts: list) -> tuple[str, str, str]:
+    absent = None in texts and tuple([text is None for text in texts])
+    found = _SHAPES.get((present, absent))
+    if found is None:
+        wire, smev, c14n = [], [], []
+        leaves = iter(texts)
+        for kind, tag in _layout(present):
+            if kind == "open":
+                wire.append(f"<ns:{tag}>"), smev.append(f"<ns1:{tag}>"), c14n.append(f"<ns:{tag}>")
+            elif kind == "close":
+                wire.append(f"</ns:{tag}>"), smev.append(f"</ns1:{tag}>")
+                c14n.append(f"</ns:{tag}>")
+            else:
+                wire.append(f"<ns:{tag}/>" if next(leaves) is None else f"<ns:{tag}>%s</ns:{tag}>")
+                smev.append(f"<ns1:{tag}>%s</ns1:{tag}>")
+                c14n.append(f"<ns:{tag}>%s</ns:{tag}>")
+        found = _SHAPES.setdefault((present, absent), ("".join(wire), "".join(smev), "".join(c14n)))
+    return found
+
+
+def _wire(texts: list, shape: str) -> str:
+    """The texts in the layout as lxml serialises it under a parent declaring ``ns``."""
+    return shape % tuple(_lxml_texts([t for t in texts if t is not None] if None in texts
+                                     else texts))
 
 
 def metadata_text(data: ReceiptData) -> str:
     """``MessageMetadata`` without Id or registration, as ``etree.tostring`` writes
     ``metadata_element(data, element_id=None, registration=False)`` under a parent that
     declares the ``ns`` prefix (tests/unit/gateway/test_answer_template.py compares them)."""
-    return "<ns:MessageMetadata>" + _wire(_fields(data)) + "</ns:MessageMetadata>"
+    present, texts = _texts(data)
+    return "<ns:MessageMetadata>" + _wire(texts, _shape(present, texts)[0]) + "</ns:MessageMetadata>"
+
+
+#: a whitespace-only text among texts joined by NUL (the SMEV transform drops such texts)
+_BLANK = __import__("re").compile("(?:^|\x00)[ \t\n\r]*(?:\x00|\\Z)")
 
 
 class ReceiptTemplate:
@@ -264,21 +304,19 @@ class ReceiptTemplate:
 
     def render(self, data: ReceiptData, element: str = "SendRequestResponse") -> bytes:
         """The same bytes as ``send_request_response_tree`` (a randomised signature aside)."""
-        fields = _fields(data)
-        wire = [_wire(fields)]  # refuses what lxml refuses, as the tree builder would
-        signed = []
+        present, texts = _texts(data)
+        wire_shape, smev_shape, c14n_shape = _shape(present, texts)
+        wire = [_wire(texts, wire_shape)]  # refuses what lxml refuses, as the tree builder would
+        if None in texts:
+            texts = [text or "" for text in texts]
         smev = self.smev
-        for kind, tag, *text in fields:
-            if kind == "open":
-                signed.append(f"<ns1:{tag}>" if smev else f"<ns:{tag}>")
-            elif kind == "close":
-                signed.append(f"</ns1:{tag}>" if smev else f"</ns:{tag}>")
-            else:
-                value = text[0]
-                if smev:
-                    signed.append(f"<ns1:{tag}>{_smev_text(value or '')}</ns1:{tag}>")
-                else:
-                    signed.append(f"<ns:{tag}>{_c14n_text(value or '')}</ns:{tag}>")
+        if smev:
+            escaped = escape_texts(texts)
+            if _BLANK.search("\x00".join(texts)):  # the SMEV transform drops blank text
+                escaped = [e if t.strip(" \t\n\r") else "" for t, e in zip(texts, escaped)]
+            signed = [smev_shape % tuple(escaped)]
+        else:
+            signed = [c14n_shape % tuple(_c14n_text("\x00".join(texts)).split("\x00"))]
         number = data.registration_number
         if number is not None and _XML_CHARS.search(number):
             raise ValueError("All strings must be XML compatible")

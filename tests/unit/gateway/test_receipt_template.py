@@ -37,6 +37,11 @@ VARIANTS = {
         BASE, sender=Party("A & B <c>", "]]> > x\r\ny \u0085 \U0001F600"),
         recipient=Party(">" + "x" * 20 + "]>" + "&" * 3, "   "), destination="\t",
         registration_number="", status="a>b", message_type="x" * 600 + ">"),
+    "escaping without a '>'": dataclasses.replace(
+        BASE, sender=Party("A & B <c>", "x\r\ny \u0085 \U0001F600 %s %"), destination=" \r ",
+        status="&&"),
+    "texts absent": dataclasses.replace(
+        BASE, sender=Party("ROMASHKA", None), recipient=Party(None, "   ")),
 }
 SIGNERS = [("rsa2048", "smev", None), ("rsa2048", "w3c", None), ("ec-p256", "smev", None),
            ("ec-p384", "w3c", SIG_ECDSA_SHA384), ("rsa2048", "smev", SIG_RSA_PSS_SHA256),

@@ -11,7 +11,7 @@ from lxml import etree
 
 from signing.errors import SmevTransformError
 from signing import smev_transform as smev_module
-from signing.smev_transform import escape_attribute, escape_text, smev_transform
+from signing.smev_transform import escape_attribute, escape_text, escape_texts, smev_transform
 
 
 @pytest.fixture(autouse=True, params=["native", "reference"])
@@ -142,6 +142,15 @@ def test_text_escaping(text, expected):
     element.text = text
     assert smev_transform(element).decode("utf-8") == (
         f'<ns1:a xmlns:ns1="urn:a" v="{escape_attribute(text)}">{expected}</ns1:a>')
+
+
+@pytest.mark.parametrize("texts", [
+    ["plain", "", "a&b<c\rd", "x\x85y\x9f", "   ", "\U0001F600&<"],  # no '>': one pass
+    ["a>b", ">x", "&>" + "x" * 10, "]>", "plain"],                  # '>': text by text
+    ["ok", "fine & <good>"], [""], [],
+])
+def test_escaping_several_texts_is_escaping_each(texts):
+    assert escape_texts(texts) == [escape_text(text) for text in texts]
 
 
 def test_attribute_escaping():
