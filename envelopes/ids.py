@@ -18,7 +18,6 @@ import os
 import secrets
 import threading
 import time
-import uuid
 
 _UUID_OFFSET = 0x01B21DD213814000  # 100-ns intervals from 1582-10-15 to 1970-01-01
 _clock = threading.Lock()
@@ -35,6 +34,13 @@ _new_node()
 os.register_at_fork(after_in_child=_new_node)
 
 
+def _canonical(value: int) -> str:
+    """A 128-bit integer as a canonical UUID text (what ``str(uuid.UUID(int=value))`` gives,
+    without the object: ids are made several times a request)."""
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def new_message_id() -> str:
     """A canonical UUID version 1 of now, never repeated by this or any other process."""
     global _last_time
@@ -43,7 +49,24 @@ def new_message_id() -> str:
         if stamp <= _last_time:
             stamp = _last_time + 1
         _last_time = stamp
-    sequence = secrets.randbits(14)
-    return str(uuid.UUID(fields=(stamp & 0xFFFFFFFF, (stamp >> 32) & 0xFFFF,
-                                 0x1000 | (stamp >> 48) & 0x0FFF, 0x80 | sequence >> 8,
-                                 sequence & 0xFF, _node)))
+    # the fields of uuid.UUID(fields=...): time_low, time_mid, version 1 and time_hi, the
+    # variant (10) and the clock sequence, the node
+    return _canonical((stamp & 0xFFFFFFFF) << 96 | ((stamp >> 32) & 0xFFFF) << 80
+                      | (0x1000 | (stamp >> 48) & 0x0FFF) << 64
+                      | (0x8000 | secrets.randbits(14)) << 48 | _node)
+
+
+def _random_v4() -> int:
+    """``uuid.uuid4().int``: 122 random bits, version 4, the RFC 4122 variant."""
+    return int.from_bytes(os.urandom(16), "big") & ~(0xF000 << 64 | 0xC000 << 48) \
+        | 0x4000 << 64 | 0x8000 << 48
+
+
+def random_id() -> str:
+    """``str(uuid.uuid4())``, for ids with no time in them (webhook events)."""
+    return _canonical(_random_v4())
+
+
+def random_hex() -> str:
+    """``uuid.uuid4().hex``."""
+    return f"{_random_v4():032x}"

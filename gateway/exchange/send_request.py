@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import uuid
 from datetime import datetime
 
 from lxml import etree
 
-from envelopes import ns
+from envelopes import ids, ns
 from envelopes.tree import child, child_text
 from gateway import faults
 from gateway.exchange import attachments, delivery
@@ -81,7 +80,7 @@ def prepare(svc, ctx: Context) -> None:
     namespace, root = qname.namespace or "", qname.localname
     eol_text = child_text(data, ns.q(T, "EOL"))
     eol = datetime.fromisoformat(eol_text) if eol_text else None
-    reply_to = uuid.uuid4().hex
+    reply_to = ids.random_hex()
     consumer = Party(sender.mnemonic, sender.name)
     signature = stages.caller_signature(ctx)
     deliveries = []

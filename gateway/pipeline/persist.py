@@ -15,7 +15,6 @@ import base64
 import copy
 import dataclasses
 import json
-import uuid
 from datetime import datetime, timedelta
 from typing import Any, Callable, Sequence
 
@@ -97,7 +96,7 @@ AlsoWrite = Callable[[object], None]  # more writes in the same transaction (que
 
 def registration_number(received_at: datetime, message_id: str) -> str:
     """Unique without a database round trip: the date and the MessageID in base32 (35 chars)."""
-    code = base64.b32encode(uuid.UUID(message_id).bytes).decode("ascii").rstrip("=")
+    code = base64.b32encode(bytes.fromhex(message_id.replace("-", ""))).decode("ascii").rstrip("=")
     return f"{received_at:%Y%m%d}-{code}"
 
 

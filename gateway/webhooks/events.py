@@ -2,7 +2,7 @@
 gateway/pipeline/persist.py, which stores what it returns with the change itself)."""
 from __future__ import annotations
 
-import uuid
+from envelopes import ids
 from datetime import datetime
 from typing import Protocol
 
@@ -48,7 +48,7 @@ def for_change(change: Change, new_application_id: int | None, registration_numb
 
     def add(event_type: str, application_id: int, data: dict) -> None:
         events.append(NewEvent(
-            event_id=str(uuid.uuid4()), type=event_type, ordering_key=ordering_key(application_id),
+            event_id=ids.random_id(), type=event_type, ordering_key=ordering_key(application_id),
             created_at=at, organisation_inn=change.organisation_inn,
             payload={"application_id": application_id, "domain": change.domain,
                      "organisation_inn": change.organisation_inn, "message_id": message_id,

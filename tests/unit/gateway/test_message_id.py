@@ -1,3 +1,4 @@
+import random
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -108,3 +109,44 @@ def test_the_gateway_and_the_sdk_share_one_generator():
     from gateway.pipeline import identity
 
     assert identity.new_message_id is ids.new_message_id is build.new_message_id
+
+
+V1 = "0f5d2c1e-b3a4-11ef-8a48-0242ac120002"  # fixed: parameters name the tests
+
+
+@pytest.mark.parametrize("text", [
+    V1.replace("-", ""), " " + V1, V1 + "\n", "urn:uuid:" + V1, V1[:-1] + "g", V1 + "0",
+    # version 1 in every field but the variant: Microsoft's (110x) and the NCS's (0xxx)
+    "0f5d2c1e-b3a4-11ef-ca48-0242ac120002", "0f5d2c1e-b3a4-11ef-7a48-0242ac120002",
+    "0f5d2c1e-b3a4-21ef-8a48-0242ac120002",  # version 2
+])
+def test_only_the_canonical_form_of_a_uuid1_passes(text):
+    with pytest.raises(InvalidMessageIdFormat):
+        check_message_id(text, datetime.now(timezone.utc), **WINDOW)
+
+
+def test_the_check_reads_what_the_uuid_module_reads():
+    """The fast path reads the time from the text; uuid.UUID is the reference, over many ids of
+    every case and every variant digit (8, 9, a, b)."""
+    now = datetime.now(timezone.utc)
+    for _ in range(2000):
+        value = uuid.uuid1(clock_seq=random.getrandbits(14))
+        text = str(value)
+        text = text.upper() if random.random() < 0.5 else text
+        assert check_message_id(text, now, **WINDOW) == str(value)
+        stamp = uuid1_time(value)
+        too_late = stamp + WINDOW["max_age"] + timedelta(microseconds=1)
+        with pytest.raises(StaleMessageId):
+            check_message_id(text, too_late, **WINDOW)
+        assert check_message_id(text, stamp + WINDOW["max_age"], **WINDOW) == str(value)
+
+
+def test_the_sdks_random_ids_are_what_uuid4_makes():
+    from envelopes import ids
+
+    for _ in range(2000):
+        text, hex_ = ids.random_id(), ids.random_hex()
+        assert str(uuid.UUID(text)) == text and uuid.UUID(text).version == 4
+        assert uuid.UUID(hex_).hex == hex_ and uuid.UUID(hex_).version == 4
+        assert uuid.UUID(text).variant == uuid.UUID(hex_).variant == uuid.RFC_4122
+    assert len({ids.random_id() for _ in range(10_000)}) == 10_000
