@@ -14,6 +14,7 @@ Each rule takes the string and returns ``None`` when valid or a sentence naming 
 """
 from __future__ import annotations
 
+from operator import mul
 from typing import Callable
 
 from envelopes.payloads._declare import IdentifierField, discover
@@ -31,7 +32,8 @@ NAMESPACES = dict(PREFIXES)
 
 # The checksum rules (docs/payloads.md, "Checksum rules").
 def _weighted(digits: str, weights: tuple[int, ...]) -> int:
-    return sum(int(d) * w for d, w in zip(digits, weights))
+    """Σ dᵢ·wᵢ over the shorter of the two (in C: a registration checks a dozen of these)."""
+    return sum(map(mul, map(int, digits), weights))
 
 
 def inn_legal_entity(value: str) -> str | None:
@@ -93,7 +95,7 @@ def settlement_account(account: str, bik: str) -> str | None:
         return "a settlement account is 20 digits and a БИК 9 digits"
     digits = bik[-3:] + account
     weights = (7, 1, 3) * 8
-    if sum(int(d) * w % 10 for d, w in zip(digits, weights)) % 10:
+    if sum(map((10).__rmod__, map(mul, map(int, digits), weights))) % 10:  # Σ (dᵢ·wᵢ mod 10)
         return "the account does not match the БИК (control key with weights 7 1 3 fails)"
     return None
 
