@@ -36,10 +36,19 @@ def load_certificates(directory: Path) -> list[x509.Certificate]:
     return certs
 
 
+LOG_FORMAT = "%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"
+
+
 def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool = False) -> GatewayApp:
     """The WSGI app with everything it needs; ``dispatcher``: also run this process's outbox
     dispatcher thread (serving processes do; tests drive the outbox themselves)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    if logging.root.handlers and all(getattr(h.formatter, "_fmt", None) == LOG_FORMAT
+                                     for h in logging.root.handlers):
+        # what the format does not show is not gathered for every record (the logging HOWTO's
+        # "Optimization"): the caller's frame, the thread; every request logs one line
+        logging._srcfile = None
+        logging.logThreads = False
     if settings.smev_transform != "native":  # process-wide; native is the import default
         smev_transform.use(settings.smev_transform)
     engine = engine or make_engine(settings.resolved_database_url)
