@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import (decode_dss_signature,
                                                              encode_dss_signature)
 
-from signing import gost
+from signing import certificates, gost
 from signing.c14n import C14N_10, C14N_11, ENVELOPED_SIGNATURE, EXC_C14N
 from signing.errors import CryptoConstraintsError, FormatError
 from signing.smev_transform import ALGORITHM as SMEV_TRANSFORM
@@ -148,7 +148,7 @@ class AlgorithmPolicy:
             gost.check_key(certificate, _GOST_FAMILIES[family], self.gost_paramsets)
             return
         try:
-            key = certificate.public_key()
+            key = certificates.public_key(certificate)
         except (UnsupportedAlgorithm, ValueError) as exc:
             raise CryptoConstraintsError(f"unsupported public key in the certificate: {exc}") \
                 from None
@@ -258,7 +258,7 @@ def _rsa(hash_name: str, pss: bool) -> tuple[Callable, Callable]:
         return key.sign(data, pad(), algorithm)
 
     def verify(certificate: x509.Certificate, value: bytes, data: bytes) -> None:
-        certificate.public_key().verify(value, data, pad(), algorithm)
+        certificates.public_key(certificate).verify(value, data, pad(), algorithm)
     return sign, verify
 
 
@@ -271,7 +271,7 @@ def _ecdsa(hash_name: str) -> tuple[Callable, Callable]:
         return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
     def verify(certificate: x509.Certificate, value: bytes, data: bytes) -> None:
-        key = certificate.public_key()
+        key = certificates.public_key(certificate)
         size = (key.curve.key_size + 7) // 8
         if len(value) != 2 * size:  # XMLDSig ECDSA SignatureValue is raw r||s, not DER
             raise InvalidSignature(f"ECDSA SignatureValue of {len(value)} bytes, "

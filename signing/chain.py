@@ -47,6 +47,7 @@ from pyhanko_certvalidator.sig_validate import (DEFAULT_VALIDATION_CONTEXT,
                                                 SignatureValidationContext)
 
 from signing import gost
+from signing.certificates import fingerprint
 from signing.algorithms import DEFAULT_POLICY, AlgorithmPolicy
 from signing.errors import CryptoConstraintsError
 
@@ -98,6 +99,12 @@ class _Entry:
     expires: datetime
     windows: tuple[_Window, ...]      # validity of every certificate of the path (or of the leaf)
     revinfo: tuple[tuple[bytes, ...], tuple[bytes, ...]] = ((), ())  # DER CRLs, OCSP responses used
+
+
+def _cache_key(leaf: x509.Certificate, extra: Sequence[x509.Certificate]) -> tuple[str, ...]:
+    """The verdict cache's key: the fingerprints of the leaf and of the certificates sent with
+    it (a certificate object as a key would hash its parsed structure on every look-up)."""
+    return (fingerprint(leaf), *map(fingerprint, extra))
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -355,7 +362,7 @@ class ChainValidator:
         certificates the message carried next to the signer's (candidate intermediates)."""
         try:
             now = self._clock()
-            key = (leaf, *extra)  # x509.Certificate hashes and compares by its DER
+            key = _cache_key(leaf, extra)
             entry = self._cache.get(key)
             if entry is None or now >= entry.expires:
                 entry = self._refresh(key, leaf, tuple(extra), now)
@@ -370,7 +377,7 @@ class ChainValidator:
         """(verdict now, DER CRLs, DER OCSP responses the verdict rested on): what to archive so
         that the verdict can be re-checked offline later (``archived_revocation``)."""
         verdict = self.validate(leaf, extra)
-        entry = self._cache.get((leaf, *extra))
+        entry = self._cache.get(_cache_key(leaf, extra))
         crls, ocsps = entry.revinfo if entry is not None and verdict.passed else ((), ())
         return verdict, crls, ocsps
 

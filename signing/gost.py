@@ -15,7 +15,6 @@ a certificate is an OCTET STRING holding ``X || Y``, each little-endian.
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 from asn1crypto import core
 from asn1crypto import x509 as asn1_x509
@@ -23,7 +22,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from signing import gost_openssl
+from signing import certificates, gost_openssl
 from signing.errors import CryptoConstraintsError
 
 __all__ = ["GostPublicKeyInfo", "Backend", "backend", "public_key_info", "certificate_key",
@@ -142,11 +141,22 @@ def public_key_info(spki: bytes) -> GostPublicKeyInfo:
         der=spki)
 
 
-@functools.lru_cache(maxsize=1024)
+#: GOST keys by certificate fingerprint (a certificate object as the key would hash its parsed
+#: structure on every look-up: signing/certificates.py); bounded, emptied when full
+_KEYS: dict[str, GostPublicKeyInfo] = {}
+
+
 def certificate_key(certificate: x509.Certificate) -> GostPublicKeyInfo:
     """The GOST key of a certificate (ValueError if it holds another key type)."""
-    der = certificate.public_bytes(Encoding.DER)
-    return public_key_info(asn1_x509.Certificate.load(der).public_key.dump())
+    key = certificates.fingerprint(certificate)
+    found = _KEYS.get(key)
+    if found is None:
+        der = certificate.public_bytes(Encoding.DER)
+        found = public_key_info(asn1_x509.Certificate.load(der).public_key.dump())
+        if len(_KEYS) >= 1024:
+            _KEYS.clear()
+        _KEYS[key] = found
+    return found
 
 
 # ------------------------------------------------------------------ backend

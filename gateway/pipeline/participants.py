@@ -5,13 +5,13 @@ The authorize stage asks :meth:`Participants.sender_of`; look-ups are cached bri
 ``ttl`` seconds). ``add_system``/``list_systems``/``set_enabled`` back the CLI."""
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from gateway.faults import SenderIsNotRegistered
+from signing import certificates
 from gateway.storage import participants as repo
 from gateway.storage.participants import InformationSystem
 
@@ -22,27 +22,9 @@ SEND, SERVE = "send", "serve"
 ANY_ROOT = "*"
 
 
-#: id(certificate) -> (the certificate, its fingerprint). The signature check hands out the same
-#: certificate object for the same certificate text (signing.xmldsig's cache), so a sender's
-#: fingerprint is computed once, not per message; the entry holds its certificate, so an id is
-#: never reused while its entry lives. Bounded like that cache, in count and in size: a
-#: certificate of more than 12 KB of DER (none that a CA issues) is hashed every time.
-_FINGERPRINTS: dict[int, tuple[x509.Certificate, str]] = {}
-_MAX_KEPT_DER = 12_288
-
-
-def fingerprint(cert: x509.Certificate) -> str:
-    """SHA-256 of the certificate's DER, in hex: how registered systems are looked up."""
-    hit = _FINGERPRINTS.get(id(cert))
-    if hit is not None and hit[0] is cert:
-        return hit[1]
-    der = cert.public_bytes(Encoding.DER)
-    value = hashlib.sha256(der).hexdigest()
-    if len(der) <= _MAX_KEPT_DER:
-        if len(_FINGERPRINTS) >= 1024:
-            _FINGERPRINTS.clear()
-        _FINGERPRINTS[id(cert)] = (cert, value)
-    return value
+#: SHA-256 of a certificate's DER, in hex: how registered systems are looked up (worked out once
+#: per certificate object: signing/certificates.py)
+fingerprint = certificates.fingerprint
 
 
 class Participants:

@@ -13,6 +13,7 @@ from cryptography import x509
 from lxml import etree
 
 from gateway.faults import SignatureVerificationFault
+from signing.certificates import fingerprint
 from signing.chain import ChainValidator, TrustVerdict
 from signing.errors import SignatureError
 from signing.identity import SignerIdentity, identity_of
@@ -58,15 +59,17 @@ class Verifier:
         self.chain = chain
         self.policy = policy
         # Reading the subject attributes costs ~0.3 ms; a certificate's identity never changes.
-        self._identities: dict[x509.Certificate, SignerIdentity] = {}
+        # Keyed by fingerprint: a certificate object hashes its whole parsed structure.
+        self._identities: dict[str, SignerIdentity] = {}
         self._identity_cache_size = identity_cache_size
 
     def identity(self, cert: x509.Certificate) -> SignerIdentity:
-        found = self._identities.get(cert)
+        key = fingerprint(cert)
+        found = self._identities.get(key)
         if found is None:
             if len(self._identities) >= self._identity_cache_size:
                 self._identities.clear()
-            found = self._identities[cert] = identity_of(cert)
+            found = self._identities[key] = identity_of(cert)
         return found
 
     def verify(self, signature: etree._Element | None, target: etree._Element,

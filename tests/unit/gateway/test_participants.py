@@ -24,26 +24,6 @@ def test_cache_holds_for_ttl_then_sees_changes(tmp_path):
     assert participants.allowed("A", SEND, "urn:x", "Y")
 
 
-def test_fingerprints_are_remembered_per_certificate_object(tmp_path, monkeypatch):
-    """The SHA-256 of a certificate's DER is computed once per certificate object; a fresh
-    object of another certificate (even at a reused id) gets its own."""
-    import hashlib
-
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    from gateway.pipeline import participants
-
-    pki = Pki.init(tmp_path / "pki", base_url="http://127.0.0.1:9")
-    a = pki.issue("a", common_name="A").certificate
-    b = pki.issue("b", common_name="B").certificate
-    monkeypatch.setattr(participants, "_FINGERPRINTS", {})
-    expected = hashlib.sha256(a.public_bytes(Encoding.DER)).hexdigest()
-    assert participants.fingerprint(a) == expected
-    assert participants._FINGERPRINTS[id(a)] == (a, expected)
-    participants._FINGERPRINTS[id(b)] = (a, expected)  # as if b reused a dead object's id
-    assert participants.fingerprint(b) == hashlib.sha256(b.public_bytes(Encoding.DER)).hexdigest()
-
-
 def test_text_fingerprints_of_the_signer_screen(monkeypatch):
     """The cheap screens (raw bytes and KeyInfo text) remember a certificate text's SHA-256;
     text they cannot judge is neither judged nor kept."""
@@ -63,14 +43,3 @@ def test_text_fingerprints_of_the_signer_screen(monkeypatch):
     for n in range(1100):
         stages._text_fingerprint(base64.b64encode(n.to_bytes(4, "big")).decode())
     assert len(stages._TEXT_FINGERPRINTS) <= 1024
-
-
-def test_fingerprints_of_oversized_certificates_are_not_kept(tmp_path, monkeypatch):
-    from gateway.pipeline import participants
-
-    cert = Pki.init(tmp_path / "pki", base_url="http://127.0.0.1:9").issue(
-        "a", common_name="A").certificate
-    monkeypatch.setattr(participants, "_FINGERPRINTS", {})
-    monkeypatch.setattr(participants, "_MAX_KEPT_DER", 100)  # a real certificate is larger
-    assert participants.fingerprint(cert) == participants.fingerprint(cert)
-    assert participants._FINGERPRINTS == {}
