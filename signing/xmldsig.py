@@ -77,15 +77,20 @@ _W3C_ENVELOPED_CHAIN = (ENVELOPED_SIGNATURE, EXC_C14N)
 # ---------------------------------------------------------------- helpers
 
 def _children(element: etree._Element) -> list[etree._Element]:
-    """Element children only: comments and PIs are not part of the XMLDSig structure."""
-    return [child for child in element if isinstance(child.tag, str)]
+    """Element children only: comments and PIs are not part of the XMLDSig structure (lxml
+    selects the elements in C when given the Element factory as the tag)."""
+    return list(element.iterchildren(etree.Element))
+
+
+_DS_OPEN = f"{{{DS}}}"
+_DS_CUT = len(_DS_OPEN)
 
 
 def _local(element: etree._Element) -> str:
     tag = element.tag
-    if not tag.startswith(f"{{{DS}}}"):
+    if not tag.startswith(_DS_OPEN):
         return f"<{tag}>"  # foreign element: never matches a ds: name
-    return tag[len(DS) + 2:]
+    return tag[_DS_CUT:]
 
 
 def _expect(parent: etree._Element, names: list[str], optional_tail: tuple[str, ...] = (),
