@@ -67,8 +67,10 @@ def _presign(work: Path, count: int) -> Path:
     return path
 
 
-def run(count: int) -> None:
-    """The measured process: build the app, send WARMUP + ``count`` envelopes through it."""
+def run(count: int, bytecodes: int = 0) -> None:
+    """The measured process: build the app, send WARMUP + ``count`` envelopes through it;
+    with ``bytecodes``, count the Python bytecodes of the ``count`` envelopes by function and
+    print the ``bytecodes`` costliest (:func:`_bytecodes`)."""
     import io
 
     from gateway.config import Settings
@@ -83,15 +85,61 @@ def run(count: int) -> None:
         bodies.append(data[at + 4:at + 4 + size])
         at += 4 + size
     failures = 0
-    for body in bodies[:WARMUP + count]:
+
+    def send(body: bytes) -> None:
+        nonlocal failures
         environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/ws", "QUERY_STRING": "",
                    "CONTENT_TYPE": "text/xml; charset=utf-8", "CONTENT_LENGTH": str(len(body)),
                    "wsgi.input": io.BytesIO(body)}
         status = []
         b"".join(app(environ, lambda s, h: status.append(s)))
         failures += not status[0].startswith("200")
+
+    for body in bodies[:WARMUP]:
+        send(body)
+    measured = bodies[WARMUP:WARMUP + count]
+    if bytecodes:
+        _bytecodes(send, measured, bytecodes)
+    else:
+        for body in measured:
+            send(body)
     if failures:
         raise SystemExit(f"{failures} of the envelopes were refused: the measurement is void")
+
+
+def _bytecodes(send, bodies: list[bytes], most: int) -> None:
+    """Python bytecodes executed per envelope, in all and by function, and function calls: a
+    count as repeatable as callgrind's, without valgrind, that says where the interpreter's
+    share goes. A bytecode costs about 30 instructions on average here (docs/performance.md),
+    so this ranks Python work; C work is callgrind's to show."""
+    import collections
+
+    ops: collections.Counter = collections.Counter()
+    calls: collections.Counter = collections.Counter()
+
+    def trace(frame, event, arg):
+        code = frame.f_code
+        if event == "call":
+            frame.f_trace_opcodes = True
+            calls[code] += 1
+        elif event == "opcode":
+            ops[code] += 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        for body in bodies:
+            send(body)
+    finally:
+        sys.settrace(None)
+    n = len(bodies)
+    print(f"{sum(ops.values()) / n:,.0f} bytecodes and {sum(calls.values()) / n:,.0f} Python "
+          f"calls per envelope ({n} envelopes); the costliest functions:")
+    root = str(ROOT) + os.sep
+    for code, count in ops.most_common(most):
+        where = code.co_filename.replace(root, "")
+        print(f"  {count / n:8,.0f}  {calls[code] / n:6.1f} calls  {where}:{code.co_firstlineno} "
+              f"{code.co_name}")
 
 
 def _instructions(env: dict[str, str], count: int, pristine: Path, out_dir: Path) -> int:
@@ -130,13 +178,12 @@ def _instructions(env: dict[str, str], count: int, pristine: Path, out_dir: Path
     return counts[1]
 
 
-def measure(count: int, keep: Path | None = None) -> float:
+def _prepared(count: int):
+    """A set-up data dir with ``WARMUP + count`` signed envelopes, its environment and the
+    stubs' process (the caller stops it and removes the dir)."""
     from gateway.config import Settings
     from gateway.ops.setup import setup
 
-    if shutil.which("valgrind") is None:
-        raise SystemExit("valgrind is not installed (Debian package valgrind; make perf-check "
-                         "installs it as root)")
     work = Path(tempfile.mkdtemp(prefix="gateway-perf-"))
     pristine = work / "pristine"
     env = _environment(pristine)
@@ -148,6 +195,31 @@ def measure(count: int, keep: Path | None = None) -> float:
         wait_http(f"{settings.ca_url}/health")
         wait_http(f"{settings.registers_url}/health")
         _presign(pristine, WARMUP + count)
+    except BaseException:
+        stubs.terminate()
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return work, pristine, env, stubs
+
+
+def bytecodes(count: int, most: int) -> None:
+    """``--bytecodes``: the Python bytecodes of ``count`` envelopes, in-process, no valgrind."""
+    work, pristine, env, stubs = _prepared(count)
+    try:
+        subprocess.run([sys.executable, "-m", "gateway.ops.perfcheck", "--run", str(count),
+                        "--bytecodes", str(most)], env=env, check=True, stderr=subprocess.DEVNULL)
+    finally:
+        stubs.terminate()
+        stubs.wait(timeout=15)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(count: int, keep: Path | None = None) -> float:
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (Debian package valgrind; make perf-check "
+                         "installs it as root)")
+    work, pristine, env, stubs = _prepared(count)
+    try:
         base = _instructions(env, 0, pristine, work)
         loaded = _instructions(env, count, pristine, work)
     finally:
@@ -171,9 +243,15 @@ def main() -> None:
                         help="keep the callgrind files there (for callgrind_annotate)")
     parser.add_argument("--update", action="store_true",
                         help="write the measured figure to perf-budget.json as the new budget")
+    parser.add_argument("--bytecodes", type=int, default=0, metavar="K",
+                        help="instead: count Python bytecodes per envelope (no valgrind) and "
+                             "print the K costliest functions")
     opts = parser.parse_args()
     if opts.run is not None:
-        run(opts.run)
+        run(opts.run, opts.bytecodes)
+        return
+    if opts.bytecodes:
+        bytecodes(opts.count, opts.bytecodes)
         return
     per = measure(opts.count, opts.keep)
     budget = json.loads(BUDGET_FILE.read_text())["instructions_per_envelope"]
