@@ -126,7 +126,8 @@ def open_application(conn, *, message_pk: int, domain: str, kind: str, organisat
 
 
 _TRANSITION = FastStatement(application_transitions,
-                            ("application_id", "message_pk", "from_state", "to_state", "at"))
+                            ("application_id", "message_pk", "from_state", "to_state", "at"),
+                            gatherable=True)
 
 
 def record_transition(conn, *, application_id: int, message_pk: int, from_state: str | None,

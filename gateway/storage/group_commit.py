@@ -30,7 +30,7 @@ from typing import Callable, TypeVar
 from sqlalchemy.engine import Connection, Engine
 
 from gateway.storage import journal
-from gateway.storage.db import KeptConnection, keeps_connections, write_transaction
+from gateway.storage.db import KeptConnection, gathered, keeps_connections, write_transaction
 
 T = TypeVar("T")
 
@@ -154,15 +154,25 @@ class GroupCommit:
         and under load each statement of the leader is a wait for the GIL while it holds the
         write lock (docs/performance.md, «The leader's statements»). A request fails rarely (a
         MessageID a racing worker stored, a transition another envelope of the batch made);
-        running such a batch twice costs less than savepoints in every batch."""
+        running such a batch twice costs less than savepoints in every batch.
+
+        The rows nothing reads back in the batch (transitions' records, webhook events, queue
+        items) are gathered and written once for the whole batch at its end
+        (:func:`gateway.storage.db.gathered`); a constraint one of them breaks counts as a
+        request's failure, so the savepoint run finds which. The journal's entries are
+        gathered too (:func:`gateway.storage.journal.gathered`)."""
         try:
             with write_transaction(self.engine, self._kept) as conn, self._right_of_way(batch), \
-                    journal.gathered(conn):
+                    journal.gathered(conn), gathered(conn) as flush:
                 for request in batch:
                     try:
                         request.result = request.work(conn)
                     except Exception as exc:
                         raise _WorkFailed from exc
+                try:  # the gathered rows: a constraint one of them breaks is a request's failure
+                    flush()
+                except Exception as exc:
+                    raise _WorkFailed from exc
         except _WorkFailed:
             for request in batch:
                 request.result = None

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
-from gateway.storage.db import FastStatement
+from gateway.storage.db import FastStatement, flush_gathered
 from gateway.storage.schema import queue_items
 
 QUEUED, TAKEN, ACKED, DEAD = "queued", "taken", "acked", "dead"
@@ -45,7 +45,8 @@ class Selector:
 
 _INSERT = FastStatement(queue_items, ("message_id", "kind", "recipient", "node_id", "namespace_uri",
                                       "root_element", "body", "state", "visible_at", "deliveries",
-                                      "eol", "created_at", "acked_at", "related_message_id"))
+                                      "eol", "created_at", "acked_at", "related_message_id"),
+                        gatherable=True)  # the reads below flush first
 
 
 def enqueue(conn: Connection, *, message_id: str, kind: str, recipient: str, namespace_uri: str,
@@ -60,6 +61,7 @@ def enqueue(conn: Connection, *, message_id: str, kind: str, recipient: str, nam
 
 def pending(conn: Connection, recipient: str, kind: str | None = None) -> int:
     """Items not yet acknowledged (queued or taken) for ``recipient``."""
+    flush_gathered(conn)  # items enqueued earlier in this transaction count too
     query = select(func.count()).select_from(queue_items).where(
         queue_items.c.recipient == recipient, queue_items.c.state.in_((QUEUED, TAKEN)))
     if kind is not None:
@@ -70,6 +72,7 @@ def pending(conn: Connection, recipient: str, kind: str | None = None) -> int:
 def statistics(conn: Connection, recipient: str) -> list[tuple[str, str, str, int]]:
     """(kind, namespace, root element, pending count) per business type of requests and
     responses (statuses are not a business type), for queue statistics."""
+    flush_gathered(conn)
     rows = conn.execute(
         select(queue_items.c.kind, queue_items.c.namespace_uri, queue_items.c.root_element,
                func.count())
@@ -83,6 +86,7 @@ def statistics(conn: Connection, recipient: str) -> list[tuple[str, str, str, in
 def take(conn: Connection, selector: Selector, now: datetime, visibility: timedelta,
          max_deliveries: int) -> QueueItem | None:
     """Take the oldest visible item matching ``selector`` (inside the caller's transaction)."""
+    flush_gathered(conn)
     c = queue_items.c
     conditions = [c.recipient == selector.recipient, c.kind == selector.kind,
                   c.state.in_((QUEUED, TAKEN)), c.visible_at <= now,
@@ -118,6 +122,7 @@ def acknowledge(conn: Connection, recipient: str, message_id: str, accepted: boo
                 now: datetime) -> QueueItem | None:
     """Ack a delivered item. ``accepted=False`` (the recipient rejected the gateway's signature)
     makes it visible again at once for redelivery. Returns None when no such delivered item."""
+    flush_gathered(conn)
     rows = conn.execute(_ACK_FIND, {"recipient": recipient, "message_id": message_id}).all()
     taken = [r for r in rows if r.state in (TAKEN, ACKED, DEAD)]
     if not taken:

@@ -86,7 +86,7 @@ def _row(event: NewEvent) -> dict:
 #: on the DBAPI cursor: a registration's events are inserted on the request path
 _ADD_EVENTS = FastStatement(webhook_events, ("event_id", "type", "organisation_inn", "mnemonic",
                                              "ordering_key", "payload", "created_at",
-                                             "fanned_out"))
+                                             "fanned_out"), gatherable=True)
 
 
 def add_events(conn: Connection, events: list[NewEvent]) -> None:
