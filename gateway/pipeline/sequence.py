@@ -36,7 +36,8 @@ def run(services, ctx: Context):
     """Run ``ctx.operation``'s stages in order until one settles the request; its answer."""
     try:
         for stage in ctx.operation.stages:
-            commit_gate.wait()  # a SQLite commit under way goes first (group_commit._Gate)
+            if not commit_gate.open:  # a SQLite commit under way goes first (group_commit._Gate)
+                commit_gate.wait()
             stage(services, ctx)
             if ctx.answer is not None:
                 return ctx.answer

@@ -210,6 +210,9 @@ class _Gate:
     def __init__(self):
         self._open = threading.Event()
         self._open.set()
+        #: the Event's state as a plain attribute: a stage boundary reads it without a call
+        #: (``if not gate.open: gate.wait()``, a dozen times a request)
+        self.open = True
         self._leaders = 0  # leaders (of several engines) inside the gate now
         self._count = threading.Lock()
 
@@ -221,6 +224,7 @@ class _Gate:
     def __enter__(self):
         with self._count:
             self._leaders += 1
+            self.open = False
             self._open.clear()
         return self
 
@@ -228,6 +232,7 @@ class _Gate:
         with self._count:
             self._leaders -= 1
             if not self._leaders:
+                self.open = True
                 self._open.set()
 
 

@@ -395,7 +395,9 @@ def test_a_policy_the_system_refuses_is_warned_of_once_and_commits_anyway(engine
 
 def _gate_closed() -> bool:
     from gateway.storage.group_commit import gate
-    return not gate._open.is_set()
+    closed = not gate._open.is_set()
+    assert gate.open is not closed  # the attribute the stages read mirrors the Event
+    return closed
 
 
 @pytest.mark.parametrize("batched", [False, True])
