@@ -96,14 +96,15 @@ def prepare(svc, ctx: Context) -> None:
         deliveries.append(_gateway_answer(svc, ctx, reply_to, consumer, namespace, root))
         if decision.forward_original:
             deliveries.extend(_forward_original(svc, decision.forward_original, ctx.now))
+    answer = -1 if decision is None else \
+        next(i for i, d in enumerate(deliveries) if d["kind"] == "RESPONSE")
     queued = [Queued(d["kind"], d["recipient"], f"{{{d['namespace_uri']}}}{d['root_element']}")
-              for d in deliveries]
-    if decision is not None:  # the gateway's own answer: say what it holds
-        answer = next(i for i, d in enumerate(deliveries) if d["kind"] == "RESPONSE")
-        queued[answer] = dataclasses.replace(
-            queued[answer], rejections=tuple(decision.rejections), content=decision.response,
-            status=None if (decision.response is not None or decision.rejections)
-            else f"{decision.kind}: {decision.state}")
+              if i != answer else  # the gateway's own answer: say what it holds
+              Queued(d["kind"], d["recipient"], f"{{{d['namespace_uri']}}}{d['root_element']}",
+                     status=None if (decision.response is not None or decision.rejections)
+                     else f"{decision.kind}: {decision.state}",
+                     rejections=tuple(decision.rejections), content=decision.response)
+              for i, d in enumerate(deliveries)]
     ctx.prepared = Prepared(reply_to, ctx.providers[0] if ctx.providers else svc.settings.mnemonic,
                             tuple(deliveries), tuple(queued))
 
