@@ -110,7 +110,7 @@ def run(count: int, bytecodes: int = 0) -> None:
 def _bytecodes(send, bodies: list[bytes], most: int) -> None:
     """Python bytecodes executed per envelope, in all and by function, and function calls: a
     count as repeatable as callgrind's, without valgrind, that says where the interpreter's
-    share goes. A bytecode costs about 30 instructions on average here (docs/performance.md),
+    share goes. A bytecode costs some 20–30 instructions on average here (docs/performance.md),
     so this ranks Python work; C work is callgrind's to show."""
     import collections
 
