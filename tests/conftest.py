@@ -117,6 +117,18 @@ def fresh_database_url(tmp_path):
         yield url
 
 
+@pytest.fixture
+def fresh_engine(fresh_database_url):
+    """An engine on :func:`fresh_database_url` with the gateway's schema migrated in."""
+    from gateway.storage.db import make_engine
+    from gateway.storage.migrate import upgrade
+
+    engine = make_engine(fresh_database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     with new_database(tmp_path_factory) as url:

@@ -1,5 +1,9 @@
-"""Helpers shared by the integration tests: posting envelopes and reading what comes back."""
+"""Helpers shared by the tests: posting envelopes and reading what comes back, and forming a
+group commit's batch."""
 from __future__ import annotations
+
+import threading
+import time
 
 import requests
 from lxml import etree
@@ -75,3 +79,39 @@ def answers(url: str, creds, message_id: str) -> list[etree._Element]:
         if inner.findtext(f"{{{T}}}OriginalMessageId") == message_id:
             found.append(data.find(f"{{{B}}}MessagePrimaryContent")[0])
     return found
+
+
+def batch_behind_a_slow_commit(group, works: list) -> dict[int, object]:
+    """The first work holds its (lone) commit until all the others are queued behind it, so
+    they form one batch. Returns each work's result or exception by index."""
+    outcomes: dict[int, object] = {}
+    release = threading.Event()
+    first = works[0]
+
+    def slow_first(conn):
+        result = first(conn)
+        release.wait(10)
+        return result
+
+    def call(index: int, work) -> None:
+        try:
+            outcomes[index] = group.run(work)
+        except Exception as exc:  # noqa: BLE001 - the outcome under test
+            outcomes[index] = exc
+
+    leader = threading.Thread(target=call, args=(0, slow_first))
+    leader.start()
+    while not group._leading:
+        time.sleep(0.001)
+    others = [threading.Thread(target=call, args=(i, w)) for i, w in enumerate(works) if i]
+    for thread in others:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(group._queue) < len(others) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert len(group._queue) == len(others), "the requests did not queue behind the commit"
+    assert outcomes == {}, "an outcome was known before its COMMIT"
+    release.set()
+    for thread in [leader, *others]:
+        thread.join(10)
+    return outcomes

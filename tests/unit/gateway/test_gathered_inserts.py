@@ -5,17 +5,15 @@ a read of their table sees them; a block that raised writes none; a row that bre
 constraint fails its own request only."""
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from gateway.storage import queues, webhooks
-from gateway.storage.db import flush_gathered, gathered, make_engine, write_transaction
+from gateway.storage.db import flush_gathered, gathered, write_transaction
 from gateway.storage.group_commit import GroupCommit
-from gateway.storage.migrate import upgrade
+from support import batch_behind_a_slow_commit
 from gateway.storage.schema import queue_items, webhook_events
 from gateway.storage.webhooks import NewEvent
 
@@ -23,11 +21,8 @@ NOW = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def engine(fresh_database_url):
-    engine = make_engine(fresh_database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(fresh_engine):
+    return fresh_engine
 
 
 @pytest.fixture
@@ -125,37 +120,6 @@ def test_refused_inside_a_savepoint_or_another_block(engine):
                 pass
 
 
-def _batch(group: GroupCommit, works: list) -> dict[int, object]:
-    """The first work holds its lone commit until the others queued behind it: one batch."""
-    outcomes: dict[int, object] = {}
-    release = threading.Event()
-
-    def slow_first(conn):
-        result = works[0](conn)
-        release.wait(10)
-        return result
-
-    def call(index, work):
-        try:
-            outcomes[index] = group.run(work)
-        except Exception as exc:  # noqa: BLE001 - the outcome under test
-            outcomes[index] = exc
-
-    leader = threading.Thread(target=call, args=(0, slow_first))
-    leader.start()
-    while not group._leading:
-        time.sleep(0.001)
-    others = [threading.Thread(target=call, args=(i, w)) for i, w in enumerate(works) if i]
-    for thread in others:
-        thread.start()
-    while len(group._queue) < len(others):
-        time.sleep(0.001)
-    release.set()
-    for thread in [leader, *others]:
-        thread.join(10)
-    return outcomes
-
-
 def _sends(name: str, event_id: str):
     def work(conn):
         _enqueue(conn, name)
@@ -166,7 +130,7 @@ def _sends(name: str, event_id: str):
 
 def test_a_batch_writes_each_table_once(engine, inserts):
     group = GroupCommit(engine)
-    outcomes = _batch(group, [_sends(f"m{i}", f"e{i}") for i in range(5)])
+    outcomes = batch_behind_a_slow_commit(group, [_sends(f"m{i}", f"e{i}") for i in range(5)])
     assert outcomes == {i: f"m{i}" for i in range(5)}
     # the leader's lone first commit, then the four behind it in one batch: one INSERT a table
     assert sorted(inserts) == [("queue_items", 1), ("queue_items", 4),
@@ -181,7 +145,7 @@ def test_a_gathered_row_that_breaks_a_constraint_fails_its_request_only(engine):
     group = GroupCommit(engine)
     works = [_sends("m0", "e0"), _sends("m1", "e1"), _sends("m2", "e2"), _sends("m3", "e2"),
              _sends("m4", "e4")]
-    outcomes = _batch(group, works)
+    outcomes = batch_behind_a_slow_commit(group, works)
     assert [outcomes[i] for i in (0, 1, 2, 4)] == ["m0", "m1", "m2", "m4"]
     assert isinstance(outcomes[3], Exception)
     assert _queued(engine) == ["m0", "m1", "m2", "m4"]

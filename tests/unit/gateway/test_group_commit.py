@@ -14,6 +14,7 @@ from sqlalchemy import event, text
 
 from gateway.storage.db import make_engine
 from gateway.storage.group_commit import GroupCommit
+from support import batch_behind_a_slow_commit
 
 
 @pytest.fixture
@@ -40,42 +41,6 @@ def _insert(number: int, name: str | None = None):
     return work
 
 
-def _batch_behind_a_slow_commit(group: GroupCommit, works: list) -> dict[int, object]:
-    """The first work holds its (lone) commit until all the others are queued behind it, so
-    they form one batch. Returns each work's result or exception by index."""
-    outcomes: dict[int, object] = {}
-    release = threading.Event()
-    first = works[0]
-
-    def slow_first(conn):
-        result = first(conn)
-        release.wait(10)
-        return result
-
-    def call(index: int, work) -> None:
-        try:
-            outcomes[index] = group.run(work)
-        except Exception as exc:  # noqa: BLE001 - the outcome under test
-            outcomes[index] = exc
-
-    leader = threading.Thread(target=call, args=(0, slow_first))
-    leader.start()
-    while not group._leading:
-        time.sleep(0.001)
-    others = [threading.Thread(target=call, args=(i, w)) for i, w in enumerate(works) if i]
-    for thread in others:
-        thread.start()
-    deadline = time.monotonic() + 10
-    while len(group._queue) < len(others) and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert len(group._queue) == len(others), "the requests did not queue behind the commit"
-    assert outcomes == {}, "an outcome was known before its COMMIT"
-    release.set()
-    for thread in [leader, *others]:
-        thread.join(10)
-    return outcomes
-
-
 def test_a_lone_request_commits_at_once(engine):
     group = GroupCommit(engine)
     assert group.run(_insert(1)) == 1
@@ -85,7 +50,7 @@ def test_a_lone_request_commits_at_once(engine):
 
 def test_requests_queued_behind_a_commit_share_the_next_one(engine):
     group = GroupCommit(engine)
-    outcomes = _batch_behind_a_slow_commit(group, [_insert(n) for n in range(1, 9)])
+    outcomes = batch_behind_a_slow_commit(group, [_insert(n) for n in range(1, 9)])
     assert outcomes == {n - 1: n for n in range(1, 9)}
     assert (group.batches, group.requests) == (2, 8)          # the lone first, then seven
     assert _names(engine) == sorted(f"p{n}" for n in range(1, 9))
@@ -114,7 +79,7 @@ def test_a_batch_where_nothing_fails_takes_no_savepoint(engine, savepoints):
     runs: list = []
     works = [_counted(runs, _insert(n)) for n in range(1, 6)]
     group = GroupCommit(engine)
-    outcomes = _batch_behind_a_slow_commit(group, works)
+    outcomes = batch_behind_a_slow_commit(group, works)
     assert outcomes == {n - 1: n for n in range(1, 6)}
     assert savepoints == []
     assert len(runs) == 5                                       # each work ran once
@@ -130,7 +95,7 @@ def test_a_failing_request_is_rolled_back_alone(engine):
         raise Refused("the handler's transition was no longer possible")
 
     group = GroupCommit(engine)
-    outcomes = _batch_behind_a_slow_commit(
+    outcomes = batch_behind_a_slow_commit(
         group, [_insert(1), _insert(2), refused, _insert(4), _insert(2, "again")])
     assert isinstance(outcomes[2], Refused)
     assert outcomes[4].__class__.__name__ == "IntegrityError"   # primary key 2 taken
@@ -149,7 +114,7 @@ def test_a_batch_run_again_after_a_failure_keeps_nothing_of_the_first_run(engine
 
     before, failing, after = _insert(2), refused, _insert(4)
     group = GroupCommit(engine)
-    outcomes = _batch_behind_a_slow_commit(group, [_insert(1), _counted(runs, before),
+    outcomes = batch_behind_a_slow_commit(group, [_insert(1), _counted(runs, before),
                                                    _counted(runs, failing),
                                                    _counted(runs, after)])
     assert (outcomes[0], outcomes[1], outcomes[3]) == (1, 2, 4)
@@ -166,7 +131,7 @@ def test_later_requests_of_a_batch_see_the_earlier_ones(engine):
         return parent
 
     group = GroupCommit(engine)
-    outcomes = _batch_behind_a_slow_commit(group, [_insert(1), _insert(2), child_of_2])
+    outcomes = batch_behind_a_slow_commit(group, [_insert(1), _insert(2), child_of_2])
     assert outcomes == {0: 1, 1: 2, 2: 2}
 
 
@@ -177,7 +142,7 @@ def test_a_failed_commit_fails_every_request_of_the_batch(engine):
         return "orphan"
 
     group = GroupCommit(engine)
-    outcomes = _batch_behind_a_slow_commit(group, [_insert(1), _insert(2), orphan, _insert(3)])
+    outcomes = batch_behind_a_slow_commit(group, [_insert(1), _insert(2), orphan, _insert(3)])
     assert outcomes[0] == 1                                    # its own commit, before
     for index in (1, 2, 3):
         assert outcomes[index].__class__.__name__ == "IntegrityError", outcomes[index]
@@ -421,7 +386,7 @@ def test_the_gate_is_closed_for_the_statements_and_open_again_before_commit(engi
             return inner
         works = [seeing(_insert(n)) for n in range(1, 4)]
         if batched:
-            _batch_behind_a_slow_commit(group, works)
+            batch_behind_a_slow_commit(group, works)
         else:
             for work in works:
                 group.run(work)
@@ -442,7 +407,7 @@ def test_the_gate_opens_after_a_failed_batch_too(engine):
     with pytest.raises(RuntimeError):
         group.run(failing)
     assert not _gate_closed()
-    outcomes = _batch_behind_a_slow_commit(group, [_insert(1), failing, _insert(3)])
+    outcomes = batch_behind_a_slow_commit(group, [_insert(1), failing, _insert(3)])
     assert outcomes[0] == 1 and isinstance(outcomes[1], RuntimeError) and outcomes[2] == 3
     assert not _gate_closed()
 

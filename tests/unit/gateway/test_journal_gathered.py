@@ -12,18 +12,14 @@ import pytest
 from sqlalchemy import select
 
 from gateway.storage import journal
-from gateway.storage.db import make_engine, write_transaction
+from gateway.storage.db import write_transaction
 from gateway.storage.group_commit import GroupCommit
-from gateway.storage.migrate import upgrade
 from gateway.storage.schema import journal as table
 
 
 @pytest.fixture
-def engine(fresh_database_url):
-    engine = make_engine(fresh_database_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def engine(fresh_engine):
+    return fresh_engine
 
 
 @pytest.fixture
