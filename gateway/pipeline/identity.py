@@ -11,10 +11,6 @@ from gateway.faults import InvalidMessageIdFormat, StaleMessageId
 _UUID_EPOCH = datetime(1582, 10, 15, tzinfo=timezone.utc)
 
 
-def uuid1_time(value: uuid.UUID) -> datetime:
-    return _UUID_EPOCH + timedelta(microseconds=value.time // 10)
-
-
 #: the ids of messages the gateway creates (answers, status messages): the SDK's generator,
 #: unique across the workers' processes (envelopes/ids.py says why not uuid.uuid1())
 new_message_id = ids.new_message_id

@@ -5,7 +5,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from gateway.faults import InvalidMessageIdFormat, StaleMessageId
-from gateway.pipeline.identity import check_message_id, uuid1_time
+from gateway.pipeline.identity import check_message_id
+
+
+def uuid1_time(value: uuid.UUID) -> datetime:
+    """The reference: the time the uuid module reads from a UUID version 1."""
+    return datetime(1582, 10, 15, tzinfo=timezone.utc) + timedelta(microseconds=value.time // 10)
 
 WINDOW = dict(max_age=timedelta(hours=24), max_future=timedelta(minutes=5))
 
