@@ -280,6 +280,10 @@ def reference_transform(element: etree._Element) -> bytes:
         walk(element)
     except RecursionError:
         raise SmevTransformError("element nesting too deep for the SMEV transform") from None
+    finally:
+        # ``walk`` calls itself through its closure cell: a reference cycle, left to the
+        # garbage collector with everything it refers to, unless the name is deleted
+        del walk
     return "".join(parts).encode("utf-8")
 
 

@@ -5,6 +5,7 @@ into what is delivered."""
 from __future__ import annotations
 
 import base64
+import functools
 import os
 from xml.sax.saxutils import escape
 from datetime import datetime, timedelta
@@ -99,10 +100,15 @@ def content_list(conn, settings: Settings, message_id: str, *, as_parts: bool = 
 def resolve(svc, ctx) -> None:
     """Stage: resolve ``AttachmentContentList`` (XOP parts and inline contents) before anything
     else — an xop:Include is not base64Binary until resolved; the spooled files that the commit
-    does not keep are removed when the request is done, whatever happens."""
-    ctx.received = xop.resolve(ctx.request, ctx.mtom, spool_dir=svc.settings.spool_dir,
-                               max_attachment_bytes=svc.settings.max_attachment_bytes)
-    ctx.cleanups.append(lambda: xop.discard(ctx.received))
+    does not keep are removed when the request is done, whatever happens.
+
+    The clean-up holds the attachments, not the context: a closure over ``ctx`` in
+    ``ctx.cleanups`` made every request's context (with its parsed trees) a reference cycle,
+    freed only by the garbage collector's next pass instead of when the request ended."""
+    received = ctx.received = xop.resolve(ctx.request, ctx.mtom, spool_dir=svc.settings.spool_dir,
+                                          max_attachment_bytes=svc.settings.max_attachment_bytes)
+    if received:
+        ctx.cleanups.append(functools.partial(xop.discard, received))
 
 
 def headers(svc, ctx) -> None:

@@ -122,7 +122,12 @@ class Pipeline:
                                 authenticated=ctx is not None and ctx.caller is not None,
                                 sender=ctx.caller.system.mnemonic
                                 if ctx is not None and ctx.caller is not None else None)
-        return dataclasses.replace(response, facts=_facts(ctx, refused, failed=refused is None))
+        answer = dataclasses.replace(response, facts=_facts(ctx, refused, failed=refused is None))
+        if refused is not None:
+            # its traceback holds this frame, which holds it: a cycle that would keep the
+            # request's trees and context until the garbage collector's next pass
+            refused.__traceback__ = None
+        return answer
 
     def handle_rest(self, body: bytes, *, json_serialization: bool,
                     operation: str = "RestSendRequest") -> Response:
