@@ -42,6 +42,9 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # past how many log pages a COMMIT checkpoints: SQLite's 1,000, or a backstop when
+            # this process checkpoints in a thread of its own (gateway/storage/checkpoints.py)
+            cur.execute(f"PRAGMA wal_autocheckpoint={autocheckpoint_pages(engine)}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -228,6 +231,29 @@ def keeps_connections(engine: Engine) -> bool:
     return engine in _WRITE_LOCKS
 
 
+#: SQLite's own default: a COMMIT that takes the write-ahead log past this many pages checkpoints
+INLINE_CHECKPOINT_PAGES = 1000
+_AUTOCHECKPOINT = "_gateway_autocheckpoint"  # attribute of an engine: (pid, pages)
+
+
+def autocheckpoint_pages(engine: Engine) -> int:
+    """``PRAGMA wal_autocheckpoint`` for a new SQLite connection of ``engine`` in this process
+    (a fork keeps SQLite's default: its parent's checkpointer thread is not its own)."""
+    pid, pages = engine.__dict__.get(_AUTOCHECKPOINT, (0, 0))
+    return pages if pid == os.getpid() else INLINE_CHECKPOINT_PAGES
+
+
+def set_autocheckpoint_pages(engine: Engine, pages: int) -> None:
+    """From now on, new connections of ``engine`` in this process checkpoint past ``pages``."""
+    engine.__dict__[_AUTOCHECKPOINT] = (os.getpid(), pages)
+
+
+def write_lock(engine: Engine):
+    """The lock every write transaction on ``engine`` holds (SQLite file: across threads and
+    processes; otherwise nothing)."""
+    return _WRITE_LOCKS.get(engine) or contextlib.nullcontext()
+
+
 @contextlib.contextmanager
 def write_transaction(engine: Engine, kept: KeptConnection | None = None
                       ) -> Iterator[Connection]:
@@ -236,8 +262,7 @@ def write_transaction(engine: Engine, kept: KeptConnection | None = None
 
     On SQLite the writers queue on a cross-process lock first (see :class:`_WriteLock`).
     """
-    lock = _WRITE_LOCKS.get(engine) or contextlib.nullcontext()
-    with lock:
+    with write_lock(engine):
         started = time.perf_counter()
         try:
             if kept is not None:
