@@ -1,6 +1,7 @@
 """Assemble the application from settings: one place that builds every long-lived object."""
 from __future__ import annotations
 
+import gc
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from gateway.webhooks.dispatcher import Dispatcher
 from gateway.pipeline.receipt import ReceiptSigner
 from gateway.registers import Registers
 from gateway.domains.base import Router, discover
+from gateway.storage.checkpoints import checkpoint_in_background
 from gateway.storage.db import make_engine
 from gateway.pipeline.validate import SchemaSet
 from gateway.pipeline.verify import Verifier
@@ -52,6 +54,8 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
     if settings.smev_transform != "native":  # process-wide; native is the import default
         smev_transform.use(settings.smev_transform)
     engine = engine or make_engine(settings.resolved_database_url)
+    if dispatcher:  # a serving process: checkpoints leave the requests' COMMITs (before any connection)
+        checkpoint_in_background(engine, settings.sqlite_checkpoint_seconds)
     group = group_commit(engine)
     group.max_batch, group.nice = settings.group_commit_max, settings.commit_nice
     group.first = settings.commit_first
@@ -89,7 +93,21 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
                               max_attempts=settings.webhook_max_attempts, clock=services.clock,
                               allowed_networks=settings.webhook_networks)
         Background(engine, settings, outbox, services.clock, webhooks).start()
-    return GatewayApp(settings, Pipeline(services), engine)
+    app = GatewayApp(settings, Pipeline(services), engine)
+    if dispatcher:
+        settle_heap()
+    return app
+
+
+def settle_heap() -> None:
+    """A serving process, once built: what exists now (modules, schemas, tables, the trust
+    store: ~150,000 objects) lives as long as the process, so the cycle collector stops
+    examining it (``gc.freeze``). A full collection then walks what requests left, not all of
+    that: without it one took ~100 ms here, with every thread of the worker stopped
+    (docs/performance.md, «Checkpoints and garbage collection off the request path»). Garbage already made is
+    collected first, so none is frozen with the rest."""
+    gc.collect()
+    gc.freeze()
 
 
 def wsgi_app():

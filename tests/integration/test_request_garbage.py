@@ -4,7 +4,7 @@ A SendRequest leaves none at all. A poll and a refusal leave none that hold the 
 context, trees or frames (libraries' own small cycles remain: SQLAlchemy's statement
 construction, xmlschema's report).
 
-Why (docs/performance.md, «Garbage collection off the request path»): an object in a cycle
+Why (docs/performance.md, «Checkpoints and garbage collection off the request path»): an object in a cycle
 outlives its request until the collector's next pass, and the parsed trees with it. A closure
 over the request's context in the context's own clean-ups once made every SendRequest such a
 cycle: gen-0 passes then ran every ~25 envelopes at ~0.7 ms each (they freed the trees), and
@@ -90,3 +90,32 @@ def test_a_refused_request_frees_its_context_and_trees(app, demo_client):
     garbage = _cyclic_garbage(lambda: statuses.extend(_post(app, body) for body in bodies[1:]))
     assert [s[:3] for s in statuses] == ["500"] * 2
     assert not REQUEST_OWNED & set(garbage), f"cycles left by two refusals: {dict(garbage)}"
+
+
+def test_a_serving_process_freezes_its_startup_heap_and_checkpoints_in_a_thread(demo_settings):
+    """``build_app(dispatcher=True)`` (every serving process): what startup made is out of the
+    collector's walks (``gc.freeze``), and on SQLite a thread of its own checkpoints the log.
+    In a process of its own: freezing the test runner's heap is not this test's business."""
+    script = (
+        "import gc, json, sys, threading\n"
+        "from gateway.config import Settings\n"
+        "from gateway.wiring import build_app\n"
+        "s = json.loads(sys.argv[1])\n"
+        "app = build_app(Settings(data_dir=__import__('pathlib').Path(s['data_dir']), "
+        "database_url=s['database_url'], ca_url=s['ca_url'], registers_url=s['registers_url']), "
+        "dispatcher=True)\n"
+        "print(json.dumps({'frozen': gc.get_freeze_count(), "
+        "'threads': sorted(t.name for t in threading.enumerate())}))\n")
+    import json
+    import subprocess
+    import sys
+
+    facts = {"data_dir": str(demo_settings.data_dir), "database_url": demo_settings.database_url,
+             "ca_url": demo_settings.ca_url, "registers_url": demo_settings.registers_url}
+    done = subprocess.run([sys.executable, "-c", script, json.dumps(facts)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["frozen"] > 50_000  # modules, schemas, tables, the trust store
+    sqlite = demo_settings.resolved_database_url.startswith("sqlite")
+    assert ("gateway-checkpoints" in seen["threads"]) == sqlite
