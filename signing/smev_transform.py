@@ -282,8 +282,8 @@ def reference_transform(element: etree._Element) -> bytes:
         raise SmevTransformError("element nesting too deep for the SMEV transform") from None
     finally:
         # ``walk`` calls itself through its closure cell: a reference cycle, left to the
-        # garbage collector with everything it refers to, unless the name is deleted
-        del walk
+        # garbage collector with everything it refers to, unless the cell lets go of it
+        walk = None
     return "".join(parts).encode("utf-8")
 
 
