@@ -54,7 +54,7 @@ def build_app(settings: Settings, *, engine=None, clock=None, dispatcher: bool =
     if settings.smev_transform != "native":  # process-wide; native is the import default
         smev_transform.use(settings.smev_transform)
     engine = engine or make_engine(settings.resolved_database_url)
-    if dispatcher:  # a serving process: checkpoints leave the requests' COMMITs (before any connection)
+    if dispatcher:  # a serving process: checkpoints leave the COMMITs (before any connection)
         checkpoint_in_background(engine, settings.sqlite_checkpoint_seconds)
     group = group_commit(engine)
     group.max_batch, group.nice = settings.group_commit_max, settings.commit_nice
@@ -104,8 +104,8 @@ def settle_heap() -> None:
     store: ~150,000 objects) lives as long as the process, so the cycle collector stops
     examining it (``gc.freeze``). A full collection then walks what requests left, not all of
     that: without it one took ~100 ms here, with every thread of the worker stopped
-    (docs/performance.md, «Checkpoints and garbage collection off the request path»). Garbage already made is
-    collected first, so none is frozen with the rest."""
+    (docs/performance.md, «Checkpoints and garbage collection off the request path»).
+    Garbage already made is collected first, so none is frozen with the rest."""
     gc.collect()
     gc.freeze()
 

@@ -4,11 +4,12 @@ A SendRequest leaves none at all. A poll and a refusal leave none that hold the 
 context, trees or frames (libraries' own small cycles remain: SQLAlchemy's statement
 construction, xmlschema's report).
 
-Why (docs/performance.md, «Checkpoints and garbage collection off the request path»): an object in a cycle
-outlives its request until the collector's next pass, and the parsed trees with it. A closure
-over the request's context in the context's own clean-ups once made every SendRequest such a
-cycle: gen-0 passes then ran every ~25 envelopes at ~0.7 ms each (they freed the trees), and
-the heap grew until a full pass stopped every thread of the worker (~100 ms here).
+Why (docs/performance.md, «Checkpoints and garbage collection off the request path»): an
+object in a cycle outlives its request until the collector's next pass, and the parsed trees
+with it. A closure over the request's context in the context's own clean-ups once made every
+SendRequest such a cycle: gen-0 passes then ran every ~25 envelopes at ~0.7 ms each (they
+freed the trees), and the heap grew until a full pass stopped every thread of the worker
+(~100 ms here).
 """
 from __future__ import annotations
 
