@@ -248,6 +248,6 @@ GET_RESPONSE = Operation(
     stages=_FRONT + (json_selector, stages.freshness, stages.not_replayed, take.take_response))
 ACK = Operation(
     "RestAck", f"{{{REST}}}Ack", signed=f"{{{REST}}}JWS",
-    stages=_FRONT + (json_ack, stages.not_replayed, ack.acknowledge))
+    stages=_FRONT + (json_ack, stages.not_replayed, ack.acknowledge), replay_with_effect=True)
 #: the REST fronts, by name
 OPERATIONS = {op.name: op for op in (OPERATION, GET_RESPONSE, ACK)}

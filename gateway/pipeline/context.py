@@ -54,6 +54,7 @@ class Context:
     cleanups: list = dataclasses.field(default_factory=list)  # run when the request is done
     jws: Any = None  # REST: the parsed signing.jws.Jws the request came as
     jws_payload: bytes | None = None  # REST: its payload, once the signature verified
+    replay: Any = None  # (key, expires): the replay memory the last stage writes with its effect
 
     @property
     def request(self) -> etree._Element:

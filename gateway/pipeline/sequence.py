@@ -26,6 +26,10 @@ class Operation:
     signed: str  # Clark name of the element the caller signs (a child of ``element``)
     stages: tuple[Stage, ...]
     attachments: bool = False  # may come as MTOM / carry AttachmentContentList
+    #: ``not_replayed`` leaves the replay memory to the last stage, which writes it in the
+    #: transaction of its effect (stages.remember_replay): a request without a timestamp (an
+    #: Ack) cannot be signed anew, so it must never be remembered without its effect
+    replay_with_effect: bool = False
 
     @property
     def stage_names(self) -> tuple[str, ...]:

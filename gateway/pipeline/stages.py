@@ -285,10 +285,30 @@ def not_replayed(svc, ctx: Context) -> None:
     skew = timedelta(seconds=svc.settings.request_timestamp_skew_seconds)
     expires = (stamp + skew) if stamp is not None else \
         ctx.now + timedelta(seconds=svc.settings.replay_memory_seconds)
-    if not seen.first_time(svc.engine, key, ctx.now, max(expires, ctx.now + timedelta(seconds=1))):
-        raise faults.InvalidContent(
-            f"this signed {ctx.operation.name} was accepted before: sign a new one (with a new "
-            "Timestamp) for every request", code="REPLAYED_REQUEST")
+    expires = max(expires, ctx.now + timedelta(seconds=1))
+    if ctx.operation.replay_with_effect:  # written with the effect (remember_replay)
+        ctx.replay = (key, expires)
+        return
+    if not seen.first_time(svc.engine, key, ctx.now, expires):
+        raise _replayed(ctx)
+
+
+def remember_replay(conn, ctx: Context) -> None:
+    """The replay memory ``not_replayed`` left to this transaction: written with the effect it
+    guards, so a crash between them cannot leave a request remembered but not carried out
+    (an Ack, which cannot be signed anew, could then never be carried out). A copy that got
+    in first makes this one a replay: raised, its transaction writes nothing."""
+    if ctx.replay is None:  # an operation that keeps no replay memory
+        return
+    key, expires = ctx.replay
+    if not seen.remember(conn, key, ctx.now, expires):
+        raise _replayed(ctx)
+
+
+def _replayed(ctx: Context) -> faults.InvalidContent:
+    return faults.InvalidContent(
+        f"this signed {ctx.operation.name} was accepted before: sign a new one (with a new "
+        "Timestamp) for every request", code="REPLAYED_REQUEST")
 
 
 def _timestamp_of(ctx: Context) -> datetime | None:

@@ -174,3 +174,45 @@ def test_a_replayed_ack_is_refused(gateway_url, engine, demo_client):
     assert first.fault.code == "TARGET_MESSAGE_IS_NOT_FOUND"
     again = _fire(gateway_url, [body])[0]
     assert again.fault.code == "REPLAYED_REQUEST"
+
+
+def test_an_ack_whose_effect_was_lost_is_not_remembered(gateway_url, engine, demo_client,
+                                                       monkeypatch):
+    """An Ack cannot be signed anew (no timestamp: the same message, the same signed content),
+    so its replay memory is written in the transaction of its effect. Here the effect fails
+    after the memory was written (as a SIGKILL between two transactions would leave it): the
+    same Ack sent again is carried out, not refused as a replay, and the message is not
+    delivered again. (Before, the memory was committed first: the message could never be
+    acknowledged and came back until it went DEAD; the two-node chaos run once met it.)"""
+    from envelopes.build import ack, get_response, send_request
+    from gateway.storage import queues
+
+    key, cert, chain = demo_client
+    drain = get_response(key, cert, extra_certificates=chain)
+    while b"ResponseMessage" in (reply := _fire(gateway_url, [drain])[0]).body:
+        message_id = etree.fromstring(reply.body).findtext(
+            f".//{{{T}}}ResponseMessage//{{{T}}}SenderProvidedResponseData/{{{T}}}MessageID")
+        _fire(gateway_url, [ack(message_id, key, cert, extra_certificates=chain)])
+        drain = get_response(key, cert, extra_certificates=chain)
+    _fire(gateway_url, [send_request(build_organisation_registration(ROMASHKA), key, cert,
+                                     extra_certificates=chain)])
+    taken = _fire(gateway_url, [get_response(key, cert, extra_certificates=chain)])[0]
+    message_id = etree.fromstring(taken.body).findtext(
+        f".//{{{T}}}ResponseMessage//{{{T}}}SenderProvidedResponseData/{{{T}}}MessageID")
+    body = ack(message_id, key, cert, extra_certificates=chain)
+
+    real = queues.acknowledge
+
+    def lost(*args, **kwargs):
+        real(*args, **kwargs)  # the item is marked, the replay memory written: then it fails
+        raise RuntimeError("the process died before COMMIT")
+
+    monkeypatch.setattr(queues, "acknowledge", lost)
+    assert _fire(gateway_url, [body])[0].status == 500
+    monkeypatch.setattr(queues, "acknowledge", real)
+    again = _fire(gateway_url, [body])[0]
+    assert again.status == 200, again.fault
+    copy = _fire(gateway_url, [body])[0]  # now it was carried out: a copy is a replay
+    assert (copy.fault.element, copy.fault.code) == ("InvalidContent", "REPLAYED_REQUEST")
+    after = _fire(gateway_url, [get_response(key, cert, extra_certificates=chain)])[0]
+    assert message_id.encode() not in after.body  # acknowledged: never delivered again
