@@ -42,6 +42,22 @@ def _fire(url: str, bodies: list[bytes]):
     return answers
 
 
+def _answer_id(body: bytes) -> str:
+    """The MessageID of the answer a GetResponse took."""
+    return etree.fromstring(body).findtext(
+        f".//{{{T}}}ResponseMessage//{{{T}}}SenderProvidedResponseData/{{{T}}}MessageID")
+
+
+def _drain_answers(url: str, client) -> None:
+    """Take and acknowledge every answer waiting for ``client``, each poll signed anew."""
+    from envelopes.build import ack, get_response
+
+    key, cert, chain = client
+    while b"ResponseMessage" in (reply := _fire(url, [get_response(
+            key, cert, extra_certificates=chain)])[0]).body:
+        _fire(url, [ack(_answer_id(reply.body), key, cert, extra_certificates=chain)])
+
+
 def _rows(engine, message_id: str) -> tuple[int, int]:
     with engine.connect() as conn:
         rows = conn.execute(select(messages.c.id).where(messages.c.message_id == message_id)).all()
@@ -144,15 +160,10 @@ def test_signed_read_requests_are_accepted_once_within_their_window(gateway_url,
 def test_a_replayed_get_response_takes_nothing_off_the_queue(gateway_url, engine, demo_client):
     """The outside test: the same signed GetResponse sent again took the NEXT message. Now the
     replay is refused and the next answer stays for a fresh, signed poll."""
-    from envelopes.build import ack, get_response, send_request
+    from envelopes.build import get_response, send_request
 
     key, cert, chain = demo_client
-    drain = get_response(key, cert, extra_certificates=chain)
-    while b"ResponseMessage" in (reply := _fire(gateway_url, [drain])[0]).body:
-        message_id = etree.fromstring(reply.body).findtext(
-            f".//{{{T}}}ResponseMessage//{{{T}}}SenderProvidedResponseData/{{{T}}}MessageID")
-        _fire(gateway_url, [ack(message_id, key, cert, extra_certificates=chain)])
-        drain = get_response(key, cert, extra_certificates=chain)
+    _drain_answers(gateway_url, demo_client)
     for _ in range(2):  # two answers waiting
         _fire(gateway_url, [send_request(build_organisation_registration(ROMASHKA), key, cert,
                                          extra_certificates=chain)])
@@ -188,17 +199,11 @@ def test_an_ack_whose_effect_was_lost_is_not_remembered(gateway_url, engine, dem
     from gateway.storage import queues
 
     key, cert, chain = demo_client
-    drain = get_response(key, cert, extra_certificates=chain)
-    while b"ResponseMessage" in (reply := _fire(gateway_url, [drain])[0]).body:
-        message_id = etree.fromstring(reply.body).findtext(
-            f".//{{{T}}}ResponseMessage//{{{T}}}SenderProvidedResponseData/{{{T}}}MessageID")
-        _fire(gateway_url, [ack(message_id, key, cert, extra_certificates=chain)])
-        drain = get_response(key, cert, extra_certificates=chain)
+    _drain_answers(gateway_url, demo_client)
     _fire(gateway_url, [send_request(build_organisation_registration(ROMASHKA), key, cert,
                                      extra_certificates=chain)])
     taken = _fire(gateway_url, [get_response(key, cert, extra_certificates=chain)])[0]
-    message_id = etree.fromstring(taken.body).findtext(
-        f".//{{{T}}}ResponseMessage//{{{T}}}SenderProvidedResponseData/{{{T}}}MessageID")
+    message_id = _answer_id(taken.body)
     body = ack(message_id, key, cert, extra_certificates=chain)
 
     real = queues.acknowledge
