@@ -37,12 +37,12 @@ import time
 
 from sqlalchemy.engine import Engine
 
-from gateway.storage.db import INLINE_CHECKPOINT_PAGES, set_autocheckpoint_pages, write_lock
+from gateway.storage.db import set_autocheckpoint_pages, write_lock
 
 log = logging.getLogger("gateway.storage.checkpoints")
 
-INLINE_PAGES = INLINE_CHECKPOINT_PAGES  # SQLite's default (db.autocheckpoint_pages)
-#: the same for the request connections of an engine whose checkpoints run in the background
+#: past how many log pages the request connections of an engine whose checkpoints run in the
+#: background checkpoint by themselves (SQLite's default: db.INLINE_CHECKPOINT_PAGES)
 #: (about 40 MB of log with 4 KB pages): only reached when the checkpointer is not keeping up
 BACKSTOP_PAGES = 10_000
 _KEY = "_gateway_checkpointer"  # attribute of an engine: its Checkpointer in this process
@@ -65,8 +65,8 @@ class Checkpointer:
         self.longest_hold = 0.0
         self._seen = 0  # the log's pages after the last round: unchanged, nothing to do
         self.pid = os.getpid()
-        #: checkpoint rounds run, rounds another checkpoint was busy, pages copied (tests, logs)
-        self.rounds = self.busy = self.pages = 0
+        #: checkpoints run and pages they copied (the tests read them)
+        self.rounds = self.pages = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -84,7 +84,6 @@ class Checkpointer:
         """One PASSIVE checkpoint: (busy, pages in the log, pages copied from it)."""
         busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         self.rounds += 1
-        self.busy += busy
         self.pages += max(copied, 0)
         return busy, frames, copied
 
@@ -127,7 +126,7 @@ def checkpoint_in_background(engine: Engine, interval: float) -> Checkpointer | 
     """Start this process's checkpointer of ``engine``'s SQLite file (once per engine); None
     for PostgreSQL, an in-memory database or ``interval`` 0 (COMMITs checkpoint, as SQLite
     does by default). Call it before the engine's first connection: connections opened before
-    keep checkpointing at :data:`INLINE_PAGES` (safe, only slower)."""
+    keep checkpointing at SQLite's default (safe, only slower)."""
     database = engine.url.database
     if interval <= 0 or engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return None

@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 from gateway.config import Settings
 from gateway.storage import checkpoints
-from gateway.storage.db import autocheckpoint_pages, make_engine, write_transaction
+from gateway.storage.db import (INLINE_CHECKPOINT_PAGES, autocheckpoint_pages, make_engine,
+                                write_transaction)
 
 ROW = "x" * 3000  # most of a page: the log grows by a page or more per row
 
@@ -48,11 +49,11 @@ def test_request_connections_checkpoint_only_past_the_backstop(tmp_path):
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == \
                 checkpoints.BACKSTOP_PAGES
         _write(engine, 1500)  # ~1,500 pages: past SQLite's 1,000, below the backstop
-        assert _frames(tmp_path / "db.sqlite") > checkpoints.INLINE_PAGES
+        assert _frames(tmp_path / "db.sqlite") > INLINE_CHECKPOINT_PAGES
         conn = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None)
         busy, frames, copied = checkpointer.checkpoint(conn)
         conn.close()
-        assert (busy, copied) == (0, frames) and frames > checkpoints.INLINE_PAGES
+        assert (busy, copied) == (0, frames) and frames > INLINE_CHECKPOINT_PAGES
     finally:
         checkpointer.stop()
         engine.dispose()
@@ -63,10 +64,10 @@ def test_without_a_checkpointer_commits_checkpoint_as_sqlite_does(tmp_path):
     try:
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == \
-                checkpoints.INLINE_PAGES
+                INLINE_CHECKPOINT_PAGES
         _write(engine, 1500)
         # the COMMIT that passed 1,000 pages copied the log back: the next ones reuse it
-        assert _frames(tmp_path / "db.sqlite") <= checkpoints.INLINE_PAGES + 10
+        assert _frames(tmp_path / "db.sqlite") <= INLINE_CHECKPOINT_PAGES + 10
     finally:
         engine.dispose()
 
@@ -128,7 +129,7 @@ def test_one_checkpointer_per_engine_and_none_where_it_means_nothing(tmp_path):
         assert checkpoints.checkpoint_in_background(memory, 1.0) is None
         other = make_engine(f"sqlite:///{tmp_path / 'other.sqlite'}")
         assert checkpoints.checkpoint_in_background(other, 0) is None
-        assert autocheckpoint_pages(other) == checkpoints.INLINE_PAGES
+        assert autocheckpoint_pages(other) == INLINE_CHECKPOINT_PAGES
     finally:
         first.stop()
         engine.dispose()
