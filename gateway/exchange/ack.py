@@ -18,22 +18,23 @@ T, B = ns.SMEV_TYPES, ns.SMEV_BASIC
 
 def acknowledge(svc, ctx: Context) -> None:
     """Mark the delivered message acknowledged (or due again at once), in the transaction that
-    remembers this signed Ack (``replay_with_effect``). A message never delivered to the caller
-    commits the memory alone, then ``TargetMessageIsNotFound``: a copy of it is a replay."""
+    remembers this signed Ack (``replay_with_effect``). A message never delivered to the caller:
+    ``TargetMessageIsNotFound`` and nothing is remembered. The Ack did nothing, and the same
+    signed content is all its signer can send once the message is delivered (an Ack has no
+    timestamp); remembered, the message could never be acknowledged."""
     target, me = ctx.data, ctx.caller.system.mnemonic
     message_id = (target.text or "").strip()
     accepted = target.get("accepted") in ("true", "1")
     with write_transaction(svc.engine) as conn:
         stages.remember_replay(conn, ctx)
         item = queues.acknowledge(conn, me, message_id, accepted, ctx.now)
-        if item is not None:
-            if accepted and item.kind == "RESPONSE":
-                _tell_provider(svc, conn, message_id, ctx.now)
-            reply = delivery.wrap_operation("AckResponse", None)
-            stages.journal_exchange(conn, ctx, reply, message_id=message_id, accepted=accepted)
-    if item is None:
-        raise faults.TargetMessageIsNotFound(f"no message {message_id} was delivered to {me}",
-                                             code="TARGET_MESSAGE_IS_NOT_FOUND")
+        if item is None:  # raised inside: the transaction rolls the memory back
+            raise faults.TargetMessageIsNotFound(f"no message {message_id} was delivered to {me}",
+                                                 code="TARGET_MESSAGE_IS_NOT_FOUND")
+        if accepted and item.kind == "RESPONSE":
+            _tell_provider(svc, conn, message_id, ctx.now)
+        reply = delivery.wrap_operation("AckResponse", None)
+        stages.journal_exchange(conn, ctx, reply, message_id=message_id, accepted=accepted)
     ctx.answer = reply
 
 

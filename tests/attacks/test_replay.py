@@ -176,15 +176,40 @@ def test_a_replayed_get_response_takes_nothing_off_the_queue(gateway_url, engine
     assert b"ResponseMessage" in fresh.body  # the second answer was still there
 
 
-def test_a_replayed_ack_is_refused(gateway_url, engine, demo_client):
-    from envelopes.build import ack
+def test_a_replayed_ack_is_refused_and_an_early_one_is_not_remembered(gateway_url, engine,
+                                                                        demo_client):
+    """A copy of an Ack that was carried out is refused. An Ack of a message not (yet) delivered
+    is refused as TargetMessageIsNotFound and not remembered: it did nothing, and its signer can
+    send nothing else once the message is delivered (no timestamp: the same message, the same
+    signed content). Remembered, the message could never be acknowledged and came back until it
+    went DEAD (the fuzz corpus's early Ack once made an integration test meet it)."""
+    from envelopes.build import ack, get_response, send_request
+    from gateway.storage.schema import queue_items
 
     key, cert, chain = demo_client
-    body = ack(str(uuid.uuid1()), key, cert, extra_certificates=chain)  # never delivered
-    first = _fire(gateway_url, [body])[0]
-    assert first.fault.code == "TARGET_MESSAGE_IS_NOT_FOUND"
-    again = _fire(gateway_url, [body])[0]
-    assert again.fault.code == "REPLAYED_REQUEST"
+    _drain_answers(gateway_url, demo_client)
+    request_id = str(uuid.uuid1())
+    _fire(gateway_url, [send_request(build_organisation_registration(ROMASHKA), key, cert,
+                                     message_id=request_id, extra_certificates=chain)])
+    with engine.connect() as conn:
+        answer_id = conn.execute(select(queue_items.c.message_id).where(
+            queue_items.c.related_message_id == request_id,
+            queue_items.c.kind == "RESPONSE")).scalar_one()
+    early = ack(answer_id, key, cert, extra_certificates=chain)
+    for _ in range(2):  # queued, not delivered: not found, and not a replay the second time
+        refused_early = _fire(gateway_url, [early])[0]
+        assert refused_early.fault.code == "TARGET_MESSAGE_IS_NOT_FOUND"
+    taken = _fire(gateway_url, [get_response(key, cert, extra_certificates=chain)])[0]
+    assert _answer_id(taken.body) == answer_id
+    carried_out = _fire(gateway_url, [early])[0]  # the same bytes, now that it was delivered
+    assert carried_out.status == 200, carried_out.fault
+    copy = _fire(gateway_url, [early])[0]
+    assert (copy.fault.element, copy.fault.code) == ("InvalidContent", "REPLAYED_REQUEST")
+    after = _fire(gateway_url, [get_response(key, cert, extra_certificates=chain)])[0]
+    assert answer_id.encode() not in after.body  # acknowledged: never delivered again
+    unknown = ack(str(uuid.uuid1()), key, cert, extra_certificates=chain)
+    assert [a.fault.code for a in _fire(gateway_url, [unknown] * 2)] == \
+        ["TARGET_MESSAGE_IS_NOT_FOUND"] * 2
 
 
 def test_an_ack_whose_effect_was_lost_is_not_remembered(gateway_url, engine, demo_client,
