@@ -311,6 +311,43 @@ def test_answers_are_taken_and_acknowledged_over_rest(api, romashka, gateway_cer
     assert rest.read_answer(unknown.content, gateway_cert)["error"]["fault"] == "TargetMessageIsNotFound"
 
 
+def test_an_ack_sent_before_its_answer_was_delivered_counts_once_it_is(api, romashka, gateway_cert,
+                                                                      engine):
+    """An Ack of an answer still queued is TargetMessageIsNotFound and is not remembered: the
+    same signed Ack, sent again once /responses delivered the answer, acknowledges it (its
+    signer could sign nothing else: the Ack's JSON is the message id and the verdict)."""
+    from sqlalchemy import select
+
+    from gateway.storage.schema import queue_items
+
+    base = api[:-len("/messages")]
+    key, cert, chain = romashka
+    status, receipt, _, _ = submit(api, romashka, sample("details/DetailsChangeRequest.xml"), gateway_cert)
+    assert status == 200, receipt
+    with engine.connect() as conn:
+        answer_id = conn.execute(select(queue_items.c.message_id).where(
+            queue_items.c.related_message_id == receipt["messageId"],
+            queue_items.c.kind == "RESPONSE")).scalar_one()
+    early = rest.sign_request(rest.ack_document(answer_id), key, cert, chain=chain)
+    for _ in range(2):
+        refused = post(f"{base}/acks", early)
+        assert refused.status_code == 400
+        assert rest.read_answer(refused.content, gateway_cert)["error"]["fault"] == "TargetMessageIsNotFound"
+    while True:  # answers other tests left come first
+        reply = post(f"{base}/responses", rest.sign_request(rest.selector_document(), key, cert, chain=chain))
+        found = rest.read_answer(reply.content, gateway_cert)["response"]
+        assert found is not None, "the answer was not delivered"
+        if found["messageId"] == answer_id:
+            break
+        post(f"{base}/acks", rest.sign_request(rest.ack_document(found["messageId"]), key, cert, chain=chain))
+    carried_out = post(f"{base}/acks", early)
+    assert carried_out.status_code == 200, carried_out.text
+    assert rest.read_answer(carried_out.content, gateway_cert) == {"acknowledged": answer_id,
+                                                                   "accepted": True}
+    copy = post(f"{base}/acks", early)
+    assert rest.read_answer(copy.content, gateway_cert)["error"]["code"] == "REPLAYED_REQUEST"
+
+
 def test_a_signed_read_is_accepted_once(api, romashka, gateway_cert):
     base = api[:-len("/messages")]
     key, cert, chain = romashka
