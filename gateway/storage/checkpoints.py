@@ -42,8 +42,8 @@ from gateway.storage.db import set_autocheckpoint_pages, write_lock
 log = logging.getLogger("gateway.storage.checkpoints")
 
 #: past how many log pages the request connections of an engine whose checkpoints run in the
-#: background checkpoint by themselves (SQLite's default: db.INLINE_CHECKPOINT_PAGES)
-#: (about 40 MB of log with 4 KB pages): only reached when the checkpointer is not keeping up
+#: background checkpoint by themselves (about 40 MB of log with 4 KB pages, against SQLite's
+#: default db.INLINE_CHECKPOINT_PAGES): only reached when the checkpointer is not keeping up
 BACKSTOP_PAGES = 10_000
 _KEY = "_gateway_checkpointer"  # attribute of an engine: its Checkpointer in this process
 

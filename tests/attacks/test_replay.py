@@ -42,8 +42,8 @@ def _fire(url: str, bodies: list[bytes]):
     return answers
 
 
-def _answer_id(body: bytes) -> str:
-    """The MessageID of the answer a GetResponse took."""
+def _answer_id(body: bytes) -> str | None:
+    """The MessageID of the answer a GetResponse took; None when it took none."""
     return etree.fromstring(body).findtext(
         f".//{{{T}}}ResponseMessage//{{{T}}}SenderProvidedResponseData/{{{T}}}MessageID")
 
