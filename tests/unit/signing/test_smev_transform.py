@@ -153,6 +153,15 @@ def test_escaping_several_texts_is_escaping_each(texts):
     assert escape_texts(texts) == [escape_text(text) for text in texts]
 
 
+def test_the_scans_that_skip_escaping_cover_exactly_the_escaped_characters():
+    """escape_text/escape_texts/escape_attribute return a text unchanged when their scan finds
+    nothing: a character the tables escape but the scan misses would go out unescaped."""
+    from signing import smev_transform as t
+    for scan, escaped in ((t._TEXT_SPECIAL, set(t._TEXT_ESCAPES)),
+                          (t._ATTR_SPECIAL, {chr(code) for code in t._ATTR_TABLE})):
+        assert {chr(c) for c in range(0x110000) if scan.search(chr(c))} == escaped
+
+
 def test_attribute_escaping():
     assert escape_attribute("x&<>\"'\t\n\r\x85") == "x&amp;&lt;>&quot;'&#x9;&#xa;&#xd;\x85"
 
