@@ -304,19 +304,29 @@ def native_transform(element: etree._Element) -> bytes:
     (which it transforms) and an entity reference node (which it refuses); those elements go to
     the reference, so both implementations answer alike on every element.
     """
+    return _native(element)[1]
+
+
+def _native(element: etree._Element) -> tuple[bytes | None, bytes]:
+    """``native_transform``'s exc-c14n of ``element`` (None when libxml2 refused it and the
+    reference transformed the element) and its result."""
     if not isinstance(element, etree._Element) or not isinstance(element.tag, str):
         raise SmevTransformError("the SMEV transform applies to an element")
     try:
         data = _exc_c14n(element)
     except etree.C14NError:
-        return reference_transform(element)
+        return None, reference_transform(element)
     try:
-        return _smev_native.transform(data)
+        return data, _smev_native.transform(data)
     except ValueError as exc:
         if exc.args and exc.args[0] == "refuse":
             raise SmevTransformError(exc.args[1]) from None
         raise
 
+
+#: an implementation may carry ``and_c14n``: the same transform, returning also the exc-c14n
+#: it started from (:func:`smev_transform_and_c14n`)
+native_transform.and_c14n = _native  # type: ignore[attr-defined]
 
 IMPLEMENTATIONS = {"native": native_transform, "reference": reference_transform}
 _selected = native_transform
@@ -346,5 +356,13 @@ def smev_transform(element: etree._Element) -> bytes:
     return _selected(element)
 
 
-__all__ = ["ALGORITHM", "smev_transform", "native_transform", "reference_transform", "use",
+def smev_transform_and_c14n(element: etree._Element) -> tuple[bytes | None, bytes]:
+    """``smev_transform(element)``, with the exclusive c14n of ``element`` (no prefix list, no
+    comments) when the selected implementation made it on the way (the native one does; None
+    otherwise): a verifier hands it on, so its caller need not canonicalize the element again."""
+    both = getattr(_selected, "and_c14n", None)
+    return both(element) if both is not None else (None, _selected(element))
+
+
+__all__ = ["ALGORITHM", "smev_transform", "smev_transform_and_c14n", "native_transform", "reference_transform", "use",
            "implementation", "escape_text", "escape_attribute"]

@@ -35,7 +35,7 @@ from signing.errors import (CryptoConstraintsError, DuplicateIdError, FormatErro
                             SignatureCryptoError)
 from signing.ns import DS
 from signing.smev_transform import ALGORITHM as SMEV_TRANSFORM
-from signing.smev_transform import smev_transform
+from signing.smev_transform import smev_transform, smev_transform_and_c14n
 
 
 class Profile(enum.Enum):
@@ -50,6 +50,10 @@ class VerifiedSignature:
     extra_certificates: tuple[x509.Certificate, ...]
     signature_method: str
     digest_method: str
+    #: ``element``'s exclusive c14n (no prefix list, no comments) when verifying made it on the
+    #: way (an SMEV-profile chain, a W3C chain of plain exc-c14n), else None: what a caller that
+    #: needs those bytes too (the gateway's replay digest) would otherwise compute again
+    canonical: bytes | None = None
 
 
 def _ds(local: str) -> str:
@@ -347,25 +351,30 @@ def _parse(signature: etree._Element, target_id: str, policy: AlgorithmPolicy) -
 
 
 def _reference_data(parsed: _Parsed, signature: etree._Element,
-                    target: etree._Element) -> bytes:
-    """The referenced octets after the transform chain, from the target object itself."""
+                    target: etree._Element) -> tuple[bytes, bytes | None]:
+    """The referenced octets after the transform chain, from the target object itself; and the
+    target's plain exc-c14n when the chain made it (``VerifiedSignature.canonical``)."""
     chain = parsed.transforms
     inside = _inside(signature, target)
     if chain in _SMEV_CHAINS:
         if inside:
             raise FormatError("an SMEV-profile signature cannot sit inside the signed element")
-        return smev_transform(target)  # exc-c14n first changes nothing the transform keeps
+        # exc-c14n first changes nothing the transform keeps
+        canonical, data = smev_transform_and_c14n(target)
+        return data, canonical
     if chain in _W3C_CHAINS:
         if inside:
             raise FormatError("a signature inside the signed element needs the "
                               "enveloped-signature transform")
         # No Transforms: the node-set of a same-document reference becomes octets by c14n 1.0.
-        return canonicalize(target, chain[0] if chain else C14N_10, parsed.transform_prefixes)
+        data = canonicalize(target, chain[0] if chain else C14N_10, parsed.transform_prefixes)
+        plain = chain == _W3C_CHAIN and not parsed.transform_prefixes
+        return data, data if plain else None
     if chain == _W3C_ENVELOPED_CHAIN:
         if not inside:
             raise FormatError("enveloped-signature transform, but the signature is not inside "
                               "the signed element")
-        return exc_c14n_enveloped(target, signature, parsed.transform_prefixes)
+        return exc_c14n_enveloped(target, signature, parsed.transform_prefixes), None
     raise FormatError(f"reference transforms {list(chain)} are none of the accepted chains "
                       f"(exc-c14n + SMEV transform; one of exc-c14n, c14n 1.0, c14n 1.1 or none; "
                       f"enveloped + exc-c14n)")
@@ -398,12 +407,12 @@ def verify_detached(signature: etree._Element, target: etree._Element, *,
         raise SignatureCryptoError(f"SignatureValue does not verify over SignedInfo with the "
                                    f"key of '{describe(signer)}'{detail}") \
             from None
-    data = _reference_data(parsed, signature, target)
+    data, canonical = _reference_data(parsed, signature, target)
     if not hmac.compare_digest(digest.digest(data), parsed.digest_value):
         raise HashError(f"the digest of #{target_id} does not match its DigestValue: the signed "
                         f"content was changed")
     return VerifiedSignature(target, signer, tuple(parsed.certificates[1:]),
-                             parsed.signature_method, parsed.digest_method)
+                             parsed.signature_method, parsed.digest_method, canonical)
 
 
 __all__ = ["Profile", "VerifiedSignature", "sign_detached", "verify_detached",

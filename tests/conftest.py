@@ -30,9 +30,9 @@ def smev_transform_differential():
     from signing import smev_transform as st
     from signing.errors import SmevTransformError
 
-    def checked(element):
+    def checked_and_c14n(element):  # the selected transform's ``and_c14n`` (smev_transform.py)
         try:
-            native = st.native_transform(element)
+            canonical, native = st.native_transform.and_c14n(element)
         except SmevTransformError as exc:
             with pytest.raises(SmevTransformError) as reference:
                 st.reference_transform(element)
@@ -43,7 +43,12 @@ def smev_transform_differential():
         except SmevTransformError as exc:
             raise AssertionError(f"only the reference SMEV transform refuses: {exc}") from exc
         assert native == reference, "native and reference SMEV transforms disagree"
-        return native
+        return canonical, native
+
+    def checked(element):
+        return checked_and_c14n(element)[1]
+
+    checked.and_c14n = checked_and_c14n
 
     previous = st._selected
     st._selected = checked

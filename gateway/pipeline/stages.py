@@ -168,11 +168,20 @@ def signature_in(request: etree._Element) -> etree._Element | None:
 
 # -- messages that are stored ----------------------------------------------------------------
 
+def canonical_data(ctx: Context) -> bytes:
+    """The exclusive c14n of the verified element: the one the signature check made on the way
+    when it made one (``VerifiedSignature.canonical``), else made here."""
+    verified = ctx.verified.signature
+    if verified.canonical is not None and verified.element is ctx.data:
+        return verified.canonical
+    return exc_c14n(ctx.data)
+
+
 def replay(svc, ctx: Context) -> None:
     """A MessageID already stored answers with its original receipt, byte for byte, before any
     handler runs; the same MessageID over other content is ``MessageIsAlreadySent``."""
     claimed = (child_text(ctx.data, ns.q(T, "MessageID")) or "").strip()
-    ctx.digest = hashlib.sha256(exc_c14n(ctx.data)).hexdigest()
+    ctx.digest = hashlib.sha256(canonical_data(ctx)).hexdigest()
     stored = messages.lookup(svc.engine, claimed)
     if stored is not None:
         ctx.answer = same_message(stored, claimed, ctx.digest)
@@ -279,7 +288,7 @@ def not_replayed(svc, ctx: Context) -> None:
     timestamp is too old to pass ``freshness`` — an Ack, which has none, for
     ``GATEWAY_REPLAY_MEMORY_SECONDS``."""
     material = b"\x1f".join([ctx.operation.name.encode(), fingerprint(ctx.verified.signature.certificate)
-                             .encode(), exc_c14n(ctx.data)])
+                             .encode(), canonical_data(ctx)])
     key = hashlib.sha256(material).hexdigest()
     stamp = _timestamp_of(ctx)
     skew = timedelta(seconds=svc.settings.request_timestamp_skew_seconds)

@@ -1,7 +1,9 @@
 """The walking skeleton over real HTTP: a signed SendRequest in, a signed receipt out."""
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import uuid
 
 import pytest
@@ -18,6 +20,8 @@ from gateway.config import CONTRACT_DIRS
 from gateway.storage import journal
 from gateway.storage.schema import applications, messages
 from registry_stubs.pki import Pki
+from signing.c14n import exc_c14n
+from signing.xmldsig import Profile
 
 SOAP11 = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": "urn:SendRequest"}
 
@@ -60,6 +64,26 @@ def test_signed_request_gets_a_signed_receipt_after_a_durable_commit(gateway_url
     assert row.receipt in reply.content
     assert (app.domain, app.state, app.organisation_inn) == ("registration", "verified", ROMASHKA.inn)
     assert sorted(events) == ["receipt", "request-accepted"]
+
+
+@pytest.mark.parametrize("profile", list(Profile))
+def test_the_content_digest_is_of_the_exc_c14n_of_the_data_as_sent(gateway_url, demo_client,
+                                                                     gateway_trust, engine, profile):
+    """The receipt's ContentDigest (and the replay check's) is SHA-256 over the exclusive c14n
+    of SenderProvidedRequestData, whichever profile signed it: the gateway takes those bytes
+    from the signature check when it made them, and must get the same ones it would make."""
+    body = signed(demo_client, profile=profile)
+    data = etree.fromstring(body).find(f".//{{{ns.SMEV_TYPES}}}SenderProvidedRequestData")
+    expected = hashlib.sha256(exc_c14n(data)).digest()
+    reply, root = post(gateway_url, body)
+    assert reply.status_code == 200, reply.text
+    meta, _ = read_receipt(root, gateway_trust)
+    assert base64.b64decode(meta.content_digest) == expected
+    message_id = data.findtext(f"{{{ns.SMEV_TYPES}}}MessageID")
+    with engine.connect() as conn:
+        stored = conn.execute(select(messages.c.content_digest)
+                              .where(messages.c.message_id == message_id)).scalar_one()
+    assert stored == expected.hex()
 
 
 def test_request_is_stored_byte_for_byte(gateway_url, demo_client, engine):

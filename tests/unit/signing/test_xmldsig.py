@@ -160,6 +160,28 @@ def test_enveloped_w3c_signature(rsa_signer):
         sign_detached(target, target, rsa_signer.key, rsa_signer.certificate)
 
 
+@pytest.mark.parametrize("profile", list(Profile))
+def test_verifying_hands_on_the_plain_exc_c14n_it_made(rsa_signer, profile):
+    """``canonical`` spares the caller a second c14n of the element (the gateway's replay
+    digest): it must be exactly the element's plain exc-c14n, from the element as it is."""
+    root, target, signature = signed(rsa_signer, profile)
+    _, target, signature = reparse(root)
+    assert verify_detached(signature, target).canonical == exc_c14n(target)
+
+
+def test_no_canonical_bytes_where_the_chain_made_other_ones(rsa_signer, monkeypatch):
+    root = parse(ENVELOPE)
+    target, _ = parts(root)
+    enveloped = sign_detached(target, target, rsa_signer.key, rsa_signer.certificate,
+                              profile=Profile.W3C)  # c14n of the element minus its signature
+    assert verify_detached(enveloped, target).canonical is None
+    # an SMEV transform that does not start from libxml2's exc-c14n (the pure-Python one)
+    from signing import smev_transform
+    monkeypatch.setattr(smev_transform, "_selected", smev_transform.reference_transform)
+    _, target, signature = signed(rsa_signer, Profile.SMEV)
+    assert verify_detached(signature, target).canonical is None
+
+
 # ------------------------------------------------------------------ re-serialisation
 
 def _reserialised(root) -> bytes:
