@@ -109,30 +109,31 @@ def build_organisation_registration(org: Organisation) -> etree._Element:
 
 def parse_organisation_registration(element: etree._Element) -> Organisation:
     x.expect_root(element, R, "OrganisationRegistrationRequest")
-    head = x.need(element, "Head")
-    passport = x.need(head, "Passport")
-    appointment = x.need(head, "AppointmentDocument")
-    address = x.need(element, "LegalAddress")
+    f = x.Fields(element)
+    head = f.fields("Head")
+    passport = head.fields("Passport")
+    appointment = head.fields("AppointmentDocument")
+    address = f.fields("LegalAddress")
     return Organisation(
-        full_name=x.text(element, "FullName"),
-        short_name=x.text_opt(element, "ShortName"),
-        inn=x.text(element, "INN"), ogrn=x.text(element, "OGRN"), kpp=x.text(element, "KPP"),
-        legal_address=x.text(address, "Text"),
-        postal_code=x.text_opt(address, "PostalCode"),
-        okved=x.texts(element, "OKVED"),
-        bik=x.text(x.need(element, "BankDetails"), "BIK"),
-        account=x.text(x.need(element, "BankDetails"), "Account"),
-        phone=x.text(element, "Phone"), email=x.text(element, "Email"),
+        full_name=f.text("FullName"),
+        short_name=f.text_opt("ShortName"),
+        inn=f.text("INN"), ogrn=f.text("OGRN"), kpp=f.text("KPP"),
+        legal_address=address.text("Text"),
+        postal_code=address.text_opt("PostalCode"),
+        okved=f.texts("OKVED"),
+        # BankDetails read here, as before, so a payload missing several fields names the same one
+        bik=(bank := f.fields("BankDetails")).text("BIK"), account=bank.text("Account"),
+        phone=f.text("Phone"), email=f.text("Email"),
         head=Head(
-            last_name=x.text(head, "LastName"), first_name=x.text(head, "FirstName"),
-            middle_name=x.text_opt(head, "MiddleName"), inn=x.text(head, "INN"),
-            passport_series=x.text(passport, "Series"), passport_number=x.text(passport, "Number"),
-            birth_date=x.to_date(x.text(head, "BirthDate"), "Head/BirthDate"),
-            position=x.text(head, "Position"),
-            appointment_kind=x.text(appointment, "Kind"),
-            appointment_number=x.text(appointment, "Number"),
-            appointment_date=x.to_date(x.text(appointment, "Date"), "AppointmentDocument/Date")),
-        power_of_attorney=x.text_opt(element, "PowerOfAttorneyNumber"),
+            last_name=head.text("LastName"), first_name=head.text("FirstName"),
+            middle_name=head.text_opt("MiddleName"), inn=head.text("INN"),
+            passport_series=passport.text("Series"), passport_number=passport.text("Number"),
+            birth_date=x.to_date(head.text("BirthDate"), "Head/BirthDate"),
+            position=head.text("Position"),
+            appointment_kind=appointment.text("Kind"),
+            appointment_number=appointment.text("Number"),
+            appointment_date=x.to_date(appointment.text("Date"), "AppointmentDocument/Date")),
+        power_of_attorney=f.text_opt("PowerOfAttorneyNumber"),
     )
 
 
