@@ -115,18 +115,19 @@ def build_details_change(c: DetailsChange) -> etree._Element:
 
 def parse_details_change(element: etree._Element) -> DetailsChange:
     x.expect_root(element, D, "DetailsChangeRequest")
-    address = x.child(element, "LegalAddress")
-    head = x.child(element, "NewHead")
+    f = x.Fields(element)
+    address = None if (found := f.child("LegalAddress")) is None else x.Fields(found)
+    head = None if (found := f.child("NewHead")) is None else x.Fields(found)
     return DetailsChange(
-        inn=x.text(element, "INN"), ogrn=x.text(element, "OGRN"), kpp=x.text(element, "KPP"),
+        inn=f.text("INN"), ogrn=f.text("OGRN"), kpp=f.text("KPP"),
         legal_address=None if address is None else Address(
-            x.text(address, "Text"), x.text_opt(address, "PostalCode")),
-        phone=x.text_opt(element, "Phone"), email=x.text_opt(element, "Email"),
+            address.text("Text"), address.text_opt("PostalCode")),
+        phone=f.text_opt("Phone"), email=f.text_opt("Email"),
         new_head=None if head is None else NewHead(
-            x.text(head, "LastName"), x.text(head, "FirstName"), x.text_opt(head, "MiddleName"),
-            x.text(head, "INN"), x.text(head, "Position")),
-        reason=x.text_opt(element, "Reason"),
-        power_of_attorney=x.text_opt(element, "PowerOfAttorneyNumber"))
+            head.text("LastName"), head.text("FirstName"), head.text_opt("MiddleName"),
+            head.text("INN"), head.text("Position")),
+        reason=f.text_opt("Reason"),
+        power_of_attorney=f.text_opt("PowerOfAttorneyNumber"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,8 +149,9 @@ def build_details_change_confirmation(c: DetailsChangeConfirmation) -> etree._El
 
 def parse_details_change_confirmation(element: etree._Element) -> DetailsChangeConfirmation:
     x.expect_root(element, D, "DetailsChangeConfirmation")
-    return DetailsChangeConfirmation(x.text(element, "INN"), x.text(element, "RegistrationNumber"),
-                                     x.text_opt(element, "PowerOfAttorneyNumber"))
+    f = x.Fields(element)
+    return DetailsChangeConfirmation(f.text("INN"), f.text("RegistrationNumber"),
+                                     f.text_opt("PowerOfAttorneyNumber"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,12 +191,13 @@ def build_details_change_result(r: DetailsChangeResult) -> etree._Element:
 
 def parse_details_change_result(element: etree._Element) -> DetailsChangeResult:
     x.expect_root(element, D, "DetailsChangeResult")
+    f = x.Fields(element)
     return DetailsChangeResult(
-        inn=x.text(element, "INN"), state=x.text(element, "State"),  # type: ignore[arg-type]
-        registration_number=x.text_opt(element, "RegistrationNumber"),
-        mismatches=tuple(Mismatch(x.text(m, "Field"), x.text(m, "XPath"), x.text(m, "Submitted"),
-                                  x.text(m, "Register"), x.text(m, "Rule"))
-                         for m in x.children(element, "Mismatch")))
+        inn=f.text("INN"), state=f.text("State"),  # type: ignore[arg-type]
+        registration_number=f.text_opt("RegistrationNumber"),
+        mismatches=tuple(Mismatch(m.text("Field"), m.text("XPath"), m.text("Submitted"),
+                                  m.text("Register"), m.text("Rule"))
+                         for m in map(x.Fields, f.children("Mismatch"))))
 
 
 def _samples() -> dict[str, Any]:

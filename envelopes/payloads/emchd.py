@@ -178,8 +178,9 @@ def _date(element: etree._Element, name: str) -> date:
 
 def _parse_person(holder: etree._Element) -> Person:
     details = x.need(holder, "СведФЛ")
-    name = x.need(details, "ФИО")
-    document = x.child(details, "УдЛичнФЛ")
+    fields = x.Fields(details)
+    name = fields.need("ФИО")
+    document = fields.child("УдЛичнФЛ")
     birth = details.get("ДатаРожд")
     return Person(
         last_name=x.attr(name, "Фамилия"), first_name=x.attr(name, "Имя"),
@@ -192,9 +193,9 @@ def _parse_person(holder: etree._Element) -> Person:
             document.get("ВыдДок"), document.get("КодВыдДок")))
 
 
-def _heads(org: etree._Element) -> tuple[Person, ...]:
+def _heads(org: x.Fields) -> tuple[Person, ...]:
     heads: list[Person] = []
-    for acting in x.children(org, "ЛицоБезДов"):
+    for acting in org.children("ЛицоБезДов"):
         for holder in acting:
             local = etree.QName(holder).localname
             if local == "СвФЛ":
@@ -214,35 +215,38 @@ def parse_emchd(element: etree._Element) -> EmchdDocument:
     poa = x.child(document, "Довер")
     if poa is None:
         raise x.PayloadError("Документ/Передов", "substituted powers of attorney are not accepted")
-    data = x.need(poa, "СвДов")
-    principals = x.children(poa, "СвДоверит")
+    f = x.Fields(poa)
+    data = f.need("СвДов")
+    principals = f.children("СвДоверит")
     if len(principals) != 1 or principals[0].get("ТипДоверит") != "1":
         raise x.PayloadError("СвДоверит/@ТипДоверит",
                              "the principal must be one Russian organisation (ТипДоверит=1)")
-    org = x.need(x.need(principals[0], "Доверит"), "РосОргДовер")
-    info = x.need(org, "СвРосОрг")
-    address = x.child(info, "АдрРег")
+    org = x.Fields(x.need(x.need(principals[0], "Доверит"), "РосОргДовер"))
+    info = org.need("СвРосОрг")
+    found = x.child(info, "АдрРег")
+    address = None if found is None else x.Fields(found)
     representatives: list[Person] = []
-    for wrapper in x.children(poa, "СвУпПред"):
+    for wrapper in f.children("СвУпПред"):
         if wrapper.get("ТипПред") != "3":
             raise x.PayloadError("СвУпПред/@ТипПред", "representatives must be natural persons (ТипПред=3)")
         representatives.extend(_parse_person(p) for p in x.children(x.need(wrapper, "Пред"), "СведФизЛ"))
-    powers = x.need(poa, "СвПолн")
+    powers = f.fields("СвПолн")
     return EmchdDocument(
         number=x.attr(data, "НомДовер"), internal_number=x.attr(data, "ВнНомДовер"),
         issue_date=_date(data, "ДатаВыдДовер"), valid_until=_date(data, "СрокДейст"),
         principal=Organisation(
             name=x.attr(info, "НаимОрг"), kpp=x.attr(info, "КПП"), inn=info.get("ИННЮЛ"),
-            ogrn=info.get("ОГРН"), region=None if address is None else address.get("Регион"),
-            address=None if address is None else (x.text_opt(address, "АдрРФ")
-                                                  or x.text_opt(address, "ФИАСАдрРФ"))),
+            ogrn=info.get("ОГРН"),
+            region=None if address is None else address.element.get("Регион"),
+            address=None if address is None else (address.text_opt("АдрРФ")
+                                                  or address.text_opt("ФИАСАдрРФ"))),
         heads=_heads(org), representatives=tuple(representatives),
         powers=tuple(Power(x.attr(p, "КодПолн"), x.attr(p, "НаимПолн"), p.get("МнПолн"))
-                     for p in x.children(powers, "МашПолн")),
-        powers_text=x.text_opt(powers, "ТекстПолн"),
+                     for p in powers.children("МашПолн")),
+        powers_text=powers.text_opt("ТекстПолн"),
         revocable=x.attr(data, "ВидДовер") == "1",
         substitution=x.attr(data, "ПрПередов"),  # type: ignore[arg-type]
-        joint_powers=x.attr(powers, "ПрСовмПолн") == "2",
+        joint_powers=x.attr(powers.element, "ПрСовмПолн") == "2",
         file_id=x.attr(element, "ИдФайл"), form_flags=x.attr(element, "ПрЭлФорм"),
         system_info=x.text(data, "СведСист"), notarial_number=data.get("НомРНДДовер"),
         extra_id=data.get("ДопИдДовер"), tax_office=data.get("КодНО"),

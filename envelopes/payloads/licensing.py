@@ -82,10 +82,10 @@ def _documents(parent: etree._Element, documents: Iterable[Document]) -> None:
         x.sub_opt(item, "SignatureAttachmentId", d.signature_attachment_id)
 
 
-def _parse_documents(element: etree._Element) -> tuple[Document, ...]:
-    return tuple(Document(x.text(d, "Kind"), x.text(d, "FileName"), x.text(d, "SHA256"),
-                          x.text_opt(d, "AttachmentId"), x.text_opt(d, "SignatureAttachmentId"))
-                 for d in x.children(element, "Document"))
+def _parse_documents(f: x.Fields) -> tuple[Document, ...]:
+    return tuple(Document(d.text("Kind"), d.text("FileName"), d.text("SHA256"),
+                          d.text_opt("AttachmentId"), d.text_opt("SignatureAttachmentId"))
+                 for d in map(x.Fields, f.children("Document")))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,12 +117,13 @@ def build_licence_application(a: LicenceApplication) -> etree._Element:
 
 def parse_licence_application(element: etree._Element) -> LicenceApplication:
     x.expect_root(element, L, "LicenceApplication")
+    f = x.Fields(element)
     return LicenceApplication(
-        inn=x.text(element, "OrganisationINN"), ogrn=x.text_opt(element, "OGRN"),
-        kpp=x.text_opt(element, "KPP"), kind=x.text(element, "LicenceKind"),
-        activity=x.text(element, "Activity"), addresses=x.texts(element, "Address"),
-        power_of_attorney=x.text_opt(element, "PowerOfAttorneyNumber"),
-        documents=_parse_documents(element))
+        inn=f.text("OrganisationINN"), ogrn=f.text_opt("OGRN"),
+        kpp=f.text_opt("KPP"), kind=f.text("LicenceKind"),
+        activity=f.text("Activity"), addresses=f.texts("Address"),
+        power_of_attorney=f.text_opt("PowerOfAttorneyNumber"),
+        documents=_parse_documents(f))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,9 +147,10 @@ def build_licence_application_supplement(s: LicenceApplicationSupplement) -> etr
 
 def parse_licence_application_supplement(element: etree._Element) -> LicenceApplicationSupplement:
     x.expect_root(element, L, "LicenceApplicationSupplement")
+    f = x.Fields(element)
     return LicenceApplicationSupplement(
-        x.text(element, "OrganisationINN"), x.text(element, "ApplicationNumber"),
-        _parse_documents(element), x.text_opt(element, "PowerOfAttorneyNumber"))
+        f.text("OrganisationINN"), f.text("ApplicationNumber"),
+        _parse_documents(f), f.text_opt("PowerOfAttorneyNumber"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,9 +174,10 @@ def build_licence_application_withdrawal(w: LicenceApplicationWithdrawal) -> etr
 
 def parse_licence_application_withdrawal(element: etree._Element) -> LicenceApplicationWithdrawal:
     x.expect_root(element, L, "LicenceApplicationWithdrawal")
+    f = x.Fields(element)
     return LicenceApplicationWithdrawal(
-        x.text(element, "OrganisationINN"), x.text(element, "ApplicationNumber"),
-        x.text(element, "Reason"), x.text_opt(element, "PowerOfAttorneyNumber"))
+        f.text("OrganisationINN"), f.text("ApplicationNumber"),
+        f.text("Reason"), f.text_opt("PowerOfAttorneyNumber"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,10 +207,11 @@ def build_missing_documents_checklist(c: MissingDocumentsChecklist) -> etree._El
 
 def parse_missing_documents_checklist(element: etree._Element) -> MissingDocumentsChecklist:
     x.expect_root(element, L, "MissingDocumentsChecklist")
+    f = x.Fields(element)
     return MissingDocumentsChecklist(
-        x.text(element, "ApplicationNumber"),
-        tuple((x.text(m, "Kind"), x.text(m, "Description"))
-              for m in x.children(element, "MissingDocument")))
+        f.text("ApplicationNumber"),
+        tuple((m.text("Kind"), m.text("Description"))
+              for m in map(x.Fields, f.children("MissingDocument"))))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,9 +233,10 @@ def build_licence_application_status(s: LicenceApplicationStatus) -> etree._Elem
 
 def parse_licence_application_status(element: etree._Element) -> LicenceApplicationStatus:
     x.expect_root(element, L, "LicenceApplicationStatus")
-    return LicenceApplicationStatus(x.text(element, "ApplicationNumber"),
-                                    x.text(element, "State"),  # type: ignore[arg-type]
-                                    x.text_opt(element, "Comment"))
+    f = x.Fields(element)
+    return LicenceApplicationStatus(f.text("ApplicationNumber"),
+                                    f.text("State"),  # type: ignore[arg-type]
+                                    f.text_opt("Comment"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,14 +276,17 @@ def build_licence_decision(d: LicenceDecision) -> etree._Element:
 
 def parse_licence_decision(element: etree._Element) -> LicenceDecision:
     x.expect_root(element, L, "LicenceDecision")
-    number = x.text(element, "ApplicationNumber")
-    granted = x.child(element, "Granted")
-    if granted is not None:
-        until = x.text_opt(granted, "ValidUntil")
+    f = x.Fields(element)
+    number = f.text("ApplicationNumber")
+    found = f.child("Granted")
+    if found is not None:
+        granted = x.Fields(found)
+        until = granted.text_opt("ValidUntil")
         return LicenceDecision(number, granted=LicenceGrant(
-            x.text(granted, "LicenceNumber"), x.to_date(x.text(granted, "ValidFrom"), "Granted/ValidFrom"),
+            granted.text("LicenceNumber"),
+            x.to_date(granted.text("ValidFrom"), "Granted/ValidFrom"),
             None if until is None else x.to_date(until, "Granted/ValidUntil")))
-    return LicenceDecision(number, refused=x.texts(x.need(element, "Refused"), "Reason"))
+    return LicenceDecision(number, refused=x.texts(f.need("Refused"), "Reason"))
 
 
 def _samples() -> dict[str, Any]:

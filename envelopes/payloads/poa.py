@@ -138,18 +138,19 @@ def parse_power_of_attorney_registration(element: etree._Element) -> PowerOfAtto
     embedded = element.find(f"{{{EMCHD}}}Доверенность")
     if embedded is not None:
         return PowerOfAttorneyRegistration(emchd.parse_emchd(embedded), element.get("Id"))
-    p, r = x.need(element, "Principal"), x.need(element, "Representative")
+    f = x.Fields(element)
+    p, r = f.fields("Principal"), f.fields("Representative")
     return PowerOfAttorneyRegistration(PowerOfAttorney(
-        number=x.text(element, "Number"),
-        issue_date=x.to_date(x.text(element, "IssueDate"), "IssueDate"),
-        valid_until=x.to_date(x.text(element, "ValidUntil"), "ValidUntil"),
-        principal=Principal(x.text(p, "INN"), x.text(p, "OGRN"), x.text(p, "KPP"), x.text(p, "Name"),
-                            x.text(p, "HeadINN")),
-        representative=Representative(x.text(r, "LastName"), x.text(r, "FirstName"),
-                                      x.text_opt(r, "MiddleName"), x.text(r, "INN"), x.text(r, "SNILS")),
-        powers=x.texts(element, "Power"),
-        substitution=x.to_bool(x.text(element, "Substitution"), "Substitution"),
-        parent_number=(x.text_opt(element, "ParentNumber") or "").lower() or None), element.get("Id"))
+        number=f.text("Number"),
+        issue_date=x.to_date(f.text("IssueDate"), "IssueDate"),
+        valid_until=x.to_date(f.text("ValidUntil"), "ValidUntil"),
+        principal=Principal(p.text("INN"), p.text("OGRN"), p.text("KPP"), p.text("Name"),
+                            p.text("HeadINN")),
+        representative=Representative(r.text("LastName"), r.text("FirstName"),
+                                      r.text_opt("MiddleName"), r.text("INN"), r.text("SNILS")),
+        powers=f.texts("Power"),
+        substitution=x.to_bool(f.text("Substitution"), "Substitution"),
+        parent_number=(f.text_opt("ParentNumber") or "").lower() or None), element.get("Id"))
 
 
 def map_emchd_powers(powers: tuple[emchd.Power, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -238,9 +239,10 @@ def build_power_of_attorney_revocation(r: PowerOfAttorneyRevocation) -> etree._E
 
 def parse_power_of_attorney_revocation(element: etree._Element) -> PowerOfAttorneyRevocation:
     x.expect_root(element, P, "PowerOfAttorneyRevocation")
+    f = x.Fields(element)
     return PowerOfAttorneyRevocation(
-        x.text(element, "Number"), x.text(element, "PrincipalINN"),
-        x.to_date(x.text(element, "RevocationDate"), "RevocationDate"), x.text(element, "Reason"),
+        f.text("Number"), f.text("PrincipalINN"),
+        x.to_date(f.text("RevocationDate"), "RevocationDate"), f.text("Reason"),
         element.get("Id"))
 
 
@@ -264,10 +266,11 @@ def build_power_of_attorney_registered(r: PowerOfAttorneyRegistered) -> etree._E
 
 def parse_power_of_attorney_registered(element: etree._Element) -> PowerOfAttorneyRegistered:
     x.expect_root(element, P, "PowerOfAttorneyRegistered")
+    f = x.Fields(element)
     return PowerOfAttorneyRegistered(
-        x.text(element, "Number"), x.text(element, "RegistrationNumber"),
-        x.to_datetime(x.text(element, "RegisteredAt"), "RegisteredAt"),
-        x.to_date(x.text(element, "ValidUntil"), "ValidUntil"))
+        f.text("Number"), f.text("RegistrationNumber"),
+        x.to_datetime(f.text("RegisteredAt"), "RegisteredAt"),
+        x.to_date(f.text("ValidUntil"), "ValidUntil"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -300,10 +303,11 @@ def build_power_of_attorney_rejected(r: PowerOfAttorneyRejected) -> etree._Eleme
 
 def parse_power_of_attorney_rejected(element: etree._Element) -> PowerOfAttorneyRejected:
     x.expect_root(element, P, "PowerOfAttorneyRejected")
+    f = x.Fields(element)
     return PowerOfAttorneyRejected(
-        x.text(element, "Number"),
-        tuple(Rejection(x.text(r, "Code"), x.text(r, "Description"), x.text_opt(r, "XPath"))
-              for r in x.children(element, "Reason")))
+        f.text("Number"),
+        tuple(Rejection(r.text("Code"), r.text("Description"), r.text_opt("XPath"))
+              for r in map(x.Fields, f.children("Reason"))))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -325,8 +329,8 @@ def build_power_of_attorney_result(r: PowerOfAttorneyResult) -> etree._Element:
 
 def parse_power_of_attorney_result(element: etree._Element) -> PowerOfAttorneyResult:
     x.expect_root(element, P, "PowerOfAttorneyResult")
-    return PowerOfAttorneyResult(x.text(element, "Number"), x.text(element, "State"),
-                                 x.texts(element, "Reason"))
+    f = x.Fields(element)
+    return PowerOfAttorneyResult(f.text("Number"), f.text("State"), f.texts("Reason"))
 
 
 def _samples() -> dict[str, Any]:

@@ -157,8 +157,9 @@ def build_head_confirmation(c: HeadConfirmation) -> etree._Element:
 
 def parse_head_confirmation(element: etree._Element) -> HeadConfirmation:
     x.expect_root(element, R, "HeadConfirmationRequest")
-    return HeadConfirmation(x.text(element, "INN"), x.text(element, "OGRN"),
-                            x.text(element, "HeadINN"), x.text(element, "RegistrationNumber"))
+    f = x.Fields(element)
+    return HeadConfirmation(f.text("INN"), f.text("OGRN"), f.text("HeadINN"),
+                            f.text("RegistrationNumber"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,9 +184,10 @@ def build_status_change(c: StatusChange) -> etree._Element:
 
 def parse_status_change(element: etree._Element) -> StatusChange:
     x.expect_root(element, R, "OrganisationStatusChangeRequest")
-    return StatusChange(x.text(element, "INN"), x.text(element, "RegistrationNumber"),
-                        x.text(element, "Action"), x.text(element, "Reason"),  # type: ignore[arg-type]
-                        x.text_opt(element, "PowerOfAttorneyNumber"))
+    f = x.Fields(element)
+    return StatusChange(f.text("INN"), f.text("RegistrationNumber"),
+                        f.text("Action"), f.text("Reason"),  # type: ignore[arg-type]
+                        f.text_opt("PowerOfAttorneyNumber"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -224,12 +226,13 @@ def build_registration_result(r: RegistrationResult) -> etree._Element:
 
 def parse_registration_result(element: etree._Element) -> RegistrationResult:
     x.expect_root(element, R, "RegistrationResult")
+    f = x.Fields(element)
     return RegistrationResult(
-        inn=x.text(element, "INN"), state=x.text(element, "State"),  # type: ignore[arg-type]
-        registration_number=x.text_opt(element, "RegistrationNumber"),
-        mismatches=tuple(Mismatch(x.text(m, "Field"), x.text(m, "XPath"), x.text(m, "Submitted"),
-                                  x.text(m, "Register"), x.text(m, "Rule"))
-                         for m in x.children(element, "Mismatch")))
+        inn=f.text("INN"), state=f.text("State"),  # type: ignore[arg-type]
+        registration_number=f.text_opt("RegistrationNumber"),
+        mismatches=tuple(Mismatch(m.text("Field"), m.text("XPath"), m.text("Submitted"),
+                                  m.text("Register"), m.text("Rule"))
+                         for m in map(x.Fields, f.children("Mismatch"))))
 
 
 def _samples() -> dict[str, Any]:

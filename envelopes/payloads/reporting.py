@@ -100,17 +100,18 @@ def submission_content(element: etree._Element) -> etree._Element:
 
 def parse_report_submission(element: etree._Element) -> ReportSubmission:
     content = submission_content(element)
+    f = x.Fields(element)
     return ReportSubmission(
-        inn=x.text(element, "OrganisationINN"), kpp=x.text(element, "KPP"),
-        ogrn=x.text_opt(element, "OGRN"), kind=x.text(element, "ReportKind"),
-        year=x.to_int(x.text(element, "Year"), "Year"),
-        period=x.text(element, "Period"),  # type: ignore[arg-type]
-        correction=x.to_int(x.text(element, "CorrectionNumber"), "CorrectionNumber"),
-        power_of_attorney=x.text_opt(element, "PowerOfAttorneyNumber"),
+        inn=f.text("OrganisationINN"), kpp=f.text("KPP"),
+        ogrn=f.text_opt("OGRN"), kind=f.text("ReportKind"),
+        year=x.to_int(f.text("Year"), "Year"),
+        period=f.text("Period"),  # type: ignore[arg-type]
+        correction=x.to_int(f.text("CorrectionNumber"), "CorrectionNumber"),
+        power_of_attorney=f.text_opt("PowerOfAttorneyNumber"),
         content=canonical(content),
-        attachments=tuple(Attachment(x.text(a, "FileName"), x.text(a, "SHA256"),
-                                     x.text(a, "AttachmentId"), x.text_opt(a, "SignatureAttachmentId"))
-                          for a in x.children(element, "Attachment")))
+        attachments=tuple(Attachment(a.text("FileName"), a.text("SHA256"),
+                                     a.text("AttachmentId"), a.text_opt("SignatureAttachmentId"))
+                          for a in map(x.Fields, f.children("Attachment"))))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,7 +137,8 @@ def build_balance(b: Balance) -> etree._Element:
 
 def parse_balance(element: etree._Element) -> Balance:
     x.expect_root(element, BAL, "Balance")
-    return Balance(*(x.to_int(x.text(element, tag), tag) for tag in _BALANCE_TAGS))
+    f = x.Fields(element)
+    return Balance(*(x.to_int(f.text(tag), tag) for tag in _BALANCE_TAGS))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,14 +166,15 @@ def build_report_receipt(r: ReportReceipt) -> etree._Element:
 
 def parse_report_receipt(element: etree._Element) -> ReportReceipt:
     x.expect_root(element, R, "ReportReceipt")
+    f = x.Fields(element)
     return ReportReceipt(
-        registration_number=x.text(element, "RegistrationNumber"),
-        control_code=x.text(element, "ControlCode"),
-        received_at=x.to_datetime(x.text(element, "ReceivedAt"), "ReceivedAt"),
-        deadline=x.to_date(x.text(element, "Deadline"), "Deadline"),
-        late=x.to_bool(x.text(element, "Late"), "Late"),
-        correction=x.to_int(x.text(element, "CorrectionNumber"), "CorrectionNumber"),
-        supersedes=x.text_opt(element, "Supersedes"))
+        registration_number=f.text("RegistrationNumber"),
+        control_code=f.text("ControlCode"),
+        received_at=x.to_datetime(f.text("ReceivedAt"), "ReceivedAt"),
+        deadline=x.to_date(f.text("Deadline"), "Deadline"),
+        late=x.to_bool(f.text("Late"), "Late"),
+        correction=x.to_int(f.text("CorrectionNumber"), "CorrectionNumber"),
+        supersedes=f.text_opt("Supersedes"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,10 +208,11 @@ def build_report_refusal(r: ReportRefusal) -> etree._Element:
 
 def parse_report_refusal(element: etree._Element) -> ReportRefusal:
     x.expect_root(element, R, "ReportRefusal")
+    f = x.Fields(element)
     return ReportRefusal(
-        errors=tuple(ReportError(x.text(e, "Code"), x.text(e, "Description"), x.text_opt(e, "XPath"))
-                     for e in x.children(element, "Error")),
-        registration_number=x.text_opt(element, "RegistrationNumber"))
+        errors=tuple(ReportError(e.text("Code"), e.text("Description"), e.text_opt("XPath"))
+                     for e in map(x.Fields, f.children("Error"))),
+        registration_number=f.text_opt("RegistrationNumber"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -230,9 +234,10 @@ def build_report_processed(r: ReportProcessed) -> etree._Element:
 
 def parse_report_processed(element: etree._Element) -> ReportProcessed:
     x.expect_root(element, R, "ReportProcessed")
-    return ReportProcessed(x.text(element, "RegistrationNumber"),
-                           x.to_datetime(x.text(element, "ProcessedAt"), "ProcessedAt"),
-                           x.text_opt(element, "Comment"))
+    f = x.Fields(element)
+    return ReportProcessed(f.text("RegistrationNumber"),
+                           x.to_datetime(f.text("ProcessedAt"), "ProcessedAt"),
+                           f.text_opt("Comment"))
 
 
 def _samples() -> dict[str, Any]:
