@@ -39,3 +39,14 @@ def test_other_dialects_and_types_keep_their_own_processor():
     sqlite = create_engine("sqlite://").dialect
     assert db._bind_processor(messages.c.test_message, sqlite) is \
         messages.c.test_message.type._cached_bind_processor(sqlite)
+
+
+def test_the_same_object_again_and_an_equal_one_in_another_zone(processors):
+    """The last datetime's text is kept for that very object only: an equal instant written in
+    another zone has other wall-clock digits, and must not get the kept text."""
+    fast, original = processors
+    utc = datetime(2026, 12, 7, 4, 0, 0, 5, tzinfo=timezone.utc)
+    moscow = utc.astimezone(timezone(timedelta(hours=3)))
+    assert utc == moscow
+    for value in (utc, utc, moscow, moscow, utc, datetime(2026, 12, 7, 4, 0, 0, 5)):
+        assert fast(value) == original(value)
