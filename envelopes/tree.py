@@ -18,3 +18,28 @@ def child_text(parent: etree._Element, tag: str) -> str | None:
     """``parent.findtext(tag)``: the first such child's text ('' when it has none), or None."""
     found = next(parent.iterchildren(tag), None)
     return None if found is None else (found.text or "")
+
+
+class Children:
+    """An element's direct children by Clark name (the first of each), read in one pass: for an
+    element several steps read a dozen children of (a request's signed data), where each
+    :func:`child` makes an iterator and its tag matcher. ``child``/``text`` answer as
+    :func:`child`/:func:`child_text` do."""
+
+    __slots__ = ("_first",)
+
+    def __init__(self, parent: etree._Element):
+        first: dict[str, etree._Element] = {}
+        keep = first.setdefault
+        for found in parent[:]:  # every child's proxy in one C call
+            tag = found.tag
+            if type(tag) is str:  # comments and PIs have a function for a tag
+                keep(tag, found)
+        self._first = first
+
+    def child(self, tag: str) -> etree._Element | None:
+        return self._first.get(tag)
+
+    def text(self, tag: str) -> str | None:
+        found = self._first.get(tag)
+        return None if found is None else (found.text or "")

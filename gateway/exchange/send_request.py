@@ -14,7 +14,7 @@ from datetime import datetime
 from lxml import etree
 
 from envelopes import ids, ns
-from envelopes.tree import child, child_text
+from envelopes.tree import child
 from gateway import faults
 from gateway.exchange import attachments, delivery
 from gateway.pipeline import stages
@@ -33,10 +33,10 @@ _PATTERNS: dict[str, re.Pattern] = {}
 def request_checks(svc, ctx: Context) -> None:
     """The request's own limits: its EOL has not passed, its TransactionCode has the form the
     deployment demands."""
-    eol_text = child_text(ctx.data, ns.q(T, "EOL"))
+    eol_text = ctx.data_text(ns.q(T, "EOL"))
     if eol_text and datetime.fromisoformat(eol_text) <= ctx.now:
         raise faults.EndOfLifeReached(f"the request's EOL {eol_text} has passed", code="END_OF_LIFE")
-    transaction_code = child_text(ctx.data, ns.q(T, "TransactionCode"))
+    transaction_code = ctx.data_text(ns.q(T, "TransactionCode"))
     if transaction_code is not None:
         wanted = svc.settings.transaction_code_pattern
         pattern = _PATTERNS.get(wanted) or _PATTERNS.setdefault(wanted, re.compile(wanted))
@@ -59,7 +59,7 @@ def decide(svc, ctx: Context) -> None:
 
 def is_test(ctx: Context) -> bool:
     """``TestMessage`` in the signed data (SendRequest and SendResponse): decide, do nothing."""
-    return child(ctx.data, ns.q(T, "TestMessage")) is not None
+    return ctx.data_child(ns.q(T, "TestMessage")) is not None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +78,7 @@ def prepare(svc, ctx: Context) -> None:
     data, sender, decision = ctx.data, ctx.caller.system, ctx.decision
     qname = etree.QName(ctx.payload)
     namespace, root = qname.namespace or "", qname.localname
-    eol_text = child_text(data, ns.q(T, "EOL"))
+    eol_text = ctx.data_text(ns.q(T, "EOL"))
     eol = datetime.fromisoformat(eol_text) if eol_text else None
     reply_to = ids.random_hex()
     consumer = Party(sender.mnemonic, sender.name)
@@ -112,7 +112,7 @@ def prepare(svc, ctx: Context) -> None:
 def _gateway_answer(svc, ctx: Context, reply_to: str, consumer: Party, namespace: str,
                     root: str) -> dict:
     """The built-in provider's answer to the consumer (signed when first taken)."""
-    decision, data = ctx.decision, ctx.data
+    decision = ctx.decision
     answer = decision.response
     status = None if (answer is not None or decision.rejections) else (
         0, f"{decision.kind}: {decision.state}", {"state": decision.state})
@@ -121,13 +121,13 @@ def _gateway_answer(svc, ctx: Context, reply_to: str, consumer: Party, namespace
         reply_to, lambda response_id: ReceiptData(
             response_id, "RESPONSE", gateway, consumer, ctx.now, None, None, None, None,
             destination=ctx.caller.system.mnemonic),
-        ctx.message_id, child_text(data, ns.q(T, "ReferenceMessageID")),
+        ctx.message_id, ctx.data_text(ns.q(T, "ReferenceMessageID")),
         payload=answer, rejections=list(decision.rejections), status=status)
     qname = etree.QName(answer) if answer is not None else None
     return dict(message_id=response_id, kind="RESPONSE", recipient=ctx.caller.system.mnemonic,
                 namespace_uri=(qname.namespace or "") if qname is not None else namespace,
                 root_element=qname.localname if qname is not None else root,
-                node_id=child_text(data, ns.q(T, "NodeID")), eol=None,
+                node_id=ctx.data_text(ns.q(T, "NodeID")), eol=None,
                 related_message_id=ctx.message_id, body=body)
 
 
@@ -171,15 +171,15 @@ def commit(svc, ctx: Context) -> None:
     qname = etree.QName(ctx.payload)
     namespace, root = qname.namespace or "", qname.localname
     providers = bool(ctx.providers)
-    eol_text = child_text(data, ns.q(T, "EOL"))
+    eol_text = ctx.data_text(ns.q(T, "EOL"))
     incoming = IncomingMessage(
         message_id=ctx.message_id, message_type="REQUEST",
-        reference_message_id=child_text(data, ns.q(T, "ReferenceMessageID")),
+        reference_message_id=ctx.data_text(ns.q(T, "ReferenceMessageID")),
         sender=sender.mnemonic, recipient=prepared.recipient, namespace_uri=namespace,
         root_element=root, content_digest=ctx.digest, test_message=is_test(ctx),
         received_at=ctx.now, envelope=ctx.raw, verification=ctx.caller.verified.journal_detail(),
-        reply_to=prepared.reply_to, node_id=child_text(data, ns.q(T, "NodeID")),
-        transaction_code=child_text(data, ns.q(T, "TransactionCode")),
+        reply_to=prepared.reply_to, node_id=ctx.data_text(ns.q(T, "NodeID")),
+        transaction_code=ctx.data_text(ns.q(T, "TransactionCode")),
         eol=datetime.fromisoformat(eol_text) if eol_text else None,
         person=ctx.person, person_not_after=ctx.person_not_after)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from lxml import etree
 
+from envelopes.tree import Children
 from gateway.pipeline.parse import ParsedEnvelope
 from gateway.pipeline.verify import VerifiedCaller
 from gateway.storage.participants import InformationSystem
@@ -55,6 +56,8 @@ class Context:
     jws: Any = None  # REST: the parsed signing.jws.Jws the request came as
     jws_payload: bytes | None = None  # REST: its payload, once the signature verified
     replay: Any = None  # (key, expires): the replay memory the last stage writes with its effect
+    #: ``data``'s children read once (:meth:`data_child`), with the element they are of
+    _children: tuple = dataclasses.field(default=(None, None), repr=False, compare=False)
 
     @property
     def request(self) -> etree._Element:
@@ -65,3 +68,20 @@ class Context:
     def data(self) -> etree._Element:
         """The verified signed element: after the signature stage, the only one to read."""
         return self.caller.element
+
+    def data_child(self, tag: str) -> etree._Element | None:
+        """``child(self.data, tag)``: the stages and the commit read a dozen children of the
+        signed element, so they are read once, in one pass (``envelopes.tree.Children``)."""
+        return self._data_children().child(tag)
+
+    def data_text(self, tag: str) -> str | None:
+        """``child_text(self.data, tag)``, as :meth:`data_child` reads it."""
+        return self._data_children().text(tag)
+
+    def _data_children(self) -> Children:
+        data = self.data
+        element, children = self._children
+        if element is not data:  # first use, or the REST front put in another element
+            children = Children(data)
+            self._children = (data, children)
+        return children

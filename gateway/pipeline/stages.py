@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from lxml import etree
 
 from envelopes import ns
-from envelopes.tree import child, child_text
+from envelopes.tree import child
 from gateway import faults
 from gateway.pipeline.context import Caller, Context
 from gateway.pipeline.identity import check_message_id
@@ -180,7 +180,7 @@ def canonical_data(ctx: Context) -> bytes:
 def replay(svc, ctx: Context) -> None:
     """A MessageID already stored answers with its original receipt, byte for byte, before any
     handler runs; the same MessageID over other content is ``MessageIsAlreadySent``."""
-    claimed = (child_text(ctx.data, ns.q(T, "MessageID")) or "").strip()
+    claimed = (ctx.data_text(ns.q(T, "MessageID")) or "").strip()
     ctx.digest = hashlib.sha256(canonical_data(ctx)).hexdigest()
     stored = messages.lookup(svc.engine, claimed)
     if stored is not None:
@@ -198,14 +198,14 @@ def same_message(stored: messages.StoredMessage, message_id: str, digest: str) -
 def message_id(svc, ctx: Context) -> None:
     """MessageID: a UUID version 1 in canonical form, generated inside the accepted window."""
     ctx.message_id = check_message_id(
-        child_text(ctx.data, ns.q(T, "MessageID")), ctx.now,
+        ctx.data_text(ns.q(T, "MessageID")), ctx.now,
         max_age=timedelta(seconds=svc.settings.message_id_max_age_seconds),
         max_future=timedelta(seconds=svc.settings.message_id_max_future_seconds))
 
 
 def business_payload(svc, ctx: Context) -> None:
     """The single business element of ``MessagePrimaryContent``."""
-    content = child(ctx.data, ns.q(B, "MessagePrimaryContent"))
+    content = ctx.data_child(ns.q(B, "MessagePrimaryContent"))
     business = [c for c in content if isinstance(c.tag, str)] if content is not None else []
     if len(business) != 1:
         raise faults.InvalidContent(f"the {ctx.operation.name} message: MessagePrimaryContent must "
@@ -216,7 +216,7 @@ def business_payload(svc, ctx: Context) -> None:
 def personal_signature(svc, ctx: Context) -> None:
     """A person's ``PersonalSignature`` over the business content, verified like the caller's
     (the content at its fixed place, the certificate path): it speaks for who acts."""
-    holder = child(ctx.data, ns.q(T, "PersonalSignature"))
+    holder = ctx.data_child(ns.q(T, "PersonalSignature"))
     if holder is None:
         return
     found = [c for c in holder if isinstance(c.tag, str)]
@@ -322,7 +322,7 @@ def _replayed(ctx: Context) -> faults.InvalidContent:
 
 def _timestamp_of(ctx: Context) -> datetime | None:
     text = ctx.data.text if ctx.data.tag == ns.q(B, "Timestamp") else \
-        child_text(ctx.data, ns.q(B, "Timestamp"))
+        ctx.data_text(ns.q(B, "Timestamp"))
     try:
         stamp = datetime.fromisoformat((text or "").strip())
     except ValueError:
@@ -332,7 +332,7 @@ def _timestamp_of(ctx: Context) -> datetime | None:
 
 def freshness(svc, ctx: Context) -> None:
     """The signed ``Timestamp`` (of a selector, or the signed element itself) is current."""
-    stamp = child(ctx.data, ns.q(B, "Timestamp"))
+    stamp = ctx.data_child(ns.q(B, "Timestamp"))
     if ctx.data.tag == ns.q(B, "Timestamp"):
         check_timestamp(svc, ctx.data.text, ctx.now, "Timestamp")
     else:
