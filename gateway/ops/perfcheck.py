@@ -67,6 +67,17 @@ def _presign(work: Path, count: int) -> Path:
     return path
 
 
+def read_bodies(path: Path) -> list[bytes]:
+    """The envelopes :func:`_presign` wrote, in order."""
+    data = path.read_bytes()
+    bodies, at = [], 0
+    while at < len(data):
+        size = int.from_bytes(data[at:at + 4], "big")
+        bodies.append(data[at + 4:at + 4 + size])
+        at += 4 + size
+    return bodies
+
+
 def run(count: int, bytecodes: int = 0) -> None:
     """The measured process: build the app, send WARMUP + ``count`` envelopes through it;
     with ``bytecodes``, count the Python bytecodes of the ``count`` envelopes by function and
@@ -78,12 +89,7 @@ def run(count: int, bytecodes: int = 0) -> None:
 
     settings = Settings.from_env()
     app = build_app(settings)
-    data = (settings.data_dir / "bodies.bin").read_bytes()
-    bodies, at = [], 0
-    while at < len(data):
-        size = int.from_bytes(data[at:at + 4], "big")
-        bodies.append(data[at + 4:at + 4 + size])
-        at += 4 + size
+    bodies = read_bodies(settings.data_dir / "bodies.bin")
     failures = 0
 
     def send(body: bytes) -> None:
@@ -142,7 +148,8 @@ def _bytecodes(send, bodies: list[bytes], most: int) -> None:
               f"{code.co_name}")
 
 
-def _instructions(env: dict[str, str], count: int, pristine: Path, out_dir: Path) -> int:
+def _instructions(env: dict[str, str], count: int, pristine: Path, out_dir: Path,
+                  module: str = __name__) -> int:
     """Instructions of the main thread of one measured run, from a fresh copy of ``pristine``.
 
     Why a fresh copy each time: both runs send the same first ``WARMUP`` envelopes, and in a
@@ -160,7 +167,7 @@ def _instructions(env: dict[str, str], count: int, pristine: Path, out_dir: Path
     out = out_dir / f"callgrind.{count}.out"
     subprocess.run(["valgrind", "--tool=callgrind", "--separate-threads=yes",
                     f"--callgrind-out-file={out}",
-                    sys.executable, "-m", "gateway.ops.perfcheck", "--run", str(count)],
+                    sys.executable, "-m", module, "--run", str(count)],
                    env=dict(env, GATEWAY_DATA_DIR=str(data_dir)), check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     counts = {}
@@ -214,14 +221,16 @@ def bytecodes(count: int, most: int) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def measure(count: int, keep: Path | None = None) -> float:
+def measure(count: int, keep: Path | None = None, module: str = __name__) -> float:
+    """Instructions per envelope of ``python -m <module> --run N``: this module's SendRequest
+    path, or ``gateway.ops.floor``'s C-level floor (``--floor``)."""
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian package valgrind; make perf-check "
                          "installs it as root)")
     work, pristine, env, stubs = _prepared(count)
     try:
-        base = _instructions(env, 0, pristine, work)
-        loaded = _instructions(env, count, pristine, work)
+        base = _instructions(env, 0, pristine, work, module)
+        loaded = _instructions(env, count, pristine, work, module)
     finally:
         stubs.terminate()
         stubs.wait(timeout=15)
@@ -231,7 +240,7 @@ def measure(count: int, keep: Path | None = None) -> float:
                 shutil.copy2(part, keep / part.name)
         shutil.rmtree(work, ignore_errors=True)
     per = (loaded - base) / count
-    print(f"instructions: {base:,} with {WARMUP} warm-up envelopes, {loaded:,} with {count} more")
+    print(f"instructions: {base:,} after the warm-up envelopes, {loaded:,} with {count} more")
     return per
 
 
@@ -246,12 +255,20 @@ def main() -> None:
     parser.add_argument("--bytecodes", type=int, default=0, metavar="K",
                         help="instead: count Python bytecodes per envelope (no valgrind) and "
                              "print the K costliest functions")
+    parser.add_argument("--floor", action="store_true",
+                        help="instead: count the C-level work an envelope cannot do without "
+                             "(gateway/ops/floor.py), the floor under any budget")
     opts = parser.parse_args()
     if opts.run is not None:
         run(opts.run, opts.bytecodes)
         return
     if opts.bytecodes:
         bytecodes(opts.count, opts.bytecodes)
+        return
+    if opts.floor:
+        per = measure(opts.count, opts.keep, module="gateway.ops.floor")
+        print(f"the C-level floor of a SendRequest (gateway/ops/floor.py): {per / 1e6:.2f} M "
+              f"instructions per envelope")
         return
     per = measure(opts.count, opts.keep)
     budget = json.loads(BUDGET_FILE.read_text())["instructions_per_envelope"]
