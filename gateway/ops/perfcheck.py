@@ -149,7 +149,7 @@ def _bytecodes(send, bodies: list[bytes], most: int) -> None:
 
 
 def _instructions(env: dict[str, str], count: int, pristine: Path, out_dir: Path,
-                  module: str = __name__) -> int:
+                  module: str = "gateway.ops.perfcheck") -> int:
     """Instructions of the main thread of one measured run, from a fresh copy of ``pristine``.
 
     Why a fresh copy each time: both runs send the same first ``WARMUP`` envelopes, and in a
@@ -221,7 +221,8 @@ def bytecodes(count: int, most: int) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def measure(count: int, keep: Path | None = None, module: str = __name__) -> float:
+def measure(count: int, keep: Path | None = None,
+            module: str = "gateway.ops.perfcheck") -> float:
     """Instructions per envelope of ``python -m <module> --run N``: this module's SendRequest
     path, or ``gateway.ops.floor``'s C-level floor (``--floor``)."""
     if shutil.which("valgrind") is None:
