@@ -364,5 +364,5 @@ def smev_transform_and_c14n(element: etree._Element) -> tuple[bytes | None, byte
     return both(element) if both is not None else (None, _selected(element))
 
 
-__all__ = ["ALGORITHM", "smev_transform", "smev_transform_and_c14n", "native_transform", "reference_transform", "use",
-           "implementation", "escape_text", "escape_attribute"]
+__all__ = ["ALGORITHM", "smev_transform", "smev_transform_and_c14n", "native_transform",
+           "reference_transform", "use", "implementation", "escape_text", "escape_attribute"]

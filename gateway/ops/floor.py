@@ -7,8 +7,9 @@ step one direct call into libxml2, OpenSSL or SQLite, with none of the gateway a
 that callgrind's count of it is a floor that no implementation of the gateway can go under
 (docs/performance.md, «The floor under the instruction target»):
 
-- the hardened parse of the envelope, the operation element against the message-exchange XSD
-  and the registration payload against its XSD;
+- the gateway's own hardened parse of the envelope with its limits (size, depth, element
+  count: docs/security.md), the operation element against the message-exchange XSD and the
+  registration payload against its XSD;
 - the SMEV transform of the signed data (native, over libxml2's exc-c14n) and its SHA-256, the
   exc-c14n of ``SignedInfo`` and the RSA-2048 verify of the request's signature;
 - a receipt's costs at a receipt's sizes (a registration's receipt: 1.27 KB of signed
@@ -38,14 +39,13 @@ def run(count: int) -> None:
     ``$GATEWAY_DATA_DIR/bodies.bin`` (written by ``perfcheck._prepared``)."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, padding
-    from lxml import etree
 
     from envelopes import ns
     from envelopes.payloads.schemas import lxml_schema
     from gateway.config import Settings
     from gateway.ops.demo import load_client
     from gateway.ops.perfcheck import read_bodies
-    from gateway.pipeline.parse import _PARSER
+    from gateway.pipeline.parse import parse_envelope
     from signing.c14n import exc_c14n
     from signing.smev_transform import smev_transform_and_c14n
 
@@ -71,8 +71,9 @@ def run(count: int) -> None:
                "entry_hash TEXT UNIQUE, content_digest TEXT)")
 
     def envelope(number: int, body: bytes) -> None:
-        root = etree.fromstring(body, _PARSER)
-        request = next(root.iter(request_tag))
+        request = parse_envelope(body).body_child
+        if request.tag != request_tag:
+            raise SystemExit(f"envelope {number}: not a SendRequest")
         if not envelope_xsd.validate(request):
             raise SystemExit(f"envelope {number}: not valid against the message-exchange XSD")
         data, signature = request[0], next(request.iter(signature_tag))
